@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make run` (app on demo data) and `make test` (all tests).
+PY      := .venv/bin/python
+DATA    ?= data
+PORT    ?= 8501
+LEAFLET := 1.9.4
+CLUSTER := 1.5.3
+
+.PHONY: run test setup system venv vendor demo lock bench
+
+run: setup demo
+	.venv/bin/streamlit run app.py --server.port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+setup: system venv vendor
+
+# Debian packages for the browser test and CJK fonts in screenshots and exports.
+system:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "installing Debian packages chromium fonts-noto-cjk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+venv: .venv/.stamp-deps
+
+.venv/.stamp-deps: requirements.lock pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# Leaflet is served by the app itself (static/), so maps draw with no internet access.
+vendor: static/vendor/.stamp-$(LEAFLET)-$(CLUSTER)
+
+static/vendor/.stamp-$(LEAFLET)-$(CLUSTER):
+	bash scripts/vendor_assets.sh $(LEAFLET) $(CLUSTER)
+	touch $@
+
+demo: setup
+	@if [ ! -d "$(DATA)/snapshots" ]; then .venv/bin/junheng demo --scope demo --data-dir $(DATA); fi
+
+lock:
+	.venv/bin/pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
+
+bench: setup
+	.venv/bin/junheng bench --data-dir $(DATA)

@@ -1,0 +1,16 @@
+"""Junheng's frame: page config, navigation, the shared sidebar and the synthetic-data notice."""
+import streamlit as st
+
+from junheng import ui
+from junheng.i18n import t
+
+st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")
+
+lang = ui.language()
+page = st.navigation([
+    st.Page("pages/overview.py", title=t("page_overview", lang), icon="🗺️", default=True),
+])
+filters = ui.sidebar(lang)
+st.session_state["frame_filters"] = filters
+ui.notice(filters)
+page.run()

@@ -1,0 +1,1 @@
+"""Junheng (均衡): county compulsory-education balance analytics."""

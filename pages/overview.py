@@ -1,0 +1,50 @@
+"""Overview: headline figures with year-on-year change and a county choropleth."""
+import streamlit as st
+from streamlit_folium import st_folium
+
+from junheng import maps, overview, ui
+from junheng.i18n import t
+
+filters = ui.page_filters()
+lang, year = filters.lang, filters.year
+# A county is shown among its prefecture's counties, so the map has context.
+map_region = filters.region[:4] if filters.county else filters.region
+totals = ui.query("county_totals", years=[year - 1, year], region=map_region, scope=filters.scope)
+selected = totals.filter(totals["county_code"].str.starts_with(filters.region))
+if selected.filter(selected["year"] == year).is_empty():
+    st.info(t("no_schools", lang, year=year))
+    st.stop()
+
+st.subheader(t("headline", lang, region=filters.region_name, year=year))
+for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
+    column.metric(overview.metric_label(figure.key, lang), overview.format_value(figure.kind, figure.value, lang),
+                  delta=overview.format_change(figure, lang) or t("no_previous", lang),
+                  delta_color=overview.delta_colour(figure), border=True)
+
+metric = st.selectbox(t("map_metric", lang), overview.metric_keys(), key="overview_metric",
+                      format_func=lambda k: overview.metric_label(k, lang))
+this_year = totals.filter(totals["year"] == year)
+
+
+@st.fragment
+def county_map() -> None:
+    label = overview.metric_label(metric, lang)
+    st.markdown(f"**{t('map_title', lang, metric=label, year=year)}**")
+    data = overview.county_map_data(ui.county_geometry(), this_year, metric, lang)
+    fmap = maps.county_choropleth_map(data, "value", "value_text", {
+        "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
+        "format": overview.metric_format(metric)})
+    event = st_folium(fmap, height=520, use_container_width=True, key="overview_map",
+                      returned_objects=["last_active_drawing"])
+    st.caption(t("map_hint", lang))
+    clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
+    if clicked and clicked != st.session_state.get("overview_map_handled"):
+        st.session_state["overview_map_handled"] = clicked
+        if clicked != filters.county:
+            ui.select_county(clicked)
+
+
+county_map()
+st.markdown(f"**{t('county_table', lang)}**")
+st.dataframe(overview.county_table(ui.query("counties_with_data", scope=filters.scope), this_year, metric, lang),
+             hide_index=True, use_container_width=True)

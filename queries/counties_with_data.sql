@@ -1,0 +1,22 @@
+-- grain: county
+-- params: $scope
+with county_codes as (
+    select distinct county_code
+    from schools
+    where county_code in (select unnest($scope))
+),
+
+final as (
+    select
+        counties.county_code,
+        counties.county_name,
+        counties.prefecture_code,
+        counties.prefecture_name,
+        counties.province_code,
+        counties.province_name
+    from counties
+    inner join county_codes on county_codes.county_code = counties.county_code
+)
+
+select * from final
+order by county_code

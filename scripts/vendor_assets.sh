@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Fetch pinned Leaflet builds from the npm registry into static/vendor (install time only).
+set -euo pipefail
+leaflet=$1; cluster=$2
+dest=static/vendor
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rm -rf "$dest"; mkdir -p "$dest"
+(cd "$tmp" && npm pack --silent "leaflet@$leaflet" "leaflet.markercluster@$cluster" >/dev/null)
+tar -xzf "$tmp/leaflet-$leaflet.tgz" -C "$tmp"
+cp -r "$tmp/package/dist/." "$dest/leaflet"
+rm -rf "$tmp/package"
+tar -xzf "$tmp/leaflet.markercluster-$cluster.tgz" -C "$tmp"
+mkdir -p "$dest/markercluster"
+cp "$tmp/package/dist/leaflet.markercluster.js" "$tmp/package/dist/MarkerCluster.css" \
+   "$tmp/package/dist/MarkerCluster.Default.css" "$dest/markercluster/"

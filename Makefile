@@ -35,6 +35,7 @@ vendor: static/vendor/.stamp-$(LEAFLET)-$(CLUSTER)
 
 static/vendor/.stamp-$(LEAFLET)-$(CLUSTER):
 	bash scripts/vendor_assets.sh $(LEAFLET) $(CLUSTER)
+	ln -sfn ../static pages/static  # a page run on its own serves the same files
 	touch $@
 
 demo: setup

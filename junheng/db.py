@@ -71,6 +71,6 @@ def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pl.DataFrame:
     """Run queries/<name>.sql with named parameters bound; a cursor per call keeps threads apart."""
     cursor = con.cursor()
     try:
-        return pl.from_arrow(cursor.execute(query_text(name), params).to_arrow_table())
+        return cursor.sql(query_text(name), params=params).pl()
     finally:
         cursor.close()

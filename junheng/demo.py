@@ -85,7 +85,14 @@ RESOURCES = {
 }
 JUNIOR_RESOURCE_FACTOR = 1.3
 MULTIMEDIA_COVERAGE = {"urban": (0.9, 1.0), "town": (0.6, 1.0), "rural": (0.3, 0.95)}  # rooms per class
-COUNTY_DISPERSION = (0.08, 0.38)   # range of the county's school-to-school spread (log sd)
+COUNTY_DISPERSION = (0.08, 0.95)   # range of the county's school-to-school spread (log sd) in 2016
+DISPERSION_NARROWING = 0.05        # per year: school factors shrink towards the county's level
+# Counties that set out for 优质均衡 lift their weak schools to the minimums over three years.
+QUALITY_PUSH_CHANCE = {"rich": 0.55, "other": 0.2}  # rich: wealth above 1.05
+QUALITY_PUSH_START = (2018, 2024)
+QUALITY_TEACHER_COLUMNS = {"above_degree_teachers_per_student": "teachers_above_degree",
+                           "backbone_teachers_per_100": "backbone_teachers",
+                           "pe_arts_teachers_per_100": "pe_arts_teachers"}
 OUTLIERS = (0.03, 0.02)            # shares of schools far below / far above their county
 STANDARDIZED_CENTRE = {"urban": 2011.0, "town": 2014.0, "rural": 2017.0, "teaching_point": 2020.5}
 STANDARDIZED_SPREAD = 2.2          # logistic scale, years
@@ -242,8 +249,15 @@ def _county_schools(county, seed: int) -> CountySchools:
         "migrant_region": np.full(n, MIGRANT_REGION[region]),
         "lb_noise": rng.lognormal(0.0, 0.3, n), "boarding_share": rng.uniform(0.25, 0.8, n),
         "size_lean": rng.normal(0.0, 1.0, n), "compliance": np.full(n, rng.uniform(0.5, 1.6)),
+        "push_start": np.full(n, _push_start(rng, wealth)), "push_draw": rng.random(n),
+        "push_margin": rng.uniform(1.02, 1.3, n),
         **{f"f_{k}": v for k, v in factors.items()},
     })
+
+
+def _push_start(rng: np.random.Generator, wealth: float) -> float:
+    chance = QUALITY_PUSH_CHANCE["rich" if wealth > 1.05 else "other"]
+    return float(rng.integers(*QUALITY_PUSH_START, endpoint=True)) if rng.random() < chance else np.inf
 
 
 def _concat(parts: list[CountySchools]) -> dict:
@@ -304,18 +318,27 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     psych_cover = np.clip(_progress(PSYCH_COVERAGE, ur, frac) * s["f_psych"], 0, 1.5)
     psych = np.minimum(rng.poisson(classes / 10 * psych_cover), teachers)
 
+    shrink = max(0.0, 1.0 - DISPERSION_NARROWING * t)
     level_mix = (primary + JUNIOR_RESOURCE_FACTOR * junior)
     base_mix = s["base_students"] * (s["primary_part"] + JUNIOR_RESOURCE_FACTOR * (1 - s["primary_part"]))
     resources = {}
     for column, (level0, growth) in RESOURCES.items():
         per_student = _by_group(ur, level0) * s["wealth"]
         g = _by_group(ur, growth)
-        stock = base_mix * per_student * (1 + g) ** t * s[f"f_{column}"] * rng.lognormal(0.0, 0.02, n)
+        factor = s[f"f_{column}"] ** shrink
+        stock = base_mix * per_student * (1 + g) ** t * factor * rng.lognormal(0.0, 0.02, n)
         # Stocks do not shrink with enrolment, but a growing school also gets new buildings.
-        stock = np.maximum(stock, 0.85 * level_mix * per_student * (1 + g) ** t * s[f"f_{column}"])
+        stock = np.maximum(stock, 0.85 * level_mix * per_student * (1 + g) ** t * factor)
         resources[column] = stock
-    multimedia = np.round(classes * _progress(MULTIMEDIA_COVERAGE, ur, frac) * s["f_multimedia"] ** 0.5
+    multimedia = np.round(classes * _progress(MULTIMEDIA_COVERAGE, ur, frac) * s["f_multimedia"] ** (0.5 * shrink)
                           + rng.poisson(1 + classes / 12)).astype(np.int64)
+    resources.update(multimedia_rooms=multimedia.astype(float), teachers_above_degree=above_degree.astype(float),
+                     backbone_teachers=backbone.astype(float), pe_arts_teachers=pe_arts.astype(float))
+    _quality_push(s, year, primary, junior, resources)
+    multimedia = np.ceil(resources["multimedia_rooms"]).astype(np.int64)
+    above_degree, backbone, pe_arts = (np.ceil(resources[c]).astype(np.int64) for c in
+                                       ("teachers_above_degree", "backbone_teachers", "pe_arts_teachers"))
+    teachers = np.maximum.reduce([teachers, above_degree, senior, backbone, pe_arts, psych])
 
     lb_share = np.clip(s["left_behind_base"] * np.array([LEFT_BEHIND_UR[g] for g in ur])
                        * np.where(s["is_boarding"], 1.3, 1.0) * LEFT_BEHIND_YEARLY ** t * s["lb_noise"], 0, 0.85)
@@ -351,6 +374,25 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
         pl.col(pl.Int64).cast(pl.Int32),
         pl.col("standardized_year").fill_nan(None).cast(pl.Int32),
     )
+
+
+def _quality_push(s: dict, year: int, primary: np.ndarray, junior: np.ndarray, resources: dict) -> None:
+    """In counties working towards 优质均衡, lift a growing share of schools to the 7 minimums."""
+    from junheng import indicators, settings
+    progress = np.clip((year - s["push_start"] + 1) / 3.0, 0.0, 1.0)
+    lifted = s["push_draw"] < progress
+    if not lifted.any():
+        return
+    rules = settings.load_thresholds(settings.PACKAGE_DIR / "thresholds.toml")
+    weight = rules["rules"]["junior_weight"]
+    mix = primary + weight * junior
+    for ind in indicators.quality_indicators():
+        low = rules["minimums"][ind.key]
+        need_per_mix = np.maximum(np.where(primary > 0, low["primary"], 0.0),
+                                  np.where(junior > 0, low["junior"] / weight, 0.0))
+        required = mix * need_per_mix / ind.scale * s["push_margin"]
+        column = QUALITY_TEACHER_COLUMNS.get(ind.key, ind.numerator)
+        resources[column] = np.where(lifted, np.maximum(resources[column], required), resources[column])
 
 
 def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, log=print) -> dict:

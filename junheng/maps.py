@@ -54,7 +54,7 @@ def county_choropleth_map(counties: gpd.GeoDataFrame, value_column: str, text_co
     shown["fill"] = [colour_for(v, breaks) for v in values]
     fmap = base_map(tuple(counties.total_bounds), tile_url)
     folium.GeoJson(
-        shown.to_json(drop_id=True),
+        shown.to_json(drop_id=True, ensure_ascii=False),
         name="counties",
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555", "weight": 0.8,
                                   "fillOpacity": 0.85},

@@ -1,0 +1,41 @@
+"""The data dictionary of the school-year table, read from data_dictionary.toml."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from junheng import settings
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    zh: str
+    en: str
+    type: str
+    unit: str = ""
+    allowed: str = ""
+    required: bool = True
+
+
+@lru_cache(maxsize=1)
+def columns() -> tuple[Column, ...]:
+    with open(settings.PACKAGE_DIR / "data_dictionary.toml", "rb") as f:
+        return tuple(Column(**c) for c in tomllib.load(f)["column"])
+
+
+def markdown() -> str:
+    """The dictionary as a Markdown table (docs/data_dictionary.md)."""
+    lines = [
+        "# 数据字典 / Data dictionary",
+        "",
+        "One row per school per statistical year (`DATA_DIR/snapshots/year=YYYY/*.parquet`).",
+        "Rendered from `junheng/data_dictionary.toml` by `junheng dictionary`; do not edit by hand.",
+        "",
+        "| 列名 column | 中文名 | meaning | 类型 type | 单位 unit | 取值 allowed | 必填 required |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in columns():
+        lines.append(f"| `{c.name}` | {c.zh} | {c.en} | {c.type} | {c.unit} | {c.allowed} | {'是' if c.required else '否'} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""基本均衡 and 优质均衡 evaluation of a county's schools, by the official (enrolment-weighted) method."""
+from __future__ import annotations
+
+import polars as pl
+
+from junheng import indicators, settings
+
+
+def level_values(schools: pl.DataFrame, rules: dict | None = None) -> pl.DataFrame:
+    """One row per school and level with every indicator value, the 城乡 group and the assessment flags.
+
+    `in_quality` is false for teaching points under the rule's minimum enrolment (left out of 优质均衡).
+    """
+    rules = rules or settings.load_thresholds()
+    levels = indicators.split_levels(schools, rules["rules"]["junior_weight"])
+    small_point = (pl.col("school_type") == "teaching_point") & (
+        pl.col("students") < rules["rules"]["teaching_point_min_students"])
+    return indicators.school_values(levels).with_columns(
+        indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"),
+        (~small_point).alias("in_quality"),
+    )
+
+
+def basic_cvs(values: pl.DataFrame, rules: dict, by=("county_code", "year", "level")) -> pl.DataFrame:
+    """The eight 基本均衡 CVs, their plain mean (综合差异系数), the level's ceiling and pass/fail."""
+    keys = [i.key for i in indicators.basic_indicators()]
+    cvs = indicators.county_cv(values, keys, by)
+    threshold = _level_threshold(rules["basic"])
+    return cvs.with_columns(pl.mean_horizontal(keys).alias("composite")).with_columns(
+        threshold.alias("threshold"),
+        (pl.col("composite") <= threshold).alias("pass"),
+    )
+
+
+def quality_cvs(values: pl.DataFrame, rules: dict, by=("county_code", "year", "level")) -> pl.DataFrame:
+    """The seven 优质均衡 CVs over the assessed schools, each against the level's ceiling."""
+    keys = [i.key for i in indicators.quality_indicators()]
+    cvs = indicators.county_cv(values.filter(pl.col("in_quality")), keys, by)
+    return cvs.with_columns(_level_threshold(rules["quality"]).alias("threshold")).with_columns(
+        pl.all_horizontal([pl.col(k) <= pl.col("threshold") for k in keys]).alias("cv_pass"),
+    )
+
+
+def _level_threshold(section: dict) -> pl.Expr:
+    return pl.when(pl.col("level") == "primary").then(pl.lit(float(section["primary"]))).otherwise(
+        pl.lit(float(section["junior"])))
+
+
+def minimum_expr(key: str, rules: dict) -> pl.Expr:
+    """The per-school 优质均衡 minimum of an indicator for the row's level."""
+    return _level_threshold(rules["minimums"][key])
+
+
+def school_verdicts(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Per assessed school and level: minimums met, the per-school verdict, failing keys and gaps.
+
+    A school passes with at least `school_min_met` minimums met and every value at least
+    `school_rest_share` of its minimum. `gap_<key>` is the resource still needed to reach the
+    minimum, in the numerator's own unit (m², yuan, teachers, rooms); 0 when met.
+    """
+    q = rules["quality"]
+    keys = [i.key for i in indicators.quality_indicators()]
+    assessed = values.filter(pl.col("in_quality"))
+    meets = [(pl.col(k) >= minimum_expr(k, rules)).alias(f"meets_{k}") for k in keys]
+    near = [(pl.col(k) >= q["school_rest_share"] * minimum_expr(k, rules)) for k in keys]
+    gaps = []
+    for ind in indicators.quality_indicators():
+        needed = minimum_expr(ind.key, rules) * pl.col("students") / ind.scale - pl.col(ind.numerator)
+        gaps.append(pl.max_horizontal(needed, pl.lit(0.0)).alias(f"gap_{ind.key}"))
+    out = assessed.with_columns(*meets, *gaps, pl.all_horizontal(near).alias("_near"))
+    return out.with_columns(
+        pl.sum_horizontal([pl.col(f"meets_{k}").cast(pl.Int32) for k in keys]).alias("meets"),
+        pl.concat_list([pl.when(~pl.col(f"meets_{k}")).then(pl.lit(k)) for k in keys])
+        .list.drop_nulls().alias("failing"),
+    ).with_columns(
+        ((pl.col("meets") >= q["school_min_met"]) & pl.col("_near")).alias("school_pass"),
+    ).drop("_near")
+
+
+def evaluate_county(schools: pl.DataFrame, rules: dict | None = None) -> dict:
+    """The evaluation of one county-year as plain data (the `junheng evaluate --json` shape)."""
+    rules = rules or settings.load_thresholds()
+    values = level_values(schools, rules)
+    basic = basic_cvs(values, rules, by=("level",))
+    quality = quality_cvs(values, rules, by=("level",))
+    verdicts = school_verdicts(values, rules)
+    levels = {}
+    for level in indicators.LEVELS:
+        b = basic.filter(pl.col("level") == level)
+        if b.is_empty():
+            continue
+        b = b.row(0, named=True)
+        q = quality.filter(pl.col("level") == level)
+        q = q.row(0, named=True) if q.height else None
+        v = verdicts.filter(pl.col("level") == level).sort("school_id")
+        schools_out = [{"school_id": r["school_id"], "meets": r["meets"], "pass": r["school_pass"],
+                        "failing": r["failing"]} for r in v.iter_rows(named=True)]
+        quality_cv = {i.key: _num(q[i.key]) if q else None for i in indicators.quality_indicators()}
+        cv_pass = bool(q and q["cv_pass"])
+        levels[level] = {
+            "basic": {"cv": {i.key: _num(b[i.key]) for i in indicators.basic_indicators()},
+                      "composite": _num(b["composite"]), "threshold": b["threshold"], "pass": bool(b["pass"])},
+            "quality": {"cv": quality_cv, "threshold": float(rules["quality"][level]),
+                        "cv_pass": cv_pass,
+                        "pass": cv_pass and all(s["pass"] for s in schools_out),
+                        "schools": schools_out},
+        }
+    return levels
+
+
+def _num(value) -> float | None:
+    return None if value is None else float(value)

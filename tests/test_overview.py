@@ -1,0 +1,75 @@
+import json
+
+import polars as pl
+import pytest
+
+from junheng import db, maps, overview
+from tests.conftest import FIXTURE_ROWS
+
+
+def totals(con, region=""):
+    return db.run(con, "county_totals", years=[2023, 2024], region=region,
+                  scope=["370724", "370305", "341202"])
+
+
+def test_headline_figures_and_change_by_hand(tiny_con):
+    figures = {f.key: f for f in overview.headline(totals(tiny_con, "370724"), 2024)}
+    assert figures["schools"].value == 2 and figures["schools"].change == 0
+    assert figures["students"].value == 400 and figures["students"].previous == 400
+    # 2023: 1 standardized of 2; 2024: 2 of 2 → +50 percentage points
+    assert figures["standardized_share"].value == 1.0
+    assert figures["standardized_share"].change == pytest.approx(0.5)
+    # 2023: 1 large class of 8; 2024: none
+    assert figures["large_class_share"].previous == pytest.approx(1 / 8)
+    assert figures["left_behind_students"].value == 58 and figures["left_behind_students"].change == -12
+    assert overview.format_change(figures["standardized_share"], "zh") == "+50.0 个百分点"
+    assert overview.format_change(figures["left_behind_students"], "en") == "-12 (-17.1%)"
+
+
+def test_region_totals_sum_before_dividing(tiny_con):
+    region = overview.region_totals(totals(tiny_con)).filter(pl.col("year") == 2024).row(0, named=True)
+    # 110 + 290 + 500 + 900 students; 10 + 10 + 30 + 60 teachers
+    assert region["students"] == 1800
+    assert region["teachers_per_student"] == pytest.approx(110 / 1800)
+    assert region["huge_class_share"] == pytest.approx(2 / (4 + 4 + 4 + 18))
+
+
+def test_a_missing_previous_year_has_no_change(tiny_con):
+    figures = overview.headline(totals(tiny_con, "341202"), 2024)
+    assert all(f.change is None for f in figures)
+    assert overview.format_change(figures[0], "zh") is None
+
+
+@pytest.mark.parametrize("value, lang, text", [
+    (2_833_443, "zh", "283.3 万"), (2_833_443, "en", "2.83 M"), (3002, "zh", "3,002"), (None, "zh", "—"),
+])
+def test_format_value(value, lang, text):
+    assert overview.format_value("count", value, lang) == text
+
+
+def test_every_metric_has_a_label_in_both_languages():
+    for key in overview.metric_keys():
+        zh, en = overview.metric_label(key, "zh"), overview.metric_label(key, "en")
+        assert zh and en and zh != en
+
+
+def test_choropleth_draws_offline_with_tooltips(tiny_con, tiny_data):
+    from junheng import boundaries
+    geo = boundaries.read(tiny_data)
+    data = overview.county_map_data(geo, totals(tiny_con).filter(pl.col("year") == 2024), "students", "zh")
+    assert sorted(data["county_code"]) == ["341202", "370305", "370724"]
+    fmap = maps.county_choropleth_map(data, "value", "value_text",
+                                      {"name": "县（区）", "metric": "在校生数", "no_data": "无数据"})
+    html = fmap.get_root().render()
+    assert json.dumps("临朐县")[1:-1] in html and "bindTooltip" in html
+    scripts = [line for line in html.splitlines() if "<script src=" in line or "stylesheet" in line]
+    assert scripts and all("/app/static/vendor/" in line for line in scripts), scripts
+    assert "tile.openstreetmap" not in html
+
+
+@pytest.mark.parametrize("value, colour", [(1, maps.PALETTE[0]), (25, maps.PALETTE[1]), (50, maps.PALETTE[2]), (99, maps.PALETTE[4]),
+                                           (None, maps.NO_DATA_COLOUR)])
+def test_colour_classes(value, colour):
+    breaks = maps.class_breaks(pl.Series(range(1, 101)).to_numpy().astype(float))
+    assert len(breaks) == 4
+    assert maps.colour_for(value, breaks) == colour

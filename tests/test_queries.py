@@ -1,0 +1,82 @@
+"""Contract tests: every query file runs against the fixture snapshot with the declared grain."""
+import re
+
+import polars as pl
+import pytest
+
+from junheng import db
+
+ALL_COUNTIES = ["370724", "370305", "341202"]
+PARAMS = {  # realistic parameters for each declared $name
+    "years": [2023, 2024], "year": 2024, "region": "", "scope": ALL_COUNTIES, "county": "370724",
+}
+GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"]}
+
+
+def header(name: str) -> tuple[str, list[str]]:
+    lines = db.query_text(name).splitlines()
+    assert lines[0].startswith("-- grain: "), f"{name}: first line must be '-- grain: …'"
+    assert lines[1].startswith("-- params: "), f"{name}: second line must be '-- params: …'"
+    return lines[0].removeprefix("-- grain: ").strip(), re.findall(r"\$(\w+)", lines[1])
+
+
+@pytest.mark.parametrize("name", db.query_names())
+def test_query_header_matches_its_parameters(name):
+    _, declared = header(name)
+    used = set(re.findall(r"\$(\w+)", db.query_text(name).split("\n", 2)[2]))
+    assert used == set(declared)
+
+
+@pytest.mark.parametrize("name", [n for n in db.query_names() if n != "all_county_codes"])
+def test_every_query_takes_a_scope(name):
+    assert "scope" in header(name)[1]
+
+
+@pytest.mark.parametrize("name", db.query_names())
+def test_query_runs_and_respects_its_grain(name, tiny_con):
+    grain, declared = header(name)
+    result = db.run(tiny_con, name, **{k: PARAMS[k] for k in declared})
+    assert isinstance(result, pl.DataFrame) and result.height > 0
+    keys = GRAIN_KEYS.get(grain)
+    if keys:
+        assert set(keys) <= set(result.columns)
+        assert result.select(keys).is_duplicated().sum() == 0
+
+
+@pytest.mark.parametrize("name", [n for n in db.query_names() if n != "all_county_codes"])
+def test_scope_hides_counties_outside_it(name, tiny_con):
+    _, declared = header(name)
+    params = {k: PARAMS[k] for k in declared} | {"scope": ["341202"]}
+    result = db.run(tiny_con, name, **params)
+    if "county_code" in result.columns:
+        assert set(result["county_code"]) <= {"341202"}
+
+
+def test_county_totals_sums_by_hand(tiny_con):
+    out = db.run(tiny_con, "county_totals", years=[2023, 2024], region="37", scope=ALL_COUNTIES)
+    assert out["county_code"].to_list() == ["370305", "370724", "370724"]
+    linqu_2023 = out.filter((pl.col("county_code") == "370724") & (pl.col("year") == 2023)).row(0, named=True)
+    assert linqu_2023["schools"] == 2
+    assert linqu_2023["students"] == 400
+    assert linqu_2023["classes_56_65"] == 1
+    assert linqu_2023["left_behind_students"] == 70
+    assert linqu_2023["standardized_schools"] == 1
+
+
+def test_user_values_are_bound_not_pasted(tiny_con):
+    # A region string that would break pasted SQL is just a prefix that matches nothing.
+    out = db.run(tiny_con, "county_totals", years=[2024], region="37' or '1'='1", scope=ALL_COUNTIES)
+    assert out.is_empty()
+
+
+def test_missing_snapshots_are_named(tmp_path):
+    with pytest.raises(db.DataError, match="no snapshots"):
+        db.connect(tmp_path)
+
+
+def test_fingerprint_changes_when_a_snapshot_is_replaced(tiny_data):
+    from junheng import demo
+    from tests.conftest import FIXTURE_ROWS, frame
+    before = db.fingerprint(tiny_data)
+    demo.write_snapshot(tiny_data, 2024, frame(FIXTURE_ROWS[:3]), source="tests", synthetic=True)
+    assert db.fingerprint(tiny_data) != before

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+
+from junheng import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("setting", settings.SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_documented_in_the_readme(setting):
+    assert setting.name in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_missing_thresholds_file_is_refused_clearly(tmp_path):
+    with pytest.raises(settings.SettingsError, match="阈值设置文件不存在"):
+        settings.load_thresholds(tmp_path / "nope.toml")
+
+
+def test_thresholds_file_without_a_section_is_refused(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[basic]\nprimary = 0.6\njunior = 0.5\n")
+    with pytest.raises(settings.SettingsError, match=r"\[quality\]"):
+        settings.load_thresholds(path)
+
+
+def test_broken_toml_is_refused(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[basic\n")
+    with pytest.raises(settings.SettingsError, match="TOML"):
+        settings.load_thresholds(path)
+
+
+def test_bad_language_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("JUNHENG_LANG", "fr")
+    with pytest.raises(settings.SettingsError, match="zh or en"):
+        settings.default_lang()

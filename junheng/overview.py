@@ -95,8 +95,8 @@ def format_value(kind: str, value: float | None, lang: str) -> str:
 
 def delta_colour(figure: Figure) -> str:
     """Streamlit delta colour: red for a change in the wrong direction, grey when there is none."""
-    if figure.change is None:
-        return "off"
+    if figure.change is None or abs(figure.change) < (0.0005 if figure.kind == "share" else 0.5):
+        return "off"  # no visible change: no colour
     return "inverse" if figure.key in LOWER_IS_BETTER else "normal"
 
 

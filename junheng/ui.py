@@ -80,6 +80,8 @@ def language() -> str:
         lang_default = settings.default_lang()
     except settings.SettingsError as e:
         _stop_with(t("settings_error", "zh", detail=str(e)))
+    if st.query_params.get("lang") in ("zh", "en"):  # a shared link may name the language
+        lang_default = st.query_params["lang"]
     return st.sidebar.radio(t("language"), ["zh", "en"], index=["zh", "en"].index(lang_default),
                             format_func=lambda v: "中文" if v == "zh" else "English", horizontal=True, key="lang")
 
@@ -95,6 +97,11 @@ def sidebar(lang: str) -> Filters:
     except Exception as e:  # a broken or half-copied data directory: say what, do not crash
         _stop_with(t("data_error", lang, detail=str(e)))
 
+    if "link_applied" not in st.session_state:  # a shared link (?county=370724&year=2024) sets the start
+        st.session_state["link_applied"] = True
+        st.session_state["pending_county"] = st.query_params.get("county")
+        if st.query_params.get("year", "").isdigit() and int(st.query_params["year"]) in years:
+            st.session_state["year"] = int(st.query_params["year"])
     pending = st.session_state.pop("pending_county", None)
     if pending is not None and pending in set(counties["county_code"]):
         st.session_state.update(province=pending[:2], prefecture=pending[:4], county=pending)

@@ -34,7 +34,7 @@ def county_map() -> None:
     fmap = maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
         "format": overview.metric_format(metric)})
-    event = st_folium(fmap, height=520, use_container_width=True, key="overview_map",
+    event = st_folium(fmap, height=520, width="stretch", key="overview_map",
                       returned_objects=["last_active_drawing"])
     st.caption(t("map_hint", lang))
     clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
@@ -47,4 +47,4 @@ def county_map() -> None:
 county_map()
 st.markdown(f"**{t('county_table', lang)}**")
 st.dataframe(overview.county_table(ui.query("counties_with_data", scope=filters.scope), this_year, metric, lang),
-             hide_index=True, use_container_width=True)
+             hide_index=True, width="stretch")

@@ -1,0 +1,74 @@
+"""AppTest: the frame with every page, every page file alone, both languages, a selected county."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+@pytest.fixture(autouse=True)
+def demo_env(monkeypatch, demo_data):
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    monkeypatch.chdir(ROOT)
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [s.value for s in at.subheader] + [w.value for w in at.warning]
+    parts += [m.label for m in at.metric] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_every_page_is_in_the_frame():
+    frame = (ROOT / "app.py").read_text(encoding="utf-8")
+    for page in PAGES:
+        assert f'"{page}"' in frame, page
+
+
+def test_frame_shows_sidebar_and_synthetic_notice():
+    at = _run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    assert "示例数据" in _texts(at)
+    assert at.sidebar.selectbox(key="year").value == 2025
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_frame_runs(page):
+    # AppTest drops the frame's own elements after switch_page; the browser test sees them.
+    at = _run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    at.switch_page(page)
+    _run(at)
+    assert len(at.main.children) > 2
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_alone_with_defaults(page):
+    at = _run(AppTest.from_file(str(ROOT / page), default_timeout=120))
+    assert at.sidebar.selectbox(key="year").value == 2025
+    assert "示例数据" in _texts(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_alone_with_a_county_in_english(page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    at.query_params["county"] = "370724"
+    at.query_params["lang"] = "en"
+    _run(at)
+    assert at.sidebar.selectbox(key="county").value == "370724"
+    text = _texts(at)
+    assert "synthetic" in text
+    assert "临朐县" in text
+
+
+def test_missing_data_directory_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(tmp_path / "nothing"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("没有任何年度快照" in e.value for e in at.error)

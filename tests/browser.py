@@ -62,11 +62,13 @@ def is_local(url: str) -> bool:
 def wait_for_page(page, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished running the script and every map iframe has drawn."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && document.querySelectorAll('[data-testid=\"stMainBlockContainer\"] > div *').length > 5",
-        timeout=timeout_ms)
-    page.wait_for_timeout(300)
+    # Settled: the script is not running and no element is a loading skeleton, twice in a row.
+    settled = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]')
+        && document.querySelectorAll('[data-testid="stMainBlockContainer"] *').length > 20"""
+    for _ in range(2):
+        page.wait_for_function(settled, timeout=timeout_ms)
+        page.wait_for_timeout(400)
     maps = page.locator('iframe[src*="streamlit_folium"]')
     for i in range(maps.count()):
         page.frame_locator('iframe[src*="streamlit_folium"]').nth(i).locator(".leaflet-container").wait_for(

@@ -8,7 +8,9 @@ st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide
 
 lang = ui.language()
 page = st.navigation([
-    st.Page("pages/overview.py", title=t("page_overview", lang), icon="🗺️", default=True),
+    st.Page("pages/overview.py", title=t("page_overview", lang), icon=":material/map:", default=True),
+    st.Page("pages/evaluation.py", title=t("page_evaluation", lang), icon=":material/balance:"),
+    st.Page("pages/gaps.py", title=t("page_gaps", lang), icon=":material/school:"),
 ])
 filters = ui.sidebar(lang)
 st.session_state["frame_filters"] = filters

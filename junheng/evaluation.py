@@ -110,3 +110,82 @@ def evaluate_county(schools: pl.DataFrame, rules: dict | None = None) -> dict:
 
 def _num(value) -> float | None:
     return None if value is None else float(value)
+
+
+def cv_trend(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Long frame of every CV by year and level: year, level, evaluation, indicator, cv, threshold."""
+    parts = []
+    for evaluation, frame, keys in (
+        ("basic", basic_cvs(values, rules, by=("year", "level")),
+         [i.key for i in indicators.basic_indicators()] + ["composite"]),
+        ("quality", quality_cvs(values, rules, by=("year", "level")),
+         [i.key for i in indicators.quality_indicators()]),
+    ):
+        parts.append(frame.unpivot(keys, index=["year", "level", "threshold"], variable_name="indicator",
+                                   value_name="cv").with_columns(pl.lit(evaluation).alias("evaluation")))
+    return pl.concat(parts).select("year", "level", "evaluation", "indicator", "cv", "threshold").sort(
+        "evaluation", "indicator", "level", "year")
+
+
+def cv_contributions(values: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Leave-one-out: per school and level, the county CV of key without that school.
+
+    `contribution` = CV with all schools − CV without this one: how much the school alone raises
+    the CV. Computed from running sums, so it is exact and O(n).
+    """
+    p, x = pl.col("students").cast(pl.Float64), pl.col(key)
+    w, s1, s2 = p.sum().over("level"), (p * x).sum().over("level"), (p * x * x).sum().over("level")
+    cv_all = ((s2 / w - (s1 / w) ** 2).clip(0).sqrt()) / (s1 / w)
+    w_o, s1_o, s2_o = w - p, s1 - p * x, s2 - p * x * x
+    mean_o = s1_o / w_o
+    cv_without = pl.when(w_o > 0).then((s2_o / w_o - mean_o ** 2).clip(0).sqrt() / mean_o)
+    return values.filter(x.is_not_null()).select(
+        "school_id", "school_name", "level", "urban_rural_group", "students", x.alias("value"),
+        cv_all.alias("cv"), cv_without.alias("cv_without"),
+    ).with_columns((pl.col("cv") - pl.col("cv_without")).alias("contribution")).sort(
+        "contribution", descending=True, nulls_last=True)
+
+
+def apply_changes(schools: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
+    """What-if: add each change (school_id, column, delta) to the school's resource; never below 0."""
+    if changes.is_empty():
+        return schools
+    unknown = set(changes["column"]) - set(indicators.RESOURCE_COLUMNS)
+    if unknown:
+        raise ValueError(f"不能调整的列 / not an adjustable resource: {sorted(unknown)}")
+    deltas = changes.group_by("school_id", "column").agg(pl.col("delta").sum()).pivot(
+        "column", index="school_id", values="delta")
+    cols = [c for c in deltas.columns if c != "school_id"]
+    joined = schools.join(deltas.rename({c: f"_d_{c}" for c in cols}), on="school_id", how="left")
+    return joined.with_columns(
+        pl.max_horizontal(pl.col(c) + pl.col(f"_d_{c}").fill_null(0), pl.lit(0)).cast(schools.schema[c])
+        .alias(c) for c in cols
+    ).drop([f"_d_{c}" for c in cols])
+
+
+def region_status(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Per county of a frame of schools (one year): composite CVs, 基本/优质 verdicts and a status.
+
+    status: 'both' (优质均衡 and 基本均衡 reached), 'basic' (基本 only), 'neither'.
+    """
+    values = level_values(schools, rules)
+    basic = basic_cvs(values, rules, by=("county_code", "level"))
+    quality = quality_cvs(values, rules, by=("county_code", "level"))
+    verdicts = school_verdicts(values, rules).group_by("county_code", "level").agg(
+        pl.col("school_pass").all().alias("schools_pass"), pl.col("school_pass").sum().alias("schools_passing"),
+        pl.len().alias("schools_assessed"))
+    levels = basic.select("county_code", "level", "composite", pl.col("pass").alias("basic_pass")).join(
+        quality.select("county_code", "level", "cv_pass"), on=["county_code", "level"], how="left").join(
+        verdicts, on=["county_code", "level"], how="left").with_columns(
+        (pl.col("cv_pass").fill_null(False) & pl.col("schools_pass").fill_null(False)).alias("quality_pass"))
+    wide = levels.group_by("county_code").agg(
+        pl.col("composite").filter(pl.col("level") == "primary").first().alias("composite_primary"),
+        pl.col("composite").filter(pl.col("level") == "junior").first().alias("composite_junior"),
+        pl.col("basic_pass").all().alias("basic_pass"),
+        pl.col("quality_pass").all().alias("quality_pass"),
+        pl.col("schools_passing").sum().alias("schools_passing"),
+        pl.col("schools_assessed").sum().alias("schools_assessed"),
+    )
+    status = (pl.when(pl.col("basic_pass") & pl.col("quality_pass")).then(pl.lit("both"))
+              .when(pl.col("basic_pass")).then(pl.lit("basic")).otherwise(pl.lit("neither")))
+    return wide.with_columns(status.alias("status")).sort("composite_primary", "composite_junior", nulls_last=True)

@@ -43,45 +43,63 @@ def colour_for(value: float | None, breaks: list[float]) -> str:
 
 
 def county_choropleth_map(counties: gpd.GeoDataFrame, value_column: str, text_column: str,
-                          labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
+                          labels: dict[str, str], tile_url: str | None = None,
+                          selected: str | None = None) -> folium.Map:
     """Counties coloured by value_column in quantile classes, with a tooltip and an inline legend.
 
-    labels: 'name' (tooltip name header), 'metric' (metric title), 'no_data'.
+    labels: 'name' (tooltip name header), 'metric' (metric title), 'no_data', optional 'format'.
     """
     values = counties[value_column].to_numpy(dtype=float, na_value=np.nan)
     breaks = class_breaks(values)
+    fills = [colour_for(v, breaks) for v in values]
+    fmt = labels.get("format", "{:,.2f}")
+    edges = ["–"] + [fmt.format(b) for b in breaks]
+    legend = []
+    for i, colour in enumerate(PALETTE[: len(breaks) + 1]):
+        high = fmt.format(breaks[i]) if i < len(breaks) else ""
+        text = f"≥ {edges[i]}" if i == len(breaks) and i else (f"< {high}" if i == 0 else f"{edges[i]} – {high}")
+        legend.append((colour, text))
+    legend.append((NO_DATA_COLOUR, labels["no_data"]))
+    return _county_map(counties, fills, text_column, labels, legend, tile_url, selected)
+
+
+def county_category_map(counties: gpd.GeoDataFrame, category_column: str, text_column: str,
+                        colours: dict[str, str], category_labels: dict[str, str], labels: dict[str, str],
+                        tile_url: str | None = None, selected: str | None = None) -> folium.Map:
+    """Counties coloured by a category (e.g. evaluation status), with a tooltip and a legend."""
+    fills = [colours.get(c, NO_DATA_COLOUR) for c in counties[category_column]]
+    legend = [(colours[c], category_labels[c]) for c in colours] + [(NO_DATA_COLOUR, labels["no_data"])]
+    return _county_map(counties, fills, text_column, labels, legend, tile_url, selected)
+
+
+def _county_map(counties, fills, text_column, labels, legend, tile_url, selected) -> folium.Map:
     shown = counties[["county_code", "county_name", text_column, "geometry"]].copy()
-    shown["fill"] = [colour_for(v, breaks) for v in values]
+    shown["fill"] = fills
+    shown["selected"] = shown["county_code"] == selected
     fmap = base_map(tuple(counties.total_bounds), tile_url)
     folium.GeoJson(
         shown.to_json(drop_id=True, ensure_ascii=False),
         name="counties",
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555", "weight": 0.8,
-                                  "fillOpacity": 0.85},
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
+                                  "color": "#d94801" if f["properties"]["selected"] else "#555",
+                                  "weight": 3 if f["properties"]["selected"] else 0.8},
         highlight_function=lambda f: {"weight": 2.5, "color": "#d94801"},
         tooltip=folium.GeoJsonTooltip(fields=["county_name", text_column],
                                       aliases=[labels["name"], labels["metric"]], sticky=True),
     ).add_to(fmap)
-    fmap.get_root().html.add_child(Element(_legend_html(labels["metric"], breaks, labels["no_data"],
-                                                        labels.get("format", "{:,.2f}"))))
+    fmap.get_root().html.add_child(Element(legend_html(labels["metric"], legend)))
     return fmap
 
 
-def _legend_html(title: str, breaks: list[float], no_data: str, fmt: str) -> str:
-    edges = ["–"] + [fmt.format(b) for b in breaks]
-    rows = []
-    for i, colour in enumerate(PALETTE[: len(breaks) + 1]):
-        low = edges[i]
-        high = fmt.format(breaks[i]) if i < len(breaks) else ""
-        text = f"≥ {low}" if i == len(breaks) and i else (f"< {high}" if i == 0 else f"{low} – {high}")
-        rows.append(f'<div><span style="background:{colour}"></span>{text}</div>')
-    rows.append(f'<div><span style="background:{NO_DATA_COLOUR}"></span>{no_data}</div>')
+def legend_html(title: str, entries: list[tuple[str, str]]) -> str:
+    """A small fixed legend box: (colour, text) rows under a title."""
+    rows = "".join(f'<div><span style="background:{c}"></span>{_escape(text)}</div>' for c, text in entries)
     return (
         '<div style="position:absolute;bottom:18px;right:10px;z-index:1000;background:rgba(255,255,255,.92);'
         'padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #999">'
         f'<b>{_escape(title)}</b>'
         '<style>.junheng-legend span{display:inline-block;width:14px;height:10px;margin-right:6px}</style>'
-        f'<div class="junheng-legend">{"".join(rows)}</div></div>'
+        f'<div class="junheng-legend">{rows}</div></div>'
     )
 
 

@@ -57,7 +57,25 @@ def load_thresholds(path: str | Path | None = None) -> dict:
         raise SettingsError(f"阈值设置文件不存在 / thresholds file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"阈值设置文件格式错误 / thresholds file is not valid TOML: {path}: {e}") from None
-    for section in ("basic", "quality", "rules", "minimums"):
+    for section, keys in REQUIRED_RULES.items():
         if section not in rules:
             raise SettingsError(f"阈值设置文件缺少 [{section}] / thresholds file lacks [{section}]: {path}")
+        for key in keys:
+            if not isinstance(rules[section].get(key), (int, float)):
+                raise SettingsError(f"阈值设置文件 [{section}] 缺少数值 {key} / [{section}] lacks the number "
+                                    f"{key}: {path}")
     return rules
+
+
+REQUIRED_RULES = {
+    "basic": ("primary", "junior"),
+    "quality": ("primary", "junior", "school_min_met", "school_rest_share"),
+    "rules": ("junior_weight", "teaching_point_min_students", "large_class_min", "huge_class_min",
+              "large_school_max", "small_school_min"),
+    "minimums": (),
+    "targets": ("standardized_share_2015", "standardized_share_year", "standardized_all_public_year",
+                "huge_class_basic_share", "huge_class_basic_year", "huge_class_cut_2017",
+                "large_class_basic_share", "large_class_basic_year", "large_class_yearly_cut", "pace_years",
+                "psych_classes_per_teacher"),
+    "privacy": ("min_count",),
+}

@@ -9,6 +9,7 @@ import geopandas as gpd
 import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit_folium import st_folium
 
 from junheng import boundaries, db, settings
 from junheng.i18n import t
@@ -128,6 +129,29 @@ def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str,
         st.session_state[key] = ""
     return st.sidebar.selectbox(t(key, lang), options, key=key,
                                 format_func=lambda c: names.get(c, all_label) if c else all_label)
+
+
+def rules() -> dict:
+    """The evaluation rules (JUNHENG_THRESHOLDS); an invalid file stops the page with one clear message."""
+    try:
+        return settings.load_thresholds()
+    except settings.SettingsError as e:
+        _stop_with(t("settings_error", language_code(), detail=str(e)))
+
+
+def language_code() -> str:
+    return st.session_state.get("lang", "zh")
+
+
+def county_map(fmap, key: str, current_county: str | None, height: int = 520) -> None:
+    """Show a county map; a click on a county makes it the selected region (only the click reruns)."""
+    event = st_folium(fmap, height=height, use_container_width=True, key=key,
+                      returned_objects=["last_active_drawing"])
+    clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
+    if clicked and clicked != st.session_state.get(f"{key}_handled"):
+        st.session_state[f"{key}_handled"] = clicked
+        if clicked != current_county:
+            select_county(clicked)
 
 
 def select_county(code: str) -> None:

@@ -1,6 +1,5 @@
 """Overview: headline figures with year-on-year change and a county choropleth."""
 import streamlit as st
-from streamlit_folium import st_folium
 
 from junheng import maps, overview, ui
 from junheng.i18n import t
@@ -33,15 +32,9 @@ def county_map() -> None:
     data = overview.county_map_data(ui.county_geometry(), this_year, metric, lang)
     fmap = maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
-        "format": overview.metric_format(metric)})
-    event = st_folium(fmap, height=520, width="stretch", key="overview_map",
-                      returned_objects=["last_active_drawing"])
+        "format": overview.metric_format(metric)}, selected=filters.county)
+    ui.county_map(fmap, "overview_map", filters.county)
     st.caption(t("map_hint", lang))
-    clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
-    if clicked and clicked != st.session_state.get("overview_map_handled"):
-        st.session_state["overview_map_handled"] = clicked
-        if clicked != filters.county:
-            ui.select_county(clicked)
 
 
 county_map()

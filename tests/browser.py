@@ -72,4 +72,4 @@ def wait_for_page(page, timeout_ms: int = 60_000) -> None:
     maps = page.locator('iframe[src*="streamlit_folium"]')
     for i in range(maps.count()):
         page.frame_locator('iframe[src*="streamlit_folium"]').nth(i).locator(".leaflet-container").wait_for(
-            timeout=timeout_ms)
+            state="attached", timeout=timeout_ms)  # a map in a hidden tab is attached, not visible

@@ -10,7 +10,8 @@ ALL_COUNTIES = ["370724", "370305", "341202"]
 PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "scope": ALL_COUNTIES, "county": "370724",
 }
-GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"]}
+GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
+              "school × year": ["school_id", "year"]}
 
 
 def header(name: str) -> tuple[str, list[str]]:

@@ -1,0 +1,110 @@
+"""Plotly chart builders: every chart has a title and axis labels in the chosen language."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from junheng import indicators
+from junheng.i18n import t
+
+GROUP_COLOURS = {"urban": "#3182bd", "town": "#fd8d3c", "rural": "#31a354"}
+FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height, font_family=FONT,
+                      margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2),
+                      template="plotly_white")
+    return fig
+
+
+def indicator_name(key: str, lang: str) -> str:
+    return t("composite", lang) if key == "composite" else indicators.by_key(key).label(lang)
+
+
+def cv_trend_chart(trend: pl.DataFrame, evaluation: str, level: str, lang: str) -> go.Figure:
+    """Each CV of one evaluation and level over the years, with the level's ceiling dashed."""
+    rows = trend.filter((pl.col("evaluation") == evaluation) & (pl.col("level") == level))
+    fig = go.Figure()
+    for key in rows["indicator"].unique(maintain_order=True):
+        r = rows.filter(pl.col("indicator") == key)
+        fig.add_scatter(x=r["year"], y=r["cv"], mode="lines+markers", name=indicator_name(key, lang),
+                        line=dict(width=4 if key == "composite" else 1.5))
+    if rows.height:
+        fig.add_hline(y=rows["threshold"][0], line_dash="dash", line_color="#d62728",
+                      annotation_text=t("threshold", lang), annotation_position="top left")
+    title = t("cv_trend_title", lang, evaluation=t(f"eval_{evaluation}", lang), level=t(f"level_{level}", lang))
+    return _layout(fig, title, t("year", lang), t("cv", lang), height=420)
+
+
+def contribution_chart(contributions: pl.DataFrame, key: str, lang: str, top: int = 15) -> go.Figure:
+    """The schools that raise the CV most: CV with all schools minus CV without the school."""
+    rows = contributions.head(top).reverse()
+    colours = [GROUP_COLOURS.get(g, "#999") for g in rows["urban_rural_group"]]
+    fig = go.Figure(go.Bar(
+        x=rows["contribution"], y=rows["school_name"], orientation="h", marker_color=colours,
+        customdata=rows.select("value", "cv_without").to_numpy(),
+        hovertemplate="%{y}<br>" + t("contribution", lang) + ": %{x:.4f}<br>"
+        + t("value", lang) + ": %{customdata[0]:.2f}<br>" + t("cv_without", lang) + ": %{customdata[1]:.4f}"
+        "<extra></extra>"))
+    title = t("contribution_title", lang, indicator=indicator_name(key, lang))
+    return _layout(fig, title, t("contribution", lang), "", height=max(320, 28 * rows.height + 120))
+
+
+def gap_trend_chart(ratios: pl.DataFrame, key: str, level: str, lang: str) -> go.Figure:
+    """城区/镇区/乡村 student-weighted values of one indicator over the years."""
+    rows = ratios.filter((pl.col("indicator") == key) & (pl.col("level") == level)).sort("year")
+    ind = indicators.by_key(key)
+    fig = go.Figure()
+    for group in ("urban", "town", "rural"):
+        fig.add_scatter(x=rows["year"], y=rows[group], mode="lines+markers", name=t(f"group_{group}", lang),
+                        line_color=GROUP_COLOURS[group])
+    title = t("gap_trend_title", lang, indicator=ind.label(lang), level=t(f"level_{level}", lang))
+    return _layout(fig, title, t("year", lang), ind.unit(lang))
+
+
+def gap_scatter_chart(counties: pl.DataFrame, key: str, level: str, year: int, lang: str) -> go.Figure:
+    """Urban against rural value per county, with the no-gap diagonal; counties below it: rural lags."""
+    ind = indicators.by_key(key)
+    fig = go.Figure(go.Scatter(
+        x=counties["urban"], y=counties["rural"], mode="markers", text=counties["county_name"],
+        marker=dict(size=9, color=counties["ratio"], colorscale="RdYlGn", cmin=0.5, cmax=1.5,
+                    colorbar=dict(title=t("ratio_short", lang))),
+        hovertemplate="%{text}<br>" + t("group_urban", lang) + ": %{x:.2f}<br>" + t("group_rural", lang)
+        + ": %{y:.2f}<extra></extra>", name=""))
+    if counties.height:
+        top = max(counties["urban"].max(), counties["rural"].max()) * 1.05
+        fig.add_scatter(x=[0, top], y=[0, top], mode="lines", line=dict(dash="dash", color="#888"),
+                        name=t("no_gap_line", lang), hoverinfo="skip")
+    title = t("gap_scatter_title", lang, indicator=ind.label(lang), level=t(f"level_{level}", lang), year=year)
+    unit = ind.unit(lang)
+    return _layout(fig, title, f"{t('group_urban', lang)}（{unit}）", f"{t('group_rural', lang)}（{unit}）",
+                   height=460)
+
+
+def size_profile_chart(profile: pl.DataFrame, year: int, lang: str) -> go.Figure:
+    """Shares of large classes and of very large and very small schools, by 城乡 group."""
+    rows = profile.filter(pl.col("year") == year)
+    fig = go.Figure()
+    for group in ("urban", "town", "rural"):
+        r = rows.filter(pl.col("urban_rural_group") == group)
+        if r.is_empty():
+            continue
+        measures = ["share_56_65", "share_66_plus", "share_over_2000", "share_under_100"]
+        fig.add_bar(x=[t(m, lang) for m in measures], y=[r[m][0] for m in measures], name=t(f"group_{group}", lang),
+                    marker_color=GROUP_COLOURS[group], texttemplate="%{y:.1%}", textposition="outside")
+    fig.update_yaxes(tickformat=".0%")
+    return _layout(fig, t("size_title", lang, year=year), "", t("share", lang))
+
+
+def share_trend_chart(frame: pl.DataFrame, columns: dict[str, str], title: str, lang: str,
+                      targets: list[tuple[float, str]] = (), by: str = "year") -> go.Figure:
+    """Shares over the years (columns: column -> label), with dashed target lines."""
+    fig = go.Figure()
+    for column, label in columns.items():
+        fig.add_scatter(x=frame[by], y=frame[column], mode="lines+markers", name=label)
+    for value, label in targets:
+        fig.add_hline(y=value, line_dash="dot", line_color="#d62728", annotation_text=label,
+                      annotation_position="top left")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return _layout(fig, title, t("year", lang), t("share", lang))

@@ -1,0 +1,149 @@
+"""Display tables for the evaluation page, labelled in the chosen language (pure: frames in, frames out)."""
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+
+from junheng import evaluation, indicators
+from junheng.i18n import t
+
+def mark(value, lang: str) -> str:
+    """'✓ 达标' / '✗ 未达标' (or '—' when there is nothing to judge)."""
+    return "—" if value is None else t("pass" if value else "fail", lang)
+
+
+def basic_table(level: dict, lang: str) -> pl.DataFrame:
+    """The eight 基本均衡 CVs and the composite against the level's ceiling."""
+    b = level["basic"]
+    rows = [(i.label(lang), b["cv"][i.key], "", "") for i in indicators.basic_indicators()]
+    rows.append((t("composite", lang), b["composite"], f"≤ {b['threshold']}", mark(b["pass"], lang)))
+    return pl.DataFrame(rows, schema={t("indicator", lang): pl.String, t("cv", lang): pl.Float64,
+                                      t("threshold", lang): pl.String, t("verdict", lang): pl.String}, orient="row")
+
+
+def quality_table(level: dict, lang: str) -> pl.DataFrame:
+    """The seven 优质均衡 CVs, each against the ceiling, and how many schools meet each minimum."""
+    q = level["quality"]
+    schools = q["schools"]
+    rows = []
+    for ind in indicators.quality_indicators():
+        cv = q["cv"][ind.key]
+        failing = sum(ind.key in s["failing"] for s in schools)
+        rows.append((ind.label(lang), cv, mark(None if cv is None else cv <= q["threshold"], lang),
+                     len(schools) - failing))
+    return pl.DataFrame(rows, schema={t("indicator", lang): pl.String, t("cv", lang): pl.Float64,
+                                      t("verdict", lang): pl.String,
+                                      t("schools_meeting_minimum", lang): pl.Int64}, orient="row")
+
+
+def school_table(verdicts: pl.DataFrame, level: str, lang: str) -> pl.DataFrame:
+    """One row per assessed school: each 优质均衡 value, minimums met, verdict, failing standards and gaps."""
+    rows = verdicts.filter(pl.col("level") == level).sort("school_pass", "meets", "school_id")
+    keys = [i.key for i in indicators.quality_indicators()]
+    gap_text = pl.concat_str([
+        pl.when(pl.col(f"gap_{k}") > 0).then(pl.format(
+            "{} +{}{}", pl.lit(indicators.by_key(k).label(lang)), pl.col(f"gap_{k}").round(_gap_digits(k)),
+            pl.lit(_gap_unit(k, lang)))) for k in keys], separator="；", ignore_nulls=True)
+    return rows.select(
+        pl.col("school_id").alias(t("school_id", lang)),
+        pl.col("school_name").alias(t("school_name", lang)),
+        pl.col("urban_rural_group").replace_strict({g: t(f"group_{g}", lang) for g in ("urban", "town", "rural")},
+                                                   default="—").alias(t("urban_rural", lang)),
+        pl.col("students").alias(t("students", lang)),
+        *[pl.col(k).round(2).alias(indicators.by_key(k).label(lang)) for k in keys],
+        pl.col("meets").alias(t("minimums_met", lang)),
+        pl.col("school_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("verdict", lang)),
+        gap_text.alias(t("to_reach_minimum", lang)),
+    )
+
+
+def _gap_digits(key: str) -> int:
+    return 0 if indicators.by_key(key).numerator.endswith(("_m2", "_cny")) else 1
+
+
+def _gap_unit(key: str, lang: str) -> str:
+    numerator = indicators.by_key(key).numerator
+    if numerator.endswith("_m2"):
+        return " m²" if lang == "en" else " 平方米"
+    if numerator.endswith("_cny"):
+        return " yuan" if lang == "en" else " 元"
+    return t("unit_teachers", lang) if "teachers" in numerator else t("unit_rooms", lang)
+
+
+def style_school_table(table: pl.DataFrame, level: str, rules: dict, lang: str):
+    """Colour each indicator cell against its minimum: red below 85%, amber below, green at or above."""
+    frame = table.to_pandas()
+    columns = {indicators.by_key(k).label(lang): k for k in (i.key for i in indicators.quality_indicators())}
+
+    def colour(column: pd.Series) -> list[str]:
+        minimum = rules["minimums"][columns[column.name]][level]
+        share = rules["quality"]["school_rest_share"]
+        return ["background-color: #fcbba1" if v < share * minimum else "background-color: #fee8c8"
+                if v < minimum else "background-color: #c7e9c0" for v in column]
+
+    return frame.style.apply(colour, subset=list(columns)).format(precision=2, subset=list(columns))
+
+
+def compare_table(before: dict, after: dict, lang: str) -> pl.DataFrame:
+    """What-if: every CV before and after the planned changes, per level, with the verdicts."""
+    rows = []
+    for level in indicators.LEVELS:
+        if level not in before or level not in after:
+            continue
+        lv = t(f"level_{level}", lang)
+        b0, b1 = before[level]["basic"], after[level]["basic"]
+        q0, q1 = before[level]["quality"], after[level]["quality"]
+        rows.append((lv, t("composite", lang), b0["composite"], b1["composite"], b0["threshold"],
+                     mark(b0["pass"], lang), mark(b1["pass"], lang)))
+        for ind in indicators.quality_indicators():
+            v0, v1 = q0["cv"][ind.key], q1["cv"][ind.key]
+            rows.append((lv, ind.label(lang), v0, v1, q0["threshold"],
+                         mark(None if v0 is None else v0 <= q0["threshold"], lang),
+                         mark(None if v1 is None else v1 <= q1["threshold"], lang)))
+        passing = (sum(s["pass"] for s in q0["schools"]), sum(s["pass"] for s in q1["schools"]))
+        rows.append((lv, t("schools_passing", lang), float(passing[0]), float(passing[1]),
+                     float(len(q1["schools"])), mark(q0["pass"], lang), mark(q1["pass"], lang)))
+    return pl.DataFrame(rows, orient="row", schema={
+        t("level", lang): pl.String, t("indicator", lang): pl.String, t("before", lang): pl.Float64,
+        t("after", lang): pl.Float64, t("threshold", lang): pl.Float64, t("verdict_before", lang): pl.String,
+        t("verdict_after", lang): pl.String})
+
+
+def region_table(status: pl.DataFrame, counties: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Counties ranked by composite CV with names, verdicts and status."""
+    return status.join(counties, on="county_code", how="left").with_row_index("rank", offset=1).select(
+        pl.col("rank").alias(t("rank", lang)),
+        pl.col("county_code").alias(t("county_code", lang)),
+        pl.col("county_name").alias(t("county_name", lang)),
+        pl.col("composite_primary").round(3).alias(t("composite_primary", lang)),
+        pl.col("composite_junior").round(3).alias(t("composite_junior", lang)),
+        pl.col("basic_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("eval_basic", lang)),
+        pl.format("{}/{}", "schools_passing", "schools_assessed").alias(t("schools_passing", lang)),
+        pl.col("quality_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("eval_quality", lang)),
+        pl.col("status").replace_strict({s: t(f"status_{s}", lang) for s in STATUS_COLOURS}).alias(t("status", lang)),
+    )
+
+
+STATUS_COLOURS = {"both": "#1a9850", "basic": "#fee08b", "neither": "#d73027"}
+
+
+def status_map_data(geometry, status: pl.DataFrame, lang: str):
+    """Counties joined to their evaluation status and its label, for the status map."""
+    shown = geometry[geometry["county_code"].isin(status["county_code"].to_list())]
+    merged = shown.merge(status.select("county_code", "status").to_pandas(), on="county_code", how="left")
+    merged["status_text"] = [t(f"status_{s}", lang) if isinstance(s, str) else "—" for s in merged["status"]]
+    return merged
+
+
+def resource_options(lang: str) -> dict[str, str]:
+    """Resources a what-if plan can raise: column -> label with unit."""
+    return {c: t(f"col_{c}", lang) for c in ("backbone_teachers", "pe_arts_teachers", "teachers_above_degree",
+                                            "teachers", "teachers_senior_title", "building_area_m2",
+                                            "sports_area_m2", "equipment_value_cny", "multimedia_rooms",
+                                            "computers", "books")}
+
+
+def evaluate_with_changes(schools: pl.DataFrame, changes: pl.DataFrame, rules: dict) -> tuple[dict, dict]:
+    """(before, after) evaluations of one county-year for a what-if plan."""
+    return evaluation.evaluate_county(schools, rules), evaluation.evaluate_county(
+        evaluation.apply_changes(schools, changes), rules)

@@ -1,0 +1,94 @@
+"""均衡评估: the official 基本均衡 / 优质均衡 evaluation of a county, its schools, what-if plans, the region ranking."""
+import polars as pl
+import streamlit as st
+
+from junheng import charts, evaluation, evaluation_tables as tables, indicators, maps, ui
+from junheng.i18n import t
+
+filters = ui.page_filters()
+lang, year, rules = filters.lang, filters.year, ui.rules()
+st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
+region = filters.region[:4] if filters.county else filters.region
+region_schools = ui.query("school_rows", years=[year], region=region, scope=filters.scope)
+if region_schools.is_empty():
+    st.info(t("no_schools", lang, year=year))
+    st.stop()
+
+
+def region_view() -> None:
+    status = evaluation.region_status(region_schools, rules)
+    st.dataframe(tables.region_table(status, ui.query("counties_with_data", scope=filters.scope), lang),
+                 hide_index=True, width="stretch")
+    st.markdown(f"**{t('status_map_title', lang, year=year)}**")
+    fmap = maps.county_category_map(
+        tables.status_map_data(ui.county_geometry(), status, lang), "status", "status_text", tables.STATUS_COLOURS,
+        {s: t(f"status_{s}", lang) for s in tables.STATUS_COLOURS},
+        {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
+        selected=filters.county)
+    st.fragment(ui.county_map)(fmap, "evaluation_map", filters.county, height=460)
+    st.caption(t("map_hint", lang))
+
+
+if not filters.county:
+    st.info(t("choose_county", lang))
+    region_view()
+    st.stop()
+
+history = ui.query("school_rows", years=list(filters.years), region=filters.county, scope=filters.scope)
+schools = history.filter(pl.col("year") == year)
+result = evaluation.evaluate_county(schools, rules)
+values = evaluation.level_values(schools, rules)
+levels = [lv for lv in indicators.LEVELS if lv in result]
+tab_county, tab_schools, tab_movers, tab_what_if, tab_region = st.tabs(
+    [t(k, lang) for k in ("tab_county", "tab_schools", "tab_movers", "tab_what_if", "tab_region")])
+
+with tab_county:
+    trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
+    for level, column in zip(levels, st.columns(len(levels))):
+        q = result[level]["quality"]
+        column.markdown(f"### {t(f'level_{level}', lang)}")
+        column.markdown(t("basic_verdict", lang, value=result[level]["basic"]["composite"],
+                          threshold=result[level]["basic"]["threshold"], mark=tables.mark(result[level]["basic"]["pass"], lang)))
+        column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
+        column.markdown(t("quality_verdict", lang, cv_ok=sum(v is not None and v <= q["threshold"] for v in q["cv"].values()),
+                          schools_ok=sum(s["pass"] for s in q["schools"]), schools=len(q["schools"]), threshold=q["threshold"], mark=tables.mark(q["pass"], lang)))
+        column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
+        for evaluation_name in ("basic", "quality"):
+            column.plotly_chart(charts.cv_trend_chart(trend, evaluation_name, level, lang), key=f"trend_{level}_{evaluation_name}")
+    st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"], share=rules["quality"]["school_rest_share"],
+                 tp=rules["rules"]["teaching_point_min_students"]))
+
+with tab_schools:
+    verdicts = evaluation.school_verdicts(values, rules)
+    for level in levels:
+        st.markdown(f"**{t(f'level_{level}', lang)}**")
+        st.dataframe(tables.style_school_table(tables.school_table(verdicts, level, lang), level, rules, lang),
+                     hide_index=True, width="stretch")
+
+with tab_movers:
+    key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="movers_indicator",
+                       format_func=lambda k: indicators.by_key(k).label(lang))
+    level = st.radio(t("choose_level", lang), levels, key="movers_level", horizontal=True,
+                     format_func=lambda lv: t(f"level_{lv}", lang))
+    movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
+    st.plotly_chart(charts.contribution_chart(movers, key, lang), key="movers_chart")
+
+with tab_what_if:
+    st.caption(t("what_if_help", lang))
+    names = dict(zip(schools["school_id"], schools["school_name"]))
+    resources = tables.resource_options(lang)
+    plan = st.data_editor(pl.DataFrame(schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64}),
+                          num_rows="dynamic", key="what_if_plan", width="stretch", column_config={
+        "school_id": st.column_config.SelectboxColumn(t("what_if_school", lang), options=list(names), required=True,
+                                                          format_func=lambda i: f"{names.get(i, i)} {i}"),
+        "column": st.column_config.SelectboxColumn(t("what_if_resource", lang), options=list(resources), required=True,
+                                                        format_func=lambda c: resources.get(c, c)),
+        "delta": st.column_config.NumberColumn(t("what_if_delta", lang), min_value=0.0, required=True)})
+    changes = plan.drop_nulls() if isinstance(plan, pl.DataFrame) else pl.from_pandas(plan).drop_nulls()
+    if changes.is_empty():
+        st.caption(t("what_if_empty", lang))
+    before, after = tables.evaluate_with_changes(schools, changes, rules)
+    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+
+with tab_region:
+    region_view()

@@ -1,0 +1,40 @@
+"""城乡差距: student-weighted values of urban, town and rural schools, the county gap scatter, sizes, a summary."""
+import polars as pl
+import streamlit as st
+
+from junheng import charts, evaluation, gaps, indicators, ui
+from junheng.i18n import t
+
+filters = ui.page_filters()
+lang, year, rules = filters.lang, filters.year, ui.rules()
+st.subheader(t("gap_title", lang, region=filters.region_name, year=year))
+history = ui.query("school_rows", years=list(filters.years), region=filters.region, scope=filters.scope)
+if history.filter(pl.col("year") == year).is_empty():
+    st.info(t("no_schools", lang, year=year))
+    st.stop()
+
+values = evaluation.level_values(history, rules)
+ratios = gaps.rural_urban_ratio(gaps.group_values(values))
+levels = [lv for lv in indicators.LEVELS if values.filter(pl.col("level") == lv).height]
+level = st.radio(t("choose_level", lang), levels, key="gaps_level", horizontal=True,
+                 format_func=lambda lv: t(f"level_{lv}", lang))
+
+st.markdown(f"**{t('summary_title', lang)}**")
+st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, lang)))
+
+st.markdown(f"**{t('gap_table_title', lang)}**")
+st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width="stretch")
+
+key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
+                   format_func=lambda k: indicators.by_key(k).label(lang))
+left, right = st.columns(2)
+left.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
+this_year = values.filter(pl.col("year") == year)
+counties = gaps.county_urban_rural(this_year, key, level).join(
+    ui.query("counties_with_data", scope=filters.scope), on="county_code", how="left")
+right.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang), key="gap_scatter")
+right.caption(t("gap_scatter_hint", lang))
+
+profile = gaps.size_profile(history, rules)
+st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")
+st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")

@@ -1,0 +1,67 @@
+"""Urban–rural gaps on hand-worked schools: weighted group values, ratios, sizes, the plain summary."""
+import polars as pl
+import pytest
+
+from junheng import evaluation, gaps, settings
+from tests.conftest import frame, school
+
+RULES = settings.load_thresholds()
+# Urban: 2 schools, 1000 + 1000 pupils, 3,000,000 + 1,000,000 yuan → 2000 yuan/pupil.
+# Rural: 100 pupils with 150,000 and 300 with 330,000 → 480,000 / 400 = 1200 yuan/pupil (ratio 60%).
+# The year before, rural had 400,000 / 400 = 1000 (ratio 50%): up 10 points.
+ROWS = [
+    school(year=2024, school_id="3707240001", urban_rural_code="111", primary_students=1000, primary_classes=20,
+           classes_56_65=4, equipment_value_cny=3_000_000.0),
+    school(year=2024, school_id="3707240002", urban_rural_code="112", primary_students=1000, primary_classes=20,
+           classes_66_plus=2, equipment_value_cny=1_000_000.0),
+    school(year=2024, school_id="3707240003", urban_rural_code="220", primary_students=100, primary_classes=6,
+           equipment_value_cny=150_000.0),
+    school(year=2024, school_id="3707240004", urban_rural_code="210", primary_students=300, primary_classes=10,
+           equipment_value_cny=330_000.0),
+    school(year=2023, school_id="3707240001", urban_rural_code="111", primary_students=1000, equipment_value_cny=2e6),
+    school(year=2023, school_id="3707240002", urban_rural_code="112", primary_students=1000, equipment_value_cny=2e6),
+    school(year=2023, school_id="3707240003", urban_rural_code="220", primary_students=100, equipment_value_cny=1e5),
+    school(year=2023, school_id="3707240004", urban_rural_code="210", primary_students=300, equipment_value_cny=3e5),
+]
+
+
+@pytest.fixture()
+def ratios():
+    return gaps.rural_urban_ratio(gaps.group_values(evaluation.level_values(frame(ROWS), RULES)))
+
+
+def test_group_values_are_student_weighted_totals(ratios):
+    row = ratios.filter((pl.col("indicator") == "equipment_value_per_student") & (pl.col("year") == 2024)).row(
+        0, named=True)
+    assert (row["urban"], row["rural"], row["town"]) == (pytest.approx(2000), pytest.approx(1200), None)
+    assert row["ratio"] == pytest.approx(0.6)
+
+
+def test_summary_sentence_agrees_with_the_table(ratios):
+    lines = gaps.summary(ratios, 2024, "primary", "zh", keys=["equipment_value_per_student"])
+    assert lines == ["乡村小学生均教学仪器设备值为城区的 60%，比上年提高 10 个百分点。"]
+    table = gaps.ratio_table(ratios, 2024, "primary", "zh")
+    assert table.filter(pl.col("指标") == "生均教学仪器设备值")["乡村/城区"][0] == "60%"
+    assert gaps.summary(ratios, 2023, "primary", "zh", keys=["equipment_value_per_student"]) == [
+        "乡村小学生均教学仪器设备值为城区的 50%。"]  # no 2022 to compare with
+
+
+def test_summary_in_english_names_the_change(ratios):
+    line = gaps.summary(ratios, 2024, "primary", "en", keys=["equipment_value_per_student"])[0]
+    assert "60% of urban" in line and "up 10 points" in line
+
+
+def test_county_scatter_values(ratios):
+    values = evaluation.level_values(frame(ROWS), RULES).filter(pl.col("year") == 2024)
+    out = gaps.county_urban_rural(values, "equipment_value_per_student", "primary").row(0, named=True)
+    assert (out["county_code"], out["urban"], out["rural"]) == ("370724", pytest.approx(2000), pytest.approx(1200))
+
+
+def test_size_profile_counts_by_hand():
+    profile = gaps.size_profile(frame(ROWS), RULES).filter(pl.col("year") == 2024)
+    urban = profile.filter(pl.col("urban_rural_group") == "urban").row(0, named=True)
+    rural = profile.filter(pl.col("urban_rural_group") == "rural").row(0, named=True)
+    assert urban["share_56_65"] == pytest.approx(4 / 40) and urban["share_66_plus"] == pytest.approx(2 / 40)
+    assert urban["share_over_2000"] == 0 and rural["share_under_100"] == 0  # 100 is not under 100
+    assert urban["mean_class_size"] == pytest.approx(2000 / 40)
+    assert rural["mean_class_size"] == pytest.approx(400 / 16)

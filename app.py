@@ -7,10 +7,12 @@ from junheng.i18n import t
 st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")
 
 lang = ui.language()
+# URL paths differ from the file names on purpose: a first visit to /<file name> would make Streamlit run
+# the file as a pages/-directory page, without this frame.
 page = st.navigation([
     st.Page("pages/overview.py", title=t("page_overview", lang), icon=":material/map:", default=True),
-    st.Page("pages/evaluation.py", title=t("page_evaluation", lang), icon=":material/balance:"),
-    st.Page("pages/gaps.py", title=t("page_gaps", lang), icon=":material/school:"),
+    st.Page("pages/evaluation.py", title=t("page_evaluation", lang), icon=":material/balance:", url_path="pinggu"),
+    st.Page("pages/gaps.py", title=t("page_gaps", lang), icon=":material/school:", url_path="chengxiang"),
 ])
 filters = ui.sidebar(lang)
 st.session_state["frame_filters"] = filters

@@ -63,13 +63,16 @@ def gap_trend_chart(ratios: pl.DataFrame, key: str, level: str, lang: str) -> go
     return _layout(fig, title, t("year", lang), ind.unit(lang))
 
 
-def gap_scatter_chart(counties: pl.DataFrame, key: str, level: str, year: int, lang: str) -> go.Figure:
+def gap_scatter_chart(counties: pl.DataFrame, key: str, level: str, year: int, lang: str,
+                      selected: str | None = None) -> go.Figure:
     """Urban against rural value per county, with the no-gap diagonal; counties below it: rural lags."""
     ind = indicators.by_key(key)
+    is_selected = [c == selected for c in counties["county_code"]]
     fig = go.Figure(go.Scatter(
         x=counties["urban"], y=counties["rural"], mode="markers", text=counties["county_name"],
-        marker=dict(size=9, color=counties["ratio"], colorscale="RdYlGn", cmin=0.5, cmax=1.5,
-                    colorbar=dict(title=t("ratio_short", lang))),
+        marker=dict(size=[16 if s else 9 for s in is_selected], color=counties["ratio"], colorscale="RdYlGn",
+                    cmin=0.5, cmax=1.5, colorbar=dict(title=t("ratio_short", lang)),
+                    line=dict(width=[3 if s else 0.5 for s in is_selected], color="#222")),
         hovertemplate="%{text}<br>" + t("group_urban", lang) + ": %{x:.2f}<br>" + t("group_rural", lang)
         + ": %{y:.2f}<extra></extra>", name=""))
     if counties.height:

@@ -79,9 +79,9 @@ PSYCH_COVERAGE = {"urban": (0.4, 0.9), "town": (0.2, 0.6), "rural": (0.05, 0.35)
 RESOURCES = {
     "building_area_m2": ({"urban": 5.0, "town": 4.3, "rural": 5.3}, {"urban": 0.015, "town": 0.03, "rural": 0.03}),
     "sports_area_m2": ({"urban": 6.0, "town": 7.2, "rural": 9.5}, {"urban": 0.01, "town": 0.02, "rural": 0.02}),
-    "equipment_value_cny": ({"urban": 2300, "town": 1500, "rural": 900}, {"urban": 0.05, "town": 0.08, "rural": 0.11}),
-    "computers": ({"urban": 0.13, "town": 0.09, "rural": 0.05}, {"urban": 0.04, "town": 0.07, "rural": 0.1}),
-    "books": ({"urban": 32, "town": 25, "rural": 17}, {"urban": 0.02, "town": 0.04, "rural": 0.06}),
+    "equipment_value_cny": ({"urban": 2300, "town": 1500, "rural": 900}, {"urban": 0.05, "town": 0.07, "rural": 0.065}),
+    "computers": ({"urban": 0.13, "town": 0.09, "rural": 0.05}, {"urban": 0.04, "town": 0.06, "rural": 0.06}),
+    "books": ({"urban": 32, "town": 25, "rural": 17}, {"urban": 0.02, "town": 0.03, "rural": 0.02}),
 }
 JUNIOR_RESOURCE_FACTOR = 1.3
 MULTIMEDIA_COVERAGE = {"urban": (0.9, 1.0), "town": (0.6, 1.0), "rural": (0.3, 0.95)}  # rooms per class

@@ -12,6 +12,16 @@ def mark(value, lang: str) -> str:
     return "—" if value is None else t("pass" if value else "fail", lang)
 
 
+EMPTY_PLAN = pl.DataFrame(schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64})
+
+
+def quality_counts(quality: dict) -> dict:
+    """CVs within the ceiling, schools passing, schools assessed and the ceiling, for the verdict line."""
+    return {"cv_ok": sum(v is not None and v <= quality["threshold"] for v in quality["cv"].values()),
+            "schools_ok": sum(s["pass"] for s in quality["schools"]), "schools": len(quality["schools"]),
+            "threshold": quality["threshold"]}
+
+
 def basic_table(level: dict, lang: str) -> pl.DataFrame:
     """The eight 基本均衡 CVs and the composite against the level's ceiling."""
     b = level["basic"]

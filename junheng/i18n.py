@@ -73,7 +73,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "share": ("占比", "Share"),
     "indicator": ("指标", "Indicator"),
     "verdict": ("结论", "Verdict"),
-    "schools_meeting_minimum": ("达到最低标准的学校数", "Schools meeting the minimum"),
+    "schools_meeting_minimum": ("达标校数", "Schools at minimum"),
     "school_id": ("学校标识码", "School ID"),
     "school_name": ("学校名称", "School"),
     "minimums_met": ("达标项数", "Minimums met"),

@@ -47,16 +47,17 @@ with tab_county:
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
         column.markdown(f"### {t(f'level_{level}', lang)}")
-        column.markdown(t("basic_verdict", lang, value=result[level]["basic"]["composite"],
-                          threshold=result[level]["basic"]["threshold"], mark=tables.mark(result[level]["basic"]["pass"], lang)))
+        b = result[level]["basic"]
+        column.markdown(t("basic_verdict", lang, value=b["composite"], threshold=b["threshold"],
+                          mark=tables.mark(b["pass"], lang)))
         column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
-        column.markdown(t("quality_verdict", lang, cv_ok=sum(v is not None and v <= q["threshold"] for v in q["cv"].values()),
-                          schools_ok=sum(s["pass"] for s in q["schools"]), schools=len(q["schools"]), threshold=q["threshold"], mark=tables.mark(q["pass"], lang)))
+        column.markdown(t("quality_verdict", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
         column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
         for evaluation_name in ("basic", "quality"):
-            column.plotly_chart(charts.cv_trend_chart(trend, evaluation_name, level, lang), key=f"trend_{level}_{evaluation_name}")
-    st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"], share=rules["quality"]["school_rest_share"],
-                 tp=rules["rules"]["teaching_point_min_students"]))
+            column.plotly_chart(charts.cv_trend_chart(trend, evaluation_name, level, lang),
+                                key=f"trend_{level}_{evaluation_name}")
+    st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
+                 share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
 
 with tab_schools:
     verdicts = evaluation.school_verdicts(values, rules)
@@ -66,8 +67,8 @@ with tab_schools:
                      hide_index=True, width="stretch")
 
 with tab_movers:
-    key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="movers_indicator",
-                       format_func=lambda k: indicators.by_key(k).label(lang))
+    key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()],
+                       key="movers_indicator", format_func=lambda k: indicators.by_key(k).label(lang))
     level = st.radio(t("choose_level", lang), levels, key="movers_level", horizontal=True,
                      format_func=lambda lv: t(f"level_{lv}", lang))
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
@@ -77,8 +78,7 @@ with tab_what_if:
     st.caption(t("what_if_help", lang))
     names = dict(zip(schools["school_id"], schools["school_name"]))
     resources = tables.resource_options(lang)
-    plan = st.data_editor(pl.DataFrame(schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64}),
-                          num_rows="dynamic", key="what_if_plan", width="stretch", column_config={
+    plan = st.data_editor(tables.EMPTY_PLAN, num_rows="dynamic", key="what_if_plan", width="stretch", column_config={
         "school_id": st.column_config.SelectboxColumn(t("what_if_school", lang), options=list(names), required=True,
                                                           format_func=lambda i: f"{names.get(i, i)} {i}"),
         "column": st.column_config.SelectboxColumn(t("what_if_resource", lang), options=list(resources), required=True,

@@ -27,13 +27,15 @@ st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width
 
 key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
                    format_func=lambda k: indicators.by_key(k).label(lang))
-left, right = st.columns(2)
-left.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
-this_year = values.filter(pl.col("year") == year)
-counties = gaps.county_urban_rural(this_year, key, level).join(
+st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
+# A county is shown among its prefecture's counties, so the scatter has context.
+context = ui.query("school_rows", years=[year], region=filters.region[:4] if filters.county else filters.region,
+                   scope=filters.scope)
+counties = gaps.county_urban_rural(evaluation.level_values(context, rules), key, level).join(
     ui.query("counties_with_data", scope=filters.scope), on="county_code", how="left")
-right.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang), key="gap_scatter")
-right.caption(t("gap_scatter_hint", lang))
+st.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county),
+                key="gap_scatter")
+st.caption(t("gap_scatter_hint", lang))
 
 profile = gaps.size_profile(history, rules)
 st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")

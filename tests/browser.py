@@ -73,3 +73,13 @@ def wait_for_page(page, timeout_ms: int = 60_000) -> None:
     for i in range(maps.count()):
         page.frame_locator('iframe[src*="streamlit_folium"]').nth(i).locator(".leaflet-container").wait_for(
             state="attached", timeout=timeout_ms)  # a map in a hidden tab is attached, not visible
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to its height first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(max(height + 40, size["height"]), 9000)})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)

@@ -1,14 +1,16 @@
 """Real browser: every page in headless Chromium, no exception shown, nothing fetched from outside."""
-from pathlib import Path
+import re
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, streamlit_server, wait_for_page
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, screenshot, streamlit_server, wait_for_page
 
 pytestmark = pytest.mark.browser
-playwright = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright  # noqa: E402  (a test dependency: never skipped)
 SHOTS = ROOT / "tests" / "screenshots"
-PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
+# page file stem -> URL path, as the frame declares them (the default page is at /)
+PAGES = {stem: "" if "default=True" in rest else re.search(r'url_path="(\w+)"', rest).group(1)
+         for stem, rest in re.findall(r'st\.Page\("pages/(\w+)\.py"(.*)\)', (ROOT / "app.py").read_text())}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def _open(page, url: str, shot: str) -> None:
     page.goto(url)
     wait_for_page(page)
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{shot}.png")
     errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.all_inner_texts()
     assert page.outside == [], page.outside
@@ -47,13 +49,13 @@ def _open(page, url: str, shot: str) -> None:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_draws_offline_without_errors(server, page, name):
-    _open(page, f"{server}/{'' if name == 'overview' else name}", f"{name}_all")
+    _open(page, f"{server}/{PAGES[name]}", f"{name}_all")
     assert "示例数据" in page.inner_text("body")
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_with_a_county_selected(server, page, name):
-    _open(page, f"{server}/{'' if name == 'overview' else name}?county=370724", f"{name}_370724")
+    _open(page, f"{server}/{PAGES[name]}?county=370724", f"{name}_370724")
     assert "临朐县" in page.inner_text('[data-testid="stMain"]')
 
 
@@ -77,5 +79,14 @@ def test_region_cascade_province_then_prefecture(server, page):
     page.get_by_role("option", name="潍坊市").click()
     page.wait_for_function("() => document.body.innerText.includes('潍坊市 · ')", timeout=30_000)
     wait_for_page(page)
-    page.screenshot(path=str(SHOTS / "cascade_prefecture.png"), full_page=True)
+    screenshot(page, SHOTS / "cascade_prefecture.png")
     assert page.outside == []
+
+
+def test_a_shared_link_opens_the_page_in_the_frame_on_a_fresh_server(demo_data, page):
+    """The first visit of a fresh server goes straight to a page: it must get the frame's navigation."""
+    name = next(n for n, path in PAGES.items() if path)
+    with streamlit_server(demo_data) as url:
+        _open(page, f"{url}/{PAGES[name]}?county=370724&lang=en", "shared_link")
+        nav = page.inner_text('[data-testid="stSidebarNav"]')
+        assert "Overview" in nav and "pages" not in nav and name not in nav

@@ -39,10 +39,12 @@ schools = history.filter(pl.col("year") == year)
 result = evaluation.evaluate_county(schools, rules)
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
-tab_county, tab_schools, tab_movers, tab_what_if, tab_region = st.tabs(
-    [t(k, lang) for k in ("tab_county", "tab_schools", "tab_movers", "tab_what_if", "tab_region")])
+# One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
+view = st.segmented_control(t("view", lang), ["tab_county", "tab_schools", "tab_movers", "tab_what_if", "tab_region"],
+                            default="tab_county", key="evaluation_view", format_func=lambda k: t(k, lang),
+                            label_visibility="collapsed") or "tab_county"
 
-with tab_county:
+if view == "tab_county":
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
@@ -59,14 +61,14 @@ with tab_county:
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
 
-with tab_schools:
+elif view == "tab_schools":
     verdicts = evaluation.school_verdicts(values, rules)
     for level in levels:
         st.markdown(f"**{t(f'level_{level}', lang)}**")
         st.dataframe(tables.style_school_table(tables.school_table(verdicts, level, lang), level, rules, lang),
                      hide_index=True, width="stretch")
 
-with tab_movers:
+elif view == "tab_movers":
     key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()],
                        key="movers_indicator", format_func=lambda k: indicators.by_key(k).label(lang))
     level = st.radio(t("choose_level", lang), levels, key="movers_level", horizontal=True,
@@ -74,7 +76,7 @@ with tab_movers:
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
     st.plotly_chart(charts.contribution_chart(movers, key, lang), key="movers_chart")
 
-with tab_what_if:
+elif view == "tab_what_if":
     st.caption(t("what_if_help", lang))
     names = dict(zip(schools["school_id"], schools["school_name"]))
     resources = tables.resource_options(lang)
@@ -90,5 +92,5 @@ with tab_what_if:
     before, after = tables.evaluate_with_changes(schools, changes, rules)
     st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
 
-with tab_region:
+else:
     region_view()

@@ -13,6 +13,10 @@ page = st.navigation([
     st.Page("pages/overview.py", title=t("page_overview", lang), icon=":material/map:", default=True),
     st.Page("pages/evaluation.py", title=t("page_evaluation", lang), icon=":material/balance:", url_path="pinggu"),
     st.Page("pages/gaps.py", title=t("page_gaps", lang), icon=":material/school:", url_path="chengxiang"),
+    st.Page("pages/left_behind.py", title=t("page_left_behind", lang), icon=":material/family_restroom:",
+            url_path="liushou"),
+    st.Page("pages/standardization.py", title=t("page_standardization", lang), icon=":material/domain:",
+            url_path="biaozhun"),
 ])
 filters = ui.sidebar(lang)
 st.session_state["frame_filters"] = filters

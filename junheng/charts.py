@@ -1,6 +1,8 @@
 """Plotly chart builders: every chart has a title and axis labels in the chosen language."""
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -111,3 +113,58 @@ def share_trend_chart(frame: pl.DataFrame, columns: dict[str, str], title: str, 
                       annotation_position="top left")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return _layout(fig, title, t("year", lang), t("share", lang))
+
+
+def small_multiples_chart(frame: pl.DataFrame, columns: dict[str, str], names: dict[str, str], title: str,
+                          lang: str, targets: list[tuple[float, str]] = (), max_panels: int = 36,
+                          higher_is_worse: bool = False) -> go.Figure:
+    """One small panel per county: shares over the years (columns: column -> label), shared axes, targets dotted.
+
+    At most max_panels counties, those furthest behind first (by the last value of the first column).
+    """
+    from plotly.subplots import make_subplots
+    first = next(iter(columns))
+    last = frame.sort("year").group_by("county_code").agg(pl.col(first).last())
+    codes = last.sort(first, "county_code", descending=[higher_is_worse, False])["county_code"].to_list()[:max_panels]
+    cols = min(6, max(1, len(codes)))
+    rows = max(1, math.ceil(len(codes) / cols))
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
+                        subplot_titles=[names.get(c, c) for c in codes], vertical_spacing=0.3 / rows + 0.02)
+    palette = ("#3182bd", "#e6550d", "#31a354")
+    for n, code in enumerate(codes):
+        r = frame.filter(pl.col("county_code") == code).sort("year")
+        for (column, label), colour in zip(columns.items(), palette):
+            fig.add_scatter(x=r["year"], y=r[column], mode="lines", name=label, line_color=colour,
+                            legendgroup=column, showlegend=n == 0, row=n // cols + 1, col=n % cols + 1,
+                            hovertemplate=names.get(code, code) + " %{x}: %{y:.1%}<extra>" + label + "</extra>")
+        for value, label in targets:
+            fig.add_hline(y=value, line_dash="dot", line_color="#d62728", line_width=1, row=n // cols + 1,
+                          col=n % cols + 1)
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_annotations(font_size=11)
+    note = " · ".join(label for _, label in targets)
+    _layout(fig, f"{title}<br><sup>{note}</sup>" if note else title, "", "", height=150 * rows + 140)
+    fig.update_layout(margin=dict(l=50, r=20, t=90, b=40))
+    return fig
+
+
+def count_share_chart(frame: pl.DataFrame, count: str, share: str, labels: dict[str, str], title: str,
+                      lang: str) -> go.Figure:
+    """A count as bars and a share as a line on a second axis, over the years."""
+    fig = go.Figure()
+    fig.add_bar(x=frame["year"], y=frame[count], name=labels[count], marker_color="#fdae6b")
+    fig.add_scatter(x=frame["year"], y=frame[share], name=labels[share], mode="lines+markers", yaxis="y2",
+                    line_color="#d94801")
+    fig.update_layout(yaxis2=dict(overlaying="y", side="right", tickformat=".1%", title=labels[share],
+                                  rangemode="tozero"))
+    return _layout(fig, title, t("year", lang), labels[count])
+
+
+def breakdown_chart(frame: pl.DataFrame, label_column: str, value_column: str, title: str, x_title: str,
+                    top: int = 20) -> go.Figure:
+    """Horizontal bars of a breakdown (already labelled), largest on top."""
+    rows = frame.head(top).reverse()
+    values = rows[value_column].cast(pl.Float64, strict=False)  # a suppressed "<5" draws no bar
+    fig = go.Figure(go.Bar(x=values, y=rows[label_column].cast(pl.String), orientation="h",
+                           marker_color="#e6550d"))
+    return _layout(fig, title, x_title, "", height=max(300, 26 * rows.height + 120))

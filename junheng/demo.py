@@ -61,10 +61,10 @@ ENROLMENT_TREND = {"urban": 0.025, "town": 0.005, "rural": -0.05}  # per year
 TEACHING_POINT_TREND = -0.07
 CLOSE_BELOW = 6                    # a teaching point with fewer students closes
 # Mean class size 2016 -> 2025 (城镇挤: town classes largest, cut after 2017).
-CLASS_SIZE = {("urban", "primary"): (48, 42), ("town", "primary"): (56, 43), ("rural", "primary"): (33, 29),
-              ("urban", "junior"): (53, 45), ("town", "junior"): (59, 47), ("rural", "junior"): (42, 37)}
+CLASS_SIZE = {("urban", "primary"): (46, 42), ("town", "primary"): (52, 43), ("rural", "primary"): (33, 29),
+              ("urban", "junior"): (50, 45), ("town", "junior"): (57, 47), ("rural", "junior"): (42, 37)}
 CLASS_SIZE_SD = 6.0
-LARGE_CLASS_POLICY = {2016: (1.0, 1.0), 2017: (1.0, 0.9), 2018: (0.8, 0.35), 2019: (0.55, 0.15),
+LARGE_CLASS_POLICY = {2016: (1.0, 1.0), 2017: (0.9, 0.55), 2018: (0.7, 0.2), 2019: (0.5, 0.1),
                       2020: (0.3, 0.06)}  # remaining share of (56-65, 66+) classes; later years as 2020
 STUDENTS_PER_TEACHER = {("urban", "primary"): 18, ("town", "primary"): 17, ("rural", "primary"): 13,
                         ("urban", "junior"): 13, ("town", "junior"): 13, ("rural", "junior"): 11}

@@ -5,6 +5,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 from branca.element import Element
+from folium.plugins import MarkerCluster
 
 from junheng import settings
 
@@ -19,6 +20,7 @@ def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = N
     """An empty map fitted to bounds (minx, miny, maxx, maxy); tiles only when a URL is configured."""
     tile_url = settings.get("JUNHENG_TILE_URL") if tile_url is None else tile_url
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    fmap.options["max_zoom"] = 18  # with no tile layer Leaflet has none, and marker clustering needs one
     fmap.default_js = LOCAL_JS
     fmap.default_css = LOCAL_CSS
     if tile_url:
@@ -105,3 +107,32 @@ def legend_html(title: str, entries: list[tuple[str, str]]) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+CLUSTER_JS = [("markerclusterjs", f"{ASSET_BASE}/markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", f"{ASSET_BASE}/markercluster/MarkerCluster.css"),
+               ("markerclusterdefault", f"{ASSET_BASE}/markercluster/MarkerCluster.Default.css")]
+
+
+def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
+    """Schools as clustered circles sized by `size` (already suppressed for display), inside the county outline.
+
+    schools: rows with lon, lat, size (float, 0 for suppressed), tooltip (HTML-safe text).
+    outline: a GeoDataFrame with the county polygon.
+    """
+    fmap = base_map(tuple(outline.total_bounds), tile_url)
+    folium.GeoJson(outline[["county_name", "geometry"]].to_json(drop_id=True, ensure_ascii=False),
+                   style_function=lambda f: {"fillOpacity": 0.05, "color": "#555", "weight": 1.5}).add_to(fmap)
+    cluster = MarkerCluster(name=labels["layer"], options={"maxClusterRadius": 40})
+    cluster.default_js = CLUSTER_JS
+    cluster.default_css = CLUSTER_CSS
+    cluster.add_to(fmap)
+    biggest = max([r["size"] for r in schools] or [1]) or 1
+    for row in schools:
+        folium.CircleMarker(
+            location=(row["lat"], row["lon"]), radius=4 + 16 * (row["size"] / biggest) ** 0.5,
+            color="#b30000", weight=1, fill=True, fill_color="#e34a33", fill_opacity=0.6,
+            tooltip=_escape(row["tooltip"]),
+        ).add_to(cluster)
+    fmap.get_root().html.add_child(Element(legend_html(labels["title"], [("#e34a33", labels["legend"])])))
+    return fmap

@@ -154,6 +154,21 @@ def county_map(fmap, key: str, current_county: str | None, height: int = 520) ->
             select_county(clicked)
 
 
+def static_map(fmap, key: str, height: int = 520) -> None:
+    """A display-only map: panning and zooming never rerun the app."""
+    st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
+
+
+def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
+    """CSV and Excel download buttons for a table exactly as shown."""
+    from junheng import exports
+    left, right = st.columns(2)
+    left.download_button(t("download_csv", lang), exports.csv_bytes(frame), f"{name}.csv", "text/csv",
+                         key=f"{key}_csv")
+    right.download_button(t("download_xlsx", lang), exports.xlsx_bytes({name: frame}), f"{name}.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+
+
 def select_county(code: str) -> None:
     """Make code the selected region on the next run (used by map clicks)."""
     st.session_state["pending_county"] = code

@@ -9,8 +9,11 @@ pytestmark = pytest.mark.browser
 from playwright import sync_api as playwright  # noqa: E402  (a test dependency: never skipped)
 SHOTS = ROOT / "tests" / "screenshots"
 # page file stem -> URL path, as the frame declares them (the default page is at /)
-PAGES = {stem: "" if "default=True" in rest else re.search(r'url_path="(\w+)"', rest).group(1)
-         for stem, rest in re.findall(r'st\.Page\("pages/(\w+)\.py"(.*)\)', (ROOT / "app.py").read_text())}
+PAGES = {}
+for chunk in (ROOT / "app.py").read_text(encoding="utf-8").split("st.Page(")[1:]:
+    stem = re.match(r'"pages/(\w+)\.py"', chunk).group(1)
+    url_path = re.search(r'url_path="(\w+)"', chunk.split("st.Page(")[0])
+    PAGES[stem] = "" if "default=True" in chunk else url_path.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +36,8 @@ def page(browser):
     pg = context.new_page()
     pg.outside = []
     pg.on("request", lambda r: None if is_local(r.url) else pg.outside.append(r.url))
+    pg.js_errors = []  # uncaught errors, map iframes included (a map that fails to draw raises one)
+    pg.on("pageerror", lambda e: pg.js_errors.append(str(e)))
     yield pg
     context.close()
 
@@ -45,6 +50,7 @@ def _open(page, url: str, shot: str) -> None:
     errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.all_inner_texts()
     assert page.outside == [], page.outside
+    assert page.js_errors == [], page.js_errors
 
 
 @pytest.mark.parametrize("name", PAGES)

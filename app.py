@@ -17,8 +17,10 @@ page = st.navigation([
             url_path="liushou"),
     st.Page("pages/standardization.py", title=t("page_standardization", lang), icon=":material/domain:",
             url_path="biaozhun"),
+    st.Page("pages/data.py", title=t("page_data", lang), icon=":material/database:", url_path="shuju"),
 ])
-filters = ui.sidebar(lang)
+# Data management works with no data at all (that is how the first import happens); the views do not.
+filters = ui.sidebar(lang, required=page.url_path != "shuju")
 st.session_state["frame_filters"] = filters
 ui.notice(filters)
 page.run()

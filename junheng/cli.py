@@ -62,6 +62,59 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _import(args) -> int:
+    from junheng import importer, store
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(_msg(args.lang, f"文件不存在：{path}", f"no such file: {path}"), code=2)
+    if not (Path(args.data_dir) / "boundaries" / "counties.parquet").exists():
+        return _fail(_msg(args.lang, f"数据目录缺少行政区划边界：{args.data_dir}（先运行 junheng boundaries）",
+                          f"the data directory has no boundaries: {args.data_dir} (run junheng boundaries)"), code=2)
+    try:
+        report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run)
+    except (importer.UnreadableFile, store.StoreError) as e:
+        return _fail(str(e), code=1)
+    print(report.text(args.lang))
+    if report.errors:
+        print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
+        return 1
+    if version:
+        print(_msg(args.lang, f"已导入 {args.year} 年数据，版本 {version}。", f"Imported {args.year} as version {version}."))
+    else:
+        print(_msg(args.lang, "校验通过（试运行，未写入）。", "Valid (dry run: nothing written)."))
+    return 0
+
+
+def _versions(args) -> int:
+    from junheng import store
+    table = store.versions(Path(args.data_dir))
+    if args.year:
+        table = table.filter(table["year"] == args.year)
+    for row in table.iter_rows(named=True):
+        mark = "*" if row["is_current"] else " "
+        kind = "synthetic" if row["synthetic"] else "imported"
+        print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>8} rows  {kind:9}  {row['written_at']}  "
+              f"{row['source']}  sha256:{(row['checksum'] or '')[:12]}")
+    return 0
+
+
+def _rollback(args) -> int:
+    from junheng import store
+    try:
+        entry = store.rollback(Path(args.data_dir), args.year, args.version)
+    except store.StoreError as e:
+        return _fail(str(e))
+    print(f"{args.year}: {entry['id']} ({entry['source']}, {entry['rows']} rows) is current")
+    return 0
+
+
+def _template(args) -> int:
+    from junheng import importer
+    Path(args.out).write_bytes(importer.template_bytes(args.lang))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _msg(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
@@ -89,6 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on one line")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("import", help="validate and import a bureau's .xlsx/.csv school table for one year")
+    p.add_argument("file")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_import)
+    p = sub.add_parser("versions", help="list the stored versions of each year")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--year", type=int)
+    p.set_defaults(func=_versions)
+    p = sub.add_parser("rollback", help="make an earlier version of a year current again")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--version", required=True)
+    p.set_defaults(func=_rollback)
+    p = sub.add_parser("template", help="write the import template (.xlsx with the data dictionary)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_template)
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
     p.set_defaults(func=_dictionary)

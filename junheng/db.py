@@ -21,19 +21,50 @@ def snapshot_files(data_dir: Path) -> list[Path]:
     return sorted(Path(data_dir).glob("snapshots/year=*/*.parquet"))
 
 
+def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
+    """(readable snapshot files, {year: problem}) — a year the manifest lists whose file is missing or
+    cannot be read is reported, never read, so the other years keep working."""
+    import json
+
+    import pyarrow.parquet as pq
+    data_dir = Path(data_dir)
+    good, problems = [], {}
+    for path in snapshot_files(data_dir):
+        year = int(path.parent.name.removeprefix("year="))
+        try:
+            pq.read_metadata(path)
+            good.append(path)
+        except Exception as e:  # pyarrow raises several kinds for a truncated or foreign file
+            problems[year] = f"快照文件损坏 / damaged snapshot: {path} ({type(e).__name__})"
+    manifest = data_dir / "manifest.json"
+    if manifest.exists():
+        try:
+            listed = json.loads(manifest.read_text(encoding="utf-8")).get("years", {})
+        except ValueError:
+            listed = {}
+        present = {int(p.parent.name.removeprefix("year=")) for p in snapshot_files(data_dir)}
+        for year in listed:
+            if int(year) not in present:
+                problems[int(year)] = (f"快照文件缺失 / missing snapshot: "
+                                       f"{data_dir / 'snapshots' / f'year={year}' / 'part-0.parquet'}")
+    return good, problems
+
+
 def fingerprint(data_dir: Path) -> str:
     """Changes whenever a snapshot or boundary file is replaced; part of every cache key."""
     h = hashlib.sha1()
-    for path in snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet")):
-        st = path.stat()
-        h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    paths = snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet"))
+    for path in paths + [Path(data_dir) / "manifest.json"]:
+        if path.exists():
+            st = path.stat()
+            h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode())
     return h.hexdigest()[:16]
 
 
 def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the views `schools` and `counties`."""
     data_dir = Path(data_dir)
-    files = snapshot_files(data_dir)
+    files, _ = snapshot_health(data_dir)
     if not files:
         raise DataError(f"no snapshots under {data_dir / 'snapshots'}")
     county_file = data_dir / "boundaries" / "counties.parquet"

@@ -6,12 +6,9 @@ schools are the same in the demo and the national scope; yearly values are drawn
 """
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -420,26 +417,7 @@ def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, l
 
 
 def write_snapshot(data_dir: Path, year: int, frame: pl.DataFrame, source: str, synthetic: bool) -> Path:
-    """Write one year's snapshot aside, then swap it in, and record it in the manifest."""
-    snapshots = Path(data_dir) / "snapshots"
-    final = snapshots / f"year={year}"
-    staging = snapshots / f".staging-{year}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    frame.sort("county_code", "school_id").write_parquet(staging / "part-0.parquet", row_group_size=100_000)
-    old = snapshots / f".old-{year}"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    manifest_path = Path(data_dir) / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"years": {}}
-    manifest["years"][str(year)] = {
-        "source": source, "rows": frame.height, "synthetic": synthetic,
-        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    tmp = manifest_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
-    tmp.replace(manifest_path)
-    return final
+    """Store one year as a new version and make it current (see junheng.store)."""
+    from junheng import store
+    store.write_version(data_dir, year, frame, source=source, synthetic=synthetic)
+    return store.current_path(data_dir, year).parent

@@ -5,6 +5,8 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 
+import polars as pl
+
 from junheng import settings
 
 
@@ -39,3 +41,15 @@ def markdown() -> str:
     for c in columns():
         lines.append(f"| `{c.name}` | {c.zh} | {c.en} | {c.type} | {c.unit} | {c.allowed} | {'是' if c.required else '否'} |")
     return "\n".join(lines) + "\n"
+
+
+POLARS_TYPES = {"int": pl.Int32, "float": pl.Float64, "text": pl.String, "code": pl.String, "bool": pl.Boolean}
+
+
+def polars_schema() -> dict[str, pl.DataType]:
+    """The snapshot schema: column name -> Polars type, in dictionary order."""
+    return {c.name: POLARS_TYPES[c.type] for c in columns()}
+
+
+def by_name(name: str) -> Column:
+    return next(c for c in columns() if c.name == name)

@@ -1,7 +1,6 @@
 """The one Streamlit helper: cached data access, the shared sidebar, notices. Pages import this."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +64,21 @@ def county_geometry() -> gpd.GeoDataFrame:
     return _county_geometry(str(data_dir()), fingerprint())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _snapshot_health(path: str, fp: str):
+    return db.snapshot_health(Path(path))
+
+
+def snapshot_health():
+    return _snapshot_health(str(data_dir()), fingerprint())
+
+
 def manifest() -> dict:
-    path = data_dir() / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"years": {}}
+    from junheng import store
+    try:
+        return store.read_manifest(data_dir())
+    except ValueError:  # a damaged manifest: treat the data as synthetic, the safe default
+        return {"years": {}}
 
 
 def _stop_with(message: str) -> None:
@@ -87,9 +98,18 @@ def language() -> str:
                             format_func=lambda v: "中文" if v == "zh" else "English", horizontal=True, key="lang")
 
 
-def sidebar(lang: str) -> Filters:
-    """The shared sidebar below the language switch: region cascade (province → prefecture → county), year."""
-    if not db.snapshot_files(data_dir()):
+def sidebar(lang: str, required: bool = True) -> Filters | None:
+    """The shared sidebar below the language switch: region cascade (province → prefecture → county), year.
+
+    With no readable data: stops the page, or returns None when not required (the data management page).
+    """
+    good, problems = snapshot_health()
+    for year, problem in sorted(problems.items()):
+        st.error(t("year_unavailable", lang, year=year, detail=problem))
+    if not good:
+        if not required:
+            st.warning(t("no_data", lang, path=data_dir() / "snapshots"))
+            return None
         _stop_with(t("no_data", lang, path=data_dir() / "snapshots"))
     try:
         scope = tuple(query("all_county_codes")["county_code"].to_list())
@@ -175,8 +195,10 @@ def select_county(code: str) -> None:
     st.rerun()
 
 
-def notice(filters: Filters) -> None:
+def notice(filters: Filters | None) -> None:
     """Say whether the data shown are synthetic (示例数据) for the chosen year."""
+    if filters is None:
+        return
     entry = manifest()["years"].get(str(filters.year), {})
     if entry.get("synthetic", True):
         st.warning(t("synthetic_notice", filters.lang), icon="⚠️")
@@ -184,12 +206,45 @@ def notice(filters: Filters) -> None:
         st.caption(t("imported_notice", filters.lang))
 
 
-def page_filters() -> Filters:
+def page_filters(required: bool = True) -> Filters | None:
     """Filters from the frame's sidebar, or, when a page runs on its own, its own sidebar."""
     ctx = get_script_run_ctx()
     in_frame = ctx is not None and Path(ctx.main_script_path).name == FRAME_SCRIPT
     if in_frame and "frame_filters" in st.session_state:
         return st.session_state["frame_filters"]
-    filters = sidebar(language())
+    filters = sidebar(language(), required)
     notice(filters)
     return filters
+
+
+def _upload_path(name: str, content: bytes) -> Path:
+    """The uploaded file on disk under its own name (the name is recorded as the version's source)."""
+    import hashlib
+    import tempfile
+    folder = Path(tempfile.gettempdir()) / "junheng-uploads" / hashlib.sha256(content).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(name).name
+    if not path.exists():
+        path.write_bytes(content)
+    return path
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str):
+    from junheng import importer
+    try:
+        _, report = importer.validate(_upload_path(name, content), year, Path(path), lang)
+    except importer.UnreadableFile as e:
+        return None, str(e)
+    return report, None
+
+
+def validate_upload(uploaded, year: int, lang: str):
+    """(report, unreadable-file message) for an uploaded file, computed once per file, year and language."""
+    return _validate_upload(uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint())
+
+
+def import_upload(uploaded, year: int, lang: str):
+    """Store the uploaded file as the current snapshot of year (all or nothing); (report, version)."""
+    from junheng import importer
+    return importer.import_file(_upload_path(uploaded.name, uploaded.getvalue()), year, data_dir(), lang)

@@ -1,0 +1,65 @@
+"""数据管理: import a bureau's own table with a validation report, list versions, roll back, get the template."""
+import streamlit as st
+
+from junheng import dictionary, exports, importer, store, ui
+from junheng.i18n import t
+
+filters = ui.page_filters(required=False)
+lang = filters.lang if filters else ui.language_code()
+st.subheader(t("data_title", lang))
+if message := st.session_state.pop("data_message", None):
+    st.success(message)
+
+st.markdown(f"**{t('import_title', lang)}**")
+left, right = st.columns([1, 3])
+year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
+                         value=filters.years[-1] if filters else 2025)
+uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"], key="import_file")
+if uploaded is not None:
+    report, unreadable = ui.validate_upload(uploaded, int(year), lang)
+    if unreadable:
+        st.error(unreadable)
+    else:
+        (st.error if report.errors else st.success)(
+            t("report_summary", lang, errors=len(report.errors), warnings=len(report.warnings))
+            + " " + t("import_blocked" if report.errors else "import_ready", lang))
+        if report.problems:
+            table = report.frame(lang)
+            st.dataframe(table, hide_index=True, width="stretch")
+            st.download_button(t("report_download", lang), exports.xlsx_bytes({t("report_sheet", lang): table}),
+                               f"validation_{year}.xlsx", key="report_download")
+        if not report.errors and st.button(t("import_confirm", lang, year=int(year)), type="primary",
+                                           key="import_confirm"):
+            try:
+                _, version = ui.import_upload(uploaded, int(year), lang)
+            except store.StoreError as e:
+                st.error(str(e))
+            else:
+                st.session_state["data_message"] = t("import_done", lang, year=int(year), version=version)
+                st.rerun()
+
+st.markdown(f"**{t('versions_title', lang)}**")
+versions = store.versions(ui.data_dir())
+st.dataframe(importer.versions_table(versions, lang), hide_index=True, width="stretch")
+if not versions.is_empty():
+    col_year, col_version, col_button = st.columns([1, 3, 1], vertical_alignment="bottom")
+    back_year = col_year.selectbox(t("year", lang), versions["year"].unique(maintain_order=True).to_list(),
+                                   key="rollback_year")
+    choices = versions.filter(versions["year"] == back_year)
+    back_to = col_version.selectbox(t("version", lang), choices["id"].to_list(), key="rollback_version",
+                                    format_func=lambda v: importer.version_label(choices, v, lang))
+    if col_button.button(t("rollback", lang), key="rollback_button"):
+        try:
+            store.rollback(ui.data_dir(), int(back_year), back_to)
+        except store.StoreError as e:
+            st.error(str(e))
+        else:
+            st.session_state["data_message"] = t("rollback_done", lang, year=back_year, version=back_to)
+            st.rerun()
+
+st.markdown(f"**{t('template_title', lang)}**")
+left, right = st.columns(2)
+left.download_button(t("template_download", lang), importer.template_bytes(lang), "junheng_template.xlsx",
+                     key="template_download")
+right.download_button(t("dictionary_download", lang), dictionary.markdown().encode("utf-8"),
+                      "data_dictionary.md", "text/markdown", key="dictionary_download")

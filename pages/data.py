@@ -14,7 +14,9 @@ st.markdown(f"**{t('import_title', lang)}**")
 left, right = st.columns([1, 3])
 year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
                          value=filters.years[-1] if filters else 2025)
-uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"], key="import_file")
+# A new key after each import empties the uploader, so a file is not imported twice by accident.
+uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
+                               key=f"import_file_{st.session_state.get('imports_done', 0)}")
 if uploaded is not None:
     report, unreadable = ui.validate_upload(uploaded, int(year), lang)
     if unreadable:
@@ -36,6 +38,7 @@ if uploaded is not None:
                 st.error(str(e))
             else:
                 st.session_state["data_message"] = t("import_done", lang, year=int(year), version=version)
+                st.session_state["imports_done"] = st.session_state.get("imports_done", 0) + 1
                 st.rerun()
 
 st.markdown(f"**{t('versions_title', lang)}**")

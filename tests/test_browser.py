@@ -62,7 +62,8 @@ def test_page_draws_offline_without_errors(server, page, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_page_with_a_county_selected(server, page, name):
     _open(page, f"{server}/{PAGES[name]}?county=370724", f"{name}_370724")
-    assert "临朐县" in page.inner_text('[data-testid="stMain"]')
+    if name != "data":  # data management shows no region
+        assert "临朐县" in page.inner_text('[data-testid="stMain"]')
 
 
 def test_overview_map_draws_polygons_from_the_local_leaflet(server, page):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 # Degrees; about 500 m, plenty for a county map and small enough to send to a browser.
 DISPLAY_TOLERANCE = 0.005
@@ -73,3 +74,16 @@ def read(data_dir: Path, level: str = "county") -> gpd.GeoDataFrame:
 def county_table(data_dir: Path) -> pd.DataFrame:
     """County codes and names without geometry."""
     return read(data_dir).drop(columns="geometry")
+
+
+COARSE_ABOVE = 200      # maps with more counties than this get the coarse outlines
+COARSE_TOLERANCE = 0.02  # degrees (~2 km): invisible at national zoom, a third of the bytes
+COARSE_GRID = 0.001      # coordinates rounded to ~100 m
+
+
+def coarsen(counties):
+    """Outlines for national and provincial maps: simplified further and rounded, so the map stays small."""
+    out = counties.copy()
+    out["geometry"] = shapely.set_precision(
+        out.geometry.simplify(COARSE_TOLERANCE, preserve_topology=True).values, COARSE_GRID)
+    return out

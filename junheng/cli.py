@@ -49,7 +49,7 @@ def _evaluate(args) -> int:
         if args.year not in years:
             return _fail(_msg(lang, f"没有 {args.year} 年的数据（现有年度：{', '.join(map(str, years))}）",
                               f"no snapshot for {args.year} (years present: {', '.join(map(str, years))})"))
-        schools = db.run(con, "school_rows", years=[args.year], region=args.county, scope=scope)
+        schools = db.run(con, "school_rows", year=args.year, region=args.county, scope=scope)
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
     if schools.is_empty():
@@ -115,6 +115,23 @@ def _template(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    import json
+
+    from junheng import bench, db
+    try:
+        result = bench.run(Path(args.data_dir), repeats=args.repeats, pages=not args.no_pages)
+    except db.DataError as e:
+        return _fail(str(e), code=2)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.report:
+        command = "junheng bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "junheng bench"
+        Path(args.report).write_text(bench.report_markdown(result, command), encoding="utf-8")
+        print(f"wrote {args.report}")
+    return 0 if all(q["same_numbers"] for q in result["queries"]) else 1
+
+
 def _msg(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
@@ -162,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_template)
+    p = sub.add_parser("bench", help="benchmark queries (DuckDB vs pandas) and pages; report in docs/benchmarks.md")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--json", help="write the results as JSON to this file")
+    p.add_argument("--report", help="write the Markdown report to this file, e.g. docs/benchmarks.md")
+    p.add_argument("--repeats", type=int, default=7, help="warm runs per query")
+    p.add_argument("--no-pages", action="store_true", help="skip the browser page timings")
+    p.set_defaults(func=_bench)
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
     p.set_defaults(func=_dictionary)

@@ -61,8 +61,11 @@ def fingerprint(data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the views `schools` and `counties`."""
+def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views `schools` and `counties` and the pre-aggregated tables.
+
+    rules: the evaluation rules whose counting settings the pre-aggregates use (default: the settings file).
+    """
     data_dir = Path(data_dir)
     files, _ = snapshot_health(data_dir)
     if not files:
@@ -79,7 +82,22 @@ def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
     )
+    # Pre-aggregated once per opening (the connection is cached per data fingerprint): the county totals
+    # every page reads, so national views never re-scan 2.5 million school rows.
+    if rules is None:
+        from junheng import settings
+        rules = settings.load_thresholds()
+    for name, params in materialized_params(rules).items():
+        con.execute(f"create table {name} as " + query_text(name).split("\n", 2)[2], params)
     return con
+
+
+# Query files whose results become tables when the data are opened, with the settings they bind.
+MATERIALIZED = ("county_year_totals", "county_level_group_totals")
+
+
+def materialized_params(rules: dict) -> dict[str, dict]:
+    return {"county_year_totals": {}, "county_level_group_totals": {"junior_weight": rules["rules"]["junior_weight"]}}
 
 
 def _quote(path: Path) -> str:

@@ -6,6 +6,7 @@ schools are the same in the demo and the national scope; yearly values are drawn
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -413,7 +414,11 @@ def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, l
         write_snapshot(data_dir, year, frame, source=f"junheng demo --scope {scope} --seed {seed}", synthetic=True)
         rows += frame.height
         log(f"{year}: {frame.height} schools")
-    return {"counties": len(counties), "rows": rows, "seconds": round(time.perf_counter() - started, 1)}
+    summary = {"scope": scope, "seed": seed, "counties": len(counties), "rows": rows,
+               "seconds": round(time.perf_counter() - started, 1)}
+    # Kept for the benchmark report (how long generating this data set took).
+    (data_dir / "generation.json").write_text(json.dumps(summary), encoding="utf-8")
+    return summary
 
 
 def write_snapshot(data_dir: Path, year: int, frame: pl.DataFrame, source: str, synthetic: bool) -> Path:

@@ -18,11 +18,19 @@ def _weighted(keys: list[str]) -> list[pl.Expr]:
     return out
 
 
-def group_values(values: pl.DataFrame) -> pl.DataFrame:
-    """Long frame: year, level, urban_rural_group, indicator, value (student-weighted)."""
+def _with_group(totals: pl.DataFrame) -> pl.DataFrame:
+    return totals.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+
+
+def group_values(totals: pl.DataFrame) -> pl.DataFrame:
+    """Long frame: year, level, urban_rural_group, indicator, value (student-weighted).
+
+    totals: the `level_group_totals` query (sums per county × year × level × urban-rural code).
+    """
     keys = [i.key for i in indicators.registry()]
-    wide = values.group_by("year", "level", "urban_rural_group").agg(
-        pl.col("students").sum().alias("group_students"), pl.len().alias("group_schools"), *_weighted(keys))
+    wide = _with_group(totals).group_by("year", "level", "urban_rural_group").agg(
+        pl.col("students").sum().alias("group_students"), pl.col("schools").sum().alias("group_schools"),
+        *_weighted(keys))
     return wide.unpivot(keys, index=["year", "level", "urban_rural_group", "group_students", "group_schools"],
                         variable_name="indicator", value_name="value").sort("indicator", "level", "year")
 
@@ -37,9 +45,10 @@ def rural_urban_ratio(groups: pl.DataFrame) -> pl.DataFrame:
         "year", "level", "indicator", *GROUPS, "ratio").sort("indicator", "level", "year")
 
 
-def county_urban_rural(values: pl.DataFrame, key: str, level: str) -> pl.DataFrame:
+def county_urban_rural(totals: pl.DataFrame, key: str, level: str, year: int) -> pl.DataFrame:
     """Per county: the urban and the rural student-weighted value of one indicator (gap scatter)."""
-    rows = values.filter((pl.col("level") == level) & pl.col("urban_rural_group").is_in(["urban", "rural"]))
+    rows = _with_group(totals).filter((pl.col("level") == level) & (pl.col("year") == year)
+                                      & pl.col("urban_rural_group").is_in(["urban", "rural"]))
     wide = rows.group_by("county_code", "urban_rural_group").agg(*_weighted([key])).pivot(
         "urban_rural_group", index="county_code", values=key)
     for g in ("urban", "rural"):
@@ -48,20 +57,16 @@ def county_urban_rural(values: pl.DataFrame, key: str, level: str) -> pl.DataFra
     return wide.drop_nulls(["urban", "rural"]).with_columns((pl.col("rural") / pl.col("urban")).alias("ratio"))
 
 
-def size_profile(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
-    """Per year and 城乡 group: shares of classes 56–65 and 66+, schools above 2000 and under 100 students."""
-    students = pl.col("primary_students") + pl.col("junior_students")
-    classes = pl.col("primary_classes") + pl.col("junior_classes")
-    big, small = rules["rules"]["large_school_max"], rules["rules"]["small_school_min"]
-    return schools.with_columns(
-        indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group")
-    ).group_by("year", "urban_rural_group").agg(
-        pl.len().alias("schools"),
-        (pl.col("classes_56_65").sum() / classes.sum()).alias("share_56_65"),
-        (pl.col("classes_66_plus").sum() / classes.sum()).alias("share_66_plus"),
-        (students > big).mean().alias("share_over_2000"),
-        (students < small).mean().alias("share_under_100"),
-        (students.sum() / classes.sum()).alias("mean_class_size"),
+def size_profile(sizes: pl.DataFrame) -> pl.DataFrame:
+    """Per year and 城乡 group: shares of classes 56–65 and 66+, of schools above the size ceiling and
+    under the small-school floor (sizes: the `urban_rural_sizes` query)."""
+    return _with_group(sizes).group_by("year", "urban_rural_group").agg(
+        pl.col("schools").sum(),
+        (pl.col("classes_56_65").sum() / pl.col("classes").sum()).alias("share_56_65"),
+        (pl.col("classes_66_plus").sum() / pl.col("classes").sum()).alias("share_66_plus"),
+        (pl.col("schools_over_max").sum() / pl.col("schools").sum()).alias("share_over_2000"),
+        (pl.col("schools_under_min").sum() / pl.col("schools").sum()).alias("share_under_100"),
+        (pl.col("students").sum() / pl.col("classes").sum()).alias("mean_class_size"),
     ).sort("year", "urban_rural_group")
 
 

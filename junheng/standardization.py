@@ -167,13 +167,13 @@ def _milestone_label(key: str, lang: str) -> str:
 
 
 def huge_class_schools(schools: pl.DataFrame, names: dict[str, str], lang: str) -> pl.DataFrame:
-    """Schools that still hold 66+ classes in the year shown, most first."""
-    return schools.filter(pl.col("classes_66_plus") > 0).sort("classes_66_plus", descending=True).select(
+    """Schools that still hold 66+ classes (the `huge_class_schools` query), labelled."""
+    return schools.select(
         pl.col("county_code").replace_strict(names, default=None).fill_null(pl.col("county_code"))
         .alias(t("county_name", lang)),
         pl.col("school_id").alias(t("school_id", lang)),
         pl.col("school_name").alias(t("school_name", lang)),
         pl.col("classes_66_plus").alias(t("classes_66_plus", lang)),
         pl.col("classes_56_65").alias(t("classes_56_65", lang)),
-        (pl.col("primary_classes") + pl.col("junior_classes")).alias(t("classes", lang)),
+        pl.col("classes").alias(t("classes", lang)),
     )

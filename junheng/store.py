@@ -82,7 +82,8 @@ def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, s
             stamp = datetime.now(timezone.utc)
             staging = data_dir / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
             staging.parent.mkdir(parents=True, exist_ok=True)
-            frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=100_000)
+            # Small row groups sorted by county: a county's rows sit in a few groups the reader can pick out.
+            frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000)
             file_sum = _sha256(staging)
             version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{file_sum[:8]}"
             final = version_path(data_dir, year, version)

@@ -35,12 +35,13 @@ def data_dir() -> Path:
 
 
 def fingerprint() -> str:
-    return db.fingerprint(data_dir())
+    """Changes with the data and with the counting rules the pre-aggregates use: part of every cache key."""
+    return db.fingerprint(data_dir()) + ":" + str(sorted(db.materialized_params(rules()).items()))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(path: str, fp: str):
-    return db.connect(Path(path))
+    return db.connect(Path(path), rules())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -56,12 +57,14 @@ def query(name: str, **params) -> pl.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def _county_geometry(path: str, fp: str) -> gpd.GeoDataFrame:
-    return boundaries.read(Path(path))
+def _county_geometry(path: str, fp: str, coarse: bool) -> gpd.GeoDataFrame:
+    counties = boundaries.read(Path(path))
+    return boundaries.coarsen(counties) if coarse else counties
 
 
-def county_geometry() -> gpd.GeoDataFrame:
-    return _county_geometry(str(data_dir()), fingerprint())
+def county_geometry(shown: int = 0) -> gpd.GeoDataFrame:
+    """County polygons; coarser ones when a map shows more than COARSE_ABOVE counties (a province or more)."""
+    return _county_geometry(str(data_dir()), fingerprint(), shown > boundaries.COARSE_ABOVE)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

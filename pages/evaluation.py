@@ -9,7 +9,7 @@ filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
 region = filters.region[:4] if filters.county else filters.region
-region_schools = ui.query("school_rows", years=[year], region=region, scope=filters.scope)
+region_schools = ui.query("school_rows", year=year, region=region, scope=filters.scope)
 if region_schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
@@ -21,7 +21,7 @@ def region_view() -> None:
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     fmap = maps.county_category_map(
-        tables.status_map_data(ui.county_geometry(), status, lang), "status", "status_text", tables.STATUS_COLOURS,
+        tables.status_map_data(ui.county_geometry(status.height), status, lang), "status", "status_text", tables.STATUS_COLOURS,
         {s: t(f"status_{s}", lang) for s in tables.STATUS_COLOURS},
         {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
         selected=filters.county)
@@ -34,7 +34,7 @@ if not filters.county:
     region_view()
     st.stop()
 
-history = ui.query("school_rows", years=list(filters.years), region=filters.county, scope=filters.scope)
+history = ui.query("school_history", region=filters.county, scope=filters.scope)
 schools = history.filter(pl.col("year") == year)
 result = evaluation.evaluate_county(schools, rules)
 values = evaluation.level_values(schools, rules)

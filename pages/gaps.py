@@ -2,20 +2,22 @@
 import polars as pl
 import streamlit as st
 
-from junheng import charts, evaluation, gaps, indicators, ui
+from junheng import charts, gaps, indicators, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("gap_title", lang, region=filters.region_name, year=year))
-history = ui.query("school_rows", years=list(filters.years), region=filters.region, scope=filters.scope)
-if history.filter(pl.col("year") == year).is_empty():
+# A county is shown among its prefecture's counties, so the scatter has context.
+context = filters.region[:4] if filters.county else filters.region
+totals = ui.query("level_group_totals", years=list(filters.years), region=context, scope=filters.scope)
+mine = totals.filter(pl.col("county_code").str.starts_with(filters.region))
+if mine.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 
-values = evaluation.level_values(history, rules)
-ratios = gaps.rural_urban_ratio(gaps.group_values(values))
-levels = [lv for lv in indicators.LEVELS if values.filter(pl.col("level") == lv).height]
+ratios = gaps.rural_urban_ratio(gaps.group_values(mine))
+levels = [lv for lv in indicators.LEVELS if mine.filter(pl.col("level") == lv).height]
 level = st.radio(t("choose_level", lang), levels, key="gaps_level", horizontal=True,
                  format_func=lambda lv: t(f"level_{lv}", lang))
 
@@ -28,15 +30,14 @@ st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width
 key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
                    format_func=lambda k: indicators.by_key(k).label(lang))
 st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
-# A county is shown among its prefecture's counties, so the scatter has context.
-context = ui.query("school_rows", years=[year], region=filters.region[:4] if filters.county else filters.region,
-                   scope=filters.scope)
-counties = gaps.county_urban_rural(evaluation.level_values(context, rules), key, level).join(
+counties = gaps.county_urban_rural(totals, key, level, year).join(
     ui.query("counties_with_data", scope=filters.scope), on="county_code", how="left")
 st.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county),
                 key="gap_scatter")
 st.caption(t("gap_scatter_hint", lang))
 
-profile = gaps.size_profile(history, rules)
+profile = gaps.size_profile(ui.query(
+    "urban_rural_sizes", years=[year], region=filters.region, scope=filters.scope,
+    large_school_max=rules["rules"]["large_school_max"], small_school_min=rules["rules"]["small_school_min"]))
 st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")
 st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")

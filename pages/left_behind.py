@@ -10,7 +10,7 @@ lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("left_behind_title", lang, region=filters.region_name, year=year))
 map_region = filters.region[:4] if filters.county else filters.region
 totals = ui.query("county_totals", years=list(filters.years), region=map_region, scope=filters.scope)
-schools = ui.query("school_rows", years=[year], region=filters.region, scope=filters.scope)
+schools = ui.query("school_rows", year=year, region=filters.region, scope=filters.scope)
 if schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
@@ -25,7 +25,8 @@ def county_map() -> None:
                                   format_func=lambda k: t(k, lang)) or "left_behind_students"
     label = overview.metric_label(metric, lang)
     st.markdown(f"**{t('county_map_lb_title', lang, metric=label, year=year)}**")
-    data = overview.county_map_data(ui.county_geometry(), totals.filter(pl.col("year") == year), metric, lang)
+    data = overview.county_map_data(ui.county_geometry(totals["county_code"].n_unique()), totals.filter(
+        pl.col("year") == year), metric, lang)
     fmap = maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
         "format": overview.metric_format(metric)}, selected=filters.county)

@@ -29,7 +29,7 @@ this_year = totals.filter(totals["year"] == year)
 def county_map() -> None:
     label = overview.metric_label(metric, lang)
     st.markdown(f"**{t('map_title', lang, metric=label, year=year)}**")
-    data = overview.county_map_data(ui.county_geometry(), this_year, metric, lang)
+    data = overview.county_map_data(ui.county_geometry(this_year.height), this_year, metric, lang)
     fmap = maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
         "format": overview.metric_format(metric)}, selected=filters.county)

@@ -44,8 +44,8 @@ if progress["county_code"].n_unique() > 1:
         higher_is_worse=True), key="class_multiples")
 
 st.markdown(f"**{t('huge_class_schools_title', lang)}**")
-schools = ui.query("school_rows", years=[year], region=filters.region, scope=filters.scope)
-holding = std.huge_class_schools(schools, names, lang)
+holding = std.huge_class_schools(ui.query("huge_class_schools", year=year, region=filters.region,
+                                          scope=filters.scope), names, lang)
 if holding.is_empty():
     st.caption(t("none_left", lang))
 else:

@@ -2,7 +2,7 @@
 -- params: $scope
 with county_codes as (
     select distinct county_code
-    from schools
+    from county_year_totals
     where county_code in (select unnest($scope))
 ),
 

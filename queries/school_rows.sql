@@ -1,12 +1,12 @@
--- grain: school × year
--- params: $years, $region, $scope
+-- grain: school
+-- params: $year, $region, $scope
 with final as (
     select *
     from schools
-    where year in (select unnest($years))
+    where year = $year
       and starts_with(county_code, $region)
       and county_code in (select unnest($scope))
 )
 
 select * from final
-order by county_code, school_id, year
+order by county_code, school_id

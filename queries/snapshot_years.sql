@@ -2,8 +2,8 @@
 -- params: $scope
 select
     year,
-    count(*) as schools
-from schools
+    sum(schools) as schools
+from county_year_totals
 where county_code in (select unnest($scope))
 group by year
 order by year

@@ -1,19 +1,13 @@
 """Real browser: every page in headless Chromium, no exception shown, nothing fetched from outside."""
-import re
-
 import pytest
+from playwright import sync_api as playwright
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, screenshot, streamlit_server, wait_for_page
+from junheng.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, screenshot, streamlit_server,
+                             wait_for_page)
 
 pytestmark = pytest.mark.browser
-from playwright import sync_api as playwright  # noqa: E402  (a test dependency: never skipped)
 SHOTS = ROOT / "tests" / "screenshots"
-# page file stem -> URL path, as the frame declares them (the default page is at /)
-PAGES = {}
-for chunk in (ROOT / "app.py").read_text(encoding="utf-8").split("st.Page(")[1:]:
-    stem = re.match(r'"pages/(\w+)\.py"', chunk).group(1)
-    url_path = re.search(r'url_path="(\w+)"', chunk.split("st.Page(")[0])
-    PAGES[stem] = "" if "default=True" in chunk else url_path.group(1)
+PAGES = frame_pages()
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
 """Urban–rural gaps on hand-worked schools: weighted group values, ratios, sizes, the plain summary."""
+import shutil
+
 import polars as pl
 import pytest
 
-from junheng import evaluation, gaps, settings
+from junheng import db, demo, evaluation, gaps, indicators, settings
 from tests.conftest import frame, school
 
 RULES = settings.load_thresholds()
@@ -26,8 +28,37 @@ ROWS = [
 
 
 @pytest.fixture()
-def ratios():
-    return gaps.rural_urban_ratio(gaps.group_values(evaluation.level_values(frame(ROWS), RULES)))
+def con(tmp_path, boundary_dir):
+    shutil.copytree(boundary_dir, tmp_path / "boundaries")
+    rows = frame(ROWS)
+    for year in (2023, 2024):
+        demo.write_snapshot(tmp_path, year, rows.filter(pl.col("year") == year), source="tests", synthetic=True)
+    return db.connect(tmp_path)
+
+
+def totals(con, years=(2023, 2024)):
+    return db.run(con, "level_group_totals", years=list(years), region="", scope=["370724"])
+
+
+@pytest.fixture()
+def ratios(con):
+    return gaps.rural_urban_ratio(gaps.group_values(totals(con)))
+
+
+def test_sql_level_totals_match_the_school_level_split(demo_frame, demo_data):
+    """The SQL split of combined schools gives the same group values as the tested Polars split."""
+    con = db.connect(demo_data)
+    sql = gaps.group_values(db.run(con, "level_group_totals", years=[2025], region="3412", scope=[
+        c for c in demo_frame["county_code"].unique()]))
+    values = evaluation.level_values(demo_frame.filter((pl.col("year") == 2025)
+                                                       & pl.col("county_code").str.starts_with("3412")), RULES)
+    keys = [i.key for i in indicators.registry()]
+    by_hand = values.group_by("level", "urban_rural_group").agg(*[
+        (pl.col(indicators.by_key(k).numerator).sum() / pl.col("students").sum() * indicators.by_key(k).scale)
+        .alias(k) for k in keys]).unpivot(keys, index=["level", "urban_rural_group"], variable_name="indicator")
+    joined = sql.join(by_hand, on=["level", "urban_rural_group", "indicator"])
+    assert joined.height == by_hand.height > 0
+    assert joined.select((pl.col("value") - pl.col("value_right")).abs().max()).item() < 1e-9
 
 
 def test_group_values_are_student_weighted_totals(ratios):
@@ -51,14 +82,15 @@ def test_summary_in_english_names_the_change(ratios):
     assert "60% of urban" in line and "up 10 points" in line
 
 
-def test_county_scatter_values(ratios):
-    values = evaluation.level_values(frame(ROWS), RULES).filter(pl.col("year") == 2024)
-    out = gaps.county_urban_rural(values, "equipment_value_per_student", "primary").row(0, named=True)
+def test_county_scatter_values(con):
+    out = gaps.county_urban_rural(totals(con), "equipment_value_per_student", "primary", 2024).row(0, named=True)
     assert (out["county_code"], out["urban"], out["rural"]) == ("370724", pytest.approx(2000), pytest.approx(1200))
 
 
-def test_size_profile_counts_by_hand():
-    profile = gaps.size_profile(frame(ROWS), RULES).filter(pl.col("year") == 2024)
+def test_size_profile_counts_by_hand(con):
+    sizes = db.run(con, "urban_rural_sizes", years=[2024], region="", scope=["370724"], large_school_max=2000,
+                   small_school_min=100)
+    profile = gaps.size_profile(sizes).filter(pl.col("year") == 2024)
     urban = profile.filter(pl.col("urban_rural_group") == "urban").row(0, named=True)
     rural = profile.filter(pl.col("urban_rural_group") == "rural").row(0, named=True)
     assert urban["share_56_65"] == pytest.approx(4 / 40) and urban["share_66_plus"] == pytest.approx(2 / 40)

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from junheng.settings import PROJECT_DIR as ROOT
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -83,3 +84,14 @@ def screenshot(page, path: Path) -> None:
     page.wait_for_timeout(600)
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
+
+
+def frame_pages(app_path: Path = ROOT / "app.py") -> dict[str, str]:
+    """Page file stem -> URL path, as the frame declares them (the default page is at '')."""
+    import re
+    pages = {}
+    for chunk in app_path.read_text(encoding="utf-8").split("st.Page(")[1:]:
+        stem = re.match(r'"pages/(\w+)\.py"', chunk).group(1)
+        url_path = re.search(r'url_path="(\w+)"', chunk)
+        pages[stem] = "" if "default=True" in chunk else url_path.group(1)
+    return pages

@@ -1,0 +1,284 @@
+"""`junheng bench`: time every named query the pages use at three scopes, against the pandas way, and the pages.
+
+Queries: cold (a new DuckDB connection) and warm (the same connection, after a warm-up), median and
+95th percentile over repeated runs. The pandas way: every snapshot read once into one DataFrame, then
+filtered and grouped in pandas, as a typical Streamlit dashboard does; both must give the same numbers.
+Pages: headless Chromium against a running app, time from a filter change until charts and maps are
+drawn, and the size of the map documents sent to the browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from junheng import db
+
+SCOPES = {"county": "370724", "province": "37", "national": ""}
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def query_cases(years: list[int], scope: list[str]) -> list[tuple[str, str, dict]]:
+    """(query name, scope name, parameters) as the pages call them."""
+    latest = [max(years)]
+    cases = [("all_county_codes", "national", {}),
+             ("snapshot_years", "national", {"scope": scope}),
+             ("counties_with_data", "national", {"scope": scope})]
+    for scope_name, region in SCOPES.items():
+        cases.append(("county_totals", scope_name, {"years": years, "region": region, "scope": scope}))
+        cases.append(("level_group_totals", scope_name, {"years": years, "region": region, "scope": scope}))
+        cases.append(("school_rows", scope_name, {"year": latest[0], "region": region, "scope": scope}))
+        cases.append(("huge_class_schools", scope_name, {"year": latest[0], "region": region, "scope": scope}))
+    cases.append(("school_history", "county", {"region": SCOPES["county"], "scope": scope}))
+    return cases
+
+
+def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: dict) -> pd.DataFrame:
+    """The same result computed in pandas from one in-memory DataFrame of all snapshots."""
+    if name == "all_county_codes":
+        return counties[["county_code"]].sort_values("county_code")
+    scope = set(params["scope"])
+    rows = frame[frame["county_code"].isin(scope)]
+    if name == "snapshot_years":
+        return rows.groupby("year").size().rename("schools").reset_index()
+    if name == "counties_with_data":
+        codes = rows["county_code"].unique()
+        out = counties[counties["county_code"].isin(codes)]
+        return out.drop(columns=["in_statistics"]).sort_values("county_code")
+    rows = rows[rows["county_code"].str.startswith(params["region"])]
+    if name == "school_history":
+        return rows.sort_values(["county_code", "school_id", "year"])
+    if "year" in params:
+        rows = rows[rows["year"] == params["year"]]
+        if name == "school_rows":
+            return rows.sort_values(["county_code", "school_id"])
+        if name == "huge_class_schools":
+            rows = rows[rows["classes_66_plus"] > 0].assign(classes=rows["primary_classes"] + rows["junior_classes"])
+            return rows[["county_code", "school_id", "school_name", "classes_66_plus", "classes_56_65", "classes"]
+                        ].sort_values(["classes_66_plus", "school_id"], ascending=[False, True])
+    rows = rows[rows["year"].isin(params["years"])]
+    if name == "level_group_totals":
+        return _pandas_levels(rows, params.get("junior_weight", 1.1))
+    if name == "county_totals":
+        rows = rows.assign(students=rows["primary_students"] + rows["junior_students"],
+                           classes=rows["primary_classes"] + rows["junior_classes"],
+                           standardized=rows["standardized_year"].notna(),
+                           public_standardized=rows["is_public"] & rows["standardized_year"].notna())
+        sums = ["students", "primary_students", "junior_students", "classes", "classes_56_65", "classes_66_plus",
+                "teachers", "teachers_above_degree", "teachers_senior_title", "backbone_teachers",
+                "pe_arts_teachers", "psych_teachers", "building_area_m2", "sports_area_m2", "equipment_value_cny",
+                "computers", "books", "multimedia_rooms", "left_behind_students", "migrant_students",
+                "boarding_students"]
+        grouped = rows.groupby(["county_code", "year"], sort=True)
+        out = grouped[sums].sum()
+        out.insert(0, "schools", grouped.size())
+        out["standardized_schools"] = grouped["standardized"].sum()
+        out["public_schools"] = grouped["is_public"].sum()
+        out["public_standardized_schools"] = grouped["public_standardized"].sum()
+        return out.reset_index()
+    raise KeyError(name)
+
+
+LEVEL_RESOURCES = ["teachers", "teachers_above_degree", "teachers_senior_title", "backbone_teachers",
+                   "pe_arts_teachers", "psych_teachers", "building_area_m2", "sports_area_m2", "equipment_value_cny",
+                   "computers", "books", "multimedia_rooms"]
+
+
+def _pandas_levels(rows: pd.DataFrame, weight: float) -> pd.DataFrame:
+    parts = []
+    total = rows["primary_students"] + weight * rows["junior_students"]
+    for level, students, part in (("primary", "primary_students", rows["primary_students"]),
+                                  ("junior", "junior_students", weight * rows["junior_students"])):
+        keep = rows[students] > 0
+        share = (part / total)[keep]
+        piece = rows.loc[keep, ["county_code", "year", "urban_rural_code"]].assign(
+            level=level, students=rows.loc[keep, students],
+            **{c: rows.loc[keep, c] * share for c in LEVEL_RESOURCES})
+        parts.append(piece)
+    both = pd.concat(parts, ignore_index=True)
+    grouped = both.groupby(["county_code", "year", "level", "urban_rural_code"], sort=True)
+    out = grouped[["students", *LEVEL_RESOURCES]].sum()
+    out.insert(0, "schools", grouped.size())
+    return out.reset_index()
+
+
+def same_numbers(duck: pl.DataFrame, pandas_result: pd.DataFrame) -> bool:
+    """Both ways agree: same columns, same rows in the same order, numbers equal to float precision."""
+    other = pl.from_pandas(pandas_result.reset_index(drop=True))
+    if duck.columns != other.columns or duck.height != other.height:
+        return False
+    for column in duck.columns:
+        a, b = duck[column], other[column]
+        if a.dtype.is_numeric() or b.dtype.is_numeric() or a.dtype == pl.Boolean:
+            x, y = a.cast(pl.Float64).to_numpy(), b.cast(pl.Float64).to_numpy()
+            if not np.allclose(x, y, rtol=1e-9, equal_nan=True):
+                return False
+        elif a.cast(pl.String).to_list() != b.cast(pl.String).to_list():
+            return False
+    return True
+
+
+def _timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def bench_queries(data_dir: Path, repeats: int = 7, log=print) -> tuple[list[dict], dict]:
+    con = db.connect(data_dir)
+    scope = db.run(con, "all_county_codes")["county_code"].to_list()
+    years = db.run(con, "snapshot_years", scope=scope)["year"].to_list()
+    files, _ = db.snapshot_health(data_dir)
+    start = time.perf_counter()
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    counties = pd.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet").drop(columns="geometry")
+    counties = counties[["county_code", "county_name", "prefecture_code", "prefecture_name", "province_code",
+                         "province_name", "in_statistics"]]
+    extra = {"pandas_load_ms": _ms(time.perf_counter() - start), "rows": len(frame)}
+    log(f"pandas: {len(frame):,} rows loaded in {extra['pandas_load_ms']:.0f} ms")
+    results = []
+    for name, scope_name, params in query_cases(years, scope):
+        start = time.perf_counter()
+        cold_con = db.connect(data_dir)
+        db.run(cold_con, name, **params)
+        cold = time.perf_counter() - start
+        cold_con.close()
+        db.run(con, name, **params)  # warm-up
+        warm = _timed(lambda: db.run(con, name, **params), repeats)
+        duck = db.run(con, name, **params)
+        pandas_times = _timed(lambda: pandas_way(frame, counties, name, params), max(3, repeats // 2))
+        agree = same_numbers(duck, pandas_way(frame, counties, name, params))
+        row = {"name": name, "scope": scope_name, "years": len(params.get("years", years)),
+               "result_rows": duck.height, "cold_ms": _ms(cold), "warm_ms_median": _ms(statistics.median(warm)),
+               "warm_ms_p95": _ms(_p95(warm)), "pandas_ms_median": _ms(statistics.median(pandas_times)),
+               "same_numbers": agree}
+        row["ratio"] = round(row["pandas_ms_median"] / max(row["warm_ms_median"], 0.01), 1)
+        results.append(row)
+        log(f"{name:18} {scope_name:8} rows {duck.height:>8,}  cold {row['cold_ms']:8.1f}  warm "
+            f"{row['warm_ms_median']:7.1f} / p95 {row['warm_ms_p95']:7.1f}  pandas {row['pandas_ms_median']:8.1f}"
+            f"  ×{row['ratio']:<6} {'same' if agree else 'DIFFERENT'}")
+    return results, extra
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run(data_dir: Path, repeats: int = 7, pages: bool = True, log=print) -> dict:
+    """The whole benchmark as one JSON-ready dict (the `--json` shape, with a few extra fields)."""
+    data_dir = Path(data_dir)
+    queries, extra = bench_queries(data_dir, repeats, log)
+    result = {"queries": queries, "pages": [], "peak_rss_mb": peak_rss_mb(), "startup_ms": None,
+              "demo_national_s": None, "machine": machine(), **extra}
+    generation = data_dir / "generation.json"
+    if generation.exists():
+        info = json.loads(generation.read_text(encoding="utf-8"))
+        if info.get("scope") == "national":
+            result["demo_national_s"] = info["seconds"]
+    if pages:
+        from junheng import bench_pages
+        page_result = bench_pages.run(data_dir, log)
+        result.update(page_result)
+    return result
+
+
+TARGETS = {"county_warm_ms": 50, "national_warm_ms": 300, "national_ratio": 5, "county_redraw_ms": 1000,
+           "national_redraw_ms": 2500, "map_bytes": 3_000_000, "server_rss_mb": 2048, "startup_ms": 5000,
+           "demo_national_s": 180}
+
+
+def report_markdown(result: dict, command: str) -> str:
+    """docs/benchmarks.md: machine, command, query and page tables, and each target met or missed."""
+    m = result["machine"]
+    lines = ["# Benchmarks", "", f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+             "", f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}, "
+             f"{m['system']}.", "",
+             f"Data: {result.get('rows', 0):,} school-year rows. The pandas way first reads every snapshot into "
+             f"one DataFrame ({result.get('pandas_load_ms', 0):,.0f} ms, not counted per query).", "",
+             "## Queries (DuckDB over Parquet, per named query)", "",
+             "| query | scope | result rows | cold ms | warm ms median | warm ms p95 | pandas ms median | pandas ÷ DuckDB | same numbers |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for q in result["queries"]:
+        lines.append(f"| `{q['name']}` ({q['years']} yr) | {q['scope']} | {q['result_rows']:,} | {q['cold_ms']:.1f} | "
+                     f"{q['warm_ms_median']:.1f} | {q['warm_ms_p95']:.1f} | {q['pandas_ms_median']:.1f} | "
+                     f"{q['ratio']} | {'yes' if q['same_numbers'] else '**NO**'} |")
+    if result["pages"]:
+        lines += ["", "## Pages (headless Chromium, time from a year change until charts and maps are drawn)", "",
+                  "| page | scope | redraw ms | map bytes |", "|---|---|---:|---:|"]
+        for p in result["pages"]:
+            lines.append(f"| {p['page']} | {p['scope']} | {p['redraw_ms']:,} | {p['map_bytes']:,} |")
+    lines += ["", "## Against the targets", "", "| target | reached | met |", "|---|---|---|"]
+    for text, reached, met in target_checks(result):
+        lines.append(f"| {text} | {reached} | {'yes' if met else '**no**'} |")
+    lines += ["", f"Peak memory of the benchmark process (pandas frame included): {result['peak_rss_mb']:,} MB."]
+    return "\n".join(lines) + "\n"
+
+
+def target_checks(result: dict) -> list[tuple[str, str, bool]]:
+    checks = []
+    q = result["queries"]
+    county = [x["warm_ms_median"] for x in q if x["scope"] == "county"]
+    national = [x for x in q if x["scope"] == "national"]
+    if county:
+        checks.append((f"warm query ≤ {TARGETS['county_warm_ms']} ms, county scope (slowest)", f"{max(county):.1f} ms",
+                       max(county) <= TARGETS["county_warm_ms"]))
+    if national:
+        worst = max(x["warm_ms_median"] for x in national)
+        checks.append((f"warm query ≤ {TARGETS['national_warm_ms']} ms, national scope (slowest)", f"{worst:.1f} ms",
+                       worst <= TARGETS["national_warm_ms"]))
+        aggregates = [x for x in national if x["name"] == "county_totals"]
+        if aggregates:
+            ratio = min(x["ratio"] for x in aggregates)
+            checks.append((f"≥ {TARGETS['national_ratio']}× faster than pandas, national aggregates",
+                           f"×{ratio}", ratio >= TARGETS["national_ratio"]))
+    for scope, key in (("county", "county_redraw_ms"), ("national", "national_redraw_ms")):
+        rows = [p["redraw_ms"] for p in result["pages"] if p["scope"] == scope]
+        if rows:
+            checks.append((f"page redraw ≤ {TARGETS[key]:,} ms, {scope} scope (slowest page)", f"{max(rows):,} ms",
+                           max(rows) <= TARGETS[key]))
+    maps = [p["map_bytes"] for p in result["pages"] if p["scope"] == "national"]
+    if maps:
+        checks.append(("national county map ≤ 3 MB to the browser", f"{max(maps) / 1e6:.2f} MB",
+                       max(maps) <= TARGETS["map_bytes"]))
+    if result.get("server_rss_mb"):
+        checks.append(("app server memory ≤ 2 GB with national data", f"{result['server_rss_mb']:,} MB",
+                       result["server_rss_mb"] <= TARGETS["server_rss_mb"]))
+    if result.get("startup_ms"):
+        checks.append(("startup to first page ≤ 5 s", f"{result['startup_ms']:,} ms",
+                       result["startup_ms"] <= TARGETS["startup_ms"]))
+    if result.get("demo_national_s"):
+        checks.append(("national demo data ≤ 3 min", f"{result['demo_national_s']} s",
+                       result["demo_national_s"] <= TARGETS["demo_national_s"]))
+    return checks

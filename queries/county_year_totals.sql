@@ -1,0 +1,37 @@
+-- grain: county × year
+-- params: (none: materialised as a table when the data are opened; see junheng/db.py)
+with final as (
+    select
+        county_code,
+        year,
+        count(*) as schools,
+        sum(primary_students + junior_students)::bigint as students,
+        sum(primary_students)::bigint as primary_students,
+        sum(junior_students)::bigint as junior_students,
+        sum(primary_classes + junior_classes)::bigint as classes,
+        sum(classes_56_65)::bigint as classes_56_65,
+        sum(classes_66_plus)::bigint as classes_66_plus,
+        sum(teachers)::bigint as teachers,
+        sum(teachers_above_degree)::bigint as teachers_above_degree,
+        sum(teachers_senior_title)::bigint as teachers_senior_title,
+        sum(backbone_teachers)::bigint as backbone_teachers,
+        sum(pe_arts_teachers)::bigint as pe_arts_teachers,
+        sum(psych_teachers)::bigint as psych_teachers,
+        sum(building_area_m2)::double as building_area_m2,
+        sum(sports_area_m2)::double as sports_area_m2,
+        sum(equipment_value_cny)::double as equipment_value_cny,
+        sum(computers)::bigint as computers,
+        sum(books)::bigint as books,
+        sum(multimedia_rooms)::bigint as multimedia_rooms,
+        sum(left_behind_students)::bigint as left_behind_students,
+        sum(migrant_students)::bigint as migrant_students,
+        sum(boarding_students)::bigint as boarding_students,
+        count(*) filter (where standardized_year is not null) as standardized_schools,
+        count(*) filter (where is_public) as public_schools,
+        count(*) filter (where is_public and standardized_year is not null) as public_standardized_schools
+    from schools
+    group by county_code, year
+)
+
+select * from final
+order by county_code, year

@@ -44,5 +44,8 @@ demo: setup
 lock:
 	.venv/bin/pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
 
+# The national benchmark: ~2.6 million school-year rows (about a minute to generate), report in docs/.
+NATIONAL ?= data-national
 bench: setup
-	.venv/bin/junheng bench --data-dir $(DATA)
+	@if [ ! -d "$(NATIONAL)/snapshots" ]; then .venv/bin/junheng demo --scope national --data-dir $(NATIONAL); fi
+	.venv/bin/junheng bench --data-dir $(NATIONAL) --json $(NATIONAL)/bench.json --report docs/benchmarks.md

@@ -39,7 +39,8 @@ def query_cases(years: list[int], scope: list[str]) -> list[tuple[str, str, dict
         cases.append(("county_totals", scope_name, {"years": years, "region": region, "scope": scope}))
         cases.append(("level_group_totals", scope_name, {"years": years, "region": region, "scope": scope}))
         cases.append(("school_rows", scope_name, {"year": latest[0], "region": region, "scope": scope}))
-        cases.append(("huge_class_schools", scope_name, {"year": latest[0], "region": region, "scope": scope}))
+        # 2017: the last year with many oversized classes, so the list is not empty
+        cases.append(("huge_class_schools", scope_name, {"year": sorted(years)[1], "region": region, "scope": scope}))
     cases.append(("school_history", "county", {"region": SCOPES["county"], "scope": scope}))
     return cases
 
@@ -64,7 +65,8 @@ def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: d
         if name == "school_rows":
             return rows.sort_values(["county_code", "school_id"])
         if name == "huge_class_schools":
-            rows = rows[rows["classes_66_plus"] > 0].assign(classes=rows["primary_classes"] + rows["junior_classes"])
+            rows = rows.assign(classes=rows["primary_classes"] + rows["junior_classes"])
+            rows = rows[rows["classes_66_plus"] > 0]
             return rows[["county_code", "school_id", "school_name", "classes_66_plus", "classes_56_65", "classes"]
                         ].sort_values(["classes_66_plus", "school_id"], ascending=[False, True])
     rows = rows[rows["year"].isin(params["years"])]
@@ -118,6 +120,8 @@ def same_numbers(duck: pl.DataFrame, pandas_result: pd.DataFrame) -> bool:
     other = pl.from_pandas(pandas_result.reset_index(drop=True))
     if duck.columns != other.columns or duck.height != other.height:
         return False
+    if duck.height == 0:
+        return True
     for column in duck.columns:
         a, b = duck[column], other[column]
         if a.dtype.is_numeric() or b.dtype.is_numeric() or a.dtype == pl.Boolean:
@@ -238,7 +242,8 @@ def report_markdown(result: dict, command: str) -> str:
         lines += ["", "## Pages (headless Chromium, time from a year change until charts and maps are drawn)", "",
                   "| page | scope | redraw ms | map bytes |", "|---|---|---:|---:|"]
         for p in result["pages"]:
-            lines.append(f"| {p['page']} | {p['scope']} | {p['redraw_ms']:,} | {p['map_bytes']:,} |")
+            redraw = "failed twice" if p["redraw_ms"] is None else f"{p['redraw_ms']:,}"
+            lines.append(f"| {p['page']} | {p['scope']} | {redraw} | {p['map_bytes'] or 0:,} |")
     lines += ["", "## Against the targets", "", "| target | reached | met |", "|---|---|---|"]
     for text, reached, met in target_checks(result):
         lines.append(f"| {text} | {reached} | {'yes' if met else '**no**'} |")
@@ -264,11 +269,11 @@ def target_checks(result: dict) -> list[tuple[str, str, bool]]:
             checks.append((f"≥ {TARGETS['national_ratio']}× faster than pandas, national aggregates",
                            f"×{ratio}", ratio >= TARGETS["national_ratio"]))
     for scope, key in (("county", "county_redraw_ms"), ("national", "national_redraw_ms")):
-        rows = [p["redraw_ms"] for p in result["pages"] if p["scope"] == scope]
+        rows = [p["redraw_ms"] for p in result["pages"] if p["scope"] == scope and p["redraw_ms"] is not None]
         if rows:
             checks.append((f"page redraw ≤ {TARGETS[key]:,} ms, {scope} scope (slowest page)", f"{max(rows):,} ms",
                            max(rows) <= TARGETS[key]))
-    maps = [p["map_bytes"] for p in result["pages"] if p["scope"] == "national"]
+    maps = [p["map_bytes"] for p in result["pages"] if p["scope"] == "national" and p["map_bytes"] is not None]
     if maps:
         checks.append(("national county map ≤ 3 MB to the browser", f"{max(maps) / 1e6:.2f} MB",
                        max(maps) <= TARGETS["map_bytes"]))

@@ -141,6 +141,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "gap_scatter_hint": ("对角线下方的县（区）乡村学校落后于城区学校。", "Counties below the diagonal: rural schools lag behind urban ones."),
     "unit": ("单位", "Unit"),
     "view": ("视图", "View"),
+    "trend_of": ("差异系数历年变化", "CVs over the years"),
     "pass": ("✓ 达标", "✓ pass"),
     "fail": ("✗ 未达标", "✗ fail"),
     "quality_cv_ceiling": ("优质均衡差异系数标准：≤ {threshold}", "High-quality balance CV ceiling: ≤ {threshold}"),

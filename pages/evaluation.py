@@ -8,15 +8,11 @@ from junheng.i18n import t
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
-region = filters.region[:4] if filters.county else filters.region
-region_schools = ui.query("school_rows", year=year, region=region, scope=filters.scope)
-if region_schools.is_empty():
-    st.info(t("no_schools", lang, year=year))
-    st.stop()
 
 
 def region_view() -> None:
-    status = evaluation.region_status(region_schools, rules)
+    region = filters.region[:4] if filters.county else filters.region
+    status = evaluation.region_status(ui.query("school_rows", year=year, region=region, scope=filters.scope), rules)
     st.dataframe(tables.region_table(status, ui.query("counties_with_data", scope=filters.scope), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
@@ -36,6 +32,9 @@ if not filters.county:
 
 history = ui.query("school_history", region=filters.county, scope=filters.scope)
 schools = history.filter(pl.col("year") == year)
+if schools.is_empty():
+    st.info(t("no_schools", lang, year=year))
+    st.stop()
 result = evaluation.evaluate_county(schools, rules)
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
@@ -46,6 +45,8 @@ view = st.segmented_control(t("view", lang), ["tab_county", "tab_schools", "tab_
 
 if view == "tab_county":
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
+    shown = st.radio(t("trend_of", lang), ["basic", "quality"], key="trend_evaluation", horizontal=True,
+                     format_func=lambda e: t(f"eval_{e}", lang))
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
         column.markdown(f"### {t(f'level_{level}', lang)}")
@@ -55,9 +56,7 @@ if view == "tab_county":
         column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
         column.markdown(t("quality_verdict", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
         column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
-        for evaluation_name in ("basic", "quality"):
-            column.plotly_chart(charts.cv_trend_chart(trend, evaluation_name, level, lang),
-                                key=f"trend_{level}_{evaluation_name}")
+        column.plotly_chart(charts.cv_trend_chart(trend, shown, level, lang), key=f"trend_{level}")
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
 

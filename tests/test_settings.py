@@ -35,3 +35,20 @@ def test_bad_language_setting_is_refused(monkeypatch):
     monkeypatch.setenv("JUNHENG_LANG", "fr")
     with pytest.raises(settings.SettingsError, match="zh or en"):
         settings.default_lang()
+
+
+def test_data_dictionary_document_is_up_to_date():
+    from junheng import dictionary
+    assert (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8") == dictionary.markdown(), \
+        "run: junheng dictionary --out docs/data_dictionary.md"
+
+
+def test_demo_data_document_names_every_parameter():
+    import re
+    source = (ROOT / "junheng" / "demo.py").read_text(encoding="utf-8")
+    block = source.split("# PARAMETERS")[1].split("# ----")[0]
+    names = re.findall(r"^([A-Z_]+) =", block, flags=re.M)
+    doc = (ROOT / "docs" / "demo_data.md").read_text(encoding="utf-8")
+    undocumented = [n for n in names if n not in doc and not any(n.startswith(p.rstrip("*")) and p.endswith("*")
+                                                                 for p in re.findall(r"`([A-Z_]+\*)`", doc))]
+    assert names and not undocumented, undocumented

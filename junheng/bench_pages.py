@@ -55,9 +55,7 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     con = db.connect(data_dir)
     scope = db.run(con, "all_county_codes")["county_code"].to_list()
     totals = db.run(con, "county_totals", years=[2024], region=region, scope=scope)
-    geometry = boundaries.read(data_dir)
-    if totals.height > boundaries.COARSE_ABOVE:
-        geometry = boundaries.coarsen(geometry)
+    geometry = boundaries.read(data_dir, "county_coarse" if totals.height > boundaries.COARSE_ABOVE else "county")
     data = overview.county_map_data(geometry, totals, "schools", "zh")
     fmap = maps.county_choropleth_map(data, "value", "value_text", {"name": "县", "metric": "学校数", "no_data": "无"})
     return len(fmap.get_root().render().encode())

@@ -47,6 +47,7 @@ def build(out_dir: Path) -> Path:
     columns = ["county_code", "county_name", "prefecture_code", "prefecture_name",
                "province_code", "province_name", "in_statistics", "geometry"]
     _write(counties[columns], out_dir / "counties.parquet")
+    coarsen(gpd.read_parquet(out_dir / "counties.parquet")).to_parquet(out_dir / "counties_coarse.parquet")
 
     prefectures = counties.dissolve(by="prefecture_code", as_index=False, aggfunc="first")
     _write(prefectures[["prefecture_code", "prefecture_name", "province_code", "province_name", "geometry"]],
@@ -66,9 +67,13 @@ def _write(frame: gpd.GeoDataFrame, path: Path) -> None:
 
 
 def read(data_dir: Path, level: str = "county") -> gpd.GeoDataFrame:
-    """Boundaries of one level ('county', 'prefecture', 'province')."""
-    name = {"county": "counties", "prefecture": "prefectures", "province": "provinces"}[level]
-    return gpd.read_parquet(data_dir / "boundaries" / f"{name}.parquet")
+    """Boundaries of one level ('county', 'prefecture', 'province', or 'county_coarse' for big maps)."""
+    name = {"county": "counties", "prefecture": "prefectures", "province": "provinces",
+            "county_coarse": "counties_coarse"}[level]
+    path = Path(data_dir) / "boundaries" / f"{name}.parquet"
+    if level == "county_coarse" and not path.exists():  # boundaries built before the coarse file existed
+        return coarsen(read(data_dir))
+    return gpd.read_parquet(path)
 
 
 def county_table(data_dir: Path) -> pd.DataFrame:

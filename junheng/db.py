@@ -53,7 +53,8 @@ def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
 def fingerprint(data_dir: Path) -> str:
     """Changes whenever a snapshot or boundary file is replaced; part of every cache key."""
     h = hashlib.sha1()
-    paths = snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet"))
+    paths = (snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet"))
+             + sorted(Path(data_dir).glob("aggregates/*/year=*/*.parquet")))
     for path in paths + [Path(data_dir) / "manifest.json"]:
         if path.exists():
             st = path.stat()
@@ -82,14 +83,44 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
     )
-    # Pre-aggregated once per opening (the connection is cached per data fingerprint): the county totals
-    # every page reads, so national views never re-scan 2.5 million school rows.
+    # The county totals every page reads, so national views never re-scan 2.5 million school rows:
+    # read from the aggregates written with each snapshot when they match it and the rules, else built here.
     if rules is None:
         from junheng import settings
         rules = settings.load_thresholds()
+    years = [int(p.parent.name.removeprefix("year=")) for p in files]
     for name, params in materialized_params(rules).items():
-        con.execute(f"create table {name} as " + query_text(name).split("\n", 2)[2], params)
+        stored = [aggregate_path(data_dir, year, name, params) for year in years]
+        if all(path is not None and path.exists() for path in stored):
+            # Copied in (small): the connection never depends on files a later import may replace.
+            con.execute(f"create table {name} as select * from read_parquet([{', '.join(map(_quote, stored))}])")
+        else:
+            con.execute(f"create table {name} as " + query_text(name).split("\n", 2)[2], params)
     return con
+
+
+def aggregate_path(data_dir: Path, year: int, name: str, params: dict) -> Path | None:
+    """Where the aggregate `name` of the current version of year, built with params, is stored (or None)."""
+    import json
+    try:
+        entry = json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))["years"][str(year)]
+    except (OSError, ValueError, KeyError):
+        return None
+    tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    return Path(data_dir) / "aggregates" / name / f"year={year}" / f"{entry['current']}-{tag}.parquet"
+
+
+def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> None:
+    """Build every pre-aggregate of one year's snapshot file and store it beside the data (for connect)."""
+    con = duckdb.connect()
+    con.execute(f"create view schools as select * from read_parquet({_quote(snapshot)})")
+    for name, params in materialized_params(rules).items():
+        target = aggregate_path(data_dir, year, name, params)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        con.execute(f"copy ({query_text(name).split(chr(10), 2)[2]}) to {_quote(tmp)} (format parquet)", params)
+        tmp.replace(target)
+    con.close()
 
 
 # Query files whose results become tables when the data are opened, with the settings they bind.

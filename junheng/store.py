@@ -96,6 +96,7 @@ def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, s
             versions = year_entry.get("versions", []) + [entry]
             manifest["years"][str(year)] = {**entry, "current": version, "versions": versions}
             _write_manifest(data_dir, manifest)
+            _aggregates(data_dir, year)
             return version
     except Timeout:
         raise StoreError(busy_message(data_dir)) from None
@@ -120,9 +121,19 @@ def rollback(data_dir: Path, year: int, version: str) -> dict:
             manifest["years"][str(year)] = {**year_entry, **entry, "current": version,
                                             "versions": year_entry["versions"]}
             _write_manifest(data_dir, manifest)
+            _aggregates(data_dir, year)
             return entry
     except Timeout:
         raise StoreError(busy_message(data_dir)) from None
+
+
+def _aggregates(data_dir: Path, year: int) -> None:
+    """Pre-aggregates of the year's current snapshot. Best effort: without them, readers build their own."""
+    from junheng import db, settings
+    try:
+        db.write_aggregates(data_dir, year, current_path(data_dir, year), settings.load_thresholds())
+    except (settings.SettingsError, OSError, db.duckdb.Error):
+        pass
 
 
 def versions(data_dir: Path) -> pl.DataFrame:

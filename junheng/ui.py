@@ -58,8 +58,7 @@ def query(name: str, **params) -> pl.DataFrame:
 
 @st.cache_resource(show_spinner=False)
 def _county_geometry(path: str, fp: str, coarse: bool) -> gpd.GeoDataFrame:
-    counties = boundaries.read(Path(path))
-    return boundaries.coarsen(counties) if coarse else counties
+    return boundaries.read(Path(path), "county_coarse" if coarse else "county")
 
 
 def county_geometry(shown: int = 0) -> gpd.GeoDataFrame:

@@ -86,3 +86,24 @@ def test_fingerprint_changes_when_a_snapshot_is_replaced(tiny_data):
     before = db.fingerprint(tiny_data)
     demo.write_snapshot(tiny_data, 2024, frame(FIXTURE_ROWS[:3]), source="tests", synthetic=True)
     assert db.fingerprint(tiny_data) != before
+
+
+def test_stored_aggregates_are_used_and_agree_with_building_them(tiny_data):
+    import copy
+    import shutil
+
+    from junheng import settings
+    rules = settings.load_thresholds()
+    assert all(db.aggregate_path(tiny_data, year, name, params).exists()  # written with the snapshots
+               for year in (2023, 2024) for name, params in db.materialized_params(rules).items())
+    stored = db.connect(tiny_data, rules)
+    shutil.rmtree(tiny_data / "aggregates")
+    built = db.connect(tiny_data, rules)
+    for name in db.MATERIALIZED:
+        order = "select * from {} order by all"
+        assert stored.sql(order.format(name)).pl().equals(built.sql(order.format(name)).pl())
+    heavier = copy.deepcopy(rules)
+    heavier["rules"]["junior_weight"] = 1.5  # other rules: stored aggregates do not match, so they are rebuilt
+    other = db.connect(tiny_data, heavier)
+    assert not other.sql(order.format("county_level_group_totals")).pl().equals(
+        stored.sql(order.format("county_level_group_totals")).pl())

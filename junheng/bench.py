@@ -37,7 +37,8 @@ def query_cases(years: list[int], scope: list[str]) -> list[tuple[str, str, dict
              ("counties_with_data", "national", {"scope": scope})]
     for scope_name, region in SCOPES.items():
         cases.append(("county_totals", scope_name, {"years": years, "region": region, "scope": scope}))
-        cases.append(("level_group_totals", scope_name, {"years": years, "region": region, "scope": scope}))
+        cases.append(("level_group_totals", scope_name, {"years": latest, "region": region, "scope": scope}))
+        cases.append(("region_level_group_totals", scope_name, {"years": years, "region": region, "scope": scope}))
         cases.append(("school_rows", scope_name, {"year": latest[0], "region": region, "scope": scope}))
         # 2017: the last year with many oversized classes, so the list is not empty
         cases.append(("huge_class_schools", scope_name, {"year": sorted(years)[1], "region": region, "scope": scope}))
@@ -72,6 +73,10 @@ def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: d
     rows = rows[rows["year"].isin(params["years"])]
     if name == "level_group_totals":
         return _pandas_levels(rows, params.get("junior_weight", 1.1))
+    if name == "region_level_group_totals":
+        levels = _pandas_levels(rows, params.get("junior_weight", 1.1))
+        return levels.groupby(["year", "level", "urban_rural_code"], sort=True)[
+            ["schools", "students", *LEVEL_RESOURCES]].sum().reset_index()
     if name == "county_totals":
         rows = rows.assign(students=rows["primary_students"] + rows["junior_students"],
                            classes=rows["primary_classes"] + rows["junior_classes"],

@@ -93,7 +93,8 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         stored = [aggregate_path(data_dir, year, name, params) for year in years]
         if all(path is not None and path.exists() for path in stored):
             # Copied in (small): the connection never depends on files a later import may replace.
-            con.execute(f"create table {name} as select * from read_parquet([{', '.join(map(_quote, stored))}])")
+            con.execute(f"create table {name} as select * from read_parquet($files)",  # name: from MATERIALIZED
+                        {"files": [str(p) for p in stored]})
         else:
             con.execute(f"create table {name} as " + query_text(name).split("\n", 2)[2], params)
     return con

@@ -8,16 +8,13 @@ from junheng.i18n import t
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("gap_title", lang, region=filters.region_name, year=year))
-# A county is shown among its prefecture's counties, so the scatter has context.
-context = filters.region[:4] if filters.county else filters.region
-totals = ui.query("level_group_totals", years=list(filters.years), region=context, scope=filters.scope)
-mine = totals.filter(pl.col("county_code").str.starts_with(filters.region))
-if mine.filter(pl.col("year") == year).is_empty():
+trend = ui.query("region_level_group_totals", years=list(filters.years), region=filters.region, scope=filters.scope)
+if trend.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 
-ratios = gaps.rural_urban_ratio(gaps.group_values(mine))
-levels = [lv for lv in indicators.LEVELS if mine.filter(pl.col("level") == lv).height]
+ratios = gaps.rural_urban_ratio(gaps.group_values(trend))
+levels = [lv for lv in indicators.LEVELS if trend.filter(pl.col("level") == lv).height]
 level = st.radio(t("choose_level", lang), levels, key="gaps_level", horizontal=True,
                  format_func=lambda lv: t(f"level_{lv}", lang))
 
@@ -30,6 +27,9 @@ st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width
 key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
                    format_func=lambda k: indicators.by_key(k).label(lang))
 st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
+# A county is shown among its prefecture's counties, so the scatter has context.
+totals = ui.query("level_group_totals", years=[year], region=filters.region[:4] if filters.county else filters.region,
+                  scope=filters.scope)
 counties = gaps.county_urban_rural(totals, key, level, year).join(
     ui.query("counties_with_data", scope=filters.scope), on="county_code", how="left")
 st.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county),

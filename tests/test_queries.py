@@ -14,6 +14,7 @@ PARAMS = {  # realistic parameters for each declared $name
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "school × year": ["school_id", "year"], "school": ["school_id"],
               "year × urban-rural code": ["year", "urban_rural_code"],
+              "year × level × urban-rural code": ["year", "level", "urban_rural_code"],
               "county × year × level × urban-rural code": ["county_code", "year", "level", "urban_rural_code"]}
 
 

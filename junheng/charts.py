@@ -144,6 +144,8 @@ def small_multiples_chart(frame: pl.DataFrame, columns: dict[str, str], names: d
     fig.update_annotations(font_size=11)
     note = " · ".join(label for _, label in targets)
     _layout(fig, f"{title}<br><sup>{note}</sup>" if note else title, "", "", height=150 * rows + 140)
+    fig.update_xaxes(title_text=t("year", lang), row=rows, col=1)
+    fig.update_yaxes(title_text=t("share", lang), row=1, col=1)
     fig.update_layout(margin=dict(l=50, r=20, t=90, b=40))
     return fig
 
@@ -167,4 +169,4 @@ def breakdown_chart(frame: pl.DataFrame, label_column: str, value_column: str, t
     values = rows[value_column].cast(pl.Float64, strict=False)  # a suppressed "<5" draws no bar
     fig = go.Figure(go.Bar(x=values, y=rows[label_column].cast(pl.String), orientation="h",
                            marker_color="#e6550d"))
-    return _layout(fig, title, x_title, "", height=max(300, 26 * rows.height + 120))
+    return _layout(fig, title, x_title, label_column, height=max(300, 26 * rows.height + 120))

@@ -15,7 +15,8 @@ FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380) -> go.Figure:
     fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height, font_family=FONT,
-                      margin=dict(l=60, r=20, t=60, b=50), legend=dict(orientation="h", y=-0.2),
+                      margin=dict(l=60, r=20, t=60, b=50),
+                      legend=dict(orientation="h", yanchor="top", y=-0.22),  # below the x-axis title
                       template="plotly_white")
     return fig
 
@@ -36,7 +37,7 @@ def cv_trend_chart(trend: pl.DataFrame, evaluation: str, level: str, lang: str) 
         fig.add_hline(y=rows["threshold"][0], line_dash="dash", line_color="#d62728",
                       annotation_text=t("threshold", lang), annotation_position="top left")
     title = t("cv_trend_title", lang, evaluation=t(f"eval_{evaluation}", lang), level=t(f"level_{level}", lang))
-    return _layout(fig, title, t("year", lang), t("cv", lang), height=420)
+    return _layout(fig, title, t("year", lang), t("cv", lang), height=560)
 
 
 def contribution_chart(contributions: pl.DataFrame, key: str, lang: str, top: int = 15) -> go.Figure:

@@ -74,3 +74,21 @@ def test_missing_data_directory_says_so(monkeypatch, tmp_path):
     at.run()
     assert not at.exception
     assert any("没有任何年度快照" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("view", ["tab_county", "tab_schools", "tab_movers", "tab_what_if", "tab_region"])
+def test_every_evaluation_view_runs_for_a_county(view):
+    at = AppTest.from_file(str(ROOT / "pages" / "evaluation.py"), default_timeout=120)
+    at.query_params["county"] = "341202"
+    at.session_state["evaluation_view"] = view
+    _run(at)
+    assert len(at.dataframe) + len(at.get("plotly_chart")) > 0
+
+
+def test_left_behind_breakdowns_and_map_metric_run():
+    at = AppTest.from_file(str(ROOT / "pages" / "left_behind.py"), default_timeout=120)
+    at.query_params["county"] = "370724"
+    for by, metric in (("urban_rural_group", "left_behind_share"), ("is_boarding", "left_behind_students")):
+        at.session_state["left_behind_by"] = by
+        at.session_state["left_behind_metric"] = metric
+        _run(at)

@@ -92,3 +92,17 @@ def test_left_behind_breakdowns_and_map_metric_run():
         at.session_state["left_behind_by"] = by
         at.session_state["left_behind_metric"] = metric
         _run(at)
+
+
+def test_a_damaged_year_is_named_and_the_others_keep_working(monkeypatch, tmp_path, demo_data):
+    import shutil
+
+    from junheng import store
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    store.current_path(data, 2020).write_bytes(b"not parquet at all")
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
+    at = _run(AppTest.from_file(str(ROOT / "pages" / "overview.py"), default_timeout=120))
+    assert any("2020 年数据暂不可用" in e.value and "快照文件损坏" in e.value for e in at.error)
+    assert "2020" not in at.sidebar.selectbox(key="year").options and "2025" in at.sidebar.selectbox(key="year").options
+    assert len(at.metric) == 6  # the headline figures of 2025 still show

@@ -59,7 +59,7 @@ def gap_trend_chart(ratios: pl.DataFrame, key: str, level: str, lang: str) -> go
     rows = ratios.filter((pl.col("indicator") == key) & (pl.col("level") == level)).sort("year")
     ind = indicators.by_key(key)
     fig = go.Figure()
-    for group in ("urban", "town", "rural"):
+    for group in indicators.GROUPS:
         fig.add_scatter(x=rows["year"], y=rows[group], mode="lines+markers", name=t(f"group_{group}", lang),
                         line_color=GROUP_COLOURS[group])
     title = t("gap_trend_title", lang, indicator=ind.label(lang), level=t(f"level_{level}", lang))
@@ -92,7 +92,7 @@ def size_profile_chart(profile: pl.DataFrame, year: int, lang: str) -> go.Figure
     """Shares of large classes and of very large and very small schools, by 城乡 group."""
     rows = profile.filter(pl.col("year") == year)
     fig = go.Figure()
-    for group in ("urban", "town", "rural"):
+    for group in indicators.GROUPS:
         r = rows.filter(pl.col("urban_rural_group") == group)
         if r.is_empty():
             continue

@@ -96,7 +96,7 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
             con.execute(f"create table {name} as select * from read_parquet($files)",  # name: from MATERIALIZED
                         {"files": [str(p) for p in stored]})
         else:
-            con.execute(f"create table {name} as " + query_text(name).split("\n", 2)[2], params)
+            con.execute(f"create table {name} as " + query_body(name), params)
     return con
 
 
@@ -119,7 +119,7 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
         target = aggregate_path(data_dir, year, name, params)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        con.execute(f"copy ({query_text(name).split(chr(10), 2)[2]}) to {_quote(tmp)} (format parquet)", params)
+        con.execute(f"copy ({query_body(name)}) to {_quote(tmp)} (format parquet)", params)
         tmp.replace(target)
     con.close()
 
@@ -142,6 +142,11 @@ def query_text(name: str) -> str:
     if not path.is_file() or path.parent != QUERY_DIR:
         raise KeyError(f"unknown query: {name}")
     return path.read_text(encoding="utf-8")
+
+
+def query_body(name: str) -> str:
+    """The query without its two header lines (to wrap in `create table … as` or `copy`)."""
+    return query_text(name).split("\n", 2)[2]
 
 
 def query_names() -> list[str]:

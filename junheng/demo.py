@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import shapely
 
-from junheng import boundaries
+from junheng import boundaries, indicators, store
 
 YEARS = tuple(range(2016, 2026))
 DEMO_PREFECTURES = ("3707", "3703", "3412", "2103")  # 潍坊, 淄博, 阜阳, 鞍山
@@ -44,7 +44,7 @@ TYPE_SHARES = {  # primary, junior, nine_year, twelve_year, complete_secondary, 
     "town": (0.50, 0.20, 0.10, 0.01, 0.03, 0.16),
     "rural": (0.42, 0.06, 0.07, 0.0, 0.0, 0.45),
 }
-SCHOOL_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_secondary", "teaching_point")
+SCHOOL_TYPES = indicators.SCHOOL_TYPES  # the order of TYPE_SHARES
 MEDIAN_STUDENTS = {  # 2016 median enrolment of the compulsory part; (primary share of combined)
     ("urban", "primary"): 1500, ("town", "primary"): 900, ("rural", "primary"): 220,
     ("urban", "junior"): 1400, ("town", "junior"): 1300, ("rural", "junior"): 450,
@@ -376,7 +376,7 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
 
 def _quality_push(s: dict, year: int, primary: np.ndarray, junior: np.ndarray, resources: dict) -> None:
     """In counties working towards 优质均衡, lift a growing share of schools to the 7 minimums."""
-    from junheng import indicators, settings
+    from junheng import settings
     progress = np.clip((year - s["push_start"] + 1) / 3.0, 0.0, 1.0)
     lifted = s["push_draw"] < progress
     if not lifted.any():
@@ -423,6 +423,5 @@ def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, l
 
 def write_snapshot(data_dir: Path, year: int, frame: pl.DataFrame, source: str, synthetic: bool) -> Path:
     """Store one year as a new version and make it current (see junheng.store)."""
-    from junheng import store
     store.write_version(data_dir, year, frame, source=source, synthetic=synthetic)
     return store.current_path(data_dir, year).parent

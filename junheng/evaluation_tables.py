@@ -5,7 +5,7 @@ import pandas as pd
 import polars as pl
 
 from junheng import evaluation, indicators
-from junheng.i18n import t
+from junheng.i18n import labels, t
 
 def mark(value, lang: str) -> str:
     """'✓ 达标' / '✗ 未达标' (or '—' when there is nothing to judge)."""
@@ -57,8 +57,7 @@ def school_table(verdicts: pl.DataFrame, level: str, lang: str) -> pl.DataFrame:
     return rows.select(
         pl.col("school_id").alias(t("school_id", lang)),
         pl.col("school_name").alias(t("school_name", lang)),
-        pl.col("urban_rural_group").replace_strict({g: t(f"group_{g}", lang) for g in ("urban", "town", "rural")},
-                                                   default="—").alias(t("urban_rural", lang)),
+        pl.col("urban_rural_group").replace_strict(labels("group", indicators.GROUPS, lang), default="—").alias(t("urban_rural", lang)),
         pl.col("students").alias(t("students", lang)),
         *[pl.col(k).round(2).alias(indicators.by_key(k).label(lang)) for k in keys],
         pl.col("meets").alias(t("minimums_met", lang)),

@@ -4,9 +4,9 @@ from __future__ import annotations
 import polars as pl
 
 from junheng import indicators
-from junheng.i18n import t
+from junheng.i18n import labels, t
 
-GROUPS = ("urban", "town", "rural")
+GROUPS = indicators.GROUPS
 
 
 def _weighted(keys: list[str]) -> list[pl.Expr]:
@@ -112,7 +112,7 @@ def size_table(profile: pl.DataFrame, year: int, lang: str) -> pl.DataFrame:
     shares = ("share_56_65", "share_66_plus", "share_over_2000", "share_under_100")
     return profile.filter(pl.col("year") == year).sort(
         pl.col("urban_rural_group").replace_strict({g: n for n, g in enumerate(GROUPS)}, default=9)).select(
-        pl.col("urban_rural_group").replace_strict({g: t(f"group_{g}", lang) for g in GROUPS}, default="—").alias(
+        pl.col("urban_rural_group").replace_strict(labels("group", GROUPS, lang), default="—").alias(
             t("urban_rural", lang)),
         pl.col("schools").alias(t("schools", lang)),
         pl.col("mean_class_size").round(1).alias(t("mean_class_size", lang)),

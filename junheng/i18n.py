@@ -44,7 +44,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "page_gaps": ("城乡差距", "Urban–rural gaps"),
     "composite": ("综合差异系数", "Composite CV"),
     "threshold": ("标准", "Ceiling"),
-    "cv": ("差异系数", "Coefficient of variation"),
+    "cv": ("差异系数", "CV"),
     "eval_basic": ("基本均衡", "Basic balance"),
     "eval_quality": ("优质均衡", "High-quality balance"),
     "level_primary": ("小学", "Primary"),
@@ -304,6 +304,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "dictionary_download": ("下载数据字典", "Download the data dictionary"),
     "settings_error": ("设置有误：{detail}", "Invalid setting: {detail}"),
 }
+
+
+def labels(prefix: str, keys, lang: str) -> dict:
+    """{key: text of '<prefix>_<key>'} for a family of codes, e.g. labels("group", GROUPS, lang)."""
+    return {k: t(f"{prefix}_{k}", lang) for k in keys}
 
 
 def t(key: str, lang: str = "zh", **values) -> str:

@@ -15,6 +15,8 @@ URBAN_RURAL_GROUPS = {  # statistics code -> education statistics group
     "121": "town", "122": "town", "123": "town",
     "210": "rural", "220": "rural",
 }
+GROUPS = ("urban", "town", "rural")  # 城区, 镇区, 乡村, in display order
+SCHOOL_TYPES = ("primary", "junior", "nine_year", "twelve_year", "complete_secondary", "teaching_point")
 RESOURCE_COLUMNS = (
     "teachers", "teachers_above_degree", "teachers_senior_title", "backbone_teachers",
     "pe_arts_teachers", "psych_teachers", "building_area_m2", "sports_area_m2",

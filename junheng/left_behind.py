@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from junheng import indicators, privacy
-from junheng.i18n import t
+from junheng.i18n import labels, t
 
 BREAKDOWNS = ("township", "urban_rural_group", "school_type", "is_boarding")
 DERIVED = ("left_behind_share", "left_behind_per_psych_teacher", "boarding_cover", "care_gap")
@@ -87,7 +87,7 @@ def care_gap_table(care: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
         pl.col("school_name").alias(t("school_name", lang)),
         pl.col("township").alias(t("township", lang)),
         pl.col("urban_rural_group").replace_strict(
-            {g: t(f"group_{g}", lang) for g in ("urban", "town", "rural")}, default="—").alias(t("urban_rural", lang)),
+            labels("group", indicators.GROUPS, lang), default="—").alias(t("urban_rural", lang)),
         pl.col("students").alias(t("students", lang)),
         pl.col("left_behind_students").alias(t("left_behind_students", lang)),
         (pl.col("left_behind_share") * 100).round(1).alias(t("left_behind_share_pct", lang)),
@@ -102,10 +102,10 @@ def care_gap_table(care: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
 def breakdown_table(frame: pl.DataFrame, by: str, rules: dict, lang: str) -> pl.DataFrame:
     """A breakdown for display: a group as small as a school gets the same suppression as a school."""
     frame = privacy.suppress(frame, rules["privacy"]["min_count"], ("left_behind_share",))
-    labels = {"urban_rural_group": {g: t(f"group_{g}", lang) for g in ("urban", "town", "rural")},
-              "school_type": {s: t(f"type_{s}", lang) for s in indicators_school_types()},
-              "is_boarding": {True: t("boarding_yes", lang), False: t("boarding_no", lang)}}
-    key = pl.col(by).replace_strict(labels[by], default="—") if by in labels else pl.col(by)
+    names = {"urban_rural_group": labels("group", indicators.GROUPS, lang),
+             "school_type": labels("type", indicators.SCHOOL_TYPES, lang),
+             "is_boarding": {True: t("boarding_yes", lang), False: t("boarding_no", lang)}}
+    key = pl.col(by).replace_strict(names[by], default="—") if by in names else pl.col(by)
     return frame.select(
         key.cast(pl.String).alias(t(f"by_{by}", lang)),
         pl.col("schools").alias(t("schools", lang)),
@@ -115,10 +115,6 @@ def breakdown_table(frame: pl.DataFrame, by: str, rules: dict, lang: str) -> pl.
         pl.col("boarding_students").alias(t("boarding_students", lang)),
         pl.col("psych_teachers").alias(t("psych_teachers", lang)),
     )
-
-
-def indicators_school_types() -> tuple[str, ...]:
-    return ("primary", "junior", "nine_year", "twelve_year", "complete_secondary", "teaching_point")
 
 
 def school_map_rows(care: pl.DataFrame, rules: dict, lang: str) -> list[dict]:
@@ -153,7 +149,7 @@ def county_care_table(county_totals: pl.DataFrame, counties: pl.DataFrame, rules
 def migrant_table(where: pl.DataFrame, lang: str) -> pl.DataFrame:
     return where.select(
         pl.col("urban_rural_group").replace_strict(
-            {g: t(f"group_{g}", lang) for g in ("urban", "town", "rural")}, default="—").alias(t("urban_rural", lang)),
+            labels("group", indicators.GROUPS, lang), default="—").alias(t("urban_rural", lang)),
         pl.col("migrant_students").alias(t("migrant_students", lang)),
         pl.format("{}%", (pl.col("share_of_migrants") * 100).round(1)).alias(t("share_of_migrants", lang)),
         pl.format("{}%", (pl.col("public_share") * 100).round(1)).alias(t("public_share", lang)),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from junheng import indicators
+from junheng.i18n import TEXT, t
 
 SUM_COLUMNS = tuple(dict.fromkeys((
     "schools", "students", "classes", "classes_56_65", "classes_66_plus", "teachers",
@@ -112,7 +113,6 @@ def format_change(figure: Figure, lang: str) -> str | None:
 
 
 def metric_label(key: str, lang: str) -> str:
-    from junheng.i18n import TEXT, t
     if key in TEXT:
         return t(key, lang)
     ind = indicators.by_key(key)
@@ -136,7 +136,6 @@ def county_map_data(geometry, county_totals: pl.DataFrame, metric: str, lang: st
 
 def county_table(counties: pl.DataFrame, county_totals: pl.DataFrame, metric: str, lang: str) -> pl.DataFrame:
     """One row per county: names, schools, students and the chosen metric, with labels in lang."""
-    from junheng.i18n import t
     frame = with_metrics(county_totals).join(counties, on="county_code", how="left")
     columns = {"county_name": t("county_name", lang), "prefecture_name": t("prefecture_name", lang),
                "schools": t("schools", lang), "students": t("students", lang)}

@@ -1,9 +1,11 @@
 """Runtime settings, declared once as data and read from the environment."""
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,8 +50,21 @@ def default_lang() -> str:
 
 
 def load_thresholds(path: str | Path | None = None) -> dict:
-    """Read and check the thresholds file; an invalid file is refused with one clear message."""
+    """Read and check the thresholds file; an invalid file is refused with one clear message.
+
+    Read again only when the file changes (pages ask for the rules on every rerun). A copy is returned,
+    so a caller that edits it changes nothing for the others.
+    """
     path = Path(path or get("JUNHENG_THRESHOLDS"))
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        stamp = None
+    return copy.deepcopy(_load_thresholds(path, stamp))
+
+
+@lru_cache(maxsize=8)
+def _load_thresholds(path: Path, stamp: int | None) -> dict:
     try:
         with open(path, "rb") as f:
             rules = tomllib.load(f)

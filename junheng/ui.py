@@ -75,12 +75,18 @@ def snapshot_health():
     return _snapshot_health(str(data_dir()), fingerprint())
 
 
-def manifest() -> dict:
+@st.cache_data(show_spinner=False, max_entries=4)
+def _manifest(path: str, fp: str) -> dict:
     from junheng import store
     try:
-        return store.read_manifest(data_dir())
+        return store.read_manifest(Path(path))
     except ValueError:  # a damaged manifest: treat the data as synthetic, the safe default
         return {"years": {}}
+
+
+def manifest() -> dict:
+    """The data manifest, read again only when the data change (it is part of the fingerprint)."""
+    return _manifest(str(data_dir()), fingerprint())
 
 
 def _stop_with(message: str) -> None:

@@ -1,7 +1,7 @@
 """Junheng's frame: page config, navigation, the shared sidebar and the synthetic-data notice."""
 import streamlit as st
 
-from junheng import ui
+from junheng.views import ui
 from junheng.i18n import t
 
 st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")

@@ -21,7 +21,7 @@ class Setting:
 
 SETTINGS = (
     Setting("JUNHENG_DATA_DIR", "data", "Data directory holding snapshots/, boundaries/ and manifest.json."),
-    Setting("JUNHENG_THRESHOLDS", str(PACKAGE_DIR / "thresholds.toml"),
+    Setting("JUNHENG_THRESHOLDS", str(PACKAGE_DIR / "rules" / "thresholds.toml"),
             "TOML file with evaluation thresholds, per-school minimums and counting rules; copy and edit it for a province's own rules."),
     Setting("JUNHENG_TILE_URL", "", "Optional base-map tile URL template (e.g. an intranet tile server). Empty: boundaries only, nothing fetched."),
     Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en."),

@@ -1,7 +1,9 @@
 """数据管理: import a bureau's own table with a validation report, list versions, roll back, get the template."""
 import streamlit as st
 
-from junheng import dictionary, exports, importer, store, ui
+from junheng.data import dictionary, importer, store
+from junheng.reports import exports
+from junheng.views import ui
 from junheng.i18n import t
 
 filters = ui.page_filters(required=False)

@@ -2,7 +2,8 @@
 import polars as pl
 import streamlit as st
 
-from junheng import charts, evaluation, evaluation_tables as tables, indicators, maps, ui
+from junheng.rules import evaluation, indicators
+from junheng.views import charts, evaluation_tables as tables, maps, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

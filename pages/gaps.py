@@ -2,7 +2,8 @@
 import polars as pl
 import streamlit as st
 
-from junheng import charts, gaps, indicators, ui
+from junheng.rules import gaps, indicators
+from junheng.views import charts, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

@@ -2,7 +2,8 @@
 import polars as pl
 import streamlit as st
 
-from junheng import charts, left_behind, maps, overview, ui
+from junheng.rules import left_behind, overview
+from junheng.views import charts, maps, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

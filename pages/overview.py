@@ -1,7 +1,8 @@
 """Overview: headline figures with year-on-year change and a county choropleth."""
 import streamlit as st
 
-from junheng import maps, overview, ui
+from junheng.rules import overview
+from junheng.views import maps, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

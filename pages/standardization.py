@@ -2,7 +2,8 @@
 import polars as pl
 import streamlit as st
 
-from junheng import charts, standardization as std, ui
+from junheng.rules import standardization as std
+from junheng.views import charts, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

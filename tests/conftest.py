@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng import boundaries, db, demo
+from junheng.data import boundaries, db, demo
 
 SCHEMA = {
     "year": pl.Int32, "school_id": pl.String, "school_name": pl.String, "county_code": pl.String,

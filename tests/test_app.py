@@ -97,7 +97,7 @@ def test_left_behind_breakdowns_and_map_metric_run():
 def test_a_damaged_year_is_named_and_the_others_keep_working(monkeypatch, tmp_path, demo_data):
     import shutil
 
-    from junheng import store
+    from junheng.data import store
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
     store.current_path(data, 2020).write_bytes(b"not parquet at all")

@@ -1,7 +1,7 @@
 """A small smoke run of the benchmark (tiny data, no browser), so it cannot silently break."""
 import json
 
-from junheng import bench, cli
+from junheng.tools import bench, cli
 
 
 def test_bench_smoke_run_writes_the_published_shape(tiny_data, tmp_path):

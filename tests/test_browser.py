@@ -2,7 +2,7 @@
 import pytest
 from playwright import sync_api as playwright
 
-from junheng.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, screenshot, streamlit_server,
+from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, screenshot, streamlit_server,
                              wait_for_page)
 
 pytestmark = pytest.mark.browser
@@ -101,7 +101,7 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
 
     import polars as pl
 
-    from junheng import dictionary, store
+    from junheng.data import dictionary, store
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
     mine = pl.read_parquet(store.current_path(data, 2025)).filter(pl.col("county_code") == "370724").head(12)

@@ -2,7 +2,7 @@
 import polars as pl
 import pytest
 
-from junheng import charts
+from junheng.views import charts
 
 
 def trend():

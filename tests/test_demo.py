@@ -6,7 +6,9 @@ import polars as pl
 import pytest
 import shapely
 
-from junheng import boundaries, demo, dictionary, evaluation, settings
+from junheng import settings
+from junheng.data import boundaries, demo, dictionary
+from junheng.rules import evaluation
 from tests.conftest import SCHEMA
 
 

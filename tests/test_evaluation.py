@@ -5,7 +5,9 @@ import math
 import polars as pl
 import pytest
 
-from junheng import cli, evaluation, indicators, settings
+from junheng import settings
+from junheng.rules import evaluation, indicators
+from junheng.tools import cli
 from tests.conftest import frame, school
 
 RULES = settings.load_thresholds()

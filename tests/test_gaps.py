@@ -4,7 +4,9 @@ import shutil
 import polars as pl
 import pytest
 
-from junheng import db, demo, evaluation, gaps, indicators, settings
+from junheng import settings
+from junheng.data import db, demo
+from junheng.rules import evaluation, gaps, indicators
 from tests.conftest import frame, school
 
 RULES = settings.load_thresholds()

@@ -8,7 +8,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from junheng import cli, db, dictionary, importer, store
+from junheng.data import db, dictionary, importer, store
+from junheng.tools import cli
 from tests.conftest import frame, school
 
 ZH = {c.name: c.zh for c in dictionary.columns()}

@@ -3,7 +3,8 @@ import math
 import polars as pl
 import pytest
 
-from junheng import indicators, settings
+from junheng import settings
+from junheng.rules import indicators
 from tests.conftest import frame, school
 
 

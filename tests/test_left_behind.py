@@ -4,7 +4,9 @@ import io
 import polars as pl
 import pytest
 
-from junheng import exports, left_behind, privacy, settings
+from junheng import settings
+from junheng.reports import exports
+from junheng.rules import left_behind, privacy
 from tests.conftest import frame, school
 
 RULES = settings.load_thresholds()

@@ -3,7 +3,9 @@ import json
 import polars as pl
 import pytest
 
-from junheng import db, maps, overview
+from junheng.data import db
+from junheng.rules import overview
+from junheng.views import maps
 from tests.conftest import FIXTURE_ROWS
 
 
@@ -54,7 +56,7 @@ def test_every_metric_has_a_label_in_both_languages():
 
 
 def test_choropleth_draws_offline_with_tooltips(tiny_con, tiny_data):
-    from junheng import boundaries
+    from junheng.data import boundaries
     geo = boundaries.read(tiny_data)
     data = overview.county_map_data(geo, totals(tiny_con).filter(pl.col("year") == 2024), "students", "zh")
     assert sorted(data["county_code"]) == ["341202", "370305", "370724"]

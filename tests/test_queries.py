@@ -4,7 +4,7 @@ import re
 import polars as pl
 import pytest
 
-from junheng import db
+from junheng.data import db
 
 ALL_COUNTIES = ["370724", "370305", "341202"]
 PARAMS = {  # realistic parameters for each declared $name
@@ -82,7 +82,7 @@ def test_missing_snapshots_are_named(tmp_path):
 
 
 def test_fingerprint_changes_when_a_snapshot_is_replaced(tiny_data):
-    from junheng import demo
+    from junheng.data import demo
     from tests.conftest import FIXTURE_ROWS, frame
     before = db.fingerprint(tiny_data)
     demo.write_snapshot(tiny_data, 2024, frame(FIXTURE_ROWS[:3]), source="tests", synthetic=True)

@@ -38,14 +38,14 @@ def test_bad_language_setting_is_refused(monkeypatch):
 
 
 def test_data_dictionary_document_is_up_to_date():
-    from junheng import dictionary
+    from junheng.data import dictionary
     assert (ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8") == dictionary.markdown(), \
         "run: junheng dictionary --out docs/data_dictionary.md"
 
 
 def test_demo_data_document_names_every_parameter():
     import re
-    source = (ROOT / "junheng" / "demo.py").read_text(encoding="utf-8")
+    source = (ROOT / "junheng" / "data" / "demo.py").read_text(encoding="utf-8")
     block = source.split("# PARAMETERS")[1].split("# ----")[0]
     names = re.findall(r"^([A-Z_]+) =", block, flags=re.M)
     doc = (ROOT / "docs" / "demo_data.md").read_text(encoding="utf-8")

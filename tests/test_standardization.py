@@ -2,7 +2,8 @@
 import polars as pl
 import pytest
 
-from junheng import settings, standardization as std
+from junheng import settings
+from junheng.rules import standardization as std
 
 RULES = settings.load_thresholds()
 

@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 import shapely
 
-from junheng import boundaries, indicators, store
+from junheng.data import boundaries, store
+from junheng.rules import indicators
 
 YEARS = tuple(range(2016, 2026))
 DEMO_PREFECTURES = ("3707", "3703", "3412", "2103")  # 潍坊, 淄博, 阜阳, 鞍山
@@ -381,7 +382,7 @@ def _quality_push(s: dict, year: int, primary: np.ndarray, junior: np.ndarray, r
     lifted = s["push_draw"] < progress
     if not lifted.any():
         return
-    rules = settings.load_thresholds(settings.PACKAGE_DIR / "thresholds.toml")
+    rules = settings.load_thresholds(settings.PACKAGE_DIR / "rules" / "thresholds.toml")
     weight = rules["rules"]["junior_weight"]
     mix = primary + weight * junior
     for ind in indicators.quality_indicators():

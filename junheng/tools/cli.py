@@ -9,7 +9,7 @@ from junheng import settings
 
 
 def _demo(args) -> int:
-    from junheng import demo
+    from junheng.data import demo
     summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed)
     print(f"wrote {summary['rows']} school-year rows for {summary['counties']} counties "
           f"in {summary['seconds']} s to {args.data_dir}")
@@ -17,14 +17,14 @@ def _demo(args) -> int:
 
 
 def _boundaries(args) -> int:
-    from junheng import boundaries
+    from junheng.data import boundaries
     out = boundaries.build(Path(args.data_dir) / "boundaries")
     print(f"wrote boundaries to {out}")
     return 0
 
 
 def _dictionary(args) -> int:
-    from junheng import dictionary
+    from junheng.data import dictionary
     text = dictionary.markdown()
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -36,7 +36,8 @@ def _dictionary(args) -> int:
 def _evaluate(args) -> int:
     import json
 
-    from junheng import db, evaluation
+    from junheng.data import db
+    from junheng.rules import evaluation
     lang = args.lang
     try:
         rules = settings.load_thresholds()
@@ -63,7 +64,7 @@ def _evaluate(args) -> int:
 
 
 def _import(args) -> int:
-    from junheng import importer, store
+    from junheng.data import importer, store
     path = Path(args.file)
     if not path.is_file():
         return _fail(_msg(args.lang, f"文件不存在：{path}", f"no such file: {path}"), code=2)
@@ -86,7 +87,7 @@ def _import(args) -> int:
 
 
 def _versions(args) -> int:
-    from junheng import store
+    from junheng.data import store
     table = store.versions(Path(args.data_dir))
     if args.year:
         table = table.filter(table["year"] == args.year)
@@ -99,7 +100,7 @@ def _versions(args) -> int:
 
 
 def _rollback(args) -> int:
-    from junheng import store
+    from junheng.data import store
     try:
         entry = store.rollback(Path(args.data_dir), args.year, args.version)
     except store.StoreError as e:
@@ -109,7 +110,7 @@ def _rollback(args) -> int:
 
 
 def _template(args) -> int:
-    from junheng import importer
+    from junheng.data import importer
     Path(args.out).write_bytes(importer.template_bytes(args.lang))
     print(f"wrote {args.out}")
     return 0
@@ -118,7 +119,8 @@ def _template(args) -> int:
 def _bench(args) -> int:
     import json
 
-    from junheng import bench, db
+    from junheng.data import db
+    from junheng.tools import bench
     try:
         result = bench.run(Path(args.data_dir), repeats=args.repeats, pages=not args.no_pages)
     except db.DataError as e:

@@ -129,7 +129,8 @@ def rollback(data_dir: Path, year: int, version: str) -> dict:
 
 def _aggregates(data_dir: Path, year: int) -> None:
     """Pre-aggregates of the year's current snapshot. Best effort: without them, readers build their own."""
-    from junheng import db, settings
+    from junheng import settings
+    from junheng.data import db
     try:
         db.write_aggregates(data_dir, year, current_path(data_dir, year), settings.load_thresholds())
     except (settings.SettingsError, OSError, db.duckdb.Error):

@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_folium import st_folium
 
-from junheng import boundaries, db, settings
+from junheng import settings
+from junheng.data import boundaries, db
 from junheng.i18n import t
 
 FRAME_SCRIPT = "app.py"
@@ -77,7 +78,7 @@ def snapshot_health():
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _manifest(path: str, fp: str) -> dict:
-    from junheng import store
+    from junheng.data import store
     try:
         return store.read_manifest(Path(path))
     except ValueError:  # a damaged manifest: treat the data as synthetic, the safe default
@@ -189,7 +190,7 @@ def static_map(fmap, key: str, height: int = 520) -> None:
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
     """CSV and Excel download buttons for a table exactly as shown."""
-    from junheng import exports
+    from junheng.reports import exports
     left, right = st.columns(2)
     left.download_button(t("download_csv", lang), exports.csv_bytes(frame), f"{name}.csv", "text/csv",
                          key=f"{key}_csv")
@@ -239,7 +240,7 @@ def _upload_path(name: str, content: bytes) -> Path:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str):
-    from junheng import importer
+    from junheng.data import importer
     try:
         _, report = importer.validate(_upload_path(name, content), year, Path(path), lang)
     except importer.UnreadableFile as e:
@@ -254,5 +255,5 @@ def validate_upload(uploaded, year: int, lang: str):
 
 def import_upload(uploaded, year: int, lang: str):
     """Store the uploaded file as the current snapshot of year (all or nothing); (report, version)."""
-    from junheng import importer
+    from junheng.data import importer
     return importer.import_file(_upload_path(uploaded.name, uploaded.getvalue()), year, data_dir(), lang)

@@ -46,7 +46,7 @@ class Indicator:
 @lru_cache(maxsize=1)
 def registry() -> tuple[Indicator, ...]:
     """All indicators, in the registry file's order."""
-    with open(settings.PACKAGE_DIR / "indicators.toml", "rb") as f:
+    with open(settings.PACKAGE_DIR / "rules" / "indicators.toml", "rb") as f:
         rows = tomllib.load(f)["indicator"]
     return tuple(Indicator(**row) for row in rows)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng import indicators, privacy
+from junheng.rules import indicators, privacy
 from junheng.i18n import labels, t
 
 BREAKDOWNS = ("township", "urban_rural_group", "school_type", "is_boarding")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from junheng import evaluation, indicators
+from junheng.rules import evaluation, indicators
 from junheng.i18n import labels, t
 
 def mark(value, lang: str) -> str:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from junheng import indicators
+from junheng.rules import indicators
 from junheng.i18n import TEXT, t
 
 SUM_COLUMNS = tuple(dict.fromkeys((

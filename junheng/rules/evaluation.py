@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng import indicators, settings
+from junheng import settings
+from junheng.rules import indicators
 
 
 def level_values(schools: pl.DataFrame, rules: dict | None = None) -> pl.DataFrame:

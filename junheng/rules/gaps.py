@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng import indicators
+from junheng.rules import indicators
 from junheng.i18n import labels, t
 
 GROUPS = indicators.GROUPS

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from junheng import db
+from junheng.data import db
 
 SCOPES = {"county": "370724", "province": "37", "national": ""}
 
@@ -217,7 +217,7 @@ def run(data_dir: Path, repeats: int = 7, pages: bool = True, log=print) -> dict
         if info.get("scope") == "national":
             result["demo_national_s"] = info["seconds"]
     if pages:
-        from junheng import bench_pages
+        from junheng.tools import bench_pages
         page_result = bench_pages.run(data_dir, log)
         result.update(page_result)
     return result

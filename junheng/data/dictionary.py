@@ -23,7 +23,7 @@ class Column:
 
 @lru_cache(maxsize=1)
 def columns() -> tuple[Column, ...]:
-    with open(settings.PACKAGE_DIR / "data_dictionary.toml", "rb") as f:
+    with open(settings.PACKAGE_DIR / "data" / "data_dictionary.toml", "rb") as f:
         return tuple(Column(**c) for c in tomllib.load(f)["column"])
 
 
@@ -33,7 +33,7 @@ def markdown() -> str:
         "# 数据字典 / Data dictionary",
         "",
         "One row per school per statistical year (`DATA_DIR/snapshots/year=YYYY/*.parquet`).",
-        "Rendered from `junheng/data_dictionary.toml` by `junheng dictionary`; do not edit by hand.",
+        "Rendered from `junheng/data/data_dictionary.toml` by `junheng dictionary`; do not edit by hand.",
         "",
         "| 列名 column | 中文名 | meaning | 类型 type | 单位 unit | 取值 allowed | 必填 required |",
         "|---|---|---|---|---|---|---|",

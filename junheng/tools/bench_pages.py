@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psutil
 
-from junheng.browser import CHROMIUM, CHROMIUM_ARGS, frame_pages, streamlit_server, wait_for_page
+from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, frame_pages, streamlit_server, wait_for_page
 
 COUNTY = "370724"
 MAP_MARKERS = (b"L.map(", b"leaflet")  # a websocket message that carries a Folium map
@@ -51,7 +51,9 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     Chromium's DevTools do not report websocket frames of a megabyte or more, so the national map's
     size is taken from the Folium document the page sends (the component carries it whole).
     """
-    from junheng import boundaries, db, maps, overview
+    from junheng.data import boundaries, db
+    from junheng.rules import overview
+    from junheng.views import maps
     con = db.connect(data_dir)
     scope = db.run(con, "all_county_codes")["county_code"].to_list()
     totals = db.run(con, "county_totals", years=[2024], region=region, scope=scope)

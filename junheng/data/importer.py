@@ -13,7 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from junheng import dictionary, indicators, store
+from junheng.data import dictionary, store
+from junheng.rules import indicators
 from junheng.i18n import t
 
 SCHOOL_TYPE_NAMES = {  # accepted spellings (after NFKC) -> data-model value
@@ -333,7 +334,7 @@ EXAMPLE_ROWS = [  # three plausible schools of 临朐县 for the template
 
 def template_bytes(lang: str = "zh") -> bytes:
     """The import template: a data sheet (header row + examples) and the data dictionary sheet."""
-    from junheng import exports
+    from junheng.reports import exports
     cols = [c for c in dictionary.columns() if c.name != "year"]
     header = [c.zh if lang == "zh" else c.name for c in cols]
     data = pl.DataFrame([[row.get(c.name) for c in cols] for row in EXAMPLE_ROWS], schema=header, orient="row",

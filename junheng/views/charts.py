@@ -6,7 +6,7 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
-from junheng import indicators
+from junheng.rules import indicators
 from junheng.i18n import t
 
 GROUP_COLOURS = {"urban": "#3182bd", "town": "#fd8d3c", "rural": "#31a354"}

@@ -1,0 +1,1 @@
+"""Files a user takes away: exports (and later decks and workbooks)."""

@@ -1,0 +1,1 @@
+"""What the pages show: the Streamlit helper, charts, maps and display tables."""

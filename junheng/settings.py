@@ -79,18 +79,40 @@ def _load_thresholds(path: Path, stamp: int | None) -> dict:
             if not isinstance(rules[section].get(key), (int, float)):
                 raise SettingsError(f"阈值设置文件 [{section}] 缺少数值 {key} / [{section}] lacks the number "
                                     f"{key}: {path}")
+    _check_class_profiles(rules, path)
     return rules
+
+
+CLASS_BANDS = ("66+", "56+", "primary_cap", "junior_cap")
+CLASS_RULES = ("share_max", "cut_min", "zero", "no_increase")
+
+
+def _check_class_profiles(rules: dict, path: Path) -> None:
+    """The large-class rule profiles: each has labels and milestones with a known band and rule."""
+    profiles = rules.get("class_profiles")
+    default = rules["targets"].get("class_profile")
+    if not isinstance(profiles, dict) or default not in profiles:
+        raise SettingsError(f"阈值设置文件须有 [class_profiles.{default}]（targets.class_profile） / thresholds file "
+                            f"lacks the large-class profile [class_profiles.{default}] named by targets.class_profile: "
+                            f"{path}")
+    for name, profile in profiles.items():
+        where = f"[class_profiles.{name}]"
+        if not isinstance(profile.get("zh"), str) or not isinstance(profile.get("en"), str):
+            raise SettingsError(f"{where} 缺少 zh / en 名称 / lacks its zh and en labels: {path}")
+        for m in profile.get("milestones", []):
+            numbers = ("year", "value") if m.get("rule") in ("share_max", "cut_min") else ("year",)
+            if (m.get("band") not in CLASS_BANDS or m.get("rule") not in CLASS_RULES
+                    or not all(isinstance(m.get(k), (int, float)) for k in numbers)):
+                raise SettingsError(f"{where} 的目标无效 / has an invalid milestone {m} (band: {', '.join(CLASS_BANDS)}; "
+                                    f"rule: {', '.join(CLASS_RULES)}; year and value numbers): {path}")
 
 
 REQUIRED_RULES = {
     "basic": ("primary", "junior"),
     "quality": ("primary", "junior", "school_min_met", "school_rest_share"),
-    "rules": ("junior_weight", "teaching_point_min_students", "large_class_min", "huge_class_min",
-              "large_school_max", "small_school_min"),
+    "rules": ("junior_weight", "teaching_point_min_students", "large_school_max", "small_school_min"),
     "minimums": (),
-    "targets": ("standardized_share_2015", "standardized_share_year", "standardized_all_public_year",
-                "huge_class_basic_share", "huge_class_basic_year", "huge_class_cut_2017",
-                "large_class_basic_share", "large_class_basic_year", "large_class_yearly_cut", "pace_years",
-                "psych_classes_per_teacher"),
+    "targets": ("standardized_share", "standardized_share_year", "standardized_all_public_year", "pace_years",
+                "psych_classes_per_teacher", "primary_class_max", "junior_class_max"),
     "privacy": ("min_count",),
 }

@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import standardization as std
-from junheng.views import charts, ui
+from junheng.views import charts, class_charts, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -13,10 +13,16 @@ totals = ui.query("county_totals", years=list(filters.years), region=filters.reg
 if totals.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
+caps = ui.query("class_size_caps", years=list(filters.years), region=filters.region, scope=filters.scope,
+                primary_max=rules["targets"]["primary_class_max"], junior_max=rules["targets"]["junior_class_max"])
 names = dict(ui.query("counties_with_data", scope=filters.scope).select("county_code", "county_name").iter_rows())
-progress = std.progress(totals.filter(pl.col("year") <= year))
-region = std.region_progress(totals.filter(pl.col("year") <= year))
-targets = std.milestones(rules, lang)
+profiles = list(std.class_profiles(rules))
+profile = st.segmented_control(t("class_profile", lang), profiles, default=profiles[0], key="class_profile",
+                               format_func=lambda p: std.profile_label(rules, p, lang)) or profiles[0]
+shown = totals.filter(pl.col("year") <= year)
+progress = std.progress(shown, caps)
+region = std.region_progress(shown, caps)
+targets = std.milestones(rules, profile, lang)
 
 left, right = st.columns(2)
 left.plotly_chart(charts.share_trend_chart(region, {
@@ -25,12 +31,23 @@ left.plotly_chart(charts.share_trend_chart(region, {
 right.plotly_chart(charts.share_trend_chart(region, {
     "share_56_plus": t("share_56_plus", lang), "share_66_plus": t("share_66_plus", lang)},
     t("large_class_title", lang) + " · " + filters.region_name, lang, targets["classes"]), key="class_trend")
-st.markdown(f"**{t('milestones_title', lang)}**")
-st.dataframe(std.milestone_table(std.milestone_checks(region, rules), lang), hide_index=True, width="stretch")
+now = region.filter(pl.col("year") == year).row(0, named=True)
+st.caption(t("teaching_point_note", lang, year=year, n=now["teaching_points"],
+             share=f"{now['teaching_point_standardized_share']:.0%}" if now["teaching_points"] else "—"))
+st.plotly_chart(class_charts.class_count_chart(region, std.allowed_counts(region, rules, profile),
+                                               t("class_counts_title", lang) + " · " + filters.region_name, lang),
+                key="class_counts")
+
+county_checks = std.milestone_checks(progress, rules, profile)
+st.markdown(f"**{t('milestones_title', lang)}** · {std.profile_label(rules, profile, lang)}")
+st.dataframe(std.milestone_table(std.milestone_checks(region, rules, profile), county_checks, rules, lang),
+             hide_index=True, width="stretch")
+st.markdown(f"**{t('county_milestones_title', lang)}**")
+st.dataframe(std.county_milestone_table(county_checks, names, rules, lang), hide_index=True, width="stretch")
 
 st.markdown(f"**{t('roadmap_title', lang)}**")
 st.caption(t("roadmap_help", lang, k=rules["targets"]["pace_years"]))
-roadmap = std.roadmap_table(std.roadmap(progress, year, rules), names, lang)
+roadmap = std.roadmap_table(std.roadmap(progress, year, rules, profile), names, lang)
 st.dataframe(roadmap, hide_index=True, width="stretch")
 ui.downloads(roadmap, f"roadmap_{filters.region or 'all'}_{year}", lang, key="roadmap")
 

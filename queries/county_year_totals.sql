@@ -1,10 +1,17 @@
 -- grain: county × year
 -- params: (none: materialised as a table when the data are opened; see junheng/db.py)
-with final as (
+-- 教学点 (teaching points) are not schools: counted apart, and left out of the school counts and shares.
+with school_rows as (
+    select *, school_type = 'teaching_point' as is_teaching_point
+    from schools
+),
+
+final as (
     select
         county_code,
         year,
-        count(*) as schools,
+        count(*) filter (where not is_teaching_point) as schools,
+        count(*) filter (where is_teaching_point) as teaching_points,
         sum(primary_students + junior_students)::bigint as students,
         sum(primary_students)::bigint as primary_students,
         sum(junior_students)::bigint as junior_students,
@@ -26,10 +33,12 @@ with final as (
         sum(left_behind_students)::bigint as left_behind_students,
         sum(migrant_students)::bigint as migrant_students,
         sum(boarding_students)::bigint as boarding_students,
-        count(*) filter (where standardized_year is not null) as standardized_schools,
-        count(*) filter (where is_public) as public_schools,
-        count(*) filter (where is_public and standardized_year is not null) as public_standardized_schools
-    from schools
+        count(*) filter (where not is_teaching_point and standardized_year is not null) as standardized_schools,
+        count(*) filter (where not is_teaching_point and is_public) as public_schools,
+        count(*) filter (where not is_teaching_point and is_public and standardized_year is not null)
+            as public_standardized_schools,
+        count(*) filter (where is_teaching_point and standardized_year is not null) as standardized_teaching_points
+    from school_rows
     group by county_code, year
 )
 

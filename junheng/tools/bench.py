@@ -78,10 +78,14 @@ def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: d
         return levels.groupby(["year", "level", "urban_rural_code"], sort=True)[
             ["schools", "students", *LEVEL_RESOURCES]].sum().reset_index()
     if name == "county_totals":
+        point = rows["school_type"] == "teaching_point"  # 教学点 are counted apart from schools
         rows = rows.assign(students=rows["primary_students"] + rows["junior_students"],
                            classes=rows["primary_classes"] + rows["junior_classes"],
-                           standardized=rows["standardized_year"].notna(),
-                           public_standardized=rows["is_public"] & rows["standardized_year"].notna())
+                           school=~point, teaching_point=point,
+                           standardized=~point & rows["standardized_year"].notna(),
+                           public=~point & rows["is_public"],
+                           public_standardized=~point & rows["is_public"] & rows["standardized_year"].notna(),
+                           standardized_point=point & rows["standardized_year"].notna())
         sums = ["students", "primary_students", "junior_students", "classes", "classes_56_65", "classes_66_plus",
                 "teachers", "teachers_above_degree", "teachers_senior_title", "backbone_teachers",
                 "pe_arts_teachers", "psych_teachers", "building_area_m2", "sports_area_m2", "equipment_value_cny",
@@ -89,10 +93,12 @@ def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: d
                 "boarding_students"]
         grouped = rows.groupby(["county_code", "year"], sort=True)
         out = grouped[sums].sum()
-        out.insert(0, "schools", grouped.size())
+        out.insert(0, "schools", grouped["school"].sum())
+        out.insert(1, "teaching_points", grouped["teaching_point"].sum())
         out["standardized_schools"] = grouped["standardized"].sum()
-        out["public_schools"] = grouped["is_public"].sum()
+        out["public_schools"] = grouped["public"].sum()
         out["public_standardized_schools"] = grouped["public_standardized"].sum()
+        out["standardized_teaching_points"] = grouped["standardized_point"].sum()
         return out.reset_index()
     raise KeyError(name)
 

@@ -8,7 +8,7 @@ CLUSTER := 1.5.3
 .PHONY: run test setup system venv vendor demo lock bench
 
 run: setup demo
-	.venv/bin/streamlit run app.py --server.port $(PORT)
+	.venv/bin/python -m junheng.tools.serve --server.port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -23,4 +23,7 @@ page = st.navigation([
 filters = ui.sidebar(lang, required=page.url_path != "shuju")
 st.session_state["frame_filters"] = filters
 ui.notice(filters)
-page.run()
+try:
+    page.run()
+except Exception as e:  # st.stop and st.rerun are not Exceptions: they pass through
+    ui.fail(lang, e)

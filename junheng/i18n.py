@@ -16,9 +16,10 @@ TEXT: dict[str, tuple[str, str]] = {
                          "示例数据 (synthetic data): these figures are generated to resemble the published "
                          "statistics; they describe no real school."),
     "imported_notice": ("数据来源：本地导入的统计数据。", "Data source: statistics imported by the bureau."),
-    "no_data": ("数据目录中没有任何年度快照：{path}。请先运行 `make demo` 或导入数据。",
-                "The data directory holds no yearly snapshot: {path}. Run `make demo` or import data first."),
-    "data_error": ("数据无法读取：{detail}", "The data cannot be read: {detail}"),
+    "no_data": ("数据目录中没有任何年度快照。请先运行 `make demo` 或导入数据。",
+                "The data directory holds no yearly snapshot. Run `make demo` or import data first."),
+    "data_error": ("数据无法读取，详情已记录在服务器日志中。请联系管理员。",
+                   "The data cannot be read; the details are in the server log. Please contact the administrator."),
     "no_schools": ("所选地区在 {year} 年没有学校数据。", "The chosen region has no schools in {year}."),
     "schools": ("学校数", "Schools"),
     "students": ("在校生数", "Students"),
@@ -321,6 +322,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "class_counts_title": ("大班额、超大班额班级数与规则允许的上限", "Large classes against the most the rules allow"),
     "class_count": ("班级数", "Classes"),
     "allowed_max": ("{band}允许上限", "most {band} allowed"),
+    # hostile input (issue 10)
+    "page_error": ("本页出现错误，详情已记录在服务器日志中。请刷新页面或联系管理员。",
+                   "This page hit an error; the details are in the server log. Reload the page or contact the administrator."),
+    "link_too_long": ("链接参数 {name} 过长，已忽略。", "The link parameter {name} is too long and was ignored."),
+    "link_malformed": ("链接参数 {name}=“{value}” 格式不正确，已忽略。",
+                       "The link parameter {name}=\"{value}\" is malformed and was ignored."),
+    "link_unknown": ("链接参数 {name}=“{value}” 在数据中不存在，已忽略。",
+                     "The link parameter {name}=\"{value}\" is not in the data and was ignored."),
 }
 
 

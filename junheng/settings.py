@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,14 +18,26 @@ class Setting:
     name: str
     default: str
     help: str
+    check: Callable[[str], str | None] = lambda value: None  # why a value is refused (None: accepted)
 
 
+def _lang_problem(value: str) -> str | None:
+    return None if value in LANGS else "must be zh or en"
+
+
+def _tile_problem(value: str) -> str | None:
+    from junheng import escape
+    return escape.tile_url_problem(value) if value else None
+
+
+LANGS = ("zh", "en")
 SETTINGS = (
     Setting("JUNHENG_DATA_DIR", "data", "Data directory holding snapshots/, boundaries/ and manifest.json."),
     Setting("JUNHENG_THRESHOLDS", str(PACKAGE_DIR / "rules" / "thresholds.toml"),
             "TOML file with evaluation thresholds, per-school minimums and counting rules; copy and edit it for a province's own rules."),
-    Setting("JUNHENG_TILE_URL", "", "Optional base-map tile URL template (e.g. an intranet tile server). Empty: boundaries only, nothing fetched."),
-    Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en."),
+    Setting("JUNHENG_TILE_URL", "", "Optional base-map tile URL template (e.g. an intranet tile server): http(s) with "
+            "{z}/{x}/{y}. Empty: boundaries only, nothing fetched.", _tile_problem),
+    Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en.", _lang_problem),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -38,15 +51,35 @@ def get(name: str) -> str:
     return os.environ.get(name, _BY_NAME[name].default)
 
 
+def check() -> None:
+    """Refuse every invalid setting at start-up with one clear message (app and command line alike)."""
+    problems = []
+    for s in SETTINGS:
+        value = get(s.name)
+        problem = s.check(value)
+        if problem:
+            problems.append(f"{s.name}={value[:80]!r} {problem}")
+    if problems:
+        raise SettingsError("设置无效 / invalid settings: " + "; ".join(problems))
+
+
 def data_dir() -> Path:
     return Path(get("JUNHENG_DATA_DIR")).expanduser()
 
 
 def default_lang() -> str:
     lang = get("JUNHENG_LANG")
-    if lang not in ("zh", "en"):
-        raise SettingsError(f"JUNHENG_LANG must be zh or en, not {lang!r}")
+    if _lang_problem(lang):
+        raise SettingsError(f"设置无效 / invalid settings: JUNHENG_LANG must be zh or en, not {lang[:20]!r}")
     return lang
+
+
+def tile_url() -> str:
+    """The configured tile URL template, or '' (an invalid one is refused like every setting)."""
+    url = get("JUNHENG_TILE_URL")
+    if _tile_problem(url):
+        raise SettingsError(f"设置无效 / invalid settings: JUNHENG_TILE_URL {_tile_problem(url)}")
+    return url
 
 
 def load_thresholds(path: str | Path | None = None) -> dict:
@@ -69,16 +102,16 @@ def _load_thresholds(path: Path, stamp: int | None) -> dict:
         with open(path, "rb") as f:
             rules = tomllib.load(f)
     except FileNotFoundError:
-        raise SettingsError(f"阈值设置文件不存在 / thresholds file not found: {path}") from None
+        raise SettingsError(f"阈值设置文件不存在 / thresholds file not found: {path.name}") from None
     except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"阈值设置文件格式错误 / thresholds file is not valid TOML: {path}: {e}") from None
+        raise SettingsError(f"阈值设置文件格式错误 / thresholds file is not valid TOML: {path.name}: {e}") from None
     for section, keys in REQUIRED_RULES.items():
         if section not in rules:
-            raise SettingsError(f"阈值设置文件缺少 [{section}] / thresholds file lacks [{section}]: {path}")
+            raise SettingsError(f"阈值设置文件缺少 [{section}] / thresholds file lacks [{section}]: {path.name}")
         for key in keys:
             if not isinstance(rules[section].get(key), (int, float)):
                 raise SettingsError(f"阈值设置文件 [{section}] 缺少数值 {key} / [{section}] lacks the number "
-                                    f"{key}: {path}")
+                                    f"{key}: {path.name}")
     _check_class_profiles(rules, path)
     return rules
 
@@ -94,17 +127,17 @@ def _check_class_profiles(rules: dict, path: Path) -> None:
     if not isinstance(profiles, dict) or default not in profiles:
         raise SettingsError(f"阈值设置文件须有 [class_profiles.{default}]（targets.class_profile） / thresholds file "
                             f"lacks the large-class profile [class_profiles.{default}] named by targets.class_profile: "
-                            f"{path}")
+                            f"{path.name}")
     for name, profile in profiles.items():
         where = f"[class_profiles.{name}]"
         if not isinstance(profile.get("zh"), str) or not isinstance(profile.get("en"), str):
-            raise SettingsError(f"{where} 缺少 zh / en 名称 / lacks its zh and en labels: {path}")
+            raise SettingsError(f"{where} 缺少 zh / en 名称 / lacks its zh and en labels: {path.name}")
         for m in profile.get("milestones", []):
             numbers = ("year", "value") if m.get("rule") in ("share_max", "cut_min") else ("year",)
             if (m.get("band") not in CLASS_BANDS or m.get("rule") not in CLASS_RULES
                     or not all(isinstance(m.get(k), (int, float)) for k in numbers)):
                 raise SettingsError(f"{where} 的目标无效 / has an invalid milestone {m} (band: {', '.join(CLASS_BANDS)}; "
-                                    f"rule: {', '.join(CLASS_RULES)}; year and value numbers): {path}")
+                                    f"rule: {', '.join(CLASS_RULES)}; year and value numbers): {path.name}")
 
 
 REQUIRED_RULES = {

@@ -8,7 +8,7 @@ from junheng.i18n import t
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
-st.subheader(t("gap_title", lang, region=filters.region_name, year=year))
+st.subheader(t("gap_title", lang, region=filters.region_md, year=year))
 trend = ui.query("region_level_group_totals", years=list(filters.years), region=filters.region, scope=filters.scope)
 if trend.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))

@@ -15,7 +15,7 @@ if selected.filter(selected["year"] == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 
-st.subheader(t("headline", lang, region=filters.region_name, year=year))
+st.subheader(t("headline", lang, region=filters.region_md, year=year))
 for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
     column.metric(overview.metric_label(figure.key, lang), overview.format_value(figure.kind, figure.value, lang),
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from junheng.i18n import t
+
 ROOT = Path(__file__).resolve().parent.parent
 REGIONLESS = {"pages/data.py"}  # data management does not show a region
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
@@ -18,6 +20,8 @@ def demo_env(monkeypatch, demo_data):
 def _run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    # The frame catches a page's exception and shows one line instead: that is a failure too.
+    assert not any(t("page_error", lang) in e.value for e in at.error for lang in ("zh", "en")), at.error
     return at
 
 

@@ -89,10 +89,11 @@ def test_a_shared_link_opens_the_page_in_the_frame_on_a_fresh_server(demo_data, 
     name = next(n for n, path in PAGES.items() if path)
     with streamlit_server(demo_data) as url:
         _open(page, f"{url}/{PAGES[name]}?county=370724&lang=en", "shared_link")
-        # Streamlit shows "Page not found" over the right page on a fresh server's first deep link when a
-        # pages/ directory exists (streamlit#9992); later visits are clean.
         nav = page.inner_text('[data-testid="stSidebarNav"]')
         assert "Overview" in nav and "pages" not in nav and name not in nav
+        # streamlit#9992 (a pages/ directory beside an st.navigation frame) showed "Page not found" here; the
+        # launcher (junheng.tools.serve) tells Streamlit the frame uses st.navigation.
+        assert "Page not found" not in page.inner_text("body")
 
 
 def test_upload_through_the_data_page(demo_data, tmp_path, page):
@@ -109,7 +110,6 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
     zh = {c.name: c.zh for c in dictionary.columns()}
     csv.write_bytes(mine.drop("year").rename(zh, strict=False).write_csv().encode("gbk"))
     with streamlit_server(data) as url:
-        _open(page, url, "data_first_visit")  # a fresh server's first deep link shows streamlit#9992's dialog
         _open(page, f"{url}/shuju", "data_start")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
         page.get_by_text("校验通过，可以导入").wait_for(timeout=30_000)

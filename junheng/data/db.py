@@ -23,7 +23,8 @@ def snapshot_files(data_dir: Path) -> list[Path]:
 
 def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
     """(readable snapshot files, {year: problem}) — a year the manifest lists whose file is missing or
-    cannot be read is reported, never read, so the other years keep working."""
+    cannot be read is reported, never read, so the other years keep working. Problems name files
+    relative to the data directory (users never see server paths)."""
     import json
 
     import pyarrow.parquet as pq
@@ -35,7 +36,7 @@ def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
             pq.read_metadata(path)
             good.append(path)
         except Exception as e:  # pyarrow raises several kinds for a truncated or foreign file
-            problems[year] = f"快照文件损坏 / damaged snapshot: {path} ({type(e).__name__})"
+            problems[year] = f"快照文件损坏 / damaged snapshot: {path.relative_to(data_dir)} ({type(e).__name__})"
     manifest = data_dir / "manifest.json"
     if manifest.exists():
         try:
@@ -45,8 +46,7 @@ def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
         present = {int(p.parent.name.removeprefix("year=")) for p in snapshot_files(data_dir)}
         for year in listed:
             if int(year) not in present:
-                problems[int(year)] = (f"快照文件缺失 / missing snapshot: "
-                                       f"{data_dir / 'snapshots' / f'year={year}' / 'part-0.parquet'}")
+                problems[int(year)] = f"快照文件缺失 / missing snapshot: snapshots/year={year}/part-0.parquet"
     return good, problems
 
 

@@ -31,6 +31,8 @@ def streamlit_server(data_dir: Path, script: str = "app.py"):
     port = free_port()
     env = {**os.environ, "JUNHENG_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(
+        [sys.executable, "-m", "junheng.tools.serve", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"] if script == "app.py" else
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

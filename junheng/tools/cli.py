@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:  # an invalid setting is refused the same way as in the app, before anything runs
+        settings.check()
+    except settings.SettingsError as e:
+        return _fail(str(e), code=2)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -6,6 +6,7 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
+from junheng import escape
 from junheng.rules import indicators
 from junheng.i18n import t
 
@@ -13,12 +14,20 @@ GROUP_COLOURS = {"urban": "#3182bd", "town": "#fd8d3c", "rural": "#31a354"}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height, font_family=FONT,
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380, subtitle: str = "") -> go.Figure:
+    """Title, axis titles (plain text, escaped here for Plotly's pseudo-HTML), legend below the x-axis title."""
+    title = escape.plotly(title) + (f"<br><sup>{escape.plotly(subtitle)}</sup>" if subtitle else "")
+    fig.update_layout(title=title, xaxis_title=escape.plotly(x), yaxis_title=escape.plotly(y), height=height,
+                      font_family=FONT,
                       margin=dict(l=60, r=20, t=60, b=50),
                       legend=dict(orientation="h", yanchor="top", y=-0.22),  # below the x-axis title
                       template="plotly_white")
     return fig
+
+
+def _labels(values) -> list[str]:
+    """Names from the data as Plotly text (ticks, hover): escaped, control characters and overrides removed."""
+    return [escape.plotly(v) for v in values]
 
 
 def indicator_name(key: str, lang: str) -> str:
@@ -45,7 +54,7 @@ def contribution_chart(contributions: pl.DataFrame, key: str, lang: str, top: in
     rows = contributions.head(top).reverse()
     colours = [GROUP_COLOURS.get(g, "#999") for g in rows["urban_rural_group"]]
     fig = go.Figure(go.Bar(
-        x=rows["contribution"], y=rows["school_name"], orientation="h", marker_color=colours,
+        x=rows["contribution"], y=_labels(rows["school_name"]), orientation="h", marker_color=colours,
         customdata=rows.select("value", "cv_without").to_numpy(),
         hovertemplate="%{y}<br>" + t("contribution", lang) + ": %{x:.4f}<br>"
         + t("value", lang) + ": %{customdata[0]:.2f}<br>" + t("cv_without", lang) + ": %{customdata[1]:.4f}"
@@ -72,7 +81,7 @@ def gap_scatter_chart(counties: pl.DataFrame, key: str, level: str, year: int, l
     ind = indicators.by_key(key)
     is_selected = [c == selected for c in counties["county_code"]]
     fig = go.Figure(go.Scatter(
-        x=counties["urban"], y=counties["rural"], mode="markers", text=counties["county_name"],
+        x=counties["urban"], y=counties["rural"], mode="markers", text=_labels(counties["county_name"]),
         marker=dict(size=[16 if s else 9 for s in is_selected], color=counties["ratio"], colorscale="RdYlGn",
                     cmin=0.5, cmax=1.5, colorbar=dict(title=t("ratio_short", lang)),
                     line=dict(width=[3 if s else 0.5 for s in is_selected], color="#222")),
@@ -130,21 +139,22 @@ def small_multiples_chart(frame: pl.DataFrame, columns: dict[str, str], names: d
     cols = min(6, max(1, len(codes)))
     rows = max(1, math.ceil(len(codes) / cols))
     fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
-                        subplot_titles=[names.get(c, c) for c in codes], vertical_spacing=0.3 / rows + 0.02)
+                        subplot_titles=_labels([names.get(c, c) for c in codes]), vertical_spacing=0.3 / rows + 0.02)
     palette = ("#3182bd", "#e6550d", "#31a354")
     for n, code in enumerate(codes):
         r = frame.filter(pl.col("county_code") == code).sort("year")
+        county = escape.plotly(names.get(code, code))
         for (column, label), colour in zip(columns.items(), palette):
-            fig.add_scatter(x=r["year"], y=r[column], mode="lines", name=label, line_color=colour,
+            # The name goes in as data (text), never into the hover template, where %{…} would be read.
+            fig.add_scatter(x=r["year"], y=r[column], mode="lines", name=escape.plotly(label), line_color=colour,
                             legendgroup=column, showlegend=n == 0, row=n // cols + 1, col=n % cols + 1,
-                            hovertemplate=names.get(code, code) + " %{x}: %{y:.1%}<extra>" + label + "</extra>")
+                            text=[county] * r.height, hovertemplate="%{text} %{x}: %{y:.1%}<extra></extra>")
         for value, label in targets:
             fig.add_hline(y=value, line_dash="dot", line_color="#d62728", line_width=1, row=n // cols + 1,
                           col=n % cols + 1)
     fig.update_yaxes(tickformat=".0%")
     fig.update_annotations(font_size=11)
-    note = " · ".join(label for _, label in targets)
-    _layout(fig, f"{title}<br><sup>{note}</sup>" if note else title, "", "", height=150 * rows + 140)
+    _layout(fig, title, "", "", height=150 * rows + 140, subtitle=" · ".join(label for _, label in targets))
     fig.update_xaxes(title_text=t("year", lang), row=rows, col=1)
     fig.update_yaxes(title_text=t("share", lang), row=1, col=1)
     fig.update_layout(margin=dict(l=50, r=20, t=90, b=40))
@@ -168,6 +178,6 @@ def breakdown_chart(frame: pl.DataFrame, label_column: str, value_column: str, t
     """Horizontal bars of a breakdown (already labelled), largest on top."""
     rows = frame.head(top).reverse()
     values = rows[value_column].cast(pl.Float64, strict=False)  # a suppressed "<5" draws no bar
-    fig = go.Figure(go.Bar(x=values, y=rows[label_column].cast(pl.String), orientation="h",
+    fig = go.Figure(go.Bar(x=values, y=_labels(rows[label_column].cast(pl.String)), orientation="h",
                            marker_color="#e6550d"))
     return _layout(fig, title, x_title, label_column, height=max(300, 26 * rows.height + 120))

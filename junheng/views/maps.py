@@ -7,7 +7,7 @@ import numpy as np
 from branca.element import Element
 from folium.plugins import MarkerCluster
 
-from junheng import settings
+from junheng import escape, settings
 
 ASSET_BASE = "/app/static/vendor"
 LOCAL_JS = [("leaflet", f"{ASSET_BASE}/leaflet/leaflet.js")]
@@ -18,7 +18,9 @@ NO_DATA_COLOUR = "#d9d9d9"
 
 def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = None) -> folium.Map:
     """An empty map fitted to bounds (minx, miny, maxx, maxy); tiles only when a URL is configured."""
-    tile_url = settings.get("JUNHENG_TILE_URL") if tile_url is None else tile_url
+    tile_url = settings.tile_url() if tile_url is None else tile_url
+    if tile_url and escape.tile_url_problem(tile_url):
+        raise settings.SettingsError(f"JUNHENG_TILE_URL {escape.tile_url_problem(tile_url)}")
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     fmap.options["max_zoom"] = 18  # with no tile layer Leaflet has none, and marker clustering needs one
     fmap.default_js = LOCAL_JS
@@ -76,6 +78,9 @@ def county_category_map(counties: gpd.GeoDataFrame, category_column: str, text_c
 
 def _county_map(counties, fills, text_column, labels, legend, tile_url, selected) -> folium.Map:
     shown = counties[["county_code", "county_name", text_column, "geometry"]].copy()
+    # Folium's GeoJsonTooltip puts property values into the page as HTML: names are escaped for it here.
+    shown["county_name"] = [escape.html(v) for v in shown["county_name"]]
+    shown[text_column] = [escape.html(v) for v in shown[text_column]]
     shown["fill"] = fills
     shown["selected"] = shown["county_code"] == selected
     fmap = base_map(tuple(counties.total_bounds), tile_url)
@@ -87,7 +92,8 @@ def _county_map(counties, fills, text_column, labels, legend, tile_url, selected
                                   "weight": 3 if f["properties"]["selected"] else 0.8},
         highlight_function=lambda f: {"weight": 2.5, "color": "#d94801"},
         tooltip=folium.GeoJsonTooltip(fields=["county_name", text_column],
-                                      aliases=[labels["name"], labels["metric"]], sticky=True),
+                                      aliases=[escape.html(labels["name"]), escape.html(labels["metric"])],
+                                      sticky=True),
     ).add_to(fmap)
     fmap.get_root().html.add_child(Element(legend_html(labels["metric"], legend)))
     return fmap
@@ -95,18 +101,15 @@ def _county_map(counties, fills, text_column, labels, legend, tile_url, selected
 
 def legend_html(title: str, entries: list[tuple[str, str]]) -> str:
     """A small fixed legend box: (colour, text) rows under a title."""
-    rows = "".join(f'<div><span style="background:{c}"></span>{_escape(text)}</div>' for c, text in entries)
+    rows = "".join(f'<div><span style="background:{escape.html(c)}"></span>{escape.html(text)}</div>'
+                   for c, text in entries)
     return (
         '<div style="position:absolute;bottom:18px;right:10px;z-index:1000;background:rgba(255,255,255,.92);'
         'padding:6px 8px;font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px #999">'
-        f'<b>{_escape(title)}</b>'
+        f'<b>{escape.html(title)}</b>'
         '<style>.junheng-legend span{display:inline-block;width:14px;height:10px;margin-right:6px}</style>'
         f'<div class="junheng-legend">{rows}</div></div>'
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 CLUSTER_JS = [("markerclusterjs", f"{ASSET_BASE}/markercluster/leaflet.markercluster.js")]
@@ -117,7 +120,7 @@ CLUSTER_CSS = [("markerclustercss", f"{ASSET_BASE}/markercluster/MarkerCluster.c
 def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
     """Schools as clustered circles sized by `size` (already suppressed for display), inside the county outline.
 
-    schools: rows with lon, lat, size (float, 0 for suppressed), tooltip (HTML-safe text).
+    schools: rows with lon, lat, size (float, 0 for suppressed), tooltip (plain text; escaped here).
     outline: a GeoDataFrame with the county polygon.
     """
     fmap = base_map(tuple(outline.total_bounds), tile_url)
@@ -132,7 +135,7 @@ def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str |
         folium.CircleMarker(
             location=(row["lat"], row["lon"]), radius=4 + 16 * (row["size"] / biggest) ** 0.5,
             color="#b30000", weight=1, fill=True, fill_color="#e34a33", fill_opacity=0.6,
-            tooltip=_escape(row["tooltip"]),
+            tooltip=escape.js_template_html(row["tooltip"]),  # Folium writes it into a JS template string
         ).add_to(cluster)
     fmap.get_root().html.add_child(Element(legend_html(labels["title"], [("#e34a33", labels["legend"])])))
     return fmap

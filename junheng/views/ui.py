@@ -10,9 +10,14 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_folium import st_folium
 
-from junheng import settings
+import logging
+
+from junheng import escape, settings
 from junheng.data import boundaries, db
 from junheng.i18n import t
+from junheng.views import links
+
+log = logging.getLogger("junheng")
 
 FRAME_SCRIPT = "app.py"
 
@@ -29,6 +34,11 @@ class Filters:
     @property
     def county(self) -> str | None:
         return self.region if len(self.region) == 6 else None
+
+    @property
+    def region_md(self) -> str:
+        """The region's name for markdown (headings): names are data, never formatting."""
+        return escape.markdown(self.region_name)
 
 
 def data_dir() -> Path:
@@ -95,14 +105,24 @@ def _stop_with(message: str) -> None:
     st.stop()
 
 
+def fail(lang: str, error: BaseException, key: str = "page_error") -> None:
+    """Show a one-line message in the user's language and log the details (traceback, paths) on the server."""
+    log.error("%s", t(key, "en"), exc_info=error)
+    st.error(t(key, lang))
+
+
 def language() -> str:
-    """The language switch (中文/English), first in the sidebar."""
+    """The language switch (中文/English), first in the sidebar; every setting is checked first."""
     try:
+        settings.check()
         lang_default = settings.default_lang()
     except settings.SettingsError as e:
-        _stop_with(t("settings_error", "zh", detail=str(e)))
-    if st.query_params.get("lang") in ("zh", "en"):  # a shared link may name the language
-        lang_default = st.query_params["lang"]
+        _stop_with(t("settings_error", "zh", detail=escape.markdown(str(e))))
+    link = links.parse(st.query_params, lang_default, names=("lang",))
+    if "lang" in link.values:  # a shared link may name the language
+        lang_default = link.values["lang"]
+    for notice in link.notices:
+        st.warning(notice)
     return st.sidebar.radio(t("language"), ["zh", "en"], index=["zh", "en"].index(lang_default),
                             format_func=lambda v: "中文" if v == "zh" else "English", horizontal=True, key="lang")
 
@@ -114,24 +134,30 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
     """
     good, problems = snapshot_health()
     for year, problem in sorted(problems.items()):
-        st.error(t("year_unavailable", lang, year=year, detail=problem))
+        st.error(t("year_unavailable", lang, year=year, detail=escape.markdown(problem)))
     if not good:
         if not required:
-            st.warning(t("no_data", lang, path=data_dir() / "snapshots"))
+            st.warning(t("no_data", lang))
             return None
-        _stop_with(t("no_data", lang, path=data_dir() / "snapshots"))
+        _stop_with(t("no_data", lang))
     try:
         scope = tuple(query("all_county_codes")["county_code"].to_list())
         counties = query("counties_with_data", scope=scope)
         years = query("snapshot_years", scope=scope)["year"].to_list()
-    except Exception as e:  # a broken or half-copied data directory: say what, do not crash
-        _stop_with(t("data_error", lang, detail=str(e)))
+    except Exception as e:  # a broken or half-copied data directory: say so, log the details, do not crash
+        fail(lang, e, "data_error")
+        st.stop()
 
     if "link_applied" not in st.session_state:  # a shared link (?county=370724&year=2024) sets the start
         st.session_state["link_applied"] = True
-        st.session_state["pending_county"] = st.query_params.get("county")
-        if st.query_params.get("year", "").isdigit() and int(st.query_params["year"]) in years:
-            st.session_state["year"] = int(st.query_params["year"])
+        link = links.parse(st.query_params, lang, {"county": set(counties["county_code"]),
+                                                   "year": {str(y) for y in years}}, names=("county", "year"))
+        st.session_state["link_notices"] = link.notices
+        st.session_state["pending_county"] = link.values.get("county")
+        if "year" in link.values:
+            st.session_state["year"] = int(link.values["year"])
+    for notice in st.session_state.get("link_notices", []):
+        st.warning(notice)
     pending = st.session_state.pop("pending_county", None)
     if pending is not None and pending in set(counties["county_code"]):
         st.session_state.update(province=pending[:2], prefecture=pending[:4], county=pending)
@@ -189,13 +215,13 @@ def static_map(fmap, key: str, height: int = 520) -> None:
 
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
-    """CSV and Excel download buttons for a table exactly as shown."""
+    """CSV and Excel download buttons for a table exactly as shown (through the one export module)."""
     from junheng.reports import exports
     left, right = st.columns(2)
-    left.download_button(t("download_csv", lang), exports.csv_bytes(frame), f"{name}.csv", "text/csv",
-                         key=f"{key}_csv")
-    right.download_button(t("download_xlsx", lang), exports.xlsx_bytes({name: frame}), f"{name}.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    left.download_button(t("download_csv", lang), exports.csv_bytes(frame), exports.file_name(name, "csv"),
+                         "text/csv", key=f"{key}_csv")
+    right.download_button(t("download_xlsx", lang), exports.xlsx_bytes({name: frame}),
+                          exports.file_name(name, "xlsx"), exports.XLSX_MIME, key=f"{key}_xlsx")
 
 
 def select_county(code: str) -> None:

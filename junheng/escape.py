@@ -1,0 +1,72 @@
+"""Text from files, links and users is data wherever it lands: one escaper per context, used everywhere.
+
+Contexts: HTML (element text and attribute values), HTML inside a JavaScript template string (Folium
+tooltips and popups), Plotly's text (hover, tick and title labels accept a little HTML), Streamlit
+markdown, a CSV cell (formula injection), a file name, and a URL a user may set (tile servers).
+"""
+from __future__ import annotations
+
+import html as _html
+import re
+import unicodedata
+
+# Directional overrides and isolates can make a name display as something else (and reorder a file name's
+# extension); they carry no meaning in a school or place name.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# A spreadsheet starts a formula (or DDE) at these; OWASP: prefix such a cell with a single quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_FILENAME_BAD = re.compile(r"[^\w\u3400-\u9fff.\-]+")
+MAX_TEXT = 500  # characters of one name shown in a map tooltip or chart label; the rest is cut with …
+
+
+def plain(value, limit: int | None = None) -> str:
+    """The text with bidirectional controls and other control characters removed, optionally shortened."""
+    text = "" if value is None else str(value)
+    text = text.translate(BIDI_CONTROLS)
+    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def html(value, limit: int | None = MAX_TEXT) -> str:
+    """For HTML element text or a quoted attribute value."""
+    return _html.escape(plain(value, limit), quote=True)
+
+
+def js_template_html(value, limit: int | None = MAX_TEXT) -> str:
+    """HTML text placed inside a JavaScript template string (`...`), as Folium writes tooltips.
+
+    HTML-escaping removes < > & " '; the template string also needs \\, ` and ${ neutralised.
+    """
+    return html(value, limit).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def plotly(value, limit: int | None = MAX_TEXT) -> str:
+    """For Plotly text (hover, ticks, titles): its pseudo-HTML tags and entities become literal text."""
+    return _html.escape(plain(value, limit), quote=False)
+
+
+def markdown(value, limit: int | None = None) -> str:
+    """For Streamlit markdown (st.markdown, st.error, widget labels): no formatting, links or HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain(value, limit).replace("\n", " "))
+
+
+def filename(value, default: str = "junheng", limit: int = 80) -> str:
+    """A file name made only of letters (Chinese included), digits, '.', '-' and '_', never hidden or a path."""
+    text = _FILENAME_BAD.sub("_", plain(value)).strip("._") or default
+    return text[:limit]
+
+
+TILE_URL = re.compile(r"^https?://[^\s\"'<>`\\]+$")
+
+
+def tile_url_problem(url: str) -> str | None:
+    """Why url cannot be a map tile URL template (None when it can): http(s) with {z}, {x} and {y}."""
+    if not TILE_URL.match(url):
+        return "must be an http:// or https:// URL without spaces, quotes or angle brackets"
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        return f"must contain {', '.join(missing)}"
+    return None

@@ -19,6 +19,22 @@ class Column:
     unit: str = ""
     allowed: str = ""
     required: bool = True
+    min: float | None = None   # plausible range of a number, inclusive; outside it an import is refused
+    max: float | None = None
+
+    @property
+    def range_text(self) -> str:
+        if self.min is None and self.max is None:
+            return ""
+        return f"{_number(self.min)} – {_number(self.max)}"
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    if value != int(value):
+        return f"{value:g}"
+    return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
 
 
 @lru_cache(maxsize=1)
@@ -35,11 +51,14 @@ def markdown() -> str:
         "One row per school per statistical year (`DATA_DIR/snapshots/year=YYYY/*.parquet`).",
         "Rendered from `junheng/data/data_dictionary.toml` by `junheng dictionary`; do not edit by hand.",
         "",
-        "| 列名 column | 中文名 | meaning | 类型 type | 单位 unit | 取值 allowed | 必填 required |",
-        "|---|---|---|---|---|---|---|",
+        "A number outside its range (范围), or not a finite number (NaN, inf), is refused on import.",
+        "",
+        "| 列名 column | 中文名 | meaning | 类型 type | 单位 unit | 取值 allowed | 范围 range | 必填 required |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in columns():
-        lines.append(f"| `{c.name}` | {c.zh} | {c.en} | {c.type} | {c.unit} | {c.allowed} | {'是' if c.required else '否'} |")
+        lines.append(f"| `{c.name}` | {c.zh} | {c.en} | {c.type} | {c.unit} | {c.allowed} | {c.range_text} | "
+                     f"{'是' if c.required else '否'} |")
     return "\n".join(lines) + "\n"
 
 

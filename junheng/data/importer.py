@@ -1,21 +1,31 @@
 """Import a bureau's school table (.xlsx / .csv): read, normalise, validate, and store all or nothing.
 
-The report names each problem as the user sees it: spreadsheet row (header = row 1), the column's
-header as written in the file, the value, and the reason in the chosen language.
+The report names each problem as the user sees it: spreadsheet row (the header's row, normally 1), the column's
+header as written in the file, the value, and the reason in the chosen language. Validation is column-wise in
+Polars: no Python loop runs over the data rows; loops run over the problems found, and at most MAX_LISTED of
+each level are listed (the rest are counted per column and reason).
 """
 from __future__ import annotations
 
-import csv
-import io
+import logging
+import os
+import secrets
+import time
 import unicodedata
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from junheng.data import dictionary, store
-from junheng.rules import indicators
 from junheng.i18n import t
+from junheng.rules import indicators
+
+log = logging.getLogger(__name__)
 
 SCHOOL_TYPE_NAMES = {  # accepted spellings (after NFKC) -> data-model value
     "primary": "primary", "小学": "primary", "普通小学": "primary",
@@ -25,8 +35,8 @@ SCHOOL_TYPE_NAMES = {  # accepted spellings (after NFKC) -> data-model value
     "complete_secondary": "complete_secondary", "完全中学": "complete_secondary",
     "teaching_point": "teaching_point", "教学点": "teaching_point", "小学教学点": "teaching_point",
 }
-YES = {"是", "1", "true", "yes", "y", "t", "√"}
-NO = {"否", "0", "false", "no", "n", "f", "×"}
+YES = ["是", "1", "true", "yes", "y", "t", "√"]
+NO = ["否", "0", "false", "no", "n", "f", "×"]
 OPTIONAL = {"year", "parent_school_id", "lon", "lat", "standardized_year", "township"}
 PART_OF_TEACHERS = ("teachers_above_degree", "teachers_senior_title", "backbone_teachers", "pe_arts_teachers",
                     "psych_teachers")
@@ -35,15 +45,51 @@ PART_OF_STUDENTS = ("left_behind_students", "boarding_students", "migrant_studen
 PLAUSIBLE_PER_STUDENT = {"building_area_m2": 100.0, "sports_area_m2": 200.0, "equipment_value_cny": 100_000.0,
                          "computers": 5.0, "books": 500.0}
 MAX_CLASS_SIZE = 120
+INT32_MAX = 2_147_483_647
+
+MAX_LISTED = 1_000          # problems listed per level (error, warning); the rest are counted
+MAX_VALUE_SHOWN = 100       # characters of a value shown in the report
+# An import that removes a county from the year, or this share (or more) of the year's or of a county's
+# schools, is reported and needs explicit confirmation (the page's checkbox, or --allow-removal).
+REMOVAL_CONFIRM_SHARE = 0.5
+
+# An .xlsx is a zip archive: refuse one whose unpacked size or packing is absurd before any reader opens it.
+# A national table of 260,000 schools unpacks to about 330 MB at a ratio of about 8 : 1.
+XLSX_MAX_UNPACKED_BYTES = 600_000_000
+XLSX_MAX_RATIO = 100        # per member over 1 MB; spreadsheet XML packs about 5-15 : 1
+XLSX_MAX_MEMBERS = 500
+
+UPLOAD_DIR = "uploads"      # under the data directory, owner-only; files have random names
+UPLOAD_MAX_AGE_S = 24 * 3600
 
 
 @dataclass
 class Report:
+    """Problems found in a file: listed (capped per level) and counted per (level, column, reason)."""
     problems: list[dict] = field(default_factory=list)  # row, column, value, reason, level
+    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    removal: Removal | None = None
 
-    def add(self, level: str, row, column: str, value, reason: str) -> None:
-        self.problems.append({"level": level, "row": row, "column": column,
-                              "value": "" if value is None else str(value), "reason": reason})
+    def _listed(self, level: str) -> int:
+        return sum(1 for p in self.problems if p["level"] == level)
+
+    def add(self, level: str, row, column: str, value, reason: str, summary: str | None = None) -> None:
+        key = (level, column, summary or reason)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self._listed(level) < MAX_LISTED:
+            self.problems.append({"level": level, "row": row, "column": column, "value": _shown(value),
+                                  "reason": reason})
+
+    def add_hits(self, level: str, column: str, hits: pl.DataFrame, reason: str) -> None:
+        """Problems of one kind: hits has _row and value (and optionally reason, a per-row text)."""
+        if hits.is_empty():
+            return
+        key = (level, column, reason)
+        self.counts[key] = self.counts.get(key, 0) + hits.height
+        room = MAX_LISTED - self._listed(level)
+        for row in hits.head(max(room, 0)).iter_rows(named=True):  # over the problems, at most MAX_LISTED
+            self.problems.append({"level": level, "row": row["_row"], "column": column,
+                                  "value": _shown(row["value"]), "reason": row.get("reason") or reason})
 
     @property
     def errors(self) -> list[dict]:
@@ -53,21 +99,120 @@ class Report:
     def warnings(self) -> list[dict]:
         return [p for p in self.problems if p["level"] == "warning"]
 
+    @property
+    def error_count(self) -> int:
+        return sum(n for (level, _, _), n in self.counts.items() if level == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(n for (level, _, _), n in self.counts.items() if level == "warning")
+
+    @property
+    def unlisted(self) -> int:
+        return self.error_count + self.warning_count - len(self.problems)
+
+    @property
+    def needs_removal_confirmation(self) -> bool:
+        return self.removal is not None and self.removal.needs_confirmation
+
+    def summary(self, lang: str) -> str:
+        text = t("report_summary", lang, errors=self.error_count, warnings=self.warning_count)
+        if self.unlisted:
+            text += " " + t("report_unlisted", lang, listed=len(self.problems), limit=MAX_LISTED)
+        return text
+
     def frame(self, lang: str) -> pl.DataFrame:
-        """The report as a table with headers in lang (for the page and the Excel download)."""
+        """The listed problems as a table with headers in lang (for the page and the Excel download)."""
         schema = {"level": pl.String, "row": pl.String, "column": pl.String, "value": pl.String, "reason": pl.String}
         rows = [{**p, "row": str(p["row"]), "level": t(f"level_{p['level']}", lang)} for p in self.problems]
+        return pl.DataFrame(rows, schema=schema).rename({k: t(f"report_{k}", lang) for k in schema})
+
+    def counts_frame(self, lang: str) -> pl.DataFrame:
+        """How many problems of each kind (level, column, reason), listed or not."""
+        rows = [{"level": t(f"level_{level}", lang), "column": column, "reason": reason, "count": n}
+                for (level, column, reason), n in self.counts.items()]
+        schema = {"level": pl.String, "column": pl.String, "reason": pl.String, "count": pl.Int64}
         return pl.DataFrame(rows, schema=schema).rename({k: t(f"report_{k}", lang) for k in schema})
 
     def text(self, lang: str) -> str:
         lines = [f"{t('level_' + p['level'], lang)}: {t('report_row', lang)} {p['row']} · {p['column']} · "
                  f"「{p['value']}」 · {p['reason']}" for p in self.problems]
-        lines.append(t("report_summary", lang, errors=len(self.errors), warnings=len(self.warnings)))
+        if self.unlisted:
+            lines.append(t("report_counts_title", lang))
+            lines += [f"  {t('level_' + level, lang)} · {column} · {reason}: {n}"
+                      for (level, column, reason), n in self.counts.items()]
+        if self.removal is not None and self.removal.needs_confirmation:
+            lines += self.removal.lines(lang)
+        lines.append(self.summary(lang))
         return "\n".join(lines)
 
 
+def _shown(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= MAX_VALUE_SHOWN else text[:MAX_VALUE_SHOWN] + "…"
+
+
+@dataclass(frozen=True)
+class CountyChange:
+    county_code: str
+    county_name: str
+    before: int        # schools now
+    after: int         # schools after the import
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What an import would take away from a year: counties that disappear or lose most of their schools."""
+    year: int
+    schools_before: int
+    schools_after: int
+    counties_before: int
+    counties_after: int
+    changes: tuple[CountyChange, ...]   # the counties removed or losing REMOVAL_CONFIRM_SHARE or more
+
+    @property
+    def removed_counties(self) -> tuple[CountyChange, ...]:
+        return tuple(c for c in self.changes if c.after == 0)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        lost = self.schools_before - self.schools_after
+        return bool(self.changes) or (self.schools_before > 0 and lost >= REMOVAL_CONFIRM_SHARE * self.schools_before)
+
+    def lines(self, lang: str) -> list[str]:
+        """The removal in words: the year before and after, then each county affected."""
+        out = [t("removal_summary", lang, year=self.year, before=self.schools_before, after=self.schools_after,
+                 counties_before=self.counties_before, counties_after=self.counties_after)]
+        out += [t("removal_county_gone" if c.after == 0 else "removal_county_shrinks", lang, name=c.county_name,
+                  code=c.county_code, before=c.before, after=c.after) for c in self.changes]
+        return out
+
+
+def removal_check(year: int, current: pl.DataFrame | None, incoming: pl.DataFrame, names: dict[str, str],
+                  whole_year: bool = True) -> Removal | None:
+    """Compare the year's current rows with the rows it will have after the import (counties, school counts).
+
+    current, incoming: frames with county_code (one row per school). whole_year: the import replaces the whole
+    year (today); False: only the counties in the file are replaced (their rows), the others stay.
+    None when the year has no current rows.
+    """
+    if current is None or current.is_empty():
+        return None
+    after = incoming if whole_year else pl.concat([
+        current.select("county_code").filter(~pl.col("county_code").is_in(incoming["county_code"].unique().implode())),
+        incoming.select("county_code")])
+    before_n = current.group_by("county_code").len("before")
+    after_n = after.group_by("county_code").len("after")
+    joined = before_n.join(after_n, on="county_code", how="left").with_columns(pl.col("after").fill_null(0))
+    hit = joined.filter((pl.col("after") == 0)
+                        | ((pl.col("before") - pl.col("after")) >= REMOVAL_CONFIRM_SHARE * pl.col("before")))
+    changes = tuple(CountyChange(code, names.get(code, code), before, after)
+                    for code, before, after in hit.sort("after", "county_code").iter_rows())
+    return Removal(year, current.height, after.height, before_n.height, after_n.height, changes)
+
+
 class UnreadableFile(ValueError):
-    """The file cannot be read at all (wrong format, unreadable encoding, no header)."""
+    """The file cannot be read at all (wrong format, unreadable encoding, no header, a zip bomb)."""
 
 
 def normalise(text) -> str | None:
@@ -78,50 +223,132 @@ def normalise(text) -> str | None:
     return value or None
 
 
-def read_table(path: Path, lang: str = "zh") -> list[list[str | None]]:
-    """All cells of the first sheet (or the CSV) as normalised text, header row first."""
+def _normalised(column: str) -> pl.Expr:
+    """The same as normalise, column-wise."""
+    text = pl.col(column).str.normalize("NFKC").str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def read_table(path: Path, lang: str = "zh", name: str | None = None) -> tuple[pl.DataFrame, int]:
+    """(every cell of the first sheet or the CSV as text as written, the spreadsheet row of its first row).
+
+    Columns are c0, c1, ...; the first row is the header. Trailing empty rows are dropped. Cells are not yet
+    normalised (validate does that for the columns it uses). name: the file's name as the user knows it.
+    """
     path = Path(path)
+    name = name or path.name
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        import openpyxl
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as e:  # openpyxl raises many kinds for a broken or mislabelled file
-            raise UnreadableFile(t("err_unreadable_xlsx", lang, path=path.name, detail=type(e).__name__)) from None
-        sheet = book.worksheets[0]
-        rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
+        table, first_row = _read_xlsx(path, name, lang)
     elif suffix == ".csv":
-        raw = path.read_bytes()
-        text = _decode(raw, path.name, lang)
-        rows = [[normalise(v) for v in row] for row in csv.reader(io.StringIO(text))]
+        table, first_row = _read_csv(path, name, lang), 1
     else:
-        raise UnreadableFile(t("err_file_type", lang, path=path.name))
-    while rows and not any(rows[-1]):
-        rows.pop()
-    if not rows or not any(rows[0]):
-        raise UnreadableFile(t("err_no_header", lang, path=path.name))
-    return rows
+        raise UnreadableFile(t("err_file_type", lang, path=name))
+    if table.width == 0:
+        raise UnreadableFile(t("err_no_header", lang, path=name))
+    table = table.rename({c: f"c{i}" for i, c in enumerate(table.columns)})
+    used = table.select(pl.any_horizontal(pl.all().is_not_null()).arg_true().max()).item()
+    while used is not None and used >= 0 and not any(normalise(v) for v in table.row(used)):
+        used -= 1  # a trailing row of blanks only (a loop over the trailing rows, not the data)
+    if used is None or used < 0:
+        raise UnreadableFile(t("err_no_header", lang, path=name))
+    table = table.head(used + 1)
+    # Row 1 must be the header (calamine starts at the first non-empty row; an empty row 1 is refused as before).
+    if first_row != 1 or not any(normalise(v) for v in table.row(0)):
+        raise UnreadableFile(t("err_no_header", lang, path=name))
+    return table, first_row
 
 
-def _cell(value) -> str | None:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return normalise(value)
+def _read_csv(path: Path, name: str, lang: str) -> pl.DataFrame:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raw = _decode(raw, name, lang).encode("utf-8")
+    try:
+        return pl.read_csv(raw, has_header=False, infer_schema=False, truncate_ragged_lines=True,
+                           raise_if_empty=False)
+    except pl.exceptions.PolarsError as e:
+        raise UnreadableFile(t("err_csv_parse", lang, path=name, detail=type(e).__name__)) from None
 
 
 def _decode(raw: bytes, name: str, lang: str) -> str:
-    """UTF-8 (with or without BOM) first; else GB18030 (a superset of GBK) when it decodes; else detected."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    """GB18030 (a superset of GBK) when it decodes; else the detected encoding (UTF-8 is tried before)."""
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
     best = from_bytes(raw).best()
     if best is None:
         raise UnreadableFile(t("err_encoding", lang, path=name))
     return str(best)
+
+
+def check_xlsx(path: Path, name: str, lang: str = "zh") -> None:
+    """Refuse an .xlsx whose unpacked size, packing ratio or member count is absurd (a zip bomb), before reading.
+
+    The sizes a zip declares can lie, so every member is also inflated (and thrown away) through zipfile, which
+    stops at the declared size and checks the CRC: a member that inflates to more than it declares fails.
+    """
+    def bomb(detail: str) -> UnreadableFile:
+        return UnreadableFile(t("err_xlsx_bomb", lang, path=name, detail=detail))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > XLSX_MAX_MEMBERS:
+                raise bomb(t("bomb_members", lang, n=len(members), limit=XLSX_MAX_MEMBERS))
+            declared = sum(m.file_size for m in members)
+            if declared > XLSX_MAX_UNPACKED_BYTES:
+                raise bomb(t("bomb_size", lang, mb=declared // 1_000_000, limit=XLSX_MAX_UNPACKED_BYTES // 1_000_000))
+            for m in members:
+                if m.file_size > 1_000_000 and m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1):
+                    raise bomb(t("bomb_ratio", lang, ratio=m.file_size // max(m.compress_size, 1),
+                                 limit=XLSX_MAX_RATIO))
+            for m in members:
+                with archive.open(m) as member:
+                    while member.read(1 << 20):
+                        pass
+    except UnreadableFile:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, ValueError) as e:
+        raise UnreadableFile(t("err_unreadable_xlsx", lang, path=name, detail=type(e).__name__)) from None
+
+
+def _read_xlsx(path: Path, name: str, lang: str) -> tuple[pl.DataFrame, int]:
+    """The first sheet, every cell as text, read column-wise by fastexcel (calamine) after check_xlsx."""
+    import fastexcel
+    check_xlsx(path, name, lang)
+    try:
+        first_row = _first_used_row(path)
+        sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
+        table = sheet.to_polars()
+    except Exception as e:  # fastexcel and the XML reader raise many kinds for a broken or mislabelled file
+        raise UnreadableFile(t("err_unreadable_xlsx", lang, path=name, detail=type(e).__name__)) from None
+    return table, first_row
+
+
+def _first_used_row(path: Path) -> int:
+    """The spreadsheet row of the first sheet's first non-empty row (calamine starts its range there)."""
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as archive:
+        book = ET.fromstring(archive.read("xl/workbook.xml"))
+        sheet = next(e for e in book.iter() if e.tag.rsplit("}", 1)[-1] == "sheet")
+        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        target = next(e.get("Target") for e in rels if e.get("Id") == sheet.get(rel))
+        member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        with archive.open(member) as xml:
+            number = 0
+            for _, element in ET.iterparse(xml, events=("end",)):
+                if element.tag.rsplit("}", 1)[-1] != "row":
+                    continue
+                number = int(element.get("r") or number + 1)
+                if any((value.text or "").strip() or len(value) for cell in element for value in cell):
+                    return number
+                element.clear()
+    return 1
 
 
 def header_map() -> dict[str, str]:
@@ -133,121 +360,182 @@ def header_map() -> dict[str, str]:
     return out
 
 
-def validate(path: Path, year: int, data_dir: Path, lang: str = "zh") -> tuple[pl.DataFrame | None, Report]:
-    """Read and check a file for year. Returns (clean frame or None when there are errors, report)."""
+def validate(path: Path, year: int, data_dir: Path, lang: str = "zh",
+             name: str | None = None) -> tuple[pl.DataFrame | None, Report]:
+    """Read and check a file for year. Returns (clean frame or None when there are errors, report).
+
+    name: the file's name as the user knows it (for messages), when path is a stored upload.
+    """
     report = Report()
-    rows = read_table(path, lang)
-    headers = rows[0]
+    table, first_row = read_table(path, lang, name)
+    headers = [normalise(v) for v in table.row(0)]
     known = header_map()
-    columns: dict[str, int] = {}
-    shown: dict[str, str] = {}  # column name -> header as written in the file
+    columns: dict[str, str] = {}  # column name -> c<i> in table
+    shown: dict[str, str] = {}    # column name -> header as written in the file
     for i, header in enumerate(headers):
         if header is None:
             continue
-        name = known.get(header.lower()) or known.get(header)
-        if name is None:
-            report.add("warning", 1, header, header, t("warn_unknown_column", lang))
-        elif name in columns:
-            report.add("error", 1, header, header, t("err_duplicate_column", lang, first=shown[name]))
+        column = known.get(header.lower()) or known.get(header)
+        if column is None:
+            report.add("warning", first_row, header, header, t("warn_unknown_column", lang))
+        elif column in columns:
+            report.add("error", first_row, header, header, t("err_duplicate_column", lang, first=shown[column]))
         else:
-            columns[name] = i
-            shown[name] = header
+            columns[column] = f"c{i}"
+            shown[column] = header
     missing = [c for c in dictionary.columns() if c.name not in columns and c.name not in OPTIONAL]
     for c in missing:
-        report.add("error", 1, f"{c.zh} / {c.name}", "", t("err_missing_column", lang))
+        report.add("error", first_row, f"{c.zh} / {c.name}", "", t("err_missing_column", lang))
     if missing:
         return None, report
-
-    body = rows[1:]
-    raw = pl.DataFrame({name: [r[i] if i < len(r) else None for r in body] for name, i in columns.items()},
-                       schema={name: pl.String for name in columns}).with_row_index("_row", offset=2)
-    frame = _convert(raw, shown, year, report, data_dir, lang)
-    if frame is None or report.errors:
+    if table.height == 1:  # a header and nothing else would empty the year
+        report.add("error", first_row + 1, "—", "", t("err_no_rows", lang))
         return None, report
-    _warnings(frame, raw, shown, year, data_dir, report, lang)
+
+    raw = table.slice(1).with_row_index("_row", offset=first_row + 1).select(
+        pl.col("_row").cast(pl.Int64), *[pl.col(src).alias(column) for column, src in columns.items()])
+    counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code", "county_name"])
+    frame = _convert(raw, shown, year, report, counties, lang)
+    if frame is None or report.error_count:
+        return None, report
+    _warnings(frame, shown, year, data_dir, report, lang)
+    names = dict(zip(counties["county_code"], counties["county_name"]))
+    report.removal = removal_check(year, _current_rows(data_dir, year), frame, names)
+    if report.needs_removal_confirmation:
+        for change in report.removal.changes:
+            report.add("warning", "—", shown["county_code"], f"{change.county_code} {change.county_name}",
+                       t("removal_county_gone" if change.after == 0 else "removal_county_shrinks", lang,
+                         name=change.county_name, code=change.county_code, before=change.before, after=change.after),
+                       summary=t("removal_kind", lang))
     return frame, report
 
 
-def _convert(raw: pl.DataFrame, shown: dict, year: int, report: Report, data_dir: Path, lang: str):
+def _current_rows(data_dir: Path, year: int) -> pl.DataFrame | None:
+    try:
+        return pl.read_parquet(store.current_path(data_dir, year), columns=["county_code", "school_id"])
+    except Exception:  # absent (a new year) or damaged: the import replaces it, nothing readable is lost
+        return None
+
+
+def _text(raw: pl.DataFrame, column: str) -> pl.Series:
+    """A text column normalised (NFKC, trimmed, empty -> null)."""
+    return raw.select(_normalised(column))[column]
+
+
+def _number(raw: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """(the column as normalised text, as a Float64 number or null). Most cells parse as they are; only those
+    that do not (full-width digits, spaces, thousands separators) are normalised and parsed again."""
+    text = raw[column]
+    number = text.cast(pl.Float64, strict=False)
+    retry = (number.is_null() & text.is_not_null()).arg_true()
+    if retry.len():
+        fixed = text.gather(retry).to_frame(column).select(_normalised(column))[column]
+        text = text.scatter(retry, fixed)
+        number = number.scatter(retry, fixed.str.replace_all(",", "").cast(pl.Float64, strict=False))
+    return text, number
+
+
+def _number_reason(c: dictionary.Column, number: pl.Expr, text: pl.Expr, lang: str) -> tuple[pl.Expr, pl.Expr]:
+    """(the first problem of each cell as text, or null; the typed value, null where there is a problem)."""
+    low = 0 if c.min is None else c.min
+    high = c.max if c.max is not None else (INT32_MAX if c.type == "int" else float("inf"))
+    finite = ~number.is_nan() & ~number.is_infinite()
+    reason = (
+        pl.when(text.is_not_null() & number.is_null()).then(pl.lit(t("err_not_number", lang)))
+        .when(~finite).then(pl.lit(t("err_not_finite", lang)))
+        .when(number < low).then(pl.lit(t("err_negative", lang) if low == 0 else
+                                        t("err_below_min", lang, min=dictionary._number(low))))
+        .when(number > high).then(pl.lit(t("err_above_max", lang, max=dictionary._number(high))))
+    )
+    if c.type == "int":
+        reason = reason.when(number != number.round(0)).then(pl.lit(t("err_not_whole", lang)))
+    ok = finite & (number >= low) & (number <= high)
+    value = pl.when(ok).then(number.round(0) if c.type == "int" else number)
+    return reason.otherwise(None), (value.cast(pl.Int32) if c.type == "int" else value).alias(c.name)
+
+
+def _convert(raw: pl.DataFrame, shown: dict, year: int, report: Report, counties: pl.DataFrame, lang: str):
     """Typed columns from text, reporting every value that cannot be converted or breaks a rule."""
-    out = {"_row": raw["_row"]}
-    rows = raw["_row"].to_list()
-
-    def bad(column: str, mask, values, reason: str) -> None:
-        for r, v, m in zip(rows, values, mask):
-            if m:
-                report.add("error", r, shown[column], v, reason)
-
+    texts, numbers = {"_row": raw["_row"]}, {}
     for c in dictionary.columns():
         if c.name not in raw.columns:
-            out[c.name] = pl.Series(c.name, [None] * raw.height, dtype=dictionary.POLARS_TYPES[c.type])
             continue
-        text = raw[c.name]
-        empty = text.is_null()
-        if c.required and c.name not in OPTIONAL:
-            bad(c.name, empty, text, t("err_empty", lang))
         if c.type in ("int", "float"):
-            number = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-            bad(c.name, ~empty & number.is_null(), text, t("err_not_number", lang))
-            if c.name not in ("lon", "lat"):
-                bad(c.name, number < 0, text, t("err_negative", lang))
-            if c.type == "int":
-                bad(c.name, number.is_not_null() & (number != number.round(0)), text, t("err_not_whole", lang))
-                out[c.name] = number.round(0).cast(pl.Int32, strict=False)
-            else:
-                out[c.name] = number
+            texts[c.name], numbers[f"num:{c.name}"] = _number(raw, c.name)
+        else:
+            texts[c.name] = _text(raw, c.name)
+    work = pl.DataFrame({**texts, **numbers})
+    typed, reasons = [pl.col("_row")], []
+    for c in dictionary.columns():
+        if c.name not in raw.columns:
+            typed.append(pl.lit(None, dtype=dictionary.POLARS_TYPES[c.type]).alias(c.name))
+            continue
+        text = pl.col(c.name)
+        if c.required and c.name not in OPTIONAL:
+            reasons.append((c.name, text.is_null(), t("err_empty", lang)))
+        if c.type in ("int", "float"):
+            reason, value = _number_reason(c, pl.col(f"num:{c.name}"), text, lang)
+            reasons.append((c.name, reason, None))
+            typed.append(value)
         elif c.type == "bool":
             lowered = text.str.to_lowercase()
-            out[c.name] = pl.Series(c.name, [True if v in YES else False if v in NO else None for v in lowered],
-                                    dtype=pl.Boolean)
-            bad(c.name, ~empty & out[c.name].is_null(), text, t("err_not_yes_no", lang))
+            value = pl.when(lowered.is_in(YES)).then(True).when(lowered.is_in(NO)).then(False)
+            typed.append(value.cast(pl.Boolean).alias(c.name))
+            reasons.append((c.name, text.is_not_null() & value.is_null(), t("err_not_yes_no", lang)))
         else:
-            out[c.name] = text
-    frame = pl.DataFrame(out)
+            typed.append(text)
+    flags = work.select("_row", *[(test if why is None else pl.when(test).then(pl.lit(why))).alias(f"why{i}")
+                                  for i, (_, test, why) in enumerate(reasons)])
+    for i, (column, _, _) in enumerate(reasons):
+        hits = flags.select("_row", pl.col(f"why{i}").alias("reason")).filter(pl.col("reason").is_not_null())
+        if hits.is_empty():
+            continue
+        hits = hits.join(work.select("_row", pl.col(column).alias("value")), on="_row", how="left")
+        for (why,), group in hits.group_by("reason", maintain_order=True):
+            report.add_hits("error", shown[column], group.select("_row", "value"), why)
+    frame = work.select(typed).with_columns(
+        pl.col("school_type").replace_strict(SCHOOL_TYPE_NAMES, default=None, return_dtype=pl.String))
+    both = frame.hstack(work.select(pl.exclude("_row", "^num:.*$")).rename(lambda c: f"text:{c}"))
 
-    def check(column: str, mask: pl.Series, reason: str) -> None:
-        bad(column, mask.fill_null(False), raw[column], reason)
+    def check(column: str, mask: pl.Expr, reason: str) -> None:
+        hits = both.filter(mask.fill_null(False)).select("_row", pl.col(f"text:{column}").alias("value"))
+        report.add_hits("error", shown[column], hits, reason)
 
-    ids = frame["school_id"]
+    ids = pl.col("school_id")
     check("school_id", ids.is_not_null() & ~ids.str.contains(r"^\d{10}$"), t("err_school_id", lang))
     check("school_id", ids.is_not_null() & ids.is_duplicated(), t("err_school_id_repeat", lang))
-    counties = set(pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet",
-                                   columns=["county_code"])["county_code"])
-    check("county_code", frame["county_code"].is_not_null() & ~frame["county_code"].is_in(list(counties)),
-          t("err_county_code", lang))
-    check("urban_rural_code", frame["urban_rural_code"].is_not_null()
-          & ~frame["urban_rural_code"].is_in(list(indicators.URBAN_RURAL_GROUPS)), t("err_urban_rural", lang))
-    types = pl.Series([SCHOOL_TYPE_NAMES.get(v) if v else None for v in frame["school_type"].to_list()],
-                      dtype=pl.String)
-    check("school_type", frame["school_type"].is_not_null() & types.is_null(), t("err_school_type", lang))
-    frame = frame.with_columns(types.alias("school_type"))
+    check("county_code", pl.col("county_code").is_not_null()
+          & ~pl.col("county_code").is_in(counties["county_code"].implode()), t("err_county_code", lang))
+    check("urban_rural_code", pl.col("urban_rural_code").is_not_null()
+          & ~pl.col("urban_rural_code").is_in(list(indicators.URBAN_RURAL_GROUPS)), t("err_urban_rural", lang))
+    check("school_type", pl.col("text:school_type").is_not_null() & pl.col("school_type").is_null(),
+          t("err_school_type", lang))
     if "year" in raw.columns:
-        check("year", frame["year"].is_not_null() & (frame["year"] != year), t("err_year", lang, year=year))
-    classes = frame["primary_classes"] + frame["junior_classes"]
-    check("classes_56_65", (frame["classes_56_65"] + frame["classes_66_plus"]) > classes,
+        check("year", pl.col("year") != year, t("err_year", lang, year=year))
+    classes = pl.col("primary_classes") + pl.col("junior_classes")
+    check("classes_56_65", (pl.col("classes_56_65") + pl.col("classes_66_plus")) > classes,
           t("err_large_classes", lang))
     for column in PART_OF_TEACHERS:
-        check(column, frame[column] > frame["teachers"], t("err_part_of_teachers", lang))
-    students = frame["primary_students"] + frame["junior_students"]
+        check(column, pl.col(column) > pl.col("teachers"), t("err_part_of_teachers", lang))
+    students = pl.col("primary_students") + pl.col("junior_students")
     for column in PART_OF_STUDENTS:
-        check(column, frame[column] > students, t("err_part_of_students", lang))
+        check(column, pl.col(column) > students, t("err_part_of_students", lang))
     if "standardized_year" in raw.columns:
-        check("standardized_year", frame["standardized_year"] > year, t("err_standardized_year", lang, year=year))
+        check("standardized_year", pl.col("standardized_year") > year, t("err_standardized_year", lang, year=year))
     return frame.with_columns(pl.lit(year, dtype=pl.Int32).alias("year")).select(
         "_row", *dictionary.polars_schema()).cast(dictionary.polars_schema())
 
 
-def _warnings(frame: pl.DataFrame, raw: pl.DataFrame, shown: dict, year: int, data_dir: Path, report: Report,
-              lang: str) -> None:
+def _warnings(frame: pl.DataFrame, shown: dict, year: int, data_dir: Path, report: Report, lang: str) -> None:
     students = pl.col("primary_students") + pl.col("junior_students")
     for column, ceiling in PLAUSIBLE_PER_STUDENT.items():
-        for r, v in frame.filter((students > 0) & (pl.col(column) / students > ceiling)).select(
-                "_row", column).iter_rows():
-            report.add("warning", r, shown[column], v, t("warn_implausible", lang, ceiling=ceiling))
+        hits = frame.filter((students > 0) & (pl.col(column) / students > ceiling)).select(
+            "_row", pl.col(column).alias("value"))
+        report.add_hits("warning", shown[column], hits, t("warn_implausible", lang, ceiling=ceiling))
     classes = pl.col("primary_classes") + pl.col("junior_classes")
-    for r, v in frame.filter((classes > 0) & (students / classes > MAX_CLASS_SIZE)).select(
-            "_row", "primary_students").iter_rows():
-        report.add("warning", r, shown["primary_students"], v, t("warn_class_size", lang, size=MAX_CLASS_SIZE))
+    hits = frame.filter((classes > 0) & (students / classes > MAX_CLASS_SIZE)).select(
+        "_row", pl.col("primary_students").alias("value"))
+    report.add_hits("warning", shown["primary_students"], hits, t("warn_class_size", lang, size=MAX_CLASS_SIZE))
     if "lon" in shown and "lat" in shown:
         _coordinate_warnings(frame, shown, data_dir, report, lang)
     _missing_school_warnings(frame, shown, year, data_dir, report, lang)
@@ -256,52 +544,120 @@ def _warnings(frame: pl.DataFrame, raw: pl.DataFrame, shown: dict, year: int, da
 def _missing_school_warnings(frame: pl.DataFrame, shown: dict, year: int, data_dir: Path, report: Report,
                              lang: str) -> None:
     """Schools of the file's counties present last year and absent now."""
-    previous = store.current_path(data_dir, year - 1)
     try:
-        before = pl.read_parquet(previous, columns=["school_id", "school_name", "county_code"])
+        before = pl.read_parquet(store.current_path(data_dir, year - 1),
+                                 columns=["school_id", "school_name", "county_code"])
     except Exception:  # absent or broken: a broken earlier year must not block a good import
         return
     # Only the counties this file covers: a county bureau's file says nothing of other counties.
-    before = before.filter(pl.col("county_code").is_in(frame["county_code"].unique().to_list()))
-    gone = before.filter(~pl.col("school_id").is_in(frame["school_id"].to_list()))
-    for sid, name, _ in gone.iter_rows():
-        report.add("warning", "—", shown["school_id"], sid, t("warn_missing_school", lang, name=name, year=year - 1))
+    gone = before.filter(pl.col("county_code").is_in(frame["county_code"].unique().implode())).join(
+        frame.select("school_id"), on="school_id", how="anti")
+    why = t("warn_missing_school", lang, name="{name}", year=year - 1)
+    hits = gone.select(pl.lit("—").alias("_row"), pl.col("school_id").alias("value"),
+                       pl.format(why.replace("{name}", "{}"), pl.col("school_name").fill_null("")).alias("reason"))
+    report.add_hits("warning", shown["school_id"], hits, t("warn_missing_school_kind", lang, year=year - 1))
 
 
 def _coordinate_warnings(frame: pl.DataFrame, shown: dict, data_dir: Path, report: Report, lang: str) -> None:
+    """Points more than about 2 km outside their county's outline (the outlines are simplified for display)."""
     import geopandas as gpd
+    import numpy as np
     import shapely
-    located = frame.filter(pl.col("lon").is_not_null() & pl.col("lat").is_not_null())
+    located = frame.filter(pl.col("lon").is_not_null() & pl.col("lat").is_not_null()).select(
+        "_row", "county_code", "lon", "lat")
     if located.is_empty():
         return
     counties = gpd.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code", "geometry"])
-    polygons = dict(zip(counties["county_code"], counties.geometry))
-    points = shapely.points(located["lon"].to_numpy(), located["lat"].to_numpy())
-    for (r, code, lon, lat), point in zip(located.select("_row", "county_code", "lon", "lat").iter_rows(), points):
-        polygon = polygons.get(code)
-        # The boundaries are simplified for display: allow about 2 km before warning.
-        if polygon is not None and not polygon.buffer(0.02).contains(point):
-            report.add("warning", r, f"{shown['lon']}, {shown['lat']}", f"{lon}, {lat}",
-                       t("warn_outside_county", lang, county=code))
+    counties = counties[counties["county_code"].isin(located["county_code"].unique().to_list())]
+    position = {code: i for i, code in enumerate(counties["county_code"])}
+    polygons = np.asarray(counties.geometry.values, dtype=object)
+    shapely.prepare(polygons)
+    index = located["county_code"].replace_strict(position, default=-1, return_dtype=pl.Int64).to_numpy()
+    known = index >= 0
+    x, y = located["lon"].to_numpy(), located["lat"].to_numpy()
+    outside = np.zeros(located.height, dtype=bool)
+    shapes = polygons[index[known]]
+    inside = shapely.contains_xy(shapes, x[known], y[known])
+    near = ~inside
+    if near.any():  # only the points outside the outline: how far are they?
+        points = shapely.points(x[known][near], y[known][near])
+        inside[near] = shapely.distance(shapes[near], points) <= 0.02
+    outside[known] = ~inside
+    hits = located.filter(pl.Series(outside)).select(
+        "_row", pl.format("{}, {}", "lon", "lat").alias("value"),
+        pl.format(t("warn_outside_county", lang, county="{}"), "county_code").alias("reason"))
+    report.add_hits("warning", f"{shown['lon']}, {shown['lat']}", hits,
+                    t("warn_outside_county_kind", lang))
+
+
+def upload_dir(data_dir: Path) -> Path:
+    """The private folder uploads are stored in while they are checked and imported (owner-only)."""
+    folder = Path(data_dir) / UPLOAD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def sweep_uploads(data_dir: Path, max_age_s: float = UPLOAD_MAX_AGE_S) -> int:
+    """Delete stored uploads older than max_age_s (left by a crash or a closed browser). Returns how many."""
+    folder = Path(data_dir) / UPLOAD_DIR
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - max_age_s, 0
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # another process removed it first
+            continue
+    return removed
+
+
+@contextmanager
+def stored_upload(data_dir: Path, name: str, content: bytes):
+    """The uploaded bytes as a file under a random name in the upload folder, deleted on leaving.
+
+    The user's file name is never part of the path: only its suffix (.xlsx / .csv) is kept, so the reader
+    knows the format. Uploads older than a day are swept first.
+    """
+    sweep_uploads(data_dir)
+    suffix = Path(name).suffix.lower()
+    path = upload_dir(data_dir) / f"{secrets.token_hex(16)}{suffix if suffix in ('.xlsx', '.csv') else '.upload'}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run: bool = False,
-                lock_timeout: float = store.LOCK_WAIT_S) -> tuple[Report, str | None]:
+                lock_timeout: float = store.LOCK_WAIT_S, allow_removal: bool | Removal = False,
+                source: str | None = None) -> tuple[Report, str | None]:
     """Validate and (unless dry_run or there are errors) store path as the current snapshot of year.
 
-    All or nothing: with any error nothing is written. Returns (report, version id or None).
+    All or nothing: with any error nothing is written. An import that would remove counties or most schools
+    (report.needs_removal_confirmation) writes nothing unless allow_removal is True, or is the Removal the user
+    confirmed and the removal is still exactly that. source: the file's name as the user knows it.
+    Returns (report, version id or None).
     """
     path = Path(path)
     try:
         with store.lock(data_dir, timeout=lock_timeout):
-            frame, report = validate(path, year, data_dir, lang)
+            store.read_manifest(data_dir, lang)  # a damaged manifest stops the import before anything is done
+            frame, report = validate(path, year, data_dir, lang, name=source)
             if frame is None or dry_run:
                 return report, None
-            version = store.write_version(data_dir, year, frame.drop("_row"), source=path.name, synthetic=False,
-                                          checksum=store.file_checksum(path), held_lock=True)
+            if report.needs_removal_confirmation and not (allow_removal is True or allow_removal == report.removal):
+                return report, None
+            version = store.write_version(data_dir, year, frame.drop("_row"), source=source or path.name,
+                                          synthetic=False, checksum=store.file_checksum(path), held_lock=True,
+                                          lang=lang)
             return report, version
     except store.Timeout:
-        raise store.StoreError(store.busy_message(data_dir)) from None
+        raise store.StoreError(store.busy_message(data_dir, lang)) from None
 
 
 EXAMPLE_ROWS = [  # three plausible schools of 临朐县 for the template
@@ -342,7 +698,7 @@ def template_bytes(lang: str = "zh") -> bytes:
     guide = pl.DataFrame([{
         t("dict_header", lang): c.zh if lang == "zh" else c.name, t("dict_name", lang): c.name,
         t("dict_zh", lang): c.zh, t("dict_meaning", lang): c.en, t("dict_type", lang): c.type,
-        t("dict_unit", lang): c.unit, t("dict_allowed", lang): c.allowed,
+        t("dict_unit", lang): c.unit, t("dict_allowed", lang): c.allowed, t("dict_range", lang): c.range_text,
         t("dict_required", lang): t("yes", lang) if c.required and c.name not in OPTIONAL else t("no", lang),
     } for c in cols])
     return exports.xlsx_bytes({t("sheet_data", lang): data, t("sheet_dictionary", lang): guide})

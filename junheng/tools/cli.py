@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from junheng import settings
+from junheng.i18n import t
 
 
 def _demo(args) -> int:
@@ -72,23 +73,30 @@ def _import(args) -> int:
         return _fail(_msg(args.lang, f"数据目录缺少行政区划边界：{args.data_dir}（先运行 junheng boundaries）",
                           f"the data directory has no boundaries: {args.data_dir} (run junheng boundaries)"), code=2)
     try:
-        report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run)
+        report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run,
+                                               allow_removal=args.allow_removal)
     except (importer.UnreadableFile, store.StoreError) as e:
         return _fail(str(e), code=1)
     print(report.text(args.lang))
-    if report.errors:
+    if report.error_count:
         print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
         return 1
     if version:
         print(_msg(args.lang, f"已导入 {args.year} 年数据，版本 {version}。", f"Imported {args.year} as version {version}."))
-    else:
-        print(_msg(args.lang, "校验通过（试运行，未写入）。", "Valid (dry run: nothing written)."))
+    elif args.dry_run:
+        print(_msg(args.lang, "校验通过（试运行，未写入）。", "Valid (dry run: nothing written).")
+              + (t("removal_dry_run", args.lang) if report.needs_removal_confirmation else ""))
+    else:  # valid, but it would remove counties or most schools and --allow-removal was not given
+        return _fail(t("removal_cli", args.lang), code=1)
     return 0
 
 
 def _versions(args) -> int:
     from junheng.data import store
-    table = store.versions(Path(args.data_dir))
+    try:
+        table = store.versions(Path(args.data_dir), args.lang)
+    except store.StoreError as e:
+        return _fail(str(e))
     if args.year:
         table = table.filter(table["year"] == args.year)
     for row in table.iter_rows(named=True):
@@ -102,7 +110,7 @@ def _versions(args) -> int:
 def _rollback(args) -> int:
     from junheng.data import store
     try:
-        entry = store.rollback(Path(args.data_dir), args.year, args.version)
+        entry = store.rollback(Path(args.data_dir), args.year, args.version, args.lang)
     except store.StoreError as e:
         return _fail(str(e))
     print(f"{args.year}: {entry['id']} ({entry['source']}, {entry['rows']} rows) is current")
@@ -166,16 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument("--allow-removal", action="store_true",
+                   help="go ahead although the import removes counties or most of the year's schools")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_import)
     p = sub.add_parser("versions", help="list the stored versions of each year")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--year", type=int)
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_versions)
     p = sub.add_parser("rollback", help="make an earlier version of a year current again")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--version", required=True)
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_rollback)
     p = sub.add_parser("template", help="write the import template (.xlsx with the data dictionary)")
     p.add_argument("--out", required=True)

@@ -1,4 +1,6 @@
 """数据管理: import a bureau's own table with a validation report, list versions, roll back, get the template."""
+import logging
+
 import streamlit as st
 
 from junheng.data import dictionary, importer, store
@@ -6,6 +8,19 @@ from junheng.reports import exports
 from junheng.views import ui
 from junheng.i18n import t
 
+log = logging.getLogger(__name__)
+
+
+def failed(error: Exception) -> None:
+    """One line for the user (a StoreError says what and how to recover); the details go to the server log."""
+    if isinstance(error, store.StoreError):
+        st.error(t("import_failed", lang, detail=str(error)))
+    else:
+        log.exception("data page action failed")
+        st.error(t("import_failed_unexpected", lang))
+
+
+ui.housekeeping()
 filters = ui.page_filters(required=False)
 lang = filters.lang if filters else ui.language_code()
 st.subheader(t("data_title", lang))
@@ -19,34 +34,51 @@ year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100,
 # A new key after each import empties the uploader, so a file is not imported twice by accident.
 uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
                                key=f"import_file_{st.session_state.get('imports_done', 0)}")
+report = unreadable = None
 if uploaded is not None:
-    report, unreadable = ui.validate_upload(uploaded, int(year), lang)
-    if unreadable:
-        st.error(unreadable)
-    else:
-        (st.error if report.errors else st.success)(
-            t("report_summary", lang, errors=len(report.errors), warnings=len(report.warnings))
-            + " " + t("import_blocked" if report.errors else "import_ready", lang))
-        if report.problems:
-            table = report.frame(lang)
-            st.dataframe(table, hide_index=True, width="stretch")
-            st.download_button(t("report_download", lang), exports.xlsx_bytes({t("report_sheet", lang): table}),
-                               f"validation_{year}.xlsx", key="report_download")
-        if not report.errors and st.button(t("import_confirm", lang, year=int(year)), type="primary",
-                                           key="import_confirm"):
-            try:
-                _, version = ui.import_upload(uploaded, int(year), lang)
-            except store.StoreError as e:
-                st.error(str(e))
+    try:
+        report, unreadable = ui.validate_upload(uploaded, int(year), lang)
+    except Exception as e:
+        failed(e)
+if unreadable:
+    st.error(unreadable)
+elif report is not None:
+    (st.error if report.error_count else st.success)(
+        report.summary(lang) + " " + t("import_blocked" if report.error_count else "import_ready", lang))
+    if report.problems:
+        table = report.frame(lang)
+        st.dataframe(table, hide_index=True, width="stretch")
+        sheets = {t("report_sheet", lang): table, t("report_counts", lang): report.counts_frame(lang)}
+        st.download_button(t("report_download", lang), exports.xlsx_bytes(sheets), f"validation_{year}.xlsx",
+                           key="report_download")
+    confirmed = True
+    if not report.error_count and report.needs_removal_confirmation:
+        st.warning("\n".join(f"- {line}" for line in report.removal.lines(lang, limit=30)))
+        # keyed by what would be removed: a tick given for one file never carries over to another
+        confirmed = st.checkbox(t("removal_confirm", lang), key=f"removal_confirm_{hash(report.removal)}")
+    if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",
+                                            key="import_confirm", disabled=not confirmed):
+        try:
+            result, version = ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False)
+        except Exception as e:
+            failed(e)
+        else:
+            if version is None:  # the year changed since the check: confirm what it would remove now
+                st.warning(t("removal_needs_confirm", lang))
             else:
                 st.session_state["data_message"] = t("import_done", lang, year=int(year), version=version)
                 st.session_state["imports_done"] = st.session_state.get("imports_done", 0) + 1
                 st.rerun()
 
 st.markdown(f"**{t('versions_title', lang)}**")
-versions = store.versions(ui.data_dir())
-st.dataframe(importer.versions_table(versions, lang), hide_index=True, width="stretch")
-if not versions.is_empty():
+try:
+    versions = store.versions(ui.data_dir(), lang)
+except store.StoreError as e:
+    failed(e)
+    versions = None
+if versions is not None:
+    st.dataframe(importer.versions_table(versions, lang), hide_index=True, width="stretch")
+if versions is not None and not versions.is_empty():
     col_year, col_version, col_button = st.columns([1, 3, 1], vertical_alignment="bottom")
     back_year = col_year.selectbox(t("year", lang), versions["year"].unique(maintain_order=True).to_list(),
                                    key="rollback_year")
@@ -55,9 +87,9 @@ if not versions.is_empty():
                                     format_func=lambda v: importer.version_label(choices, v, lang))
     if col_button.button(t("rollback", lang), key="rollback_button"):
         try:
-            store.rollback(ui.data_dir(), int(back_year), back_to)
-        except store.StoreError as e:
-            st.error(str(e))
+            store.rollback(ui.data_dir(), int(back_year), back_to, lang)
+        except Exception as e:
+            failed(e)
         else:
             st.session_state["data_message"] = t("rollback_done", lang, year=back_year, version=back_to)
             st.rerun()

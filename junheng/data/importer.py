@@ -141,8 +141,8 @@ class Report:
             lines.append(t("report_counts_title", lang))
             lines += [f"  {t('level_' + level, lang)} · {column} · {reason}: {n}"
                       for (level, column, reason), n in self.counts.items()]
-        if self.removal is not None and self.removal.needs_confirmation:
-            lines += self.removal.lines(lang)
+        if self.needs_removal_confirmation:  # the counties are listed above, as warnings
+            lines.append(self.removal.lines(lang, limit=0)[0])
         lines.append(self.summary(lang))
         return "\n".join(lines)
 
@@ -179,12 +179,15 @@ class Removal:
         lost = self.schools_before - self.schools_after
         return bool(self.changes) or (self.schools_before > 0 and lost >= REMOVAL_CONFIRM_SHARE * self.schools_before)
 
-    def lines(self, lang: str) -> list[str]:
-        """The removal in words: the year before and after, then each county affected."""
+    def lines(self, lang: str, limit: int | None = None) -> list[str]:
+        """The removal in words: the year before and after, then each county affected (the first limit)."""
         out = [t("removal_summary", lang, year=self.year, before=self.schools_before, after=self.schools_after,
                  counties_before=self.counties_before, counties_after=self.counties_after)]
+        shown = self.changes if limit is None else self.changes[:limit]
         out += [t("removal_county_gone" if c.after == 0 else "removal_county_shrinks", lang, name=c.county_name,
-                  code=c.county_code, before=c.before, after=c.after) for c in self.changes]
+                  code=c.county_code, before=c.before, after=c.after) for c in shown]
+        if len(shown) < len(self.changes):
+            out.append(t("removal_more", lang, n=len(self.changes) - len(shown)))
         return out
 
 
@@ -201,8 +204,8 @@ def removal_check(year: int, current: pl.DataFrame | None, incoming: pl.DataFram
     after = incoming if whole_year else pl.concat([
         current.select("county_code").filter(~pl.col("county_code").is_in(incoming["county_code"].unique().implode())),
         incoming.select("county_code")])
-    before_n = current.group_by("county_code").len("before")
-    after_n = after.group_by("county_code").len("after")
+    before_n = current.group_by("county_code").len("before").cast({"before": pl.Int64})
+    after_n = after.group_by("county_code").len("after").cast({"after": pl.Int64})
     joined = before_n.join(after_n, on="county_code", how="left").with_columns(pl.col("after").fill_null(0))
     hit = joined.filter((pl.col("after") == 0)
                         | ((pl.col("before") - pl.col("after")) >= REMOVAL_CONFIRM_SHARE * pl.col("before")))

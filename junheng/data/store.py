@@ -171,13 +171,11 @@ def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, s
             manifest = read_manifest(data_dir, lang)  # a damaged manifest stops here: nothing written yet
             _recover_locked(data_dir, manifest)
             stamp = datetime.now(timezone.utc)
-            staging = data_dir / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
-            staging.parent.mkdir(parents=True, exist_ok=True)
-            # Small row groups sorted by county: a county's rows sit in a few groups the reader can pick out.
-            frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000)
-            file_sum = _sha256(staging)
-            version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{file_sum[:8]}"
-            os.replace(staging, version_path(data_dir, year, version))
+            try:
+                file_sum, version = _write_version_file(data_dir, year, frame, stamp)
+            except OSError as e:  # disk full, permissions: nothing is committed, the store is as it was
+                log.exception("version file of %s not written", year)
+                raise StoreError(_say("store_write_failed", lang, detail=type(e).__name__)) from None
             entry = {"id": version, "source": source, "checksum": checksum or file_sum, "rows": frame.height,
                      "synthetic": synthetic, "written_at": stamp.isoformat(timespec="seconds")}
             year_entry = manifest["years"].get(str(year), {})
@@ -187,6 +185,18 @@ def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, s
             return version
     except Timeout:
         raise StoreError(busy_message(data_dir, lang)) from None
+
+
+def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: datetime) -> tuple[str, str]:
+    """Write frame as a version file under a name nobody lists yet; (its sha256, the version id)."""
+    staging = data_dir / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    # Small row groups sorted by county: a county's rows sit in a few groups the reader can pick out.
+    frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000)
+    file_sum = _sha256(staging)
+    version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{file_sum[:8]}"
+    os.replace(staging, version_path(data_dir, year, version))
+    return file_sum, version
 
 
 def rollback(data_dir: Path, year: int, version: str, lang: str | None = None) -> dict:
@@ -238,7 +248,7 @@ def recover(data_dir: Path, timeout: float = 0) -> list[int]:
     manifest is damaged (that is reported by whatever reads it next). Returns the years repaired.
     """
     data_dir = Path(data_dir)
-    if not (data_dir / PENDING).exists():
+    if not (data_dir / PENDING).exists() and not _strays(data_dir):
         return []
     try:
         with lock(data_dir, timeout=timeout):
@@ -247,9 +257,14 @@ def recover(data_dir: Path, timeout: float = 0) -> list[int]:
         return []
 
 
+def _strays(data_dir: Path) -> list[Path]:
+    """Temporary files an interrupted write left (hidden names no reader lists)."""
+    return [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
+            *data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob(".*.tmp")]
+
+
 def _recover_locked(data_dir: Path, manifest: dict) -> list[int]:
-    for stray in [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
-                  *data_dir.glob(".*.tmp")]:
+    for stray in _strays(data_dir):
         stray.unlink(missing_ok=True)
     pending = data_dir / PENDING
     if not pending.exists():

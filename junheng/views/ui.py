@@ -252,34 +252,48 @@ def page_filters(required: bool = True) -> Filters | None:
     return filters
 
 
-def _upload_path(name: str, content: bytes) -> Path:
-    """The uploaded file on disk under its own name (the name is recorded as the version's source)."""
-    import hashlib
-    import tempfile
-    folder = Path(tempfile.gettempdir()) / "junheng-uploads" / hashlib.sha256(content).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(name).name
-    if not path.exists():
-        path.write_bytes(content)
-    return path
+@st.cache_resource(show_spinner=False)
+def _housekeeping(path: str) -> None:
+    from junheng.data import importer, store
+    store.recover(Path(path))
+    importer.sweep_uploads(Path(path))
+
+
+def housekeeping() -> None:
+    """Once per server process: finish a write a crash interrupted, delete uploads older than a day."""
+    import logging
+    try:
+        _housekeeping(str(data_dir()))
+    except Exception:  # never stop a page for it; the next write recovers too
+        logging.getLogger(__name__).exception("housekeeping of the data directory failed")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str):
     from junheng.data import importer
     try:
-        _, report = importer.validate(_upload_path(name, content), year, Path(path), lang)
+        with importer.stored_upload(Path(path), name, content) as stored:
+            _, report = importer.validate(stored, year, Path(path), lang, name=name)
     except importer.UnreadableFile as e:
         return None, str(e)
     return report, None
 
 
 def validate_upload(uploaded, year: int, lang: str):
-    """(report, unreadable-file message) for an uploaded file, computed once per file, year and language."""
+    """(report, unreadable-file message) for an uploaded file, computed once per file, year and language.
+
+    The file is stored under a random name in the data directory's private upload folder while it is read,
+    and deleted right after.
+    """
     return _validate_upload(uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint())
 
 
-def import_upload(uploaded, year: int, lang: str):
-    """Store the uploaded file as the current snapshot of year (all or nothing); (report, version)."""
+def import_upload(uploaded, year: int, lang: str, allow_removal=False):
+    """Store the uploaded file as the current snapshot of year (all or nothing); (report, version or None).
+
+    allow_removal: the Removal the user confirmed (see importer.import_file); the stored copy is deleted after.
+    """
     from junheng.data import importer
-    return importer.import_file(_upload_path(uploaded.name, uploaded.getvalue()), year, data_dir(), lang)
+    with importer.stored_upload(data_dir(), uploaded.name, uploaded.getvalue()) as stored:
+        return importer.import_file(stored, year, data_dir(), lang, allow_removal=allow_removal,
+                                    source=uploaded.name)

@@ -353,6 +353,7 @@ TEXT: dict[str, tuple[str, str]] = {
                         "Note: after this import {year} goes from {before} schools in {counties_before} counties to {after} schools in {counties_after} counties."),
     "removal_county_gone": ("{name}（{code}）的 {before} 所学校将全部删除", "{name} ({code}): all {before} schools would be removed"),
     "removal_county_shrinks": ("{name}（{code}）将从 {before} 所学校减为 {after} 所", "{name} ({code}) would go from {before} schools to {after}"),
+    "import_ready_removal": ("校验通过；导入会删除下列数据，请确认后再导入。", "The file is valid; importing it removes the data below: confirm first."),
     "removal_more": ("……另有 {n} 个县（区）", "… and {n} more counties"),
     "removal_confirm": ("我确认删除上述数据（可在“已存数据与版本”中回退）", "I confirm removing the data above (it can be rolled back under Stored data and versions)"),
     "removal_needs_confirm": ("导入将删除上述数据，请先勾选确认。", "This import would remove the data above: tick the confirmation first."),

@@ -43,8 +43,10 @@ if uploaded is not None:
 if unreadable:
     st.error(unreadable)
 elif report is not None:
-    (st.error if report.error_count else st.success)(
-        report.summary(lang) + " " + t("import_blocked" if report.error_count else "import_ready", lang))
+    asks = not report.error_count and report.needs_removal_confirmation
+    verdict = "import_blocked" if report.error_count else "import_ready_removal" if asks else "import_ready"
+    (st.error if report.error_count else st.warning if asks else st.success)(
+        report.summary(lang) + " " + t(verdict, lang))
     if report.problems:
         table = report.frame(lang)
         st.dataframe(table, hide_index=True, width="stretch")
@@ -52,8 +54,9 @@ elif report is not None:
         st.download_button(t("report_download", lang), exports.xlsx_bytes(sheets), f"validation_{year}.xlsx",
                            key="report_download")
     confirmed = True
-    if not report.error_count and report.needs_removal_confirmation:
-        st.warning("\n".join(f"- {line}" for line in report.removal.lines(lang, limit=30)))
+    if asks:
+        summary, *counties = report.removal.lines(lang, limit=30)
+        st.warning(summary + "\n\n" + "\n".join(f"- {line}" for line in counties))
         # keyed by what would be removed: a tick given for one file never carries over to another
         confirmed = st.checkbox(t("removal_confirm", lang), key=f"removal_confirm_{hash(report.removal)}")
     if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",

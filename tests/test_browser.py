@@ -112,8 +112,16 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
     with streamlit_server(data) as url:
         _open(page, f"{url}/shuju", "data_start")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
-        page.get_by_text("校验通过，可以导入").wait_for(timeout=30_000)
-        page.get_by_role("button", name="确认导入为 2025 年数据").click()
+        page.get_by_text("校验通过；导入会删除下列数据").wait_for(timeout=30_000)
+        # 12 schools of one county would replace a 35-county year: the page names what goes and asks first
+        page.get_by_text("导入后 2025 年将从 35 个县（区）").wait_for(timeout=30_000)
+        assert "临淄区（370305）的" in page.inner_text('[data-testid="stMain"]')
+        confirm = page.get_by_role("button", name="确认导入为 2025 年数据")
+        assert confirm.is_disabled()
+        screenshot(page, SHOTS / "data_removal_confirm.png")
+        page.get_by_text("我确认删除上述数据").click()
+        playwright.expect(confirm).to_be_enabled(timeout=30_000)
+        confirm.click()
         page.get_by_text("已导入 2025 年数据").wait_for(timeout=30_000)
         wait_for_page(page)
         screenshot(page, SHOTS / "data_imported.png")

@@ -1,23 +1,19 @@
 """数据管理: import a bureau's own table with a validation report, list versions, roll back, get the template."""
-import logging
-
 import streamlit as st
 
+from junheng import escape
 from junheng.data import dictionary, importer, store
 from junheng.reports import exports
 from junheng.views import ui
 from junheng.i18n import t
 
-log = logging.getLogger(__name__)
-
 
 def failed(error: Exception) -> None:
     """One line for the user (a StoreError says what and how to recover); the details go to the server log."""
     if isinstance(error, store.StoreError):
-        st.error(t("import_failed", lang, detail=str(error)))
+        st.error(t("import_failed", lang, detail=escape.markdown(str(error))))
     else:
-        log.exception("data page action failed")
-        st.error(t("import_failed_unexpected", lang))
+        ui.fail(lang, error, "import_failed_unexpected")
 
 
 ui.housekeeping()
@@ -41,7 +37,7 @@ if uploaded is not None:
     except Exception as e:
         failed(e)
 if unreadable:
-    st.error(unreadable)
+    st.error(escape.markdown(unreadable))  # it names the user's file: data, not formatting
 elif report is not None:
     asks = not report.error_count and report.needs_removal_confirmation
     verdict = "import_blocked" if report.error_count else "import_ready_removal" if asks else "import_ready"
@@ -56,7 +52,7 @@ elif report is not None:
     confirmed = True
     if asks:
         summary, *counties = report.removal.lines(lang, limit=30)
-        st.warning(summary + "\n\n" + "\n".join(f"- {line}" for line in counties))
+        st.warning(escape.markdown(summary) + "\n\n" + "\n".join(f"- {escape.markdown(line)}" for line in counties))
         # keyed by what would be removed: a tick given for one file never carries over to another
         confirmed = st.checkbox(t("removal_confirm", lang), key=f"removal_confirm_{hash(report.removal)}")
     if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",

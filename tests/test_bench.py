@@ -1,5 +1,8 @@
 """A small smoke run of the benchmark (tiny data, no browser), so it cannot silently break."""
 import json
+import time
+
+import pytest
 
 from junheng.tools import bench, cli
 
@@ -29,3 +32,31 @@ def test_same_numbers_notices_a_difference():
     assert bench.same_numbers(duck, pd.DataFrame({"county_code": ["370724"], "schools": [3]}))
     assert not bench.same_numbers(duck, pd.DataFrame({"county_code": ["370724"], "schools": [4]}))
     assert not bench.same_numbers(duck, pd.DataFrame({"county_code": ["370725"], "schools": [3]}))
+
+
+@pytest.mark.browser
+def test_wait_for_page_waits_for_the_script_and_the_chart_after_a_change_too(tiny_data):
+    """tests/apps/slow_app.py runs 1.5 s after its first elements, then draws a chart of the chosen year."""
+    from playwright.sync_api import sync_playwright
+
+    from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, script_runs, streamlit_server,
+                                       wait_for_page)
+    drawn_bars = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg .trace.bars')]
+        .map(trace => trace.querySelectorAll('path').length)"""
+    x_labels = "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .xtick text')].map(t => t.textContent)"
+    with streamlit_server(tiny_data, "tests/apps/slow_app.py") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        start = time.perf_counter()
+        page.goto(url)
+        done = wait_for_page(page)
+        assert done - start >= 1.5  # not before the script has finished
+        assert page.get_attribute('[data-testid="stApp"]', "data-test-script-state") == "notRunning"
+        assert page.evaluate(drawn_bars) == [1] and page.evaluate(x_labels) == ["year 2025"]  # drawn, not just sent
+        runs = script_runs(page)
+        start = time.perf_counter()
+        change_widget(page, "year")
+        done = wait_for_page(page, after_runs=runs)
+        assert done - start >= 1.5
+        assert page.evaluate(drawn_bars) == [1] and page.evaluate(x_labels) == ["year 2024"]
+        browser.close()

@@ -1,15 +1,32 @@
-"""Page timings in headless Chromium: startup, redraw after a filter change, map bytes, server memory."""
+"""Page timings in headless Chromium, as a user waits: the script finished and every chart and map drawn.
+
+For each page at county and national scope, the median of a few rounds of:
+- fresh: the page's link opened anew (a new Streamlit session), from navigation start;
+- navigation: a click on the page's link in the sidebar, coming from another page of the same session;
+- year: another year picked in the sidebar;
+- filter: another value in the page's own filter (PAGE_FILTERS).
+Also the first page of a freshly started server (from process start), the map bytes sent, and server memory.
+"""
 from __future__ import annotations
 
+import statistics
+import threading
 import time
 from pathlib import Path
 
 import psutil
 
-from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, frame_pages, streamlit_server, wait_for_page
+from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, dismiss_page_not_found, frame_pages,
+                                   script_runs, streamlit_server, wait_for_page)
 
 COUNTY = "370724"
+SCOPES = {"county": f"?county={COUNTY}", "national": ""}
+# The filter a user changes on each page (a widget key); the standardization page has none of its own.
+PAGE_FILTERS = {"overview": "overview_metric", "evaluation": "evaluation_view", "gaps": "gaps_indicator",
+                "left_behind": "left_behind_by", "standardization": None}
+KINDS = ("fresh", "navigation", "year", "filter")
 MAP_MARKERS = (b"L.map(", b"leaflet")  # a websocket message that carries a Folium map
+VIEWPORT = {"width": 1400, "height": 1000}
 
 
 def _watch_maps(page) -> list[int]:
@@ -33,18 +50,6 @@ def _watch_maps(page) -> list[int]:
     return sizes
 
 
-def _change_year(page, year: int, timeout_ms: int = 120_000) -> float:
-    """Pick year in the sidebar and return the seconds until the page shows it, drawn and settled."""
-    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').last
-    start = time.perf_counter()
-    box.click()
-    page.get_by_role("option", name=str(year), exact=True).click()
-    page.wait_for_function(f"() => document.querySelector('[data-testid=\"stMain\"] h3')?.innerText.includes('{year}')",
-                           timeout=timeout_ms)
-    wait_for_page(page, timeout_ms)
-    return time.perf_counter() - start - 0.8  # wait_for_page's two 400 ms settle checks are not the app's time
-
-
 def rendered_map_bytes(data_dir: Path, region: str) -> int:
     """Bytes of the overview county map document for a region, built as the page builds it.
 
@@ -63,49 +68,190 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     return len(fmap.get_root().render().encode())
 
 
-def run(data_dir: Path, log=print) -> dict:
-    from playwright.sync_api import sync_playwright
-    pages = {name: path for name, path in frame_pages().items() if name != "data"}
-    out = []
-    start = time.perf_counter()
-    with streamlit_server(Path(data_dir)) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        map_sizes = _watch_maps(page)
-        page.goto(url)
-        wait_for_page(page, 180_000)
-        startup_ms = round((time.perf_counter() - start - 0.8) * 1000)
-        log(f"startup to first page: {startup_ms} ms")
-        for scope, query in (("county", f"?county={COUNTY}"), ("national", "")):
-            for name, path in pages.items():
-                page.goto(f"{url}/{path}{query}")
-                wait_for_page(page, 180_000)
-                seconds = None
-                for attempt, year in enumerate((2024, 2023)):  # one retry: headless redraws now and then stall
-                    map_sizes.clear()
-                    try:
-                        seconds = _change_year(page, year)
-                        break
-                    except Exception as e:  # a timeout: say so in the log, try once more
-                        log(f"page {name} {scope}: redraw attempt {attempt + 1} failed ({type(e).__name__})")
-                if seconds is None:
-                    out.append({"page": name, "scope": scope, "redraw_ms": None, "map_bytes": None})
-                    continue
-                row = {"page": name, "scope": scope, "redraw_ms": round(seconds * 1000), "map_bytes": sum(map_sizes)}
-                if name == "overview":
-                    row["map_bytes"] = max(row["map_bytes"], rendered_map_bytes(
-                        Path(data_dir), COUNTY[:4] if scope == "county" else ""))
-                out.append(row)
-                log(f"page {name:16} {scope:8} redraw {row['redraw_ms']:6} ms  maps {row['map_bytes'] / 1e6:6.3f} MB")
-        server = _server_process(url)
-        rss = sum(p.memory_info().rss for p in [server, *server.children(recursive=True)]) if server else 0
-        browser.close()
-    return {"pages": out, "startup_ms": startup_ms, "server_rss_mb": round(rss / 2**20, 1)}
+class MemorySampler:
+    """The server's resident memory (process and children), sampled twice a second in a thread: peak and last."""
+
+    def __init__(self, process: psutil.Process | None, every: float = 0.5):
+        self.process, self.every, self.peak = process, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        if self.process is None:
+            return 0
+        try:
+            return sum(p.memory_info().rss for p in [self.process, *self.process.children(recursive=True)])
+        except psutil.Error:
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, self.rss())
+
+    def __enter__(self) -> MemorySampler:
+        self.peak = self.rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def _server_process(url: str):
-    port = int(url.rsplit(":", 1)[1])
+def server_process(url: str) -> psutil.Process | None:
+    """The process listening on the URL's port (the Streamlit server), if it is on this machine."""
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
     for conn in psutil.net_connections(kind="tcp"):
         if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
             return psutil.Process(conn.pid)
     return None
+
+
+def _nav_link(page, url: str, path: str):
+    return page.locator(f'[data-testid="stSidebarNav"] a[href="{url}/{path}"]')
+
+
+def _errors_shown(page) -> int:
+    return page.locator('[data-testid="stException"]').count()
+
+
+def _after(page, action, timeout_ms: int) -> float:
+    """Seconds from an action in the open page until the rerun it causes is finished and drawn."""
+    runs = script_runs(page)
+    start = time.perf_counter()
+    action()
+    return wait_for_page(page, timeout_ms, after_runs=runs) - start
+
+
+def first_page_after_start(browser, data_dir: Path, query: str = "", timeout_ms: int = 300_000) -> float:
+    """Seconds from starting a server process until its first page (the national overview) is drawn."""
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        start = time.perf_counter()
+        with streamlit_server(Path(data_dir)) as url:
+            page.goto(f"{url}/{query}")
+            return wait_for_page(page, timeout_ms) - start
+    finally:
+        page.close()
+
+
+def _measure(name: str, scope: str, fn, samples: dict, log) -> None:
+    try:
+        seconds = fn()
+    except Exception as e:  # a timeout or a widget that is not there: say so, keep going
+        log(f"page {name} {scope}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        return
+    samples.append(round(seconds * 1000))
+
+
+def _median(values: list[int]) -> int | None:
+    return round(statistics.median(values)) if values else None
+
+
+def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = None,
+        scopes: tuple[str, ...] = ("county", "national"), timeout_ms: int = 300_000) -> dict:
+    """Time every page (or the named ones) at each scope; median of `rounds` for each kind of wait."""
+    from playwright.sync_api import sync_playwright
+    data_dir = Path(data_dir)
+    paths = {name: path for name, path in frame_pages().items() if name != "data" and (not pages or name in pages)}
+    rows = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first = []
+        for _ in range(rounds):
+            _measure("first page", "national", lambda: first_page_after_start(browser, data_dir, "", timeout_ms),
+                     first, log)
+            log(f"fresh server, first page drawn after {first[-1] if first else '—'} ms")
+        with streamlit_server(data_dir) as url, MemorySampler(server_process(url)) as memory:
+            page = browser.new_page(viewport=VIEWPORT)
+            map_sizes = _watch_maps(page)
+            for scope in scopes:
+                query = SCOPES[scope]
+                samples = {name: {kind: [] for kind in KINDS} for name in paths}
+                errors = {name: 0 for name in paths}
+                not_found = {name: 0 for name in paths}
+                map_bytes = {}
+                for _ in range(rounds):
+                    for name, path in paths.items():
+                        got = samples[name]
+                        map_sizes.clear()
+
+                        def fresh() -> float:
+                            start = time.perf_counter()
+                            page.goto(f"{url}/{path}{query}")
+                            return wait_for_page(page, timeout_ms) - start
+
+                        _measure(name, scope, fresh, got["fresh"], log)
+                        not_found[name] += dismiss_page_not_found(page)
+                        map_bytes.setdefault(name, sum(map_sizes))
+                        _measure(name, scope, lambda: _after(page, lambda: change_widget(page, "year"), timeout_ms),
+                                 got["year"], log)
+                        if PAGE_FILTERS.get(name):
+                            _measure(name, scope, lambda: _after(
+                                page, lambda: change_widget(page, PAGE_FILTERS[name]), timeout_ms), got["filter"], log)
+                        errors[name] += _errors_shown(page)
+                    for name, path in paths.items():  # navigation: from the page before it, in the same session
+                        if page.url.split("?")[0].rstrip("/") == f"{url}/{path}".rstrip("/"):  # one page only
+                            _after(page, _nav_link(page, url, "shuju").click, timeout_ms)
+                        target = _nav_link(page, url, path)
+                        _measure(name, scope, lambda: _after(page, target.click, timeout_ms),
+                                 samples[name]["navigation"], log)
+                        errors[name] += _errors_shown(page)
+                for name in paths:
+                    row = {"page": name, "scope": scope, **{f"{k}_ms": _median(samples[name][k]) for k in KINDS},
+                           "samples": samples[name], "map_bytes": map_bytes.get(name, 0), "errors": errors[name],
+                           "page_not_found": not_found[name]}
+                    if name == "overview":
+                        row["map_bytes"] = max(row["map_bytes"], rendered_map_bytes(
+                            data_dir, COUNTY[:4] if scope == "county" else ""))
+                    rows.append(row)
+                    log(f"page {name:16} {scope:8} " + "  ".join(
+                        f"{k} {row[k + '_ms'] if row[k + '_ms'] is not None else '—':>6} ms" for k in KINDS)
+                        + f"  maps {row['map_bytes'] / 1e6:6.3f} MB  errors {row['errors']}")
+            rss = memory.rss()
+        browser.close()
+    return {"pages": rows, "first_page_ms": _median(first), "first_page_samples": first,
+            "server_rss_mb": round(rss / 2**20, 1), "server_peak_rss_mb": round(memory.peak / 2**20, 1),
+            "page_rounds": rounds}
+
+
+def report_lines(result: dict) -> list[str]:
+    """The pages section of docs/benchmarks.md."""
+    if not result.get("pages"):
+        return []
+    lines = ["", f"## Pages (headless Chromium, median of {result.get('page_rounds', 3)}, ms until the script has "
+             "finished and every chart and map is drawn, stable for 300 ms)", "",
+             "fresh: the page's link opened anew (new session); navigation: its sidebar link clicked from another "
+             "page; year: another year picked; filter: the page's own filter changed "
+             f"({', '.join(f'`{k}`' for k in PAGE_FILTERS.values() if k)}).", "",
+             "| page | scope | fresh | navigation | year | filter | map bytes | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for p in result["pages"]:
+        cells = [("—" if p.get(f"{k}_ms") is None else f"{p[f'{k}_ms']:,}") for k in KINDS]
+        lines.append(f"| {p['page']} | {p['scope']} | {' | '.join(cells)} | {p['map_bytes'] or 0:,} | "
+                     f"{p.get('errors', 0)} |")
+    if result.get("first_page_ms") is not None:
+        lines += ["", f"A freshly started server draws its first page (the national overview) "
+                  f"{result['first_page_ms']:,} ms after the process starts (runs: "
+                  f"{', '.join(f'{x:,}' for x in result.get('first_page_samples', []))} ms)."]
+    if result.get("server_rss_mb"):
+        lines += ["", f"Server memory (process and children): {result['server_rss_mb']:,} MB after the pass, "
+                  f"{result.get('server_peak_rss_mb', 0):,} MB at its peak."]
+    return lines
+
+
+def target_checks(result: dict, targets: dict) -> list[tuple[str, str, bool]]:
+    """(target, reached, met) for the page targets: the slowest page per scope, navigation and filter change."""
+    checks = []
+    for scope, key in (("county", "county_page_ms"), ("national", "national_page_ms")):
+        for kind in ("navigation", "year", "filter"):
+            rows = [(p[f"{kind}_ms"], p["page"]) for p in result.get("pages", [])
+                    if p["scope"] == scope and p.get(f"{kind}_ms") is not None]
+            if rows:
+                worst, name = max(rows)
+                checks.append((f"every page ≤ {targets[key]:,} ms at {scope} scope, {kind} (slowest: {name})",
+                               f"{worst:,} ms", worst <= targets[key]))
+    if result.get("first_page_ms") is not None:
+        checks.append((f"fresh server's first page ≤ {targets['first_page_ms']:,} ms after start",
+                       f"{result['first_page_ms']:,} ms", result["first_page_ms"] <= targets["first_page_ms"]))
+    return checks

@@ -26,35 +26,41 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(data_dir: Path, script: str = "app.py"):
-    """Start `streamlit run script` on data_dir; yield its base URL; stop it afterwards."""
+def streamlit_server(data_dir: Path, script: str = "app.py", args: tuple[str, ...] = ()):
+    """Start `streamlit run script` on data_dir; yield its base URL; stop it afterwards.
+
+    The server's output goes to a temporary file, not a pipe nobody reads: a busy server logging
+    tracebacks would otherwise block once the pipe is full.
+    """
+    import tempfile
     port = free_port()
     env = {**os.environ, "JUNHENG_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "junheng.tools.serve", "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"] if script == "app.py" else
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
+    options = ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", *args]
+    command = ([sys.executable, "-m", "junheng.tools.serve", *options] if script == "app.py" else
+               [sys.executable, "-m", "streamlit", "run", script, *options])
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        url = f"http://localhost:{port}"
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        output.seek(0)
+                        raise RuntimeError(f"streamlit did not start: {output.read().decode()[-2000:]}")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def is_local(url: str) -> bool:
@@ -62,20 +68,112 @@ def is_local(url: str) -> bool:
     return parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOCAL_HOSTS
 
 
-def wait_for_page(page, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the script and every map iframe has drawn."""
+# Streamlit 1.67 marks the app element with its script state: "initial" before the first run, then
+# "running" / "rerunRequested" / "stopRequested" while a run is on, "notRunning" when it has finished.
+SCRIPT_STATE = "data-test-script-state"
+
+# Counts the runs the page has started: each time the state leaves "notRunning". Installed once per document.
+_COUNT_RUNS = """() => {
+  if (window.__junhengRuns === undefined) {
+    window.__junhengRuns = 0;
+    let last = document.querySelector('[data-testid="stApp"]')?.getAttribute('%s') ?? 'initial';
+    new MutationObserver(records => {
+      for (const r of records) {
+        const state = r.target.getAttribute('%s');
+        if (last === 'notRunning' && state !== 'notRunning') window.__junhengRuns++;
+        last = state;
+      }
+    }).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['%s']});
+  }
+  return window.__junhengRuns;
+}""" % (SCRIPT_STATE, SCRIPT_STATE, SCRIPT_STATE)
+
+# A signature of what the page shows when it is finished, or null while it is not: the script is not running
+# (and has run since `afterRuns`), nothing is a loading skeleton, every Plotly chart has drawn its SVG with
+# its visible traces, every Folium map has loaded, has layers and no canvas redraw pending. The page counts
+# as settled once the signature has stayed the same for stableMs.
+_SETTLED = """([afterRuns, stableMs]) => {
+  const wait = window.__junhengWait || (window.__junhengWait = {sig: null, since: 0});
+  const now = performance.now();
+  const signature = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('%s') !== 'notRunning') return null;
+    if (afterRuns !== null && !((window.__junhengRuns || 0) > afterRuns)) return null;
+    if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]')) return null;
+    const parts = [document.querySelectorAll('[data-testid="stElementContainer"]').length];
+    for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+      const plot = chart.querySelector('.js-plotly-plot');
+      if (!plot || !plot._fullLayout || !plot.querySelector('.main-svg')) return null;
+      const expected = (plot._fullData || []).filter(t => t.visible === true).length;
+      const drawn = plot.querySelectorAll('.main-svg .trace, .gl-container canvas').length;
+      if (expected > 0 && drawn === 0) return null;
+      parts.push('p' + drawn);
+    }
+    for (const frame of document.querySelectorAll('iframe[src*="streamlit_folium"]')) {
+      const doc = frame.contentDocument, map = frame.contentWindow && frame.contentWindow.map;
+      if (!doc || !map || !map._loaded) return null;
+      const shapes = doc.querySelectorAll('.leaflet-overlay-pane path, .leaflet-overlay-pane canvas').length
+        + (doc.querySelector('.leaflet-marker-pane')?.childElementCount || 0);
+      if (shapes === 0) return null;
+      if (Object.values(map._layers).some(layer => layer._redrawRequest)) return null;  // canvas not painted yet
+      parts.push('m' + map._container.id + ':' + shapes);
+    }
+    return parts.join(',');
+  };
+  const sig = signature();
+  if (sig === null || sig !== wait.sig) {
+    wait.sig = sig;
+    wait.since = now;
+    return false;
+  }
+  return now - wait.since >= stableMs;
+}""" % SCRIPT_STATE
+
+
+def script_runs(page) -> int:
+    """How many script runs this page has started; pass it to wait_for_page(after_runs=) before an action."""
+    page.wait_for_selector('[data-testid="stApp"]')
+    return page.evaluate(_COUNT_RUNS)
+
+
+def wait_for_page(page, timeout_ms: int = 60_000, after_runs: int | None = None, stable_ms: int = 300) -> float:
+    """Wait until the page is finished as a user sees it; return the perf_counter time it became so.
+
+    Finished: Streamlit's script state is notRunning, every Plotly chart has drawn its traces and every
+    Folium map its layers, unchanged for stable_ms. After an action (a widget change, a click on a page
+    link) pass after_runs=script_runs(page) taken before it, so the old page is not taken for the new.
+    """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    # Settled: the script is not running and no element is a loading skeleton, twice in a row.
-    settled = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-        && !document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]')
-        && document.querySelectorAll('[data-testid="stMainBlockContainer"] *').length > 20"""
-    for _ in range(2):
-        page.wait_for_function(settled, timeout=timeout_ms)
-        page.wait_for_timeout(400)
-    maps = page.locator('iframe[src*="streamlit_folium"]')
-    for i in range(maps.count()):
-        page.frame_locator('iframe[src*="streamlit_folium"]').nth(i).locator(".leaflet-container").wait_for(
-            state="attached", timeout=timeout_ms)  # a map in a hidden tab is attached, not visible
+    page.evaluate(_COUNT_RUNS)
+    page.evaluate("() => { window.__junhengWait = undefined; }")
+    page.wait_for_function(_SETTLED, arg=[after_runs, stable_ms], timeout=timeout_ms, polling=50)
+    settled_for_ms = page.evaluate("() => performance.now() - window.__junhengWait.since")
+    return time.perf_counter() - settled_for_ms / 1000
+
+
+def change_widget(page, key: str) -> None:
+    """Pick another value in the widget with this key: a select box's, radio's or segmented control's next option."""
+    widget = page.locator(f".st-key-{key}").first
+    if not widget.count():
+        raise LookupError(f"no widget with key {key!r} on {page.url}")
+    if widget.locator('[data-testid="stSelectbox"]').count():
+        widget.locator('[data-testid="stSelectbox"]').click()
+        page.locator('[role="option"]:not([aria-selected="true"])').first.click()
+    elif widget.locator('[data-testid="stRadioOption"]').count():
+        widget.locator('[data-testid="stRadioOption"]:not([data-selected="true"])').first.click()
+    else:
+        widget.locator('button[role="radio"][aria-checked="false"]').first.click()
+
+
+def dismiss_page_not_found(page) -> bool:
+    """Close Streamlit's "Page not found" dialog if it shows (streamlit#9992: a deep link that the frame's
+    navigation serves anyway); it makes the page inert. True if there was one."""
+    dialog = page.locator('[role="dialog"]').filter(has_text="Page not found")
+    if not dialog.count():
+        return False
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached", timeout=5_000)
+    return True
 
 
 def screenshot(page, path: Path) -> None:

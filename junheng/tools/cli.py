@@ -130,16 +130,68 @@ def _bench(args) -> int:
     from junheng.data import db
     from junheng.tools import bench
     try:
-        result = bench.run(Path(args.data_dir), repeats=args.repeats, pages=not args.no_pages)
+        result = bench.run(Path(args.data_dir), repeats=args.repeats, pages=not args.no_pages,
+                           page_rounds=args.page_rounds, page_names=_names(args.pages), scopes=tuple(_names(args.scopes)))
     except db.DataError as e:
         return _fail(str(e), code=2)
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     if args.report:
+        from junheng.tools import loadtest
         command = "junheng bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "junheng bench"
-        Path(args.report).write_text(bench.report_markdown(result, command), encoding="utf-8")
+        report = Path(args.report)
+        text = bench.report_markdown(result, command)
+        kept = loadtest.section_of(report.read_text(encoding="utf-8")) if report.exists() else None
+        report.write_text(loadtest.with_section(text, kept) if kept else text, encoding="utf-8")
         print(f"wrote {args.report}")
     return 0 if all(q["same_numbers"] for q in result["queries"]) else 1
+
+
+def _loadtest(args) -> int:
+    import json
+    import os
+    import shlex
+    import time
+
+    from junheng.tools import loadtest
+    try:
+        sessions = tuple(int(n) for n in _names(args.sessions) or [])
+    except ValueError:
+        return _fail(f"--sessions takes whole numbers separated by commas, e.g. 1,10,25 (got {args.sessions!r})", 2)
+    if not sessions or min(sessions) < 1:
+        return _fail(f"--sessions takes positive numbers, e.g. 1,10,25 (got {args.sessions!r})", 2)
+    if args.url is None and not (Path(args.data_dir) / "snapshots").is_dir():
+        return _fail(f"no data to serve in {args.data_dir} (run junheng demo, or give --url)", 2)
+    load = round(os.getloadavg()[0], 2)
+    pages = [_url_path(p) for p in _names(args.pages)] if args.pages else None
+    result = loadtest.run(args.url, Path(args.data_dir), sessions, pages, tuple(_names(args.widgets) or loadtest.DEFAULT_WIDGETS),
+                          args.query, args.think, args.timeout, args.start_within, args.settle, args.script)
+    result.update(title=args.title, load_average=load, when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  command=shlex.join(["junheng", *sys.argv[1:]]) if sys.argv[1:2] == ["loadtest"]
+                  else "junheng loadtest")
+    runs = [result]
+    if args.json:
+        path = Path(args.json)
+        earlier = json.loads(path.read_text(encoding="utf-8")).get("runs", []) if path.exists() else []
+        runs = [r for r in earlier if r.get("title") != result["title"]] + [result]
+        path.write_text(json.dumps({"runs": runs}, ensure_ascii=False, indent=2), encoding="utf-8")
+    if args.report:
+        report = Path(args.report)
+        document = report.read_text(encoding="utf-8") if report.exists() else ""
+        report.write_text(loadtest.with_section(document, loadtest.report_markdown(runs)), encoding="utf-8")
+        print(f"wrote {args.report}")
+    return 1 if any(level["errors"] for level in result["levels"]) else 0
+
+
+def _url_path(page: str) -> str:
+    """A page given by its file stem (overview) or its URL path (pinggu); the default page is ''."""
+    from junheng.tools.browser import frame_pages
+    pages = frame_pages()
+    return pages.get(page, "" if page in ("/", "") else page)
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
 
 def _msg(lang: str, zh: str, en: str) -> str:
@@ -199,7 +251,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", help="write the Markdown report to this file, e.g. docs/benchmarks.md")
     p.add_argument("--repeats", type=int, default=7, help="warm runs per query")
     p.add_argument("--no-pages", action="store_true", help="skip the browser page timings")
+    p.add_argument("--page-rounds", type=int, default=3, help="rounds per page timing (the median is reported)")
+    p.add_argument("--pages", help="comma-separated page names (file stems) to time, e.g. overview,gaps; default all")
+    p.add_argument("--scopes", default="county,national", help="comma-separated scopes for the page timings")
     p.set_defaults(func=_bench)
+    p = sub.add_parser("loadtest", help="N concurrent sessions over Streamlit's websocket protocol: script time, "
+                                        "errors, server memory")
+    p.add_argument("--url", help="a running app, e.g. http://localhost:8501; default: start one on --data-dir")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--sessions", default="1,10,25,50", help="levels of concurrency, run one after another")
+    p.add_argument("--pages", help="comma-separated pages (file stems or URL paths); default every view page")
+    p.add_argument("--widgets", help="widget keys changed on each page that shows them; default: the sidebar "
+                   "year and each page's filter")
+    p.add_argument("--query", default="", help="query string of the first page, e.g. county=370724")
+    p.add_argument("--think", type=float, default=1.0, help="seconds a user waits between actions")
+    p.add_argument("--start-within", type=float, default=2.0, help="users start at random within these seconds")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds before a run counts as not finished")
+    p.add_argument("--settle", type=float, default=5.0, help="seconds to wait before the last memory sample")
+    p.add_argument("--script", default="app.py", help="the app to start when no --url is given")
+    p.add_argument("--title", default="load test", help="the heading of this run in the report")
+    p.add_argument("--json", help="add this run to a JSON file of runs (same title: replaced)")
+    p.add_argument("--report", help="write the load-test section of this Markdown file from the runs")
+    p.set_defaults(func=_loadtest)
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
     p.set_defaults(func=_dictionary)

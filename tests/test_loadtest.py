@@ -1,0 +1,81 @@
+"""The load test: real Streamlit servers driven over the websocket protocol, no browser."""
+import json
+
+import pytest
+
+from junheng.tools import cli, loadtest
+from junheng.tools.browser import streamlit_server
+
+TEST_APP = "tests/apps/loadtest_app.py"
+
+
+def test_two_sessions_run_every_page_and_widget_change_without_errors(demo_data):
+    with streamlit_server(demo_data) as url:
+        result = loadtest.run(url, sessions=(2,), query="county=370724", think=0, start_within=0.5, settle=0)
+    level, = result["levels"]
+    # Per session, by hand: open the overview (1), change its year and map metric (2); then for 均衡评估,
+    # 城乡差距 and 留守儿童: navigate, change the year and the page's filter (3 each); 标准化建设: navigate and
+    # change the year (2). 1 + 2 + 3 * 3 + 2 = 14 runs, 28 for two sessions.
+    assert (level["runs"], level["finished"], level["errors"]) == (28, 28, 0), level["error_samples"]
+    assert set(level["per_page_p95_ms"]) == {"/", "pinggu", "chengxiang", "liushou", "biaozhun"}
+    assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["max_ms"]
+    assert level["peak_rss_mb"] > 50 and level["rss_after_close_mb"] > 50  # the server's memory was read
+
+
+def test_an_exception_in_a_page_is_reported_as_an_error(tiny_data):
+    with streamlit_server(tiny_data, TEST_APP) as url:
+        broken = loadtest.run(url, sessions=(2,), widgets=("year", "shown"), think=0, start_within=0, settle=0)
+        fine = loadtest.run(url, sessions=(2,), pages=[""], widgets=("year", "shown"), think=0, start_within=0,
+                            settle=0)
+    level, = broken["levels"]
+    # Per session: open Fine (1), change year and shown (2); Broken: navigate and change the year (2), both raise.
+    assert (level["runs"], level["finished"], level["errors"]) == (10, 10, 4)
+    assert level["error_samples"] == ["broken navigation: ValueError: injected failure",
+                                      "broken year: ValueError: injected failure"]
+    level, = fine["levels"]
+    assert (level["runs"], level["errors"]) == (6, 0)
+
+
+def test_a_widget_change_sends_another_option_as_the_browser_would():
+    from streamlit.proto.ButtonGroup_pb2 import ButtonGroup
+    from streamlit.proto.Selectbox_pb2 import Selectbox
+    session = loadtest.Session("http://localhost:1")
+    year = Selectbox(id="$$ID-abc-year", options=["2025", "2024", "2023"], default=0)
+    session.pick_another(year)
+    assert session.values[year.id].string_value == "2024"
+    session.pick_another(year)  # from 2024, the first other option
+    assert session.values[year.id].string_value == "2025"
+    shown = ButtonGroup(id="$$ID-def-shown", options=[ButtonGroup.Option(content="a"), ButtonGroup.Option(content="b")],
+                        default=[0])
+    session.pick_another(shown)
+    assert list(session.values[shown.id].string_array_value.data) == ["b"]
+    session.widgets = {year.id: year, shown.id: shown}
+    assert session.widget("shown") is shown and session.widget("own") is None
+
+
+def test_the_report_section_is_replaced_and_the_rest_kept():
+    doc = "# Benchmarks\n\ntext\n"
+    once = loadtest.with_section(doc, "## Load test\n\nfirst\n")
+    assert once.startswith(doc) and "first" in once
+    twice = loadtest.with_section(once + "\n## After\n", "## Load test\n\nsecond\n")
+    assert "first" not in twice and "second" in twice and twice.endswith("## After\n")
+    assert loadtest.section_of(twice).count("second") == 1
+
+
+def test_cli_writes_runs_and_the_section(tiny_data, tmp_path):
+    runs, report = tmp_path / "loadtest.json", tmp_path / "benchmarks.md"
+    report.write_text("# Benchmarks\n\nqueries\n", encoding="utf-8")
+    code = cli.main(["loadtest", "--data-dir", str(tiny_data), "--script", TEST_APP, "--sessions", "1",
+                     "--pages", "/", "--widgets", "year", "--think", "0", "--start-within", "0", "--settle", "0",
+                     "--title", "test app", "--json", str(runs), "--report", str(report)])
+    assert code == 0
+    saved = json.loads(runs.read_text(encoding="utf-8"))["runs"]
+    assert [r["title"] for r in saved] == ["test app"] and saved[0]["levels"][0]["runs"] == 2
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nqueries\n") and "### test app" in text and "| 1 | 2 | 0 |" in text
+
+
+@pytest.mark.parametrize("sessions", ["0", "ten", ""])
+def test_cli_refuses_bad_session_counts(sessions, tiny_data, capsys):
+    assert cli.main(["loadtest", "--data-dir", str(tiny_data), "--sessions", sessions]) == 2
+    assert "--sessions" in capsys.readouterr().err

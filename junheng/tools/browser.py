@@ -151,18 +151,28 @@ def wait_for_page(page, timeout_ms: int = 60_000, after_runs: int | None = None,
     return time.perf_counter() - settled_for_ms / 1000
 
 
-def change_widget(page, key: str) -> None:
-    """Pick another value in the widget with this key: a select box's, radio's or segmented control's next option."""
+def change_widget(page, key: str) -> float:
+    """Pick another value in the widget with this key (a select box's, radio's or segmented control's next
+    option); return the perf_counter time of the click that commits it, the moment a user's wait begins."""
     widget = page.locator(f".st-key-{key}").first
     if not widget.count():
         raise LookupError(f"no widget with key {key!r} on {page.url}")
+    widget.scroll_into_view_if_needed()  # a select box's list does not open while the page scrolls to it
     if widget.locator('[data-testid="stSelectbox"]').count():
         widget.locator('[data-testid="stSelectbox"]').click()
-        page.locator('[role="option"]:not([aria-selected="true"])').first.click()
+        choice = page.locator('[role="option"]:not([aria-selected="true"])').first
+        try:
+            choice.wait_for(timeout=3_000)
+        except Exception:  # the click gave focus but no list: open it from the keyboard
+            page.keyboard.press("ArrowDown")
     elif widget.locator('[data-testid="stRadioOption"]').count():
-        widget.locator('[data-testid="stRadioOption"]:not([data-selected="true"])').first.click()
+        choice = widget.locator('[data-testid="stRadioOption"]:not([data-selected="true"])').first
     else:
-        widget.locator('button[role="radio"][aria-checked="false"]').first.click()
+        choice = widget.locator('button[role="radio"][aria-checked="false"]').first
+    choice.wait_for()
+    committed = time.perf_counter()
+    choice.click()
+    return committed
 
 
 def dismiss_page_not_found(page) -> bool:

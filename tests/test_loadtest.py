@@ -36,6 +36,16 @@ def test_an_exception_in_a_page_is_reported_as_an_error(tiny_data):
     assert (level["runs"], level["errors"]) == (6, 0)
 
 
+def test_a_run_that_does_not_finish_in_time_is_an_error_and_the_visit_goes_on(tiny_data):
+    with streamlit_server(tiny_data, TEST_APP) as url:
+        result = loadtest.run(url, sessions=(1,), pages=[""], widgets=("year",), query="sleep=3", think=0,
+                              timeout=1, start_within=0, settle=0)
+    level, = result["levels"]
+    # The first run times out and is stopped; the year change after it is asked for (and times out too).
+    assert (level["runs"], level["finished"], level["errors"]) == (2, 0, 2)
+    assert level["error_samples"] == ["/ fresh: no script_finished within 1 s", "/ year: no script_finished within 1 s"]
+
+
 def test_a_widget_change_sends_another_option_as_the_browser_would():
     from streamlit.proto.ButtonGroup_pb2 import ButtonGroup
     from streamlit.proto.Selectbox_pb2 import Selectbox

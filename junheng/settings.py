@@ -143,7 +143,8 @@ def _check_class_profiles(rules: dict, path: Path) -> None:
 REQUIRED_RULES = {
     "basic": ("primary", "junior"),
     "quality": ("primary", "junior", "school_min_met", "school_rest_share"),
-    "rules": ("junior_weight", "teaching_point_min_students", "large_school_max", "small_school_min"),
+    "rules": ("junior_weight", "senior_weight", "teaching_point_min_students", "basic_teaching_point_min_students",
+              "include_private_schools", "large_school_max", "combined_school_max", "small_school_min"),
     "minimums": (),
     "targets": ("standardized_share", "standardized_share_year", "standardized_all_public_year", "pace_years",
                 "psych_classes_per_teacher", "primary_class_max", "junior_class_max"),

@@ -1,4 +1,5 @@
 """The official evaluation on hand-worked counties: CVs, per-school verdicts, leave-one-out, what-if, CLI."""
+import copy
 import json
 import math
 
@@ -20,7 +21,7 @@ def even_school(school_id: str, students: int = 100, **values) -> dict:
     900 m² sports (750), 240,000 yuan (200,000), 3 multimedia rooms (2.3).
     """
     k = students // 100
-    row = dict(school_id=school_id, primary_students=students, primary_classes=max(1, students // 40),
+    row = dict(school_id=school_id, primary_students=students, primary_classes=max(1, -(-students // 40)),
                teachers=6 * k, teachers_above_degree=6 * k, teachers_senior_title=3 * k, backbone_teachers=2 * k,
                pe_arts_teachers=k, building_area_m2=540.0 * k, sports_area_m2=900.0 * k,
                equipment_value_cny=240_000.0 * k, computers=12 * k, books=3000 * k, multimedia_rooms=3 * k)
@@ -74,25 +75,45 @@ def test_two_minimums_missed_fails_even_when_both_are_close():
     assert row["gap_sports_area_per_student"] == pytest.approx(10.0)
 
 
-def test_teaching_points_under_50_count_for_basic_but_not_for_quality():
+def test_teaching_points_under_50_are_left_out_of_both_evaluations_by_default():
     schools = frame([even_school("3707240001", 400),
                      even_school("3707240002", 30, school_type="teaching_point", building_area_m2=30.0),
                      even_school("3707240003", 100, school_type="teaching_point")])
     primary = evaluation.evaluate_county(schools, RULES)["primary"]
     assert [s["school_id"] for s in primary["quality"]["schools"]] == ["3707240001", "3707240003"]
-    assert primary["basic"]["cv"]["building_area_per_student"] > 0.1  # the tiny point's 1 m² counts here
+    assert primary["basic"]["cv"]["building_area_per_student"] == pytest.approx(0, abs=1e-9)
+    assert primary["quality"]["cv"]["building_area_per_student"] == pytest.approx(0, abs=1e-9)
+    # A province that counts every teaching point in 基本均衡: the tiny point's 1 m² per pupil now counts there.
+    counted = copy.deepcopy(RULES)
+    counted["rules"]["basic_teaching_point_min_students"] = 0
+    primary = evaluation.evaluate_county(schools, counted)["primary"]
+    assert primary["basic"]["cv"]["building_area_per_student"] > 0.1
     assert primary["quality"]["cv"]["building_area_per_student"] == pytest.approx(0, abs=1e-9)
 
 
+def test_private_schools_are_left_out_unless_the_setting_counts_them():
+    # A private school with a quarter of the floor area: out by default (CV 0), in when counted.
+    # Counted: x = 5.4, 1.35 m² per pupil, 100 pupils each: X̄ = 3.375, S = 2.025, CV = 0.6.
+    schools = frame([even_school("3707240001"), even_school("3707240002", is_public=False, building_area_m2=135.0)])
+    assert evaluation.evaluate_county(schools, RULES)["primary"]["basic"]["cv"][
+        "building_area_per_student"] == pytest.approx(0, abs=1e-12)
+    counted = copy.deepcopy(RULES)
+    counted["rules"]["include_private_schools"] = True
+    primary = evaluation.evaluate_county(schools, counted)["primary"]
+    assert primary["basic"]["cv"]["building_area_per_student"] == pytest.approx(0.6)
+    assert len(primary["quality"]["schools"]) == 2
+
+
 def test_combined_school_counts_in_both_levels_with_split_resources():
-    # 九年一贯制: 600 primary + 300 junior pupils; unsplit resources shared 600 : 1.1·300 = 600 : 330.
+    # 九年一贯制: 600 primary + 300 junior pupils. Facilities shared 600 : 1.1·300 = 600 : 330;
+    # teachers by plain enrolment 600 : 300 (never weighted).
     nine = school(school_id="3707240009", school_type="nine_year", primary_students=600, junior_students=300,
                   primary_classes=12, junior_classes=6, teachers=93, building_area_m2=9300.0)
     values = evaluation.level_values(frame([nine]), RULES).sort("level", descending=True)
     primary, junior = values.row(0, named=True), values.row(1, named=True)
     assert (primary["level"], junior["level"]) == ("primary", "junior")
-    assert primary["teachers"] == pytest.approx(93 * 600 / 930)
-    assert junior["teachers"] == pytest.approx(93 * 330 / 930)
+    assert primary["teachers"] == pytest.approx(62.0)
+    assert junior["teachers"] == pytest.approx(31.0)
     assert junior["building_area_per_student"] == pytest.approx(9300 * 330 / 930 / 300)  # 11.0 m²
     result = evaluation.evaluate_county(frame([nine]), RULES)
     assert set(result) == {"primary", "junior"}
@@ -126,7 +147,7 @@ def test_what_if_raises_resources_without_touching_the_input():
         evaluation.apply_changes(schools, changes.with_columns(pl.lit("school_name").alias("column")))
 
 
-def test_region_status_classifies_counties():
+def test_region_status_gives_the_computed_parts_of_each_county():
     good = [even_school("3707240001"), even_school("3707240002", 200)]
     basic_only = [even_school("3703050001", county_code="370305", sports_area_m2=100.0),
                   even_school("3703050002", county_code="370305", sports_area_m2=2000.0)]
@@ -135,8 +156,9 @@ def test_region_status_classifies_counties():
                            teachers_senior_title=1, sports_area_m2=10.0),
                even_school("3412020002", county_code="341202")]
     status = evaluation.region_status(frame(good + basic_only + neither), RULES)
-    assert dict(zip(status["county_code"], status["status"])) == {
-        "370724": "both", "370305": "basic", "341202": "neither"}
+    parts = {c: (b, q) for c, b, q in status.select("county_code", "basic_pass", "quality_pass").iter_rows()}
+    assert parts == {"370724": (True, True), "370305": (True, False), "341202": (False, False)}
+    assert "status" not in status.columns  # parts, not verdicts: see tests/test_verdicts.py
     assert status["county_code"].to_list() == ["370724", "370305", "341202"]  # ranked by composite
 
 
@@ -155,6 +177,14 @@ def test_cli_evaluate_prints_the_published_shape(tiny_data, capsys):
                      "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["county_code"], out["year"], set(out["levels"])) == ("341202", 2024, {"primary", "junior"})
+    assert set(out) == {"county_code", "year", "verdicts", "parts", "levels"}
+    # No county table: 基本均衡 cannot pass; the fixture's two 66+ classes fail 优质均衡 whatever is missing.
+    assert out["verdicts"] == {"basic": "incomplete", "quality": "fail"}
+    assert out["parts"]["quality"]["government"]["items"]["class_size_cap"] == {
+        "value": 2 / 18, "rule": "<= 0.0", "met": False, "source": "computed"}
+    assert set(out["parts"]["quality"]) == {"prerequisite", "resources", "government", "quality", "social", "veto"}
+    item = out["parts"]["quality"]["social"]["items"]["social_recognition_rate"]
+    assert item == {"value": None, "rule": ">= 0.85", "met": None, "source": "missing"}
     level = out["levels"]["junior"]
     assert set(level) == {"basic", "quality"}
     assert set(level["basic"]) == {"cv", "composite", "threshold", "pass"}

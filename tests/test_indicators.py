@@ -41,16 +41,37 @@ def test_urban_rural_group(code, group):
     assert out == group
 
 
-def test_split_levels_of_a_nine_year_school():
-    # 600 primary, 300 junior; weight 1.1 → primary share 600 / (600 + 330) = 0.64516.
+def test_split_levels_of_a_nine_year_school_facilities_weighted_teachers_by_enrolment():
+    # 600 primary, 300 junior. Facilities by weight 1.1: primary share 600 / (600 + 330) → 9300 m² = 6000 + 3300.
+    # Teachers by plain enrolment 600 : 300 → 90 = 60 + 30 (weighted, it would be 58.06 + 31.94).
     rows = frame([school(school_type="nine_year", primary_students=600, junior_students=300,
-                         primary_classes=12, junior_classes=6, building_area_m2=9300.0, teachers=62)])
+                         primary_classes=12, junior_classes=6, building_area_m2=9300.0, teachers=90,
+                         backbone_teachers=9, multimedia_rooms=18)])
     levels = indicators.split_levels(rows, junior_weight=1.1).sort("level", descending=True)
     assert levels["level"].to_list() == ["primary", "junior"]
     assert levels["students"].to_list() == [600, 300]
     assert levels["classes"].to_list() == [12, 6]
     assert levels["building_area_m2"].to_list() == pytest.approx([6000.0, 3300.0])
-    assert levels["teachers"].to_list() == pytest.approx([40.0, 22.0])
+    assert levels["teachers"].to_list() == pytest.approx([60.0, 30.0])
+    assert levels["backbone_teachers"].to_list() == pytest.approx([6.0, 3.0])
+    assert levels["multimedia_rooms"].to_list() == pytest.approx([12.0, 6.0])  # not a facility indicator
+
+
+def test_split_levels_takes_the_senior_share_out_of_a_twelve_year_school():
+    # 600 primary, 300 junior, 250 senior. Weighted 600 : 330 : 330 (1.32 × 250) of 1260 → 12600 m² gives
+    # 6000 and 3300 m², the 高中 3300 m² out. Teachers 115 by 600 : 300 : 250 of 1150 → 60 and 30, 25 out.
+    rows = frame([school(school_type="twelve_year", primary_students=600, junior_students=300, senior_students=250,
+                         primary_classes=12, junior_classes=6, building_area_m2=12600.0, teachers=115)])
+    levels = indicators.split_levels(rows, junior_weight=1.1, senior_weight=1.32).sort("level", descending=True)
+    assert levels["building_area_m2"].to_list() == pytest.approx([6000.0, 3300.0])
+    assert levels["teachers"].to_list() == pytest.approx([60.0, 30.0])
+    without = indicators.split_levels(rows.drop("senior_students"), 1.1, 1.32)  # an old snapshot: no column
+    assert without["teachers"].sum() == pytest.approx(115.0)
+
+
+def test_facility_columns_are_the_five_2012_facility_indicators():
+    assert set(indicators.facility_columns()) == {"building_area_m2", "sports_area_m2", "equipment_value_cny",
+                                                  "computers", "books"}
 
 
 def test_split_levels_keeps_single_level_schools_whole():
@@ -80,11 +101,16 @@ def test_registry_has_the_official_indicators():
     basic = [i.key for i in indicators.basic_indicators()]
     quality = [i.key for i in indicators.quality_indicators()]
     assert len(basic) == 8 and len(quality) == 7
-    assert set(quality) == {"above_degree_teachers_per_student", "backbone_teachers_per_100",
+    assert set(quality) == {"above_degree_teachers_per_100", "backbone_teachers_per_100",
                             "pe_arts_teachers_per_100", "building_area_per_student",
                             "sports_area_per_student", "equipment_value_per_student", "multimedia_rooms_per_100"}
     assert set(basic) & set(quality) == {"building_area_per_student", "sports_area_per_student",
-                                         "equipment_value_per_student", "above_degree_teachers_per_student"}
+                                         "equipment_value_per_student"}
+    # Each evaluation names teachers above the required degree its own way: 2012 per student, 2017 per 100.
+    per_student, per_100 = (indicators.by_key("above_degree_teachers_per_student"),
+                            indicators.by_key("above_degree_teachers_per_100"))
+    assert (per_student.zh, per_student.scale, per_student.basic) == ("生均高于规定学历教师数", 1, True)
+    assert (per_100.zh, per_100.scale, per_100.quality) == ("每百名学生拥有高于规定学历教师数", 100, True)
     rules = settings.load_thresholds()
     for key in quality:
         assert set(rules["minimums"][key]) == {"primary", "junior"}

@@ -9,7 +9,8 @@ from junheng.data import db
 ALL_COUNTIES = ["370724", "370305", "341202"]
 PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "scope": ALL_COUNTIES, "county": "370724",
-    "junior_weight": 1.1, "large_school_max": 2000, "small_school_min": 100, "primary_max": 45, "junior_max": 50,
+    "junior_weight": 1.1, "senior_weight": 1.32, "large_school_max": 2000, "small_school_min": 100,
+    "combined_school_max": 2500, "primary_max": 45, "junior_max": 50,
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "school × year": ["school_id", "year"], "school": ["school_id"],

@@ -78,7 +78,7 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     # Paths are ours, not the user's; DuckDB cannot bind a parameter inside a view body,
     # so they go in as quoted literals.
     file_list = ", ".join(_quote(p) for p in files)
-    con.execute(f"create view schools as select * from read_parquet([{file_list}], union_by_name = true)")
+    _schools_view(con, f"read_parquet([{file_list}], union_by_name = true)")
     con.execute(
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
@@ -114,7 +114,7 @@ def aggregate_path(data_dir: Path, year: int, name: str, params: dict) -> Path |
 def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> None:
     """Build every pre-aggregate of one year's snapshot file and store it beside the data (for connect)."""
     con = duckdb.connect()
-    con.execute(f"create view schools as select * from read_parquet({_quote(snapshot)})")
+    _schools_view(con, f"read_parquet({_quote(snapshot)})")
     for name, params in materialized_params(rules).items():
         target = aggregate_path(data_dir, year, name, params)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,12 +124,27 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
     con.close()
 
 
+SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "varchar", "bool": "boolean"}
+
+
+def _schools_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """The `schools` view over source, with every data-dictionary column: an optional column that older
+    snapshots lack (e.g. senior_students) reads as null, so queries may name it."""
+    from junheng.data import dictionary
+    present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+    missing = "".join(f", null::{SQL_TYPES[c.type]} as {c.name}"  # names and types from the dictionary
+                      for c in dictionary.columns() if c.name not in present)
+    con.execute(f"create view schools as select *{missing} from {source}")
+
+
 # Query files whose results become tables when the data are opened, with the settings they bind.
 MATERIALIZED = ("county_year_totals", "county_level_group_totals")
 
 
 def materialized_params(rules: dict) -> dict[str, dict]:
-    return {"county_year_totals": {}, "county_level_group_totals": {"junior_weight": rules["rules"]["junior_weight"]}}
+    return {"county_year_totals": {},
+            "county_level_group_totals": {"junior_weight": rules["rules"]["junior_weight"],
+                                          "senior_weight": rules["rules"]["senior_weight"]}}
 
 
 def _quote(path: Path) -> str:

@@ -10,22 +10,26 @@ from junheng.rules import indicators
 def level_values(schools: pl.DataFrame, rules: dict | None = None) -> pl.DataFrame:
     """One row per school and level with every indicator value, the 城乡 group and the assessment flags.
 
-    `in_quality` is false for teaching points under the rule's minimum enrolment (left out of 优质均衡).
+    `in_basic` / `in_quality`: the school is counted in the 基本均衡 CVs / the 优质均衡 resource assessment.
+    By the counting rules (thresholds.toml [rules]): public schools only unless `include_private_schools`, and
+    teaching points under each evaluation's minimum enrolment left out.
     """
     rules = rules or settings.load_thresholds()
-    levels = indicators.split_levels(schools, rules["rules"]["junior_weight"])
-    small_point = (pl.col("school_type") == "teaching_point") & (
-        pl.col("students") < rules["rules"]["teaching_point_min_students"])
+    r = rules["rules"]
+    levels = indicators.split_levels(schools, r["junior_weight"], r["senior_weight"])
+    counted = pl.lit(True) if r["include_private_schools"] else pl.col("is_public").fill_null(True)
+    point = pl.col("school_type") == "teaching_point"
     return indicators.school_values(levels).with_columns(
         indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"),
-        (~small_point).alias("in_quality"),
+        (counted & ~(point & (pl.col("students") < r["basic_teaching_point_min_students"]))).alias("in_basic"),
+        (counted & ~(point & (pl.col("students") < r["teaching_point_min_students"]))).alias("in_quality"),
     )
 
 
 def basic_cvs(values: pl.DataFrame, rules: dict, by=("county_code", "year", "level")) -> pl.DataFrame:
-    """The eight 基本均衡 CVs, their plain mean (综合差异系数), the level's ceiling and pass/fail."""
+    """The eight 基本均衡 CVs over the counted schools, their plain mean (综合差异系数), the ceiling, pass/fail."""
     keys = [i.key for i in indicators.basic_indicators()]
-    cvs = indicators.county_cv(values, keys, by)
+    cvs = indicators.county_cv(values.filter(pl.col("in_basic")), keys, by)
     threshold = _level_threshold(rules["basic"])
     return cvs.with_columns(pl.mean_horizontal(keys).alias("composite")).with_columns(
         threshold.alias("threshold"),
@@ -129,11 +133,13 @@ def cv_trend(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
 
 
 def cv_contributions(values: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Leave-one-out: per school and level, the county CV of key without that school.
+    """Leave-one-out: per counted school and level, the county CV of key without that school.
 
     `contribution` = CV with all schools − CV without this one: how much the school alone raises
     the CV. Computed from running sums, so it is exact and O(n).
     """
+    counted = "in_basic" if indicators.by_key(key).basic else "in_quality"
+    values = values.filter(pl.col(counted))
     p, x = pl.col("students").cast(pl.Float64), pl.col(key)
     w, s1, s2 = p.sum().over("level"), (p * x).sum().over("level"), (p * x * x).sum().over("level")
     cv_all = ((s2 / w - (s1 / w) ** 2).clip(0).sqrt()) / (s1 / w)
@@ -164,29 +170,43 @@ def apply_changes(schools: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     ).drop([f"_d_{c}" for c in cols])
 
 
-def region_status(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
-    """Per county of a frame of schools (one year): composite CVs, 基本/优质 verdicts and a status.
+def level_results(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Per county and level, the parts computed from school rows: the 基本均衡 composite CV and its verdict,
+    the 优质均衡 CVs within their ceiling and the schools meeting the resource standard.
 
-    status: 'both' (优质均衡 and 基本均衡 reached), 'basic' (基本 only), 'neither'.
+    `quality_pass` is null when no school of the level is assessed for 优质均衡 (nothing to judge).
     """
-    values = level_values(schools, rules)
+    keys = [i.key for i in indicators.quality_indicators()]
     basic = basic_cvs(values, rules, by=("county_code", "level"))
-    quality = quality_cvs(values, rules, by=("county_code", "level"))
-    verdicts = school_verdicts(values, rules).group_by("county_code", "level").agg(
+    quality = quality_cvs(values, rules, by=("county_code", "level")).select(
+        "county_code", "level", pl.sum_horizontal([(pl.col(k) <= pl.col("threshold")).cast(pl.Int32) for k in keys])
+        .alias("cvs_within"), "cv_pass")
+    schools = school_verdicts(values, rules).group_by("county_code", "level").agg(
         pl.col("school_pass").all().alias("schools_pass"), pl.col("school_pass").sum().alias("schools_passing"),
         pl.len().alias("schools_assessed"))
-    levels = basic.select("county_code", "level", "composite", pl.col("pass").alias("basic_pass")).join(
-        quality.select("county_code", "level", "cv_pass"), on=["county_code", "level"], how="left").join(
-        verdicts, on=["county_code", "level"], how="left").with_columns(
-        (pl.col("cv_pass").fill_null(False) & pl.col("schools_pass").fill_null(False)).alias("quality_pass"))
+    return basic.select("county_code", "level", "composite", pl.col("pass").alias("basic_pass")).join(
+        quality, on=["county_code", "level"], how="left").join(
+        schools, on=["county_code", "level"], how="left").with_columns(
+        (pl.col("cv_pass") & pl.col("schools_pass")).alias("quality_pass")).sort("county_code", "level")
+
+
+def region_status(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Per county of a frame of schools (one year): the composite CVs and the parts computed from school rows.
+
+    basic_pass: the composite CV of every level within its ceiling; quality_pass: the 优质均衡 resources of
+    every level met. These are parts, not verdicts: the verdicts are in junheng.rules.verdicts.
+    """
+    return region_wide(level_results(level_values(schools, rules), rules))
+
+
+def region_wide(levels: pl.DataFrame) -> pl.DataFrame:
+    """One row per county from level_results, ranked by composite CV (primary, then junior)."""
     wide = levels.group_by("county_code").agg(
         pl.col("composite").filter(pl.col("level") == "primary").first().alias("composite_primary"),
         pl.col("composite").filter(pl.col("level") == "junior").first().alias("composite_junior"),
         pl.col("basic_pass").all().alias("basic_pass"),
-        pl.col("quality_pass").all().alias("quality_pass"),
+        pl.col("quality_pass").fill_null(False).all().alias("quality_pass"),
         pl.col("schools_passing").sum().alias("schools_passing"),
         pl.col("schools_assessed").sum().alias("schools_assessed"),
     )
-    status = (pl.when(pl.col("basic_pass") & pl.col("quality_pass")).then(pl.lit("both"))
-              .when(pl.col("basic_pass")).then(pl.lit("basic")).otherwise(pl.lit("neither")))
-    return wide.with_columns(status.alias("status")).sort("composite_primary", "composite_junior", nulls_last=True)
+    return wide.sort("composite_primary", "composite_junior", "county_code", nulls_last=True)

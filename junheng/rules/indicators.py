@@ -35,6 +35,7 @@ class Indicator:
     scale: float
     basic: bool
     quality: bool
+    facility: bool = False
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -71,23 +72,39 @@ def urban_rural_group(code: pl.Expr) -> pl.Expr:
     return code.cast(pl.String).replace_strict(URBAN_RURAL_GROUPS, default=None)
 
 
-def split_levels(schools: pl.DataFrame, junior_weight: float) -> pl.DataFrame:
-    """One row per school and level; unsplit resources shared 小学:初中 = P : junior_weight·J."""
-    weighted_total = pl.col("primary_students") + junior_weight * pl.col("junior_students")
+def facility_columns() -> tuple[str, ...]:
+    """Resources shared between a combined school's levels by weighted enrolment (the five facility indicators)."""
+    return tuple(dict.fromkeys(i.numerator for i in registry() if i.facility))
+
+
+def split_levels(schools: pl.DataFrame, junior_weight: float, senior_weight: float = 1.32) -> pl.DataFrame:
+    """One row per school and level (小学, 初中); a combined school counts in both levels.
+
+    A resource not recorded per level is shared out: facility columns by weighted enrolment
+    P : junior_weight·J : senior_weight·S, every other column (teachers, rooms) by plain enrolment P : J : S.
+    The 高中 share S of a 完全中学 / 十二年一贯制 school is taken out (`senior_students`, 0 when absent).
+    """
+    senior = pl.col("senior_students").fill_null(0) if "senior_students" in schools.columns else pl.lit(0)
+    primary, junior = pl.col("primary_students"), pl.col("junior_students")
+    weighted_total = primary + junior_weight * junior + senior_weight * senior
+    plain_total = primary + junior + senior
+    facilities = set(facility_columns())
+    present = [c for c in RESOURCE_COLUMNS if c in schools.columns]
     parts = []
     for level, students, classes, weight in (
-        ("primary", "primary_students", "primary_classes", pl.col("primary_students")),
-        ("junior", "junior_students", "junior_classes", junior_weight * pl.col("junior_students")),
+        ("primary", "primary_students", "primary_classes", 1.0),
+        ("junior", "junior_students", "junior_classes", junior_weight),
     ):
-        share = pl.when(weighted_total > 0).then(weight / weighted_total).otherwise(0.0)
-        present = [c for c in RESOURCE_COLUMNS if c in schools.columns]
+        share = pl.when(weighted_total > 0).then(weight * pl.col(students) / weighted_total).otherwise(0.0)
+        plain = pl.when(plain_total > 0).then(pl.col(students) / plain_total).otherwise(0.0)
         parts.append(
             schools.filter(pl.col(students) > 0).with_columns(
                 pl.lit(level).alias("level"),
                 pl.col(students).alias("students"),
                 pl.col(classes).alias("classes"),
                 share.alias("level_share"),
-                *[(pl.col(c) * share).alias(c) for c in present],
+                plain.alias("enrolment_share"),
+                *[(pl.col(c) * (share if c in facilities else plain)).alias(c) for c in present],
             )
         )
     return pl.concat(parts, how="vertical_relaxed")

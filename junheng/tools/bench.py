@@ -108,16 +108,22 @@ LEVEL_RESOURCES = ["teachers", "teachers_above_degree", "teachers_senior_title",
                    "computers", "books", "multimedia_rooms"]
 
 
-def _pandas_levels(rows: pd.DataFrame, weight: float) -> pd.DataFrame:
+FACILITY_RESOURCES = {"building_area_m2", "sports_area_m2", "equipment_value_cny", "computers", "books"}
+
+
+def _pandas_levels(rows: pd.DataFrame, weight: float, senior_weight: float = 1.32) -> pd.DataFrame:
+    # The split of queries/county_level_group_totals.sql: facilities by weighted enrolment, the rest by plain.
     parts = []
-    total = rows["primary_students"] + weight * rows["junior_students"]
-    for level, students, part in (("primary", "primary_students", rows["primary_students"]),
-                                  ("junior", "junior_students", weight * rows["junior_students"])):
+    senior = rows["senior_students"].fillna(0) if "senior_students" in rows else 0
+    weighted = rows["primary_students"] + weight * rows["junior_students"] + senior_weight * senior
+    plain = rows["primary_students"] + rows["junior_students"] + senior
+    for level, students, w in (("primary", "primary_students", 1.0), ("junior", "junior_students", weight)):
         keep = rows[students] > 0
-        share = (part / total)[keep]
+        facility = (w * rows[students] / weighted)[keep]
+        enrolment = (rows[students] / plain)[keep]
         piece = rows.loc[keep, ["county_code", "year", "urban_rural_code"]].assign(
             level=level, students=rows.loc[keep, students],
-            **{c: rows.loc[keep, c] * share for c in LEVEL_RESOURCES})
+            **{c: rows.loc[keep, c] * (facility if c in FACILITY_RESOURCES else enrolment) for c in LEVEL_RESOURCES})
         parts.append(piece)
     both = pd.concat(parts, ignore_index=True)
     grouped = both.groupby(["county_code", "year", "level", "urban_rural_code"], sort=True)

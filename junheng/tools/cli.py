@@ -37,8 +37,10 @@ def _dictionary(args) -> int:
 def _evaluate(args) -> int:
     import json
 
-    from junheng.data import db
-    from junheng.rules import evaluation
+    import polars as pl
+
+    from junheng.data import county_table, db
+    from junheng.rules import evaluation, verdicts
     lang = args.lang
     try:
         rules = settings.load_thresholds()
@@ -56,16 +58,23 @@ def _evaluate(args) -> int:
         return _fail(str(e))
     if schools.is_empty():
         return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校", f"{args.county} has no schools in {args.year}"))
+    try:
+        table = county_table.read(Path(args.data_dir), args.year)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        return _fail(_msg(lang, f"{args.year} 年县级自评数据无法读取（{type(e).__name__}）",
+                          f"the {args.year} county self-assessment cannot be read ({type(e).__name__})"))
     levels = evaluation.evaluate_county(schools, rules)
     for level in levels.values():  # the published shape: quality.pass covers both CVs and schools
         level["quality"].pop("cv_pass")
-    out = {"county_code": args.county, "year": args.year, "levels": levels}
+    # levels: the parts computed from school rows; verdicts: from all four parts of each evaluation
+    verdicts_of, parts = verdicts.evaluate(schools, rules, table.filter(table["county_code"] == args.county))
+    out = {"county_code": args.county, "year": args.year, "verdicts": verdicts_of, "parts": parts, "levels": levels}
     print(json.dumps(out, ensure_ascii=False, indent=2 if not args.json else None))
     return 0
 
 
 def _import(args) -> int:
-    from junheng.data import importer, store
+    from junheng.data import county_table, importer, store
     path = Path(args.file)
     if not path.is_file():
         return _fail(_msg(args.lang, f"文件不存在：{path}", f"no such file: {path}"), code=2)
@@ -73,8 +82,11 @@ def _import(args) -> int:
         return _fail(_msg(args.lang, f"数据目录缺少行政区划边界：{args.data_dir}（先运行 junheng boundaries）",
                           f"the data directory has no boundaries: {args.data_dir} (run junheng boundaries)"), code=2)
     try:
-        report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run,
-                                               allow_removal=args.allow_removal)
+        if args.table == "county":
+            report, version = county_table.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run)
+        else:
+            report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run,
+                                                   allow_removal=args.allow_removal)
     except (importer.UnreadableFile, store.StoreError) as e:
         return _fail(str(e), code=1)
     print(report.text(args.lang))
@@ -82,7 +94,9 @@ def _import(args) -> int:
         print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
         return 1
     if version:
-        print(_msg(args.lang, f"已导入 {args.year} 年数据，版本 {version}。", f"Imported {args.year} as version {version}."))
+        what = _msg(args.lang, "县级自评", "county self-assessment ") if args.table == "county" else ""
+        print(_msg(args.lang, f"已导入 {args.year} 年{what}数据，版本 {version}。",
+                   f"Imported the {args.year} {what}data as version {version}."))
     elif args.dry_run:
         print(_msg(args.lang, "校验通过（试运行，未写入）。", "Valid (dry run: nothing written).")
               + (t("removal_dry_run", args.lang) if report.needs_removal_confirmation else ""))
@@ -92,7 +106,19 @@ def _import(args) -> int:
 
 
 def _versions(args) -> int:
-    from junheng.data import store
+    from junheng.data import county_table, store
+    if args.table == "county":
+        try:
+            table = county_table.versions(Path(args.data_dir))
+        except store.StoreError as e:
+            return _fail(str(e))
+        if args.year:
+            table = table.filter(table["year"] == args.year)
+        for row in table.iter_rows(named=True):
+            mark = "*" if row["is_current"] else " "
+            print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>6} rows  {row['counties']:>5} counties  "
+                  f"{row['written_at']}  {row['source']}")
+        return 0
     try:
         table = store.versions(Path(args.data_dir), args.lang)
     except store.StoreError as e:
@@ -108,9 +134,12 @@ def _versions(args) -> int:
 
 
 def _rollback(args) -> int:
-    from junheng.data import store
+    from junheng.data import county_table, store
     try:
-        entry = store.rollback(Path(args.data_dir), args.year, args.version, args.lang)
+        if args.table == "county":
+            entry = county_table.rollback(Path(args.data_dir), args.year, args.version)
+        else:
+            entry = store.rollback(Path(args.data_dir), args.year, args.version, args.lang)
     except store.StoreError as e:
         return _fail(str(e))
     print(f"{args.year}: {entry['id']} ({entry['source']}, {entry['rows']} rows) is current")
@@ -118,8 +147,9 @@ def _rollback(args) -> int:
 
 
 def _template(args) -> int:
-    from junheng.data import importer
-    Path(args.out).write_bytes(importer.template_bytes(args.lang))
+    from junheng.data import county_table, importer
+    module = county_table if args.table == "county" else importer
+    Path(args.out).write_bytes(module.template_bytes(args.lang))
     print(f"wrote {args.out}")
     return 0
 
@@ -221,28 +251,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on one line")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_evaluate)
-    p = sub.add_parser("import", help="validate and import a bureau's .xlsx/.csv school table for one year")
+    p = sub.add_parser("import", help="validate and import a bureau's .xlsx/.csv school (or county) table for one year")
     p.add_argument("file")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     p.add_argument("--allow-removal", action="store_true",
                    help="go ahead although the import removes counties or most of the year's schools")
+    p.add_argument("--table", choices=["school", "county"], default="school",
+                   help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_import)
     p = sub.add_parser("versions", help="list the stored versions of each year")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--year", type=int)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.add_argument("--table", choices=["school", "county"], default="school",
+                   help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.set_defaults(func=_versions)
     p = sub.add_parser("rollback", help="make an earlier version of a year current again")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--version", required=True)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.add_argument("--table", choices=["school", "county"], default="school",
+                   help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.set_defaults(func=_rollback)
     p = sub.add_parser("template", help="write the import template (.xlsx with the data dictionary)")
     p.add_argument("--out", required=True)
+    p.add_argument("--table", choices=["school", "county"], default="school",
+                   help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_template)
     p = sub.add_parser("bench", help="benchmark queries (DuckDB vs pandas) and pages; report in docs/benchmarks.md")

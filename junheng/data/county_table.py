@@ -1,0 +1,266 @@
+"""The county self-assessment table: what school rows cannot show, one value per county, item and year.
+
+Long format, one row per county and item: county_code, item, value (shares as 0–1 or "85%", yes/no items as
+是/否). Items are the keys of junheng/rules/county_items.toml. Read and checked like the school table (row,
+column, value and reason in the user's language; any error writes nothing); every import is a version.
+An import replaces the rows of the counties it contains and keeps the other counties' rows.
+
+Layout under the data directory:
+  county_items/year=YYYY/part-0.parquet           the current version of each year
+  county_items/versions/year=YYYY/<version>.parquet
+  county_items/manifest.json                      per year: current version and every version
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from junheng.data import importer, store
+from junheng.i18n import t
+from junheng.rules import verdicts
+from junheng.settings import PACKAGE_DIR
+
+FOLDER = "county_items"
+SCHEMA = {"county_code": pl.String, "item": pl.String, "value": pl.Float64}
+HEADERS = {  # column -> accepted headers (after NFKC); item_name is for people and ignored
+    "county_code": ("county_code", "县级行政区划代码", "县代码"),
+    "item": ("item", "评估项目", "项目代码"),
+    "value": ("value", "值", "评估值"),
+    "item_name": ("item_name", "项目名称"),
+}
+SAMPLE = PACKAGE_DIR / "data" / "samples" / "county_self_assessment_2025.csv"
+
+
+def current_path(data_dir: Path, year: int) -> Path:
+    return Path(data_dir) / FOLDER / f"year={year}" / "part-0.parquet"
+
+
+def read(data_dir: Path, year: int) -> pl.DataFrame:
+    """The current self-assessment rows of year (county_code, item, value); empty when none were imported."""
+    path = current_path(data_dir, year)
+    if not path.exists():
+        return pl.DataFrame(schema=SCHEMA)
+    return pl.read_parquet(path).select(list(SCHEMA)).cast(SCHEMA)
+
+
+def _header_map() -> dict[str, str]:
+    return {importer.normalise(h).lower(): column for column, names in HEADERS.items() for h in names}
+
+
+def _parse(kind: str, text: pl.Expr) -> pl.Expr:
+    """Text -> number for an item kind: shares 0–1 or "85%", 是/否 -> 1/0, numbers and counts as written."""
+    plain = text.str.replace_all(",", "").str.strip_chars()
+    if kind == "share":
+        percent = plain.str.ends_with("%")
+        number = plain.str.strip_suffix("%").str.strip_chars().cast(pl.Float64, strict=False)
+        return pl.when(percent).then(number / 100).otherwise(number)
+    if kind == "yes_no":
+        lowered = plain.str.to_lowercase()
+        return (pl.when(lowered.is_in(list(importer.YES))).then(1.0)
+                .when(lowered.is_in(list(importer.NO))).then(0.0))
+    return plain.cast(pl.Float64, strict=False)
+
+
+def validate(path: Path, year: int, data_dir: Path, lang: str = "zh") -> tuple[pl.DataFrame | None, importer.Report]:
+    """Read and check a county self-assessment file. Returns (clean rows or None when there are errors, report)."""
+    report = importer.Report()
+    rows = importer.read_table(path, lang)
+    known = _header_map()
+    columns: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for i, header in enumerate(rows[0]):
+        if header is None:
+            continue
+        name = known.get(header.lower())
+        if name is None:
+            report.add("warning", 1, header, header, t("warn_unknown_column", lang))
+        elif name in columns:
+            report.add("error", 1, header, header, t("err_duplicate_column", lang, first=shown[name]))
+        else:
+            columns[name], shown[name] = i, header
+    missing = [c for c in ("county_code", "item", "value") if c not in columns]
+    for c in missing:
+        report.add("error", 1, f"{HEADERS[c][1]} / {c}", "", t("err_missing_column", lang))
+    if missing or report.errors:
+        return None, report
+    body = [r for r in rows[1:] if any(r)]
+    if not body:
+        report.add("error", 2, shown["county_code"], "", t("ct_err_no_rows", lang))
+        return None, report
+    raw = pl.DataFrame({c: [r[columns[c]] if columns[c] < len(r) else None for r in rows[1:]]
+                        for c in ("county_code", "item", "value")}, schema={c: pl.String for c in SCHEMA}
+                       ).with_row_index("_row", offset=2).filter(
+        pl.any_horizontal(pl.col(c).is_not_null() for c in SCHEMA))
+    frame = _check(raw, shown, data_dir, report, lang)
+    if frame is None or report.errors:
+        return None, report
+    _replacement_warnings(frame, year, data_dir, report, lang)
+    return frame, report
+
+
+def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Report, lang: str):
+    """Typed rows from text, reporting every unknown county or item, bad value and repeated pair."""
+    def bad(mask: pl.Expr, column: str, reason: str, frame: pl.DataFrame = raw) -> None:
+        for r, v in frame.filter(mask.fill_null(False)).select("_row", column).iter_rows():
+            report.add("error", r, shown[column], v, reason)
+
+    registry = pl.DataFrame([{"key": i.key, "zh": i.zh, "kind": i.kind, "open": i.self_assessable}
+                             for i in verdicts.items()])
+    by_label = dict(zip(registry["zh"], registry["key"]))
+    keyed = raw.with_columns(pl.col("item").replace(by_label).alias("key")).join(
+        registry.select("key", "kind", "open"), on="key", how="left")
+    counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code"])
+    bad(pl.col("county_code").is_null(), "county_code", t("err_empty", lang))
+    bad(pl.col("county_code").is_not_null() & ~pl.col("county_code").is_in(counties["county_code"].implode()),
+        "county_code", t("err_county_code", lang))
+    bad(pl.col("item").is_null(), "item", t("err_empty", lang))
+    bad(pl.col("item").is_not_null() & pl.col("kind").is_null(), "item", t("ct_err_unknown_item", lang), keyed)
+    bad(~pl.col("open"), "item", t("ct_err_computed_item", lang), keyed)
+    for r, v in keyed.filter(pl.col("value").is_null() & pl.col("open").fill_null(False)).select(
+            "_row", "item").iter_rows():
+        report.add("warning", r, shown["value"], "", t("ct_warn_empty_value", lang, item=v))
+    parsed = pl.concat([keyed.filter(pl.col("kind") == kind).with_columns(_parse(kind, pl.col("value")).alias("number"))
+                        for kind in ("share", "yes_no", "number", "count")], how="vertical_relaxed")
+    given = pl.col("value").is_not_null() & pl.col("open")
+    reasons = {"share": "ct_err_share", "yes_no": "err_not_yes_no", "number": "err_not_number",
+               "count": "err_not_whole"}
+    for kind, reason in reasons.items():
+        bad(given & (pl.col("kind") == kind) & pl.col("number").is_null(), "value", t(reason, lang), parsed)
+    bad(given & pl.col("number").is_not_null() & (pl.col("number") < 0), "value", t("err_negative", lang), parsed)
+    bad(given & (pl.col("kind") == "share") & (pl.col("number") > 1), "value", t("ct_err_share", lang), parsed)
+    bad(given & (pl.col("kind") == "count") & (pl.col("number") != pl.col("number").round(0)), "value",
+        t("err_not_whole", lang), parsed)
+    pairs = parsed.filter(pl.col("value").is_not_null()).sort("_row")
+    first = pairs.group_by("county_code", "key").agg(pl.col("_row").min().alias("first"))
+    repeated = pairs.join(first, on=["county_code", "key"]).filter(pl.col("_row") > pl.col("first"))
+    for r, v, f in repeated.select("_row", "item", "first").iter_rows():
+        report.add("error", r, shown["item"], v, t("ct_err_repeated", lang, first=f))
+    if report.errors:
+        return None
+    return pairs.select("county_code", pl.col("key").alias("item"), pl.col("number").alias("value")).cast(SCHEMA)
+
+
+def _replacement_warnings(frame: pl.DataFrame, year: int, data_dir: Path, report: importer.Report,
+                          lang: str) -> None:
+    before = read(data_dir, year)
+    for code, n in before.filter(pl.col("county_code").is_in(frame["county_code"].unique().implode())).group_by(
+            "county_code").len().sort("county_code").iter_rows():
+        report.add("warning", "—", "county_code", code, t("ct_warn_replaces", lang, year=year, items=n))
+
+
+def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run: bool = False
+                ) -> tuple[importer.Report, str | None]:
+    """Validate and (unless dry_run or there are errors) store the file's counties as a new version of year.
+
+    The file's counties replace their own rows; other counties keep theirs. Returns (report, version or None).
+    """
+    path, data_dir = Path(path), Path(data_dir)
+    try:
+        with store.lock(data_dir):
+            frame, report = validate(path, year, data_dir, lang)
+            if frame is None or dry_run:
+                return report, None
+            kept = read(data_dir, year).filter(~pl.col("county_code").is_in(frame["county_code"].unique().implode()))
+            merged = pl.concat([kept, frame]).sort("county_code", "item")
+            return report, _write_version(data_dir, year, merged, path.name, store.file_checksum(path))
+    except store.Timeout:
+        raise store.StoreError(store.busy_message(data_dir)) from None
+
+
+def _manifest_path(data_dir: Path) -> Path:
+    return Path(data_dir) / FOLDER / "manifest.json"
+
+
+def read_manifest(data_dir: Path) -> dict:
+    path = _manifest_path(data_dir)
+    if not path.exists():
+        return {"years": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise store.StoreError(f"自评数据清单已损坏 / the self-assessment manifest is damaged: {FOLDER}/manifest.json"
+                               ) from None
+
+
+def _replace(path: Path, write) -> None:
+    """Write through a hidden temporary file and rename it over path (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, checksum: str) -> str:
+    manifest = read_manifest(data_dir)  # checked before anything is written
+    stamp = datetime.now(timezone.utc)
+    version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{checksum[:8]}"
+    stored = Path(data_dir) / FOLDER / "versions" / f"year={year}" / f"{version}.parquet"
+    _replace(stored, frame.write_parquet)
+    _replace(current_path(data_dir, year), lambda tmp: shutil.copyfile(stored, tmp))
+    entry = {"id": version, "source": source, "checksum": checksum, "rows": frame.height,
+             "counties": frame["county_code"].n_unique(), "written_at": stamp.isoformat(timespec="seconds")}
+    year_entry = manifest["years"].get(str(year), {"versions": []})
+    manifest["years"][str(year)] = {"current": version, "versions": year_entry["versions"] + [entry]}
+    _replace(_manifest_path(data_dir), lambda tmp: tmp.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"))
+    return version
+
+
+def versions(data_dir: Path) -> pl.DataFrame:
+    """Every stored version: year, id, source, rows, counties, written_at, is_current (newest first)."""
+    rows = [{"year": int(year), **{k: v.get(k) for k in ("id", "source", "rows", "counties", "written_at")},
+             "is_current": v["id"] == entry["current"]}
+            for year, entry in read_manifest(data_dir)["years"].items() for v in entry["versions"]]
+    schema = {"year": pl.Int64, "id": pl.String, "source": pl.String, "rows": pl.Int64, "counties": pl.Int64,
+              "written_at": pl.String, "is_current": pl.Boolean}
+    return pl.DataFrame(rows, schema=schema).sort("year", "written_at", descending=[True, True])
+
+
+def rollback(data_dir: Path, year: int, version: str) -> dict:
+    """Make an earlier version of year's self-assessment current again. Returns its manifest entry."""
+    data_dir = Path(data_dir)
+    try:
+        with store.lock(data_dir):
+            manifest = read_manifest(data_dir)
+            entries = manifest["years"].get(str(year), {}).get("versions", [])
+            entry = next((v for v in entries if v["id"] == version), None)
+            stored = Path(data_dir) / FOLDER / "versions" / f"year={year}" / f"{version}.parquet"
+            if entry is None or not stored.exists():
+                known = ", ".join(v["id"] for v in entries) or "—"
+                raise store.StoreError(f"{year} 年自评数据没有版本 {version}（现有：{known}） / the {year} "
+                                       f"self-assessment has no version {version} (versions: {known})")
+            _replace(current_path(data_dir, year), lambda tmp: shutil.copyfile(stored, tmp))
+            manifest["years"][str(year)]["current"] = version
+            _replace(_manifest_path(data_dir), lambda tmp: tmp.write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8"))
+            return entry
+    except store.Timeout:
+        raise store.StoreError(store.busy_message(data_dir)) from None
+
+
+def template_bytes(lang: str = "zh", county_code: str = "370724") -> bytes:
+    """The import template: one row per self-assessable item for an example county (values to fill in), and the
+    item list with each item's part, kind and rule."""
+    from junheng import settings
+    from junheng.reports import exports
+    rules = settings.load_thresholds()
+    open_items = [i for i in verdicts.items() if i.self_assessable]
+    header = [HEADERS[c][1] if lang == "zh" else c for c in ("county_code", "item", "value", "item_name")]
+    data = pl.DataFrame([[county_code, i.key, None, i.label(lang)] for i in open_items], schema={
+        h: pl.String for h in header}, orient="row")
+    guide = pl.DataFrame([{
+        t("ct_col_item", lang): i.key, t("ct_col_name", lang): i.label(lang),
+        t("ct_col_evaluation", lang): t(f"eval_{i.evaluation}", lang),
+        t("ct_col_part", lang): verdicts.part(i.evaluation, i.part).label(lang),
+        t("ct_col_kind", lang): t(f"ct_kind_{i.kind}", lang),
+        t("ct_col_rule", lang): verdicts.rule_label(i, rules, lang),
+        t("ct_col_confirmed", lang): "✓" if i.confirmed else "~",
+    } for i in open_items])
+    return exports.xlsx_bytes({t("ct_sheet_data", lang): data, t("ct_sheet_items", lang): guide})

@@ -1,0 +1,215 @@
+"""Verdicts from all four parts (issue 12 points 1 and 3): hand-worked counties, each rule able to fail."""
+import copy
+
+import polars as pl
+import pytest
+
+from junheng import settings
+from junheng.rules import verdicts
+from tests.conftest import frame, school
+from tests.test_evaluation import even_school
+
+RULES = settings.load_thresholds()
+
+
+def every_item_met() -> dict:
+    """A self-assessment meeting every self-assessed item: at the threshold (just under it for a '<' rule)."""
+    out = {}
+    for it in verdicts.items():
+        if it.self_assessable:
+            out[it.key] = float(verdicts.threshold(it, RULES)) - (0.01 if it.op == "<" else 0)
+    return out
+
+
+def passing_rows() -> dict:
+    """Computed items of a county whose school rows pass everything (both levels present)."""
+    computed = {}
+    for level in ("primary", "junior"):
+        computed[f"composite_cv_{level}"] = (0.2, True)
+        computed[f"resource_cvs_{level}"] = (7.0, True)
+        computed[f"resource_schools_{level}"] = (1.0, True)
+    computed.update({"class_size_cap": (0.0, None), "school_size_cap": (0.0, None),
+                     "migrant_public_share": (0.9, None)})
+    return computed
+
+
+@pytest.mark.parametrize("statuses, verdict", [
+    (["pass", "pass", "pass", "pass"], "pass"),
+    (["pass", "incomplete", "pass", "pass"], "incomplete"),
+    (["incomplete", "fail", "incomplete", "incomplete"], "fail"),   # a failed part beats missing ones
+    (["fail", "incomplete"], "fail"),
+    ([], "incomplete"),
+])
+def test_combine_fail_beats_incomplete_beats_pass(statuses, verdict):
+    assert verdicts.combine(statuses) == verdict
+
+
+def test_every_part_met_passes_both_evaluations():
+    result, parts = verdicts.county_verdicts(passing_rows(), every_item_met(), RULES)
+    assert result == {"basic": "pass", "quality": "pass"}
+    assert {p: v["status"] for p, v in parts["quality"].items()} == dict.fromkeys(
+        ["prerequisite", "resources", "government", "quality", "social", "veto"], "pass")
+    social = parts["quality"]["social"]["items"]["social_recognition_rate"]
+    assert social == {"value": 0.85, "rule": ">= 0.85", "met": True, "source": "self-assessed"}
+
+
+def test_resources_alone_are_incomplete_never_pass():
+    result, parts = verdicts.county_verdicts(passing_rows(), {}, RULES)
+    assert result == {"basic": "incomplete", "quality": "incomplete"}
+    assert parts["quality"]["resources"]["status"] == "pass"
+    assert parts["quality"]["social"]["items"]["social_recognition_rate"]["source"] == "missing"
+
+
+@pytest.mark.parametrize("key, value, part", [
+    ("veto_key_classes", 1.0, "veto"),                  # 是 = 一票否决
+    ("social_recognition_rate", 0.84, "social"),
+    ("junior_retention_rate", 0.94, "quality"),
+    ("teacher_rotation_rate", 0.09, "government"),
+    ("backbone_rotation_share", 0.19, "government"),
+    ("teacher_pay_not_below_civil_servants", 0.0, "government"),
+    ("monitoring_school_gap", 0.15, "quality"),         # must be below 0.15
+])
+def test_one_item_not_met_fails_quality_even_with_the_other_parts_missing(key, value, part):
+    result, parts = verdicts.county_verdicts(passing_rows(), {key: value}, RULES)
+    assert result["quality"] == "fail"
+    assert parts["quality"][part]["status"] == "fail"
+    assert verdicts.failing(parts["quality"]) == [key]
+    # With every other item met too, the same value still fails; at the threshold it passes.
+    assessed = every_item_met() | {key: value}
+    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "pass", "quality": "fail"}
+
+
+def test_quality_needs_basic_balance_reached():
+    assessed = every_item_met() | {"public_satisfaction_rate": 0.80}
+    result, parts = verdicts.county_verdicts(passing_rows(), assessed, RULES)
+    assert result == {"basic": "fail", "quality": "fail"}
+    assert parts["quality"]["prerequisite"]["items"]["basic_reached"] == {
+        "value": "fail", "rule": "== pass", "met": False, "source": "computed"}
+    # 基本均衡 not yet decidable: 优质均衡 cannot pass either, though every 优质 item is met.
+    assessed = every_item_met()
+    del assessed["public_satisfaction_rate"]
+    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "incomplete",
+                                                                            "quality": "incomplete"}
+
+
+def test_a_province_threshold_in_the_settings_file_counts():
+    assessed = every_item_met() | {"quota_allocation_share": 0.55}
+    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0]["quality"] == "pass"
+    stricter = copy.deepcopy(RULES) | {"items": {"quota_allocation_share": 0.6}}
+    result, parts = verdicts.county_verdicts(passing_rows(), assessed, stricter)
+    assert result["quality"] == "fail"
+    assert parts["quality"]["government"]["items"]["quota_allocation_share"]["rule"] == ">= 0.6"
+
+
+def test_registry_covers_the_four_parts_and_the_named_keys():
+    quality_gov = {i.number for i in verdicts.items("quality", "government")}
+    assert quality_gov == {str(n) for n in range(1, 16)}            # 15 items
+    assert {i.number for i in verdicts.items("quality", "quality")} == {str(n) for n in range(1, 10)}  # 9 items
+    assert [i.key for i in verdicts.items("quality", "social")] == ["social_recognition_rate"]
+    assert len(verdicts.items("basic", "government")) == 17
+    assert {i.key for i in verdicts.items("quality", "veto")} == {"veto_exam_admission", "veto_school_choice",
+                                                                   "veto_key_classes"}
+    named = {"social_recognition_rate": 0.85, "junior_retention_rate": 0.95, "teacher_rotation_rate": 0.10,
+             "backbone_rotation_share": 0.20, "teacher_pay_not_below_civil_servants": True,
+             "public_satisfaction_rate": 0.85}
+    assert {k: verdicts.threshold(verdicts.item(k), RULES) for k in named} == named
+    assert verdicts.item("public_satisfaction_rate").evaluation == "basic"
+    assert {p.key for p in verdicts.parts("basic")} == {"standards", "balance", "government", "satisfaction"}
+
+
+# ---------------------------------------------------------------- computed from the school rows (point 3)
+
+def computed(rows, rules=RULES) -> dict:
+    out = verdicts.school_row_items(frame(rows), rules)
+    return {item: value for item, value in out.select("item", "value").iter_rows()}
+
+
+def test_class_size_cap_share_of_classes_over_by_hand():
+    rows = [
+        # mean 100 / 2 = 50 > 45: at least one class over; no 56+ recorded → 1 class over
+        school(school_id="3707240001", primary_students=100, primary_classes=2),
+        # mean 40 ≤ 45, nothing over
+        school(school_id="3707240002", primary_students=40, primary_classes=1),
+        # junior mean 210 / 4 = 52.5 > 50 and two classes of 56–65 → max(2, 1) = 2 over
+        school(school_id="3707240003", school_type="junior", primary_students=0, primary_classes=0,
+               junior_students=210, junior_classes=4, classes_56_65=2),
+    ]
+    assert computed(rows)["class_size_cap"] == pytest.approx(3 / 7)
+    # A junior mean of exactly 50 is within the cap; 45 < 50 for primary is not.
+    rows[2] = school(school_id="3707240003", school_type="junior", primary_students=0, primary_classes=0,
+                     junior_students=200, junior_classes=4)
+    assert computed(rows)["class_size_cap"] == pytest.approx(1 / 7)
+
+
+def test_school_size_cap_2000_and_2500_for_nine_and_twelve_year_schools():
+    rows = [school(school_id="3707240001", primary_students=2001, primary_classes=45),
+            school(school_id="3707240002", school_type="nine_year", primary_students=1600, junior_students=800,
+                   junior_classes=16),                                        # 2400 ≤ 2500
+            school(school_id="3707240003", school_type="twelve_year", primary_students=1600,
+                   junior_students=901, junior_classes=18, senior_students=900),  # 2501 compulsory > 2500
+            school(school_id="3707240004", school_type="complete_secondary", primary_students=0, primary_classes=0,
+                   junior_students=1900, junior_classes=38, senior_students=1500)]  # senior not counted
+    assert computed(rows)["school_size_cap"] == 2
+
+
+@pytest.mark.parametrize("private_migrants, share, met", [(30, 0.85, True), (31, 170 / 201, False)])
+def test_migrant_children_in_public_schools(private_migrants, share, met):
+    rows = [school(school_id="3707240001", migrant_students=100),
+            school(school_id="3707240002", migrant_students=70),
+            school(school_id="3707240003", is_public=False, migrant_students=private_migrants)]
+    assert computed(rows)["migrant_public_share"] == pytest.approx(share)
+    result = verdicts.county_verdicts({"migrant_public_share": (computed(rows)["migrant_public_share"], None)},
+                                      {}, RULES)[1]
+    assert result["quality"]["government"]["items"]["migrant_public_share"]["met"] is met
+
+
+def test_art_rooms_only_where_the_rows_have_them():
+    rows = [school(school_id="3707240001", primary_students=1000, primary_classes=24),
+            school(school_id="3707240002", primary_students=500, primary_classes=12)]
+    assert "art_rooms_per_12_classes" not in computed(rows)
+    with_rooms = frame(rows).with_columns(pl.Series("music_rooms", [2, 1]), pl.Series("art_rooms", [1, 1]))
+    out = verdicts.school_row_items(with_rooms, RULES).filter(pl.col("item") == "art_rooms_per_12_classes")
+    assert out["value"].item() == pytest.approx(0.5)  # 24 classes need 2 art rooms: the first school has 1
+
+
+def test_computed_beats_self_assessed_and_both_are_kept_where_they_disagree():
+    rows = [school(school_id="3707240001", primary_students=100, primary_classes=2)]  # 1 of 2 classes over
+    result, parts = verdicts.county_verdicts(
+        {"class_size_cap": (computed(rows)["class_size_cap"], None)}, {"class_size_cap": 0.0}, RULES)
+    assert parts["quality"]["government"]["items"]["class_size_cap"] == {
+        "value": 0.5, "rule": "<= 0.0", "met": False, "source": "computed", "self_assessed": 0.0,
+        "disagrees": True}
+    assert result["quality"] == "fail"
+    agree = verdicts.county_verdicts({"school_size_cap": (0.0, None)}, {"school_size_cap": 0.0}, RULES)[1]
+    assert agree["quality"]["government"]["items"]["school_size_cap"]["disagrees"] is False
+
+
+def test_self_assessed_counts_where_the_rows_cannot_show_the_item():
+    entry = verdicts.county_verdicts({}, {"art_rooms_per_12_classes": 1.0}, RULES)[1]["quality"]["government"][
+        "items"]["art_rooms_per_12_classes"]
+    assert (entry["source"], entry["met"]) == ("self-assessed", True)
+
+
+# ---------------------------------------------------------------- a region of counties
+
+def test_region_verdicts_status_from_all_parts():
+    good = [even_school("3707240001"), even_school("3707240002", 200)]
+    also_good = [even_school("3703050001", county_code="370305"), even_school("3703050002", county_code="370305")]
+    weak = [even_school("3412020001", county_code="341202", building_area_m2=10.0, books=10, computers=1,
+                        equipment_value_cny=1000.0, teachers=1, teachers_above_degree=1,
+                        teachers_senior_title=1, sports_area_m2=10.0),
+            even_school("3412020002", county_code="341202")]
+    untouched = [even_school("3703060001", county_code="370306")]
+    table = pl.DataFrame([{"county_code": c, "item": k, "value": v}
+                          for c in ("370724", "370305") for k, v in every_item_met().items()]).with_columns(
+        pl.when((pl.col("county_code") == "370305") & (pl.col("item") == "social_recognition_rate"))
+        .then(0.8).otherwise(pl.col("value")).alias("value"))
+    out = verdicts.region_verdicts(frame(good + also_good + weak + untouched), RULES, table)
+    got = {c: (b, q, s) for c, b, q, s in out.select(
+        "county_code", "basic_verdict", "quality_verdict", "status").iter_rows()}
+    assert got == {"370724": ("pass", "pass", "both"),
+                   "370305": ("pass", "fail", "basic"),              # social recognition 80%
+                   "341202": ("fail", "fail", "neither"),            # composite CV over the ceiling
+                   "370306": ("incomplete", "incomplete", "incomplete")}
+    assert out.filter(pl.col("county_code") == "370305")["quality_failing"].item().to_list() == [
+        "social_recognition_rate"]

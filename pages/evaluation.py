@@ -2,7 +2,8 @@
 import polars as pl
 import streamlit as st
 
-from junheng.rules import evaluation, indicators
+from junheng.data import county_table
+from junheng.rules import evaluation, indicators, verdicts
 from junheng.views import charts, evaluation_tables as tables, maps, ui
 from junheng.i18n import t
 
@@ -13,13 +14,14 @@ st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
 
 def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
-    status = evaluation.region_status(ui.query("school_rows", year=year, region=region, scope=filters.scope), rules)
+    status = verdicts.region_verdicts(ui.query("school_rows", year=year, region=region, scope=filters.scope), rules,
+                                      county_table.read(ui.data_dir(), year))
     st.dataframe(tables.region_table(status, ui.query("counties_with_data", scope=filters.scope), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     fmap = maps.county_category_map(
-        tables.status_map_data(ui.county_geometry(status.height), status, lang), "status", "status_text", tables.STATUS_COLOURS,
-        {s: t(f"status_{s}", lang) for s in tables.STATUS_COLOURS},
+        tables.status_map_data(ui.county_geometry(status.height), status, lang), "status", "status_text",
+        tables.STATUS_COLOURS, tables.status_labels(lang),
         {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
         selected=filters.county)
     st.fragment(ui.county_map)(fmap, "evaluation_map", filters.county, height=460)
@@ -37,6 +39,7 @@ if schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 result = evaluation.evaluate_county(schools, rules)
+verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir(), year))
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
@@ -45,6 +48,13 @@ view = st.segmented_control(t("view", lang), ["tab_county", "tab_schools", "tab_
                             label_visibility="collapsed") or "tab_county"
 
 if view == "tab_county":
+    for evaluation_key in verdicts.EVALUATIONS:
+        st.markdown(tables.verdict_line(evaluation_key, verdict[evaluation_key], parts[evaluation_key], rules, lang))
+        st.caption(tables.parts_summary(evaluation_key, parts[evaluation_key], lang))
+        with st.expander(t("parts_title", lang, evaluation=t(f"eval_{evaluation_key}", lang))):
+            st.dataframe(tables.parts_table(evaluation_key, parts[evaluation_key], rules, lang), hide_index=True,
+                         width="stretch")
+            st.caption(t("parts_hint", lang))
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
     shown = st.radio(t("trend_of", lang), ["basic", "quality"], key="trend_evaluation", horizontal=True,
                      format_func=lambda e: t(f"eval_{e}", lang))
@@ -52,14 +62,15 @@ if view == "tab_county":
         q = result[level]["quality"]
         column.markdown(f"### {t(f'level_{level}', lang)}")
         b = result[level]["basic"]
-        column.markdown(t("basic_verdict", lang, value=b["composite"], threshold=b["threshold"],
+        column.markdown(t("resource_line_basic", lang, value=b["composite"], threshold=b["threshold"],
                           mark=tables.mark(b["pass"], lang)))
         column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
-        column.markdown(t("quality_verdict", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
+        column.markdown(t("resource_line_quality", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
         column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
         column.plotly_chart(charts.cv_trend_chart(trend, shown, level, lang), key=f"trend_{level}")
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
+    st.caption(tables.counting_rules(rules, lang))
 
 elif view == "tab_schools":
     verdicts = evaluation.school_verdicts(values, rules)

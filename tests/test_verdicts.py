@@ -213,3 +213,42 @@ def test_region_verdicts_status_from_all_parts():
                    "370306": ("incomplete", "incomplete", "incomplete")}
     assert out.filter(pl.col("county_code") == "370305")["quality_failing"].item().to_list() == [
         "social_recognition_rate"]
+
+
+# ---------------------------------------------------------------- what the page says
+
+@pytest.mark.parametrize("lang, incomplete, reached", [
+    ("zh", "**优质均衡：资源配置达标，其余部分待评估**", "达到优质均衡"),
+    ("en", "**High-quality balance: Resources met; the other parts are still to be assessed**", "reached"),
+])
+def test_page_says_resources_met_rest_to_be_assessed_never_reached(lang, incomplete, reached):
+    from junheng.views import evaluation_tables as tables
+    result, parts = verdicts.county_verdicts(passing_rows(), {}, RULES)
+    line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, lang)
+    assert line == incomplete and reached not in line
+    result, parts = verdicts.county_verdicts(passing_rows(), every_item_met(), RULES)
+    assert reached in tables.verdict_line("quality", result["quality"], parts["quality"], RULES, lang)
+
+
+def test_page_names_the_reason_of_a_fail_and_shows_both_values_where_they_disagree():
+    from junheng.views import evaluation_tables as tables
+    assessed = every_item_met() | {"social_recognition_rate": 0.8, "class_size_cap": 0.0}
+    rows = passing_rows() | {"class_size_cap": (0.125, None)}
+    result, parts = verdicts.county_verdicts(rows, assessed, RULES)
+    line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, "zh")
+    assert line == ("**优质均衡：未达到** — 未达标：超过班额标准的班级比例（小学 >45 人，初中 >50 人）（12.5%，标准 ≤ 0%）、"
+                    "社会认可度（80%，标准 ≥ 85%）")
+    table = tables.parts_table("quality", parts["quality"], RULES, "zh")
+    row = table.filter(pl.col("评估项目").str.starts_with("超过班额")).row(0, named=True)
+    assert (row["值"], row["来源"], row["自评值（与计算值不一致）"]) == ("12.5%", "学校数据计算", "0%")
+    assert table.height == sum(len(p["items"]) for p in parts["quality"].values())
+
+
+def test_status_map_and_region_table_have_a_colour_and_words_for_incomplete():
+    from junheng.views import evaluation_tables as tables
+    assert set(tables.STATUS_COLOURS) == {"both", "basic", "incomplete", "neither"}
+    assert len(set(tables.STATUS_COLOURS.values())) == 4
+    out = verdicts.region_verdicts(frame([even_school("3707240001")]), RULES)
+    counties = pl.DataFrame({"county_code": ["370724"], "county_name": ["临朐县"]})
+    row = tables.region_table(out, counties, "zh").row(0, named=True)
+    assert (row["基本均衡结论"], row["优质均衡结论"], row["评估状态"]) == ("待评估", "待评估", "基本均衡待评估（部分未评估）")

@@ -97,10 +97,12 @@ def validate(path: Path, year: int, data_dir: Path, lang: str = "zh") -> tuple[p
                        ).with_row_index("_row", offset=2).filter(
         pl.any_horizontal(pl.col(c).is_not_null() for c in SCHEMA))
     frame = _check(raw, shown, data_dir, report, lang)
-    if frame is None or report.errors:
-        return None, report
-    _replacement_warnings(frame, year, data_dir, report, lang)
-    return frame, report
+    if frame is not None and frame.is_empty():
+        report.add("error", 2, shown["value"], "", t("ct_err_no_values", lang))
+    if frame is not None and not report.errors:
+        _replacement_warnings(frame, year, data_dir, report, lang)
+    report.problems.sort(key=lambda p: p["row"] if isinstance(p["row"], int) else 1 << 30)
+    return (None if report.errors else frame), report
 
 
 def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Report, lang: str):

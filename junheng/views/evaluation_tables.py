@@ -4,8 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import polars as pl
 
-from junheng.rules import evaluation, indicators
+from junheng.rules import evaluation, indicators, verdicts
 from junheng.i18n import labels, t
+
 
 def mark(value, lang: str) -> str:
     """'✓ 达标' / '✗ 未达标' (or '—' when there is nothing to judge)."""
@@ -119,29 +120,95 @@ def compare_table(before: dict, after: dict, lang: str) -> pl.DataFrame:
 
 
 def region_table(status: pl.DataFrame, counties: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """Counties ranked by composite CV with names, verdicts and status."""
+    """Counties ranked by composite CV with names, the parts computed from school rows, both verdicts from all
+    four parts, the status and the items not met."""
+    verdict = {v: t(f"verdict_{v}", lang) for v in verdicts.VERDICTS}
+    part = {True: t("part_pass", lang), False: t("part_fail", lang)}
+    names = {i.key: i.label(lang) for i in verdicts.items()}
+    reasons = (pl.concat_list("basic_failing", "quality_failing").list.unique(maintain_order=True)
+               .list.eval(pl.element().replace_strict(names, default=pl.element())).list.join("；"))
     return status.join(counties, on="county_code", how="left").with_row_index("rank", offset=1).select(
         pl.col("rank").alias(t("rank", lang)),
         pl.col("county_code").alias(t("county_code", lang)),
         pl.col("county_name").alias(t("county_name", lang)),
         pl.col("composite_primary").round(3).alias(t("composite_primary", lang)),
         pl.col("composite_junior").round(3).alias(t("composite_junior", lang)),
-        pl.col("basic_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("eval_basic", lang)),
+        pl.col("basic_pass").replace_strict(part, return_dtype=pl.String).alias(t("col_basic_resources", lang)),
         pl.format("{}/{}", "schools_passing", "schools_assessed").alias(t("schools_passing", lang)),
-        pl.col("quality_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("eval_quality", lang)),
-        pl.col("status").replace_strict({s: t(f"status_{s}", lang) for s in STATUS_COLOURS}).alias(t("status", lang)),
+        pl.col("quality_pass").replace_strict(part, return_dtype=pl.String).alias(t("col_quality_resources", lang)),
+        pl.col("basic_verdict").replace_strict(verdict).alias(t("col_basic_verdict", lang)),
+        pl.col("quality_verdict").replace_strict(verdict).alias(t("col_quality_verdict", lang)),
+        pl.col("status").replace_strict(status_labels(lang)).alias(t("status", lang)),
+        reasons.alias(t("col_reasons", lang)),
     )
 
 
-STATUS_COLOURS = {"both": "#1a9850", "basic": "#fee08b", "neither": "#d73027"}
+# Evaluation status of a county (verdicts.region_verdicts) and its colour on the status map.
+STATUS_COLOURS = {"both": "#1a9850", "basic": "#fee08b", "incomplete": "#92c5de", "neither": "#d73027"}
+
+
+def status_labels(lang: str) -> dict[str, str]:
+    return {s: t(f"eval_status_{s}", lang) for s in STATUS_COLOURS}
 
 
 def status_map_data(geometry, status: pl.DataFrame, lang: str):
     """Counties joined to their evaluation status and its label, for the status map."""
     shown = geometry[geometry["county_code"].isin(status["county_code"].to_list())]
     merged = shown.merge(status.select("county_code", "status").to_pandas(), on="county_code", how="left")
-    merged["status_text"] = [t(f"status_{s}", lang) if isinstance(s, str) else "—" for s in merged["status"]]
+    merged["status_text"] = [status_labels(lang).get(s, "—") if isinstance(s, str) else "—" for s in merged["status"]]
     return merged
+
+
+def verdict_line(evaluation_key: str, verdict: str, parts: dict, rules: dict, lang: str) -> str:
+    """One line per evaluation: reached; not reached and why; or which parts are met and that the rest is to
+    be assessed (never 'reached' unless every part passes)."""
+    name = t(f"eval_{evaluation_key}", lang)
+    if verdict == "pass":
+        return t("verdict_line_pass", lang, evaluation=name)
+    if verdict == "fail":
+        shown = []
+        for key in verdicts.failing(parts):
+            it = verdicts.item(key)
+            entry = next(p["items"][key] for p in parts.values() if key in p["items"])
+            shown.append(t("verdict_reason", lang, item=it.label(lang), value=verdicts.format_value(
+                it, entry["value"], lang), rule=verdicts.rule_label(it, rules, lang)))
+        return t("verdict_line_fail", lang, evaluation=name, reasons=t("verdict_and", lang).join(shown))
+    passed = [verdicts.part(evaluation_key, k).short(lang) for k, p in parts.items() if p["status"] == "pass"]
+    if not passed:
+        return t("verdict_line_nothing", lang, evaluation=name)
+    return t("verdict_line_incomplete", lang, evaluation=name, passed=t("verdict_and", lang).join(passed))
+
+
+def parts_summary(evaluation_key: str, parts: dict, lang: str) -> str:
+    """The parts of one evaluation and their status on one line, e.g. '资源配置 ✓ 达标 · 社会认可度 … 待评估'."""
+    return " · ".join(verdicts.part(evaluation_key, k).short(lang) + " " + t("part_" + p["status"], lang)
+                      for k, p in parts.items())
+
+
+def parts_table(evaluation_key: str, parts: dict, rules: dict, lang: str) -> pl.DataFrame:
+    """Every item of one evaluation: its part, value, rule, met, source, and the self-assessed value where it
+    disagrees with the computed one."""
+    met = {True: t("part_pass", lang), False: t("part_fail", lang), None: t("part_incomplete", lang)}
+    rows = []
+    for key, part in parts.items():
+        label = verdicts.part(evaluation_key, key).short(lang)
+        for item_key, entry in part["items"].items():
+            it = verdicts.item(item_key)
+            own = verdicts.format_value(it, entry["self_assessed"], lang) if entry.get("disagrees") else ""
+            rows.append((label, it.label(lang), verdicts.format_value(it, entry["value"], lang),
+                         verdicts.rule_label(it, rules, lang), met[entry["met"]], t(f"source_{entry['source']}", lang),
+                         own))
+    columns = ("col_part", "col_item", "col_value", "col_rule", "col_met", "col_source", "col_self_assessed")
+    return pl.DataFrame(rows, schema={t(c, lang): pl.String for c in columns}, orient="row")
+
+
+def counting_rules(rules: dict, lang: str) -> str:
+    """The counting rules the evaluation uses, for the method note under the county view."""
+    r = rules["rules"]
+    return t("counting_rules", lang, schools=t("counting_all" if r["include_private_schools"] else "counting_public",
+                                                lang),
+             tp_basic=r["basic_teaching_point_min_students"], tp=r["teaching_point_min_students"],
+             jw=r["junior_weight"], sw=r["senior_weight"])
 
 
 def resource_options(lang: str) -> dict[str, str]:

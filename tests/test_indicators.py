@@ -123,3 +123,37 @@ def test_registry_numerators_are_data_model_columns():
     for ind in indicators.registry():
         assert ind.numerator in SCHEMA, ind.key
         assert ind.zh and ind.en and ind.unit_zh and ind.unit_en
+
+
+def _combined_schools():
+    return frame([
+        school(school_id="3707240001", school_type="nine_year", primary_students=600, junior_students=300,
+               primary_classes=12, junior_classes=6, teachers=90, building_area_m2=9300.0, multimedia_rooms=18),
+        school(school_id="3707240002", school_type="twelve_year", primary_students=600, junior_students=300,
+               senior_students=250, primary_classes=12, junior_classes=6, teachers=115, building_area_m2=12600.0),
+        school(school_id="3707240003", school_type="complete_secondary", primary_students=0, primary_classes=0,
+               junior_students=500, junior_classes=10, senior_students=400, teachers=80, books=40000),
+    ])
+
+
+@pytest.mark.parametrize("with_senior_column", [True, False])
+def test_sql_aggregate_splits_combined_schools_like_the_rules(tmp_path, boundary_dir, with_senior_column):
+    """queries/county_level_group_totals.sql and split_levels: the same split, the same sums (an old
+    snapshot without senior_students reads it as 0)."""
+    import shutil
+
+    from junheng.data import db, demo
+    shutil.copytree(boundary_dir, tmp_path / "boundaries")
+    rows = _combined_schools() if with_senior_column else _combined_schools().drop("senior_students")
+    demo.write_snapshot(tmp_path, 2024, rows, source="tests", synthetic=True)
+    sql = db.connect(tmp_path).sql("select * from county_level_group_totals order by level").pl()
+    rules = settings.load_thresholds()
+    split = indicators.split_levels(rows, rules["rules"]["junior_weight"], rules["rules"]["senior_weight"])
+    expected = split.group_by("level").agg(pl.len().alias("schools"), pl.col("students").sum(),
+                                           *[pl.col(c).sum() for c in indicators.RESOURCE_COLUMNS]).sort("level")
+    for column in ["schools", "students", *indicators.RESOURCE_COLUMNS]:
+        assert sql[column].to_list() == pytest.approx(expected[column].cast(pl.Float64).to_list()), column
+    junior = sql.filter(pl.col("level") == "junior").row(0, named=True)
+    if with_senior_column:  # teachers 30 + 30 + 80·500/900; books 40000·550/(550 + 528) of the 完全中学
+        assert junior["teachers"] == pytest.approx(60 + 80 * 500 / 900)
+        assert junior["books"] == pytest.approx(3000 * 330 / 930 + 3000 * 330 / 1260 + 40000 * 550 / 1078)

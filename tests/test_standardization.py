@@ -187,6 +187,8 @@ def test_an_invalid_profile_is_refused_clearly(tmp_path):
 def _toml(rules: dict) -> str:
     """A small TOML writer for the thresholds layout (tables of numbers, strings and milestone lists)."""
     def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
         if isinstance(v, str):
             return '"' + v.replace('"', '\\"') + '"'
         if isinstance(v, list):

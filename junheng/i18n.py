@@ -67,7 +67,7 @@ TEXT: dict[str, tuple[str, str]] = {
                           "{indicator}, urban vs rural {level} schools by county ({year})"),
     "share_56_65": ("56–65人班级占比", "Classes of 56–65"),
     "share_66_plus": ("66人及以上班级占比", "Classes of 66+"),
-    "share_over_2000": ("2000人以上学校占比", "Schools over 2000 students"),
+    "share_over_2000": ("超规模学校占比（2000人以上，一贯制2500人以上）", "Schools over the size cap (2,000; 2,500 for nine- and twelve-year schools)"),
     "share_under_100": ("不足100人学校占比", "Schools under 100 students"),
     "mean_class_size": ("平均班额", "Mean class size"),
     "size_title": ("班额与学校规模（{year} 年）：城镇挤、乡村弱", "Class and school size by urban–rural class ({year})"),

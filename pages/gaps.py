@@ -39,6 +39,7 @@ st.caption(t("gap_scatter_hint", lang))
 
 profile = gaps.size_profile(ui.query(
     "urban_rural_sizes", years=[year], region=filters.region, scope=filters.scope,
-    large_school_max=rules["rules"]["large_school_max"], small_school_min=rules["rules"]["small_school_min"]))
+    large_school_max=rules["rules"]["large_school_max"], combined_school_max=rules["rules"]["combined_school_max"],
+    small_school_min=rules["rules"]["small_school_min"]))
 st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")
 st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")

@@ -91,7 +91,7 @@ def test_county_scatter_values(con):
 
 def test_size_profile_counts_by_hand(con):
     sizes = db.run(con, "urban_rural_sizes", years=[2024], region="", scope=["370724"], large_school_max=2000,
-                   small_school_min=100)
+                   combined_school_max=2500, small_school_min=100)
     profile = gaps.size_profile(sizes).filter(pl.col("year") == 2024)
     urban = profile.filter(pl.col("urban_rural_group") == "urban").row(0, named=True)
     rural = profile.filter(pl.col("urban_rural_group") == "rural").row(0, named=True)

@@ -252,3 +252,29 @@ def test_status_map_and_region_table_have_a_colour_and_words_for_incomplete():
     counties = pl.DataFrame({"county_code": ["370724"], "county_name": ["临朐县"]})
     row = tables.region_table(out, counties, "zh").row(0, named=True)
     assert (row["基本均衡结论"], row["优质均衡结论"], row["评估状态"]) == ("待评估", "待评估", "基本均衡待评估（部分未评估）")
+
+
+def test_gaps_page_school_size_uses_the_combined_school_cap(tmp_path, boundary_dir):
+    """The 城乡差距 size profile counts a 九年一贯制 school of 2,400 as within its 2,500 cap (it used 2,000 for all)."""
+    import shutil
+
+    from junheng.data import db, demo
+    shutil.copytree(boundary_dir, tmp_path / "boundaries")
+    rows = frame([school(school_id="3707240001", primary_students=2100, primary_classes=48),
+                  school(school_id="3707240002", school_type="nine_year", primary_students=1600,
+                         junior_students=800, junior_classes=16)])
+    demo.write_snapshot(tmp_path, 2024, rows, source="tests", synthetic=True)
+    sizes = db.run(db.connect(tmp_path), "urban_rural_sizes", years=[2024], region="", scope=["370724"],
+                   large_school_max=2000, combined_school_max=2500, small_school_min=100)
+    assert sizes["schools_over_max"].sum() == 1
+
+
+def test_every_counting_rule_setting_is_read_by_some_code():
+    """A setting in [rules] that no code reads is a promise the product does not keep."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("junheng/**/*.py"), *root.glob("pages/*.py")]
+    # settings.py only lists the names it checks; reading a setting is indexing the rules with it elsewhere
+    code = "\n".join(p.read_text(encoding="utf-8") for p in files if p.name != "settings.py")
+    unread = [k for k in RULES["rules"] if f'["{k}"]' not in code]
+    assert unread == []

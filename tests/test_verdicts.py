@@ -6,10 +6,15 @@ import pytest
 
 from junheng import settings
 from junheng.rules import verdicts
-from tests.conftest import frame, school
+from tests.conftest import SCHEMA, frame, school
 from tests.test_evaluation import even_school
 
 RULES = settings.load_thresholds()
+
+
+def with_seniors(rows: list[dict]) -> pl.DataFrame:
+    """Rows with senior_students (高中在校生数), an optional column the demo data do not carry yet."""
+    return pl.DataFrame(rows, schema=SCHEMA | {"senior_students": pl.Int32})
 
 
 def every_item_met() -> dict:
@@ -149,7 +154,8 @@ def test_school_size_cap_2000_and_2500_for_nine_and_twelve_year_schools():
                    junior_students=901, junior_classes=18, senior_students=900),  # 2501 compulsory > 2500
             school(school_id="3707240004", school_type="complete_secondary", primary_students=0, primary_classes=0,
                    junior_students=1900, junior_classes=38, senior_students=1500)]  # senior not counted
-    assert computed(rows)["school_size_cap"] == 2
+    out = verdicts.school_row_items(with_seniors(rows), RULES)
+    assert out.filter(pl.col("item") == "school_size_cap")["value"].item() == 2
 
 
 @pytest.mark.parametrize("private_migrants, share, met", [(30, 0.85, True), (31, 170 / 201, False)])

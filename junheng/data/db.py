@@ -127,13 +127,18 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
 SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "varchar", "bool": "boolean"}
 
 
+# senior_students (高中在校生数, 0 when absent): read by the level split before the data dictionary lists it.
+PENDING_COLUMNS = {"senior_students": "int"}
+
+
 def _schools_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """The `schools` view over source, with every data-dictionary column: an optional column that older
     snapshots lack (e.g. senior_students) reads as null, so queries may name it."""
     from junheng.data import dictionary
     present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
-    missing = "".join(f", null::{SQL_TYPES[c.type]} as {c.name}"  # names and types from the dictionary
-                      for c in dictionary.columns() if c.name not in present)
+    wanted = {c.name: c.type for c in dictionary.columns()} | PENDING_COLUMNS
+    missing = "".join(f", null::{SQL_TYPES[kind]} as {name}"  # names and types from the dictionary
+                      for name, kind in wanted.items() if name not in present)
     con.execute(f"create view schools as select *{missing} from {source}")
 
 

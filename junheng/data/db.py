@@ -131,14 +131,18 @@ SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "va
 PENDING_COLUMNS = {"senior_students": "int"}
 
 
+def schools_columns() -> dict[str, str]:
+    """Every column the `schools` view has, whatever the snapshots hold: name -> dictionary type."""
+    from junheng.data import dictionary
+    return {c.name: c.type for c in dictionary.columns()} | PENDING_COLUMNS
+
+
 def _schools_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """The `schools` view over source, with every data-dictionary column: an optional column that older
     snapshots lack (e.g. senior_students) reads as null, so queries may name it."""
-    from junheng.data import dictionary
     present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
-    wanted = {c.name: c.type for c in dictionary.columns()} | PENDING_COLUMNS
     missing = "".join(f", null::{SQL_TYPES[kind]} as {name}"  # names and types from the dictionary
-                      for name, kind in wanted.items() if name not in present)
+                      for name, kind in schools_columns().items() if name not in present)
     con.execute(f"create view schools as select *{missing} from {source}")
 
 

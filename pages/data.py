@@ -2,7 +2,7 @@
 import streamlit as st
 
 from junheng import escape
-from junheng.data import dictionary, importer, store
+from junheng.data import county_table, dictionary, importer, store
 from junheng.reports import exports
 from junheng.views import ui
 from junheng.i18n import t
@@ -24,6 +24,9 @@ if message := st.session_state.pop("data_message", None):
     st.success(message)
 
 st.markdown(f"**{t('import_title', lang)}**")
+# the school table, or the county self-assessment table (what school rows cannot show; see the evaluation page)
+county = st.radio(t("ct_choose_table", lang), ["school", "county"], horizontal=True, key="import_table",
+                  format_func=lambda k: t(f"ct_table_{k}", lang)) == "county"
 left, right = st.columns([1, 3])
 year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
                          value=filters.years[-1] if filters else 2025)
@@ -33,7 +36,9 @@ uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
 report = unreadable = None
 if uploaded is not None:
     try:
-        report, unreadable = ui.validate_upload(uploaded, int(year), lang)
+        report, unreadable = (
+            county_table.validate_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
+            if county else ui.validate_upload(uploaded, int(year), lang))
     except Exception as e:
         failed(e)
 if unreadable:
@@ -58,25 +63,29 @@ elif report is not None:
     if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",
                                             key="import_confirm", disabled=not confirmed):
         try:
-            result, version = ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False)
+            result, version = (
+                county_table.import_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
+                if county else ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False))
         except Exception as e:
             failed(e)
         else:
             if version is None:  # the year changed since the check: confirm what it would remove now
                 st.warning(t("removal_needs_confirm", lang))
             else:
-                st.session_state["data_message"] = t("import_done", lang, year=int(year), version=version)
+                st.session_state["data_message"] = t("ct_import_done" if county else "import_done", lang,
+                                                     year=int(year), version=version)
                 st.session_state["imports_done"] = st.session_state.get("imports_done", 0) + 1
                 st.rerun()
 
-st.markdown(f"**{t('versions_title', lang)}**")
+st.markdown(f"**{t('ct_versions_title' if county else 'versions_title', lang)}**")
 try:
-    versions = store.versions(ui.data_dir(), lang)
+    versions = county_table.versions(ui.data_dir()) if county else store.versions(ui.data_dir(), lang)
 except store.StoreError as e:
     failed(e)
     versions = None
 if versions is not None:
-    st.dataframe(importer.versions_table(versions, lang), hide_index=True, width="stretch")
+    st.dataframe((county_table if county else importer).versions_table(versions, lang), hide_index=True,
+                 width="stretch")
 if versions is not None and not versions.is_empty():
     col_year, col_version, col_button = st.columns([1, 3, 1], vertical_alignment="bottom")
     back_year = col_year.selectbox(t("year", lang), versions["year"].unique(maintain_order=True).to_list(),
@@ -86,7 +95,10 @@ if versions is not None and not versions.is_empty():
                                     format_func=lambda v: importer.version_label(choices, v, lang))
     if col_button.button(t("rollback", lang), key="rollback_button"):
         try:
-            store.rollback(ui.data_dir(), int(back_year), back_to, lang)
+            if county:
+                county_table.rollback(ui.data_dir(), int(back_year), back_to)
+            else:
+                store.rollback(ui.data_dir(), int(back_year), back_to, lang)
         except Exception as e:
             failed(e)
         else:
@@ -99,3 +111,7 @@ left.download_button(t("template_download", lang), importer.template_bytes(lang)
                      key="template_download")
 right.download_button(t("dictionary_download", lang), dictionary.markdown().encode("utf-8"),
                       "data_dictionary.md", "text/markdown", key="dictionary_download")
+left.download_button(t("ct_template_download", lang), county_table.template_bytes(lang),
+                     "junheng_county_template.xlsx", key="county_template_download")
+right.download_button(t("ct_sample_download", lang), county_table.SAMPLE.read_bytes(), county_table.SAMPLE.name,
+                      "text/csv", key="county_sample_download")

@@ -1,6 +1,7 @@
 """The county self-assessment table (issue 12 point 2): import, validation named in zh/en, versions, template."""
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import polars as pl
@@ -157,3 +158,33 @@ def test_cli_import_template_versions_and_evaluate_with_the_county_table(tiny_da
     veto_item = out["parts"]["quality"]["veto"]["items"]["veto_exam_admission"]
     assert veto_item == {"value": True, "rule": "== false", "met": False, "source": "self-assessed"}
     assert out["parts"]["quality"]["veto"]["status"] == "fail"
+
+
+def test_the_sample_table_imports_cleanly(tiny_data):
+    report, version = county_table.import_file(county_table.SAMPLE, 2025, tiny_data, "en")
+    assert report.error_count == 0 and version
+    rows = county_table.read(tiny_data, 2025)
+    assert rows["county_code"].n_unique() == 2
+    assert rows.height == 2 * sum(i.self_assessable for i in verdicts.items())
+
+
+@pytest.fixture()
+def app_data(monkeypatch, demo_data, tmp_path):
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    return data
+
+
+def test_data_page_offers_the_county_table(app_data):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "data.py"), default_timeout=120)
+    at.session_state["import_table"] = "county"
+    at.run()
+    assert not at.exception
+    assert any("县级自评表版本" in m.value for m in at.markdown)
+    county_table.import_file(county_table.SAMPLE, 2025, app_data)
+    at.run()
+    assert at.dataframe[0].value.shape[0] == 1  # the one version, with its counties

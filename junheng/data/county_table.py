@@ -66,112 +66,158 @@ def _parse(kind: str, text: pl.Expr) -> pl.Expr:
     return plain.cast(pl.Float64, strict=False)
 
 
-def validate(path: Path, year: int, data_dir: Path, lang: str = "zh") -> tuple[pl.DataFrame | None, importer.Report]:
-    """Read and check a county self-assessment file. Returns (clean rows or None when there are errors, report)."""
+def validate(path: Path, year: int, data_dir: Path, lang: str = "zh", name: str | None = None
+             ) -> tuple[pl.DataFrame | None, importer.Report]:
+    """Read and check a county self-assessment file. Returns (clean rows or None when there are errors, report).
+
+    name: the file's name as the user knows it (for messages), when path is a stored upload.
+    """
     report = importer.Report()
-    rows = importer.read_table(path, lang)
+    table, first_row = importer.read_table(path, lang, name)
     known = _header_map()
-    columns: dict[str, int] = {}
-    shown: dict[str, str] = {}
-    for i, header in enumerate(rows[0]):
+    columns: dict[str, str] = {}  # column -> c<i> in table
+    shown: dict[str, str] = {}    # column -> header as written in the file
+    for i, header in enumerate(importer.normalise(v) for v in table.row(0)):
         if header is None:
             continue
-        name = known.get(header.lower())
-        if name is None:
-            report.add("warning", 1, header, header, t("warn_unknown_column", lang))
-        elif name in columns:
-            report.add("error", 1, header, header, t("err_duplicate_column", lang, first=shown[name]))
+        column = known.get(header.lower())
+        if column is None:
+            report.add("warning", first_row, header, header, t("warn_unknown_column", lang))
+        elif column in columns:
+            report.add("error", first_row, header, header, t("err_duplicate_column", lang, first=shown[column]))
         else:
-            columns[name], shown[name] = i, header
-    missing = [c for c in ("county_code", "item", "value") if c not in columns]
+            columns[column], shown[column] = f"c{i}", header
+    missing = [c for c in SCHEMA if c not in columns]
     for c in missing:
-        report.add("error", 1, f"{HEADERS[c][1]} / {c}", "", t("err_missing_column", lang))
-    if missing or report.errors:
+        report.add("error", first_row, f"{HEADERS[c][1]} / {c}", "", t("err_missing_column", lang))
+    if missing or report.error_count:
         return None, report
-    body = [r for r in rows[1:] if any(r)]
-    if not body:
-        report.add("error", 2, shown["county_code"], "", t("ct_err_no_rows", lang))
+    raw = table.slice(1).with_row_index("_row", offset=first_row + 1).select(
+        pl.col("_row").cast(pl.Int64), *[_normalised(src).alias(c) for c, src in columns.items() if c in SCHEMA]
+    ).filter(pl.any_horizontal(pl.col(c).is_not_null() for c in SCHEMA))
+    if raw.is_empty():
+        report.add("error", first_row + 1, shown["county_code"], "", t("ct_err_no_rows", lang))
         return None, report
-    raw = pl.DataFrame({c: [r[columns[c]] if columns[c] < len(r) else None for r in rows[1:]]
-                        for c in ("county_code", "item", "value")}, schema={c: pl.String for c in SCHEMA}
-                       ).with_row_index("_row", offset=2).filter(
-        pl.any_horizontal(pl.col(c).is_not_null() for c in SCHEMA))
     frame = _check(raw, shown, data_dir, report, lang)
     if frame is not None and frame.is_empty():
-        report.add("error", 2, shown["value"], "", t("ct_err_no_values", lang))
-    if frame is not None and not report.errors:
-        _replacement_warnings(frame, year, data_dir, report, lang)
-    report.problems.sort(key=lambda p: p["row"] if isinstance(p["row"], int) else 1 << 30)
-    return (None if report.errors else frame), report
+        report.add("error", first_row + 1, shown["value"], "", t("ct_err_no_values", lang))
+    if frame is not None and not report.error_count:
+        _replacement_warnings(frame, year, data_dir, shown, report, lang)
+    report.problems.sort(key=lambda p: p["row"] if isinstance(p["row"], int) else 1 << 62)
+    return (None if report.error_count else frame), report
+
+
+def _normalised(column: str) -> pl.Expr:
+    """NFKC (full-width to half-width), trimmed, empty -> null: the school table's rule, column-wise."""
+    text = pl.col(column).str.normalize("NFKC").str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
 
 
 def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Report, lang: str):
     """Typed rows from text, reporting every unknown county or item, bad value and repeated pair."""
-    def bad(mask: pl.Expr, column: str, reason: str, frame: pl.DataFrame = raw) -> None:
-        for r, v in frame.filter(mask.fill_null(False)).select("_row", column).iter_rows():
-            report.add("error", r, shown[column], v, reason)
+    def bad(frame: pl.DataFrame, mask: pl.Expr, column: str, reason: str) -> None:
+        hits = frame.filter(mask.fill_null(False)).select("_row", pl.col(column).alias("value"))
+        report.add_hits("error", shown[column], hits, reason)
 
     registry = pl.DataFrame([{"key": i.key, "zh": i.zh, "kind": i.kind, "open": i.self_assessable}
                              for i in verdicts.items()])
-    by_label = dict(zip(registry["zh"], registry["key"]))
-    keyed = raw.with_columns(pl.col("item").replace(by_label).alias("key")).join(
-        registry.select("key", "kind", "open"), on="key", how="left")
+    keyed = raw.with_columns(pl.col("item").replace(dict(zip(registry["zh"], registry["key"]))).alias("key")).join(
+        registry.select("key", "kind", "open"), on="key", how="left", maintain_order="left")
     counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code"])
-    bad(pl.col("county_code").is_null(), "county_code", t("err_empty", lang))
-    bad(pl.col("county_code").is_not_null() & ~pl.col("county_code").is_in(counties["county_code"].implode()),
+    bad(keyed, pl.col("county_code").is_null(), "county_code", t("err_empty", lang))
+    bad(keyed, pl.col("county_code").is_not_null() & ~pl.col("county_code").is_in(counties["county_code"].implode()),
         "county_code", t("err_county_code", lang))
-    bad(pl.col("item").is_null(), "item", t("err_empty", lang))
-    bad(pl.col("item").is_not_null() & pl.col("kind").is_null(), "item", t("ct_err_unknown_item", lang), keyed)
-    bad(~pl.col("open"), "item", t("ct_err_computed_item", lang), keyed)
+    bad(keyed, pl.col("item").is_null(), "item", t("err_empty", lang))
+    bad(keyed, pl.col("item").is_not_null() & pl.col("kind").is_null(), "item", t("ct_err_unknown_item", lang))
+    bad(keyed, ~pl.col("open"), "item", t("ct_err_computed_item", lang))
     for r, v in keyed.filter(pl.col("value").is_null() & pl.col("open").fill_null(False)).select(
             "_row", "item").iter_rows():
-        report.add("warning", r, shown["value"], "", t("ct_warn_empty_value", lang, item=v))
+        report.add("warning", r, shown["value"], "", t("ct_warn_empty_value", lang, item=v),
+                   summary=t("ct_warn_empty_value", lang, item="…"))
     parsed = pl.concat([keyed.filter(pl.col("kind") == kind).with_columns(_parse(kind, pl.col("value")).alias("number"))
-                        for kind in ("share", "yes_no", "number", "count")], how="vertical_relaxed")
+                        for kind in ("share", "yes_no", "number", "count")], how="vertical_relaxed").sort("_row")
     given = pl.col("value").is_not_null() & pl.col("open")
     reasons = {"share": "ct_err_share", "yes_no": "err_not_yes_no", "number": "err_not_number",
                "count": "err_not_whole"}
     for kind, reason in reasons.items():
-        bad(given & (pl.col("kind") == kind) & pl.col("number").is_null(), "value", t(reason, lang), parsed)
-    bad(given & pl.col("number").is_not_null() & (pl.col("number") < 0), "value", t("err_negative", lang), parsed)
-    bad(given & (pl.col("kind") == "share") & (pl.col("number") > 1), "value", t("ct_err_share", lang), parsed)
-    bad(given & (pl.col("kind") == "count") & (pl.col("number") != pl.col("number").round(0)), "value",
-        t("err_not_whole", lang), parsed)
-    pairs = parsed.filter(pl.col("value").is_not_null()).sort("_row")
+        bad(parsed, given & (pl.col("kind") == kind) & pl.col("number").is_null(), "value", t(reason, lang))
+    finite = pl.col("number").is_not_null() & pl.col("number").is_finite()
+    bad(parsed, given & pl.col("number").is_not_null() & ~pl.col("number").is_finite(), "value",
+        t("err_not_number", lang))
+    bad(parsed, given & finite & (pl.col("number") < 0), "value", t("err_negative", lang))
+    bad(parsed, given & finite & (pl.col("kind") == "share") & (pl.col("number") > 1), "value", t("ct_err_share", lang))
+    bad(parsed, given & finite & (pl.col("kind") == "count") & (pl.col("number") != pl.col("number").round(0)),
+        "value", t("err_not_whole", lang))
+    pairs = parsed.filter(pl.col("value").is_not_null())
     first = pairs.group_by("county_code", "key").agg(pl.col("_row").min().alias("first"))
-    repeated = pairs.join(first, on=["county_code", "key"]).filter(pl.col("_row") > pl.col("first"))
+    repeated = pairs.join(first, on=["county_code", "key"]).filter(pl.col("_row") > pl.col("first")).sort("_row")
     for r, v, f in repeated.select("_row", "item", "first").iter_rows():
-        report.add("error", r, shown["item"], v, t("ct_err_repeated", lang, first=f))
-    if report.errors:
+        report.add("error", r, shown["item"], v, t("ct_err_repeated", lang, first=f),
+                   summary=t("ct_err_repeated", lang, first="…"))
+    if report.error_count:
         return None
     return pairs.select("county_code", pl.col("key").alias("item"), pl.col("number").alias("value")).cast(SCHEMA)
 
 
-def _replacement_warnings(frame: pl.DataFrame, year: int, data_dir: Path, report: importer.Report,
+def _replacement_warnings(frame: pl.DataFrame, year: int, data_dir: Path, shown: dict, report: importer.Report,
                           lang: str) -> None:
+    """Say which counties' earlier self-assessment of the year this file replaces."""
     before = read(data_dir, year)
     for code, n in before.filter(pl.col("county_code").is_in(frame["county_code"].unique().implode())).group_by(
             "county_code").len().sort("county_code").iter_rows():
-        report.add("warning", "—", "county_code", code, t("ct_warn_replaces", lang, year=year, items=n))
+        report.add("warning", "—", shown["county_code"], code, t("ct_warn_replaces", lang, year=year, items=n),
+                   summary=t("ct_warn_replaces", lang, year=year, items="…"))
 
 
-def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run: bool = False
-                ) -> tuple[importer.Report, str | None]:
+def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run: bool = False,
+                source: str | None = None) -> tuple[importer.Report, str | None]:
     """Validate and (unless dry_run or there are errors) store the file's counties as a new version of year.
 
-    The file's counties replace their own rows; other counties keep theirs. Returns (report, version or None).
+    The file's counties replace their own rows; other counties keep theirs. source: the file's name as the user
+    knows it. Returns (report, version or None).
     """
     path, data_dir = Path(path), Path(data_dir)
     try:
         with store.lock(data_dir):
-            frame, report = validate(path, year, data_dir, lang)
+            read_manifest(data_dir)  # a damaged manifest stops the import before anything is done
+            frame, report = validate(path, year, data_dir, lang, name=source)
             if frame is None or dry_run:
                 return report, None
             kept = read(data_dir, year).filter(~pl.col("county_code").is_in(frame["county_code"].unique().implode()))
             merged = pl.concat([kept, frame]).sort("county_code", "item")
-            return report, _write_version(data_dir, year, merged, path.name, store.file_checksum(path))
+            return report, _write_version(data_dir, year, merged, source or path.name, store.file_checksum(path))
     except store.Timeout:
-        raise store.StoreError(store.busy_message(data_dir)) from None
+        raise store.StoreError(store.busy_message(data_dir, lang)) from None
+
+
+def validate_upload(name: str, content: bytes, year: int, data_dir: Path, lang: str
+                    ) -> tuple[importer.Report | None, str | None]:
+    """(report, unreadable-file message) for an uploaded file, stored privately only while it is read."""
+    try:
+        with importer.stored_upload(Path(data_dir), name, content) as stored:
+            return validate(stored, year, Path(data_dir), lang, name=name)[1], None
+    except importer.UnreadableFile as e:
+        return None, str(e)
+
+
+def import_upload(name: str, content: bytes, year: int, data_dir: Path, lang: str
+                  ) -> tuple[importer.Report, str | None]:
+    """Store an uploaded file's counties as a new version of year (all or nothing); (report, version or None)."""
+    with importer.stored_upload(Path(data_dir), name, content) as stored:
+        return import_file(stored, year, Path(data_dir), lang, source=name)
+
+
+def versions_table(versions_frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The stored self-assessment versions, labelled for the data management page."""
+    return versions_frame.select(
+        pl.col("year").alias(t("year", lang)),
+        pl.when(pl.col("is_current")).then(pl.lit("●")).otherwise(pl.lit("")).alias(t("current_version", lang)),
+        pl.col("id").alias(t("version", lang)),
+        pl.col("source").alias(t("source", lang)),
+        pl.col("rows").alias(t("rows", lang)),
+        pl.col("counties").alias(t("ct_col_counties", lang)),
+        pl.col("written_at").alias(t("written_at", lang)),
+    )
 
 
 def _manifest_path(data_dir: Path) -> Path:

@@ -155,7 +155,8 @@ def status_map_data(geometry, status: pl.DataFrame, lang: str):
     """Counties joined to their evaluation status and its label, for the status map."""
     shown = geometry[geometry["county_code"].isin(status["county_code"].to_list())]
     merged = shown.merge(status.select("county_code", "status").to_pandas(), on="county_code", how="left")
-    merged["status_text"] = [status_labels(lang).get(s, "—") if isinstance(s, str) else "—" for s in merged["status"]]
+    names = status_labels(lang)
+    merged["status_text"] = [names.get(s, "—") if isinstance(s, str) else "—" for s in merged["status"]]
     return merged
 
 

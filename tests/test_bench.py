@@ -60,3 +60,21 @@ def test_wait_for_page_waits_for_the_script_and_the_chart_after_a_change_too(tin
         assert done - start >= 1.5
         assert page.evaluate(drawn_bars) == [1] and page.evaluate(x_labels) == ["year 2024"]
         browser.close()
+
+
+def test_import_benchmark_runs_and_its_section_replaces_the_old_one(tiny_data, tmp_path, monkeypatch):
+    """The import part on the tiny fixture (a 'national size' of 1 row here): the shape, not the speed."""
+    monkeypatch.setattr(bench, "IMPORT_MIN_ROWS", 1)
+    report = tmp_path / "benchmarks.md"
+    report.write_text("# Benchmarks\n\n## Queries\n\nkept\n\n## Import validation (national-size file)\n\nold\n")
+    assert cli.main(["bench", "--only", "import", "--data-dir", str(tiny_data), "--report", str(report)]) == 0
+    text = report.read_text()
+    assert "kept" in text and "old" not in text and text.count("## Import validation") == 1
+    for kind in ("CSV, UTF-8", "CSV, GB18030", ".xlsx"):
+        assert f"| {kind} |" in text
+    assert "| 0 |" in text  # no errors: the fixture's rows are valid
+
+
+def test_splice_section_appends_when_missing():
+    assert bench.splice_section("# B\n", "## X\n\ny\n") == "# B\n\n## X\n\ny\n"
+    assert bench.splice_section("# B\n\n## X\n\nold\n\n## Z\n\nz\n", "## X\n\nnew\n") == "# B\n\n## X\n\nnew\n\n## Z\n\nz\n"

@@ -69,16 +69,17 @@ class Report:
     problems: list[dict] = field(default_factory=list)  # row, column, value, reason, level
     counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
     removal: Removal | None = None
+    listed: dict[str, int] = field(default_factory=dict)  # level -> problems listed
 
-    def _listed(self, level: str) -> int:
-        return sum(1 for p in self.problems if p["level"] == level)
+    def _list(self, problem: dict) -> None:
+        self.problems.append(problem)
+        self.listed[problem["level"]] = self.listed.get(problem["level"], 0) + 1
 
     def add(self, level: str, row, column: str, value, reason: str, summary: str | None = None) -> None:
         key = (level, column, summary or reason)
         self.counts[key] = self.counts.get(key, 0) + 1
-        if self._listed(level) < MAX_LISTED:
-            self.problems.append({"level": level, "row": row, "column": column, "value": _shown(value),
-                                  "reason": reason})
+        if self.listed.get(level, 0) < MAX_LISTED:
+            self._list({"level": level, "row": row, "column": column, "value": _shown(value), "reason": reason})
 
     def add_hits(self, level: str, column: str, hits: pl.DataFrame, reason: str) -> None:
         """Problems of one kind: hits has _row and value (and optionally reason, a per-row text)."""
@@ -86,10 +87,10 @@ class Report:
             return
         key = (level, column, reason)
         self.counts[key] = self.counts.get(key, 0) + hits.height
-        room = MAX_LISTED - self._listed(level)
+        room = MAX_LISTED - self.listed.get(level, 0)
         for row in hits.head(max(room, 0)).iter_rows(named=True):  # over the problems, at most MAX_LISTED
-            self.problems.append({"level": level, "row": row["_row"], "column": column,
-                                  "value": _shown(row["value"]), "reason": row.get("reason") or reason})
+            self._list({"level": level, "row": row["_row"], "column": column, "value": _shown(row["value"]),
+                        "reason": row.get("reason") or reason})
 
     @property
     def errors(self) -> list[dict]:

@@ -159,22 +159,36 @@ def _bench(args) -> int:
 
     from junheng.data import db
     from junheng.tools import bench
+    data_dir = Path(args.data_dir)
+    result = {}
     try:
-        result = bench.run(Path(args.data_dir), repeats=args.repeats, pages=not args.no_pages,
-                           page_rounds=args.page_rounds, page_names=_names(args.pages), scopes=tuple(_names(args.scopes)))
+        if args.only != "import":
+            result = bench.run(data_dir, repeats=args.repeats, pages=not args.no_pages, page_rounds=args.page_rounds,
+                               page_names=_names(args.pages), scopes=tuple(_names(args.scopes)))
     except db.DataError as e:
         return _fail(str(e), code=2)
+    # The import section needs a national-size file: always with --only import (generated if need be),
+    # otherwise when the data directory has a national-size year.
+    if args.only == "import" or (args.only is None and bench._national_year(data_dir) is not None):
+        result["import"] = bench.bench_import(data_dir)
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     if args.report:
         from junheng.tools import loadtest
         command = "junheng bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "junheng bench"
         report = Path(args.report)
-        text = bench.report_markdown(result, command)
-        kept = loadtest.section_of(report.read_text(encoding="utf-8")) if report.exists() else None
-        report.write_text(loadtest.with_section(text, kept) if kept else text, encoding="utf-8")
+        old = report.read_text(encoding="utf-8") if report.exists() else ""
+        if args.only == "import":  # only the import section changes; the rest of the report is kept
+            text = old or "# Benchmarks\n"
+        else:
+            text = bench.report_markdown(result, command)
+            kept = loadtest.section_of(old) if old else None
+            text = loadtest.with_section(text, kept) if kept else text
+        if "import" in result:
+            text = bench.splice_section(text, bench.import_markdown(result["import"]))
+        report.write_text(text, encoding="utf-8")
         print(f"wrote {args.report}")
-    return 0 if all(q["same_numbers"] for q in result["queries"]) else 1
+    return 0 if all(q["same_numbers"] for q in result.get("queries", [])) else 1
 
 
 def _loadtest(args) -> int:
@@ -292,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-rounds", type=int, default=3, help="rounds per page timing (the median is reported)")
     p.add_argument("--pages", help="comma-separated page names (file stems) to time, e.g. overview,gaps; default all")
     p.add_argument("--scopes", default="county,national", help="comma-separated scopes for the page timings")
+    p.add_argument("--only", choices=["queries", "import"],
+                   help="run one part: the query (and page) timings, or the validation of a national-size import")
     p.set_defaults(func=_bench)
     p = sub.add_parser("loadtest", help="N concurrent sessions over Streamlit's websocket protocol: script time, "
                                         "errors, server memory")

@@ -152,8 +152,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "left_behind_per_psych_teacher": ("每名心理教师对应留守儿童", "Left-behind children per mental-health teacher"),
     "care_gap": ("关爱缺口（估算人数）", "Care gap (children, est.)"),
     "care_gap_title": ("关爱缺口学校（留守儿童多、心理健康教师不足）", "Care gap: many left-behind children, few mental-health teachers"),
-    "care_gap_help": ("关爱缺口 = 留守儿童数 ×（1 − 每10个班心理教师数，最多为1）。学校留守儿童数少于 {n} 人时显示为“<{n}”，相关比例不显示；县级合计为准确数。",
-                      "Care gap = left-behind children × (1 − mental-health teachers per 10 classes, at most 1). School counts under {n} are shown as \"<{n}\" and their ratios hidden; county totals are exact."),
+    "care_gap_help": ("关爱缺口 = 留守儿童数 ×（1 − 每10个班心理教师数，最多为1）。少于 {n} 人的数显示为“<{n}”；为防止由合计、其他学校或排序反推出这些小数目，另有一些数显示为“*”。这些学校的比例和缺口不显示，并按校名排在表末。",
+                      "Care gap = left-behind children × (1 − mental-health teachers per 10 classes, at most 1). Counts under {n} are shown as \"<{n}\"; some others are shown as \"*\" so the small ones cannot be worked out from totals, other schools or the order. Their ratios and gaps are hidden and they are listed last, by name."),
     "download_csv": ("下载 CSV", "Download CSV"),
     "download_xlsx": ("下载 Excel", "Download Excel"),
     "left_behind_trend_title": ("留守儿童人数与占比历年变化", "Left-behind children over the years"),
@@ -441,6 +441,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "ct_kind_yes_no": ("是 / 否", "是 / 否 (yes / no)"),
     "ct_kind_number": ("数值", "number"),
     "ct_kind_count": ("整数", "whole number"),
+    # left-behind: small counts that cannot be worked back
+    "other_counties": ("其他县（区）合计（含不宜细分的小数目）", "Other counties together (small counts not broken down)"),
+    "privacy_marks": ("“<{n}”：少于 {n} 人；“*”：为防止反推小数目而隐藏。", "\"<{n}\": under {n}; \"*\": hidden so that a small count cannot be worked out."),
 }
 
 

@@ -17,6 +17,7 @@ if schools.is_empty():
     st.stop()
 min_count = rules["privacy"]["min_count"]
 care = left_behind.school_care(schools, rules)
+shield = left_behind.protection(care, rules)  # what may be published, decided per county
 
 
 @st.fragment
@@ -26,8 +27,8 @@ def county_map() -> None:
                                   format_func=lambda k: t(k, lang)) or "left_behind_students"
     label = overview.metric_label(metric, lang)
     st.markdown(f"**{t('county_map_lb_title', lang, metric=label, year=year)}**")
-    data = overview.county_map_data(ui.county_geometry(totals["county_code"].n_unique()), totals.filter(
-        pl.col("year") == year), metric, lang)
+    data = overview.county_map_data(ui.county_geometry(totals["county_code"].n_unique()), left_behind.mask_small_counties(
+        totals.filter(pl.col("year") == year), min_count), metric, lang)
     fmap = maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
         "format": overview.metric_format(metric)}, selected=filters.county)
@@ -38,11 +39,11 @@ county_map()
 if filters.county:
     st.markdown(f"**{t('school_map_title', lang)}**")
     outline = ui.county_geometry().query("county_code == @filters.county")
-    ui.static_map(maps.school_cluster_map(left_behind.school_map_rows(care, rules, lang), outline, {
+    ui.static_map(maps.school_cluster_map(left_behind.school_map_rows(care, shield, rules, lang), outline, {
         "layer": t("school_map_layer", lang), "title": t("left_behind_students", lang),
         "legend": t("school_map_legend", lang, n=min_count)}), "left_behind_schools", height=480)
 
-region_years = overview.region_totals(totals.filter(pl.col("county_code").str.starts_with(filters.region)))
+region_years = left_behind.region_years(totals.filter(pl.col("county_code").str.starts_with(filters.region)), min_count)
 st.plotly_chart(charts.count_share_chart(region_years, "left_behind_students", "left_behind_share", {
     k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang),
     key="left_behind_trend")
@@ -50,11 +51,12 @@ st.plotly_chart(charts.count_share_chart(region_years, "left_behind_students", "
 choices = [b for b in left_behind.BREAKDOWNS if filters.county or b != "township"]
 by = st.segmented_control(t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
                           format_func=lambda b: t(f"by_{b}", lang)) or choices[0]
-table = left_behind.breakdown_table(left_behind.breakdown(care, by), by, rules, lang)
+table = left_behind.breakdown_table(left_behind.published_breakdown(care, by, shield, rules), by, rules, lang)
 st.plotly_chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
                                        t("left_behind_students", lang) + " · " + t(f"by_{by}", lang),
                                        t("left_behind_students", lang)), key="left_behind_breakdown")
 st.dataframe(table, hide_index=True, width="stretch")
+st.caption(t("privacy_marks", lang, n=min_count))
 
 st.markdown(f"**{t('county_care_title', lang)}** · {t('psych_target', lang)}")
 st.dataframe(left_behind.county_care_table(totals.filter(pl.col("year") == year), ui.query(
@@ -62,9 +64,10 @@ st.dataframe(left_behind.county_care_table(totals.filter(pl.col("year") == year)
 
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))
-gap_list = left_behind.care_gap_table(care, rules, lang)
+gap_list = left_behind.care_gap_table(care, shield, rules, lang)
 st.dataframe(gap_list.head(500), hide_index=True, width="stretch")
 ui.downloads(gap_list, f"care_gap_{filters.region or 'all'}_{year}", lang, key="care_gap")
 
 st.markdown(f"**{t('migrant_title', lang)}**")
-st.dataframe(left_behind.migrant_table(left_behind.migrant_where(schools), lang), hide_index=True, width="stretch")
+st.dataframe(left_behind.migrant_table(left_behind.migrant_where(schools, rules), rules, lang), hide_index=True,
+             width="stretch")

@@ -22,7 +22,8 @@ def test_covers_the_demo_places_and_years(demo_frame):
     counties = set(demo_frame["county_code"])
     assert {"370724", "370305", "341202", "341226", "210302", "210323"} <= counties
     assert {c[:4] for c in counties} == set(demo.DEMO_PREFECTURES)
-    assert sorted(set(demo_frame["year"])) == list(range(2016, 2026))
+    years = sorted(set(demo_frame["year"]))
+    assert years[0] <= 2013 and years[-1] == 2025 and years == list(range(years[0], 2026))
 
 
 def test_same_seed_same_data_other_seed_other_data(tmp_path, boundary_dir):
@@ -150,3 +151,131 @@ def test_some_counties_pass_and_some_fail_each_evaluation(demo_frame):
     # gaps narrow: the median composite CV falls over the decade
     composite = evaluation.basic_cvs(values, rules).group_by("year").agg(pl.col("composite").median()).sort("year")
     assert composite["composite"][-1] < composite["composite"][0]
+
+
+# Published national figures the demo data are held to (docs/demo_data.md has them side by side).
+NATIONAL = {
+    "migrant_share_2017": 0.0968,       # 1,406.63万 随迁子女 of 14,535.87万 students
+    "migrant_public_2017": 0.7967,      # of them in public schools
+    "primary_class_2017": 38.0,         # mean primary class
+    "huge_2017": 0.024, "large_2017": 0.101,   # 66+ and 56+ shares of classes
+    "huge_2018": 0.005, "large_2018": 0.0706,
+    "large_2019": 0.0398,
+    "primary_per_school_2016": 558,     # 9,913万 primary pupils in 17.76万 primary schools
+    "left_behind_2014": 0.150, "left_behind_2017": 0.107, "left_behind_2021": 0.076,
+}
+
+
+def _year(f: pl.DataFrame, year: int) -> pl.DataFrame:
+    return f.filter(pl.col("year") == year).with_columns(
+        students=pl.col("primary_students") + pl.col("junior_students"),
+        classes=pl.col("primary_classes") + pl.col("junior_classes"),
+        is_point=pl.col("school_type") == "teaching_point")
+
+
+def _share(f: pl.DataFrame, num: str, den: str = "students") -> float:
+    return f[num].sum() / f[den].sum()
+
+
+@pytest.mark.parametrize("year, key, tolerance", [(2017, "migrant_share_2017", 0.025)])
+def test_migrant_children_about_a_tenth_mostly_in_public_schools(demo_frame, year, key, tolerance):
+    f = _year(demo_frame, year)
+    assert _share(f, "migrant_students") == pytest.approx(NATIONAL[key], abs=tolerance)
+    public = f.filter(pl.col("is_public"))["migrant_students"].sum() / f["migrant_students"].sum()
+    assert public == pytest.approx(NATIONAL["migrant_public_2017"], abs=0.08)
+
+
+def test_mean_primary_class_and_primary_school_size(demo_frame):
+    schools = _year(demo_frame, 2017).filter(~pl.col("is_point"))
+    assert _share(schools, "primary_students", "primary_classes") == pytest.approx(NATIONAL["primary_class_2017"], abs=3)
+    primary = _year(demo_frame, 2016).filter(pl.col("school_type") == "primary")
+    assert primary["primary_students"].mean() == pytest.approx(NATIONAL["primary_per_school_2016"], rel=0.15)
+
+
+@pytest.mark.parametrize("year, band, key, tolerance", [
+    (2017, "huge", "huge_2017", 0.008), (2017, "large", "large_2017", 0.025),
+    (2018, "huge", "huge_2018", 0.004), (2018, "large", "large_2018", 0.02), (2019, "large", "large_2019", 0.015)])
+def test_large_classes_follow_the_national_path(demo_frame, year, band, key, tolerance):
+    f = _year(demo_frame, year).with_columns(large=pl.col("classes_56_65") + pl.col("classes_66_plus"),
+                                             huge=pl.col("classes_66_plus"))
+    assert _share(f, band, "classes") == pytest.approx(NATIONAL[key], abs=tolerance)
+
+
+@pytest.mark.parametrize("year", [2014, 2017, 2021])
+def test_left_behind_share_follows_the_national_decline(demo_frame, year):
+    assert _share(_year(demo_frame, year), "left_behind_students") == pytest.approx(
+        NATIONAL[f"left_behind_{year}"], abs=0.035)
+
+
+def test_county_size_follows_its_real_population(demo_frame, demo_data):
+    counties = boundaries.read(demo_data)
+    population = demo.county_populations(counties[counties["in_statistics"]])
+    size = _year(demo_frame, 2020).group_by("county_code").agg(pl.col("students").sum()).with_columns(
+        pl.col("county_code").replace_strict(population, return_dtype=pl.Float64).alias("population"))
+    rank = size.select(pl.corr("students", "population", method="spearman")).item()
+    assert rank > 0.8
+    students = dict(zip(size["county_code"], size["students"]))
+    largest = sorted(students, key=students.get, reverse=True)
+    assert "341221" in largest[:3]                      # 临泉县, one of China's most populous counties
+    assert students["370704"] < students["341221"] / 2  # 坊子区 is small
+
+
+def test_schools_close_and_merge_and_new_ones_open(demo_frame):
+    ids = {y: set(g["school_id"]) for (y,), g in demo_frame.group_by("year")}
+    first, last = min(ids), max(ids)
+    closed = ids[first] - ids[last]
+    assert 0.15 < len(closed) / len(ids[first]) < 0.5      # 撤点并校: a school_id disappears ...
+    assert ids[last] - ids[first]                          # ... and new schools open
+    # ... and its pupils go to a neighbour: the township keeps most of the pupils of a school that closes.
+    f = demo_frame.with_columns(students=pl.col("primary_students") + pl.col("junior_students"))
+    kept = lost = 0
+    for year in range(first + 1, last + 1):
+        before, now = f.filter(pl.col("year") == year - 1), f.filter(pl.col("year") == year)
+        gone = before.filter(~pl.col("school_id").is_in(now["school_id"].implode())
+                             & (pl.col("school_type") != "teaching_point"))
+        for (county, township), g in gone.group_by("county_code", "township"):
+            area = [pl.col("county_code") == county, pl.col("township") == township]
+            change = now.filter(*area)["students"].sum() - before.filter(*area)["students"].sum()
+            kept += change + g["students"].sum()
+            lost += g["students"].sum()
+    assert lost > 0 and kept > 0.6 * lost
+
+
+def test_teaching_points_belong_to_a_school_open_that_year(demo_frame):
+    for (year,), f in demo_frame.group_by("year"):
+        parents = set(f.filter(pl.col("school_type") == "teaching_point")["parent_school_id"])
+        assert parents <= set(f["school_id"]), year
+
+
+def test_rural_enrolment_falls_as_towns_grow(demo_frame):
+    f = demo_frame.with_columns(students=pl.col("primary_students") + pl.col("junior_students"),
+                                rural=pl.col("urban_rural_code").str.starts_with("2"))
+    by = f.group_by("year", "rural").agg(pl.col("students").sum())
+    value = {(r["year"], r["rural"]): r["students"] for r in by.iter_rows(named=True)}
+    first, last = int(f["year"].min()), int(f["year"].max())
+    assert value[(last, True)] < 0.75 * value[(first, True)]
+    assert value[(last, False)] > 1.05 * value[(first, False)]
+
+
+def test_senior_students_only_in_schools_with_a_senior_section(demo_frame):
+    f = demo_frame.filter(pl.col("year") == 2020)
+    with_senior = pl.col("school_type").is_in(["complete_secondary", "twelve_year"])
+    assert (f.filter(~with_senior)["senior_students"] == 0).all()
+    senior = f.filter(with_senior)
+    assert senior.height > 10 and (senior["senior_students"] > 0).all()
+    ratio = senior["senior_students"] / senior["junior_students"]
+    assert ratio.min() > 0.4 and ratio.max() < 1.7
+
+
+def test_milestones_both_met_and_missed_by_counties(demo_data):
+    from junheng.data import db
+    from junheng.rules import standardization as std
+    con = db.connect(demo_data)
+    codes = db.run(con, "all_county_codes")["county_code"].to_list()
+    years = list(range(2013, 2026))
+    totals = db.run(con, "county_totals", years=years, region="", scope=codes)
+    rules = settings.load_thresholds()
+    checks = std.milestone_checks(std.progress(totals), rules, "anshan")
+    for milestone in ("standardized_share", "1:2018"):  # 85% standardized in 2015; no 66+ classes in 2018
+        met = checks.filter(pl.col("milestone") == milestone)["met"]
+        assert 0 < met.sum() < met.len(), milestone

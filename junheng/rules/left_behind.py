@@ -1,4 +1,9 @@
-"""Left-behind (留守儿童) and migrant (随迁子女) children: where they are and whether schools can care for them."""
+"""Left-behind (留守儿童) and migrant (随迁子女) children: where they are and whether schools can care for them.
+
+Every published count of these children goes through junheng.rules.privacy: small counts are suppressed,
+and so is whatever would let them be worked back (complementary cells, group totals, derived ratios, the
+order of the rows). The protection is decided per county (`protection`) and shared by every table here.
+"""
 from __future__ import annotations
 
 import polars as pl
@@ -8,6 +13,7 @@ from junheng.i18n import labels, t
 
 BREAKDOWNS = ("township", "urban_rural_group", "school_type", "is_boarding")
 DERIVED = ("left_behind_share", "left_behind_per_psych_teacher", "boarding_cover", "care_gap")
+OTHER = "_other"  # the region-level row of counties whose breakdown is not published
 
 
 def school_care(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
@@ -37,52 +43,96 @@ def school_care(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
     )
 
 
+def protection(care: pl.DataFrame, rules: dict) -> privacy.Protection:
+    """The suppression of left-behind counts for every school, group total and county total of these rows."""
+    return privacy.protect(care, "left_behind_students", BREAKDOWNS, rules["privacy"]["min_count"])
+
+
 def breakdown(schools: pl.DataFrame, by: str) -> pl.DataFrame:
-    """Left-behind children by township, 城乡 group, school type or boarding: exact group totals."""
+    """Left-behind children by township, 城乡 group, school type or boarding: exact group totals (not for display)."""
     frame = schools if by in schools.columns else schools.with_columns(
         indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    return frame.group_by(by).agg(
-        pl.len().alias("schools"),
-        (pl.col("primary_students") + pl.col("junior_students")).sum().alias("students"),
-        pl.col("left_behind_students").sum().alias("left_behind_students"),
-        pl.col("boarding_students").sum().alias("boarding_students"),
-        pl.col("psych_teachers").sum().alias("psych_teachers"),
-    ).with_columns((pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share")).sort(
+    return frame.group_by(by).agg(**_sums()).with_columns(
+        (pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share")).sort(
         "left_behind_students", descending=True)
 
 
-def county_care(county_totals: pl.DataFrame, rules: dict) -> pl.DataFrame:
-    """County totals: psych teachers per 10 classes, left-behind per psych teacher, boarding against left-behind."""
-    per = rules["targets"]["psych_classes_per_teacher"]
-    return county_totals.with_columns(
-        (pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"),
-        (pl.col("psych_teachers") / pl.col("classes") * per).alias("psych_per_10_classes"),
-        pl.when(pl.col("psych_teachers") > 0).then(pl.col("left_behind_students") / pl.col("psych_teachers"))
-        .alias("left_behind_per_psych_teacher"),
-        (pl.col("boarding_students") / pl.col("left_behind_students")).alias("boarding_per_left_behind"),
+def _sums() -> dict[str, pl.Expr]:
+    return {"schools": pl.len(), "students": (pl.col("primary_students") + pl.col("junior_students")).sum(),
+            "left_behind_students": pl.col("left_behind_students").sum(),
+            "boarding_students": pl.col("boarding_students").sum(), "psych_teachers": pl.col("psych_teachers").sum()}
+
+
+def published_groups(rows: pl.DataFrame, by: str, count: str, shield: privacy.Protection, min_count: int,
+                     sums: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Rows grouped by `by` as published, with the `status` of each row's `count`.
+
+    One county: its groups, each with the status the protection gave its total. More counties: each group
+    adds up only the counties whose breakdown is fully shown; the counties with a hidden group total go
+    into one row (OTHER) as their county totals, so every number is a sum of numbers published elsewhere.
+    """
+    per_county = rows.group_by("county_code", pl.col(by).cast(pl.String).fill_null("—").alias("group")).agg(**sums)
+    per_county = per_county.join(shield.group_status(by).select("county_code", "group", "status"),
+                                 on=["county_code", "group"], how="left").with_columns(
+        pl.col("status").fill_null(privacy.SHOWN))
+    if rows["county_code"].n_unique() <= 1:
+        return per_county.drop("county_code")
+    split = per_county.group_by("county_code").agg((pl.col("status") == privacy.SHOWN).all().alias("split"))
+    per_county = per_county.join(split, on="county_code")
+    shown = per_county.filter(pl.col("split")).group_by("group").agg(pl.col(c).sum() for c in sums).with_columns(
+        pl.lit(privacy.SHOWN).alias("status"))
+    rest = per_county.filter(~pl.col("split"))
+    if rest.is_empty():
+        return shown
+    hidden_county = shield.counties.filter(pl.col("county_code").is_in(rest["county_code"].unique().implode())
+                                           & (pl.col("status") != privacy.SHOWN)).height
+    total = rest[count].sum()
+    status = (privacy.PRIMARY if 0 < total < min_count else privacy.COMPLEMENTARY if hidden_county
+              else privacy.SHOWN)
+    other = rest.select(pl.lit(OTHER).alias("group"), *[pl.col(c).sum() for c in sums], pl.lit(status).alias("status"))
+    return pl.concat([shown, other], how="vertical_relaxed")
+
+
+def published_breakdown(care: pl.DataFrame, by: str, shield: privacy.Protection, rules: dict) -> pl.DataFrame:
+    """The left-behind breakdown as published (see `published_groups`), with the left-behind share."""
+    rows = published_groups(care, by, "left_behind_students", shield, rules["privacy"]["min_count"], _sums())
+    return rows.with_columns((pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"))
+
+
+def breakdown_table(published: pl.DataFrame, by: str, rules: dict, lang: str) -> pl.DataFrame:
+    """A published breakdown for display: marks for suppressed group totals, their shares hidden, hidden rows
+    last by name (so their place in the order tells nothing)."""
+    min_count = rules["privacy"]["min_count"]
+    names = {"urban_rural_group": labels("group", indicators.GROUPS, lang),
+             "school_type": labels("type", indicators.SCHOOL_TYPES, lang),
+             "is_boarding": {"true": t("boarding_yes", lang), "false": t("boarding_no", lang)}}
+    mapping = {**names.get(by, {}), OTHER: t("other_counties", lang)}
+    hidden = pl.col("status") != privacy.SHOWN
+    frame = published.with_columns(
+        pl.col("group").replace(mapping).alias("label"),
+        hidden.alias("_hidden"),
+        pl.when(hidden).then(None).otherwise(pl.col("left_behind_share")).alias("left_behind_share"),
+        privacy.status_marks("left_behind_students", min_count, "status").alias("shown_count"),
+    )
+    frame = privacy.sort_hidden_last(frame, ["left_behind_students"], True, "label")
+    return frame.select(
+        pl.col("label").alias(t(f"by_{by}", lang)),
+        pl.col("schools").alias(t("schools", lang)),
+        pl.col("students").alias(t("students", lang)),
+        pl.col("shown_count").alias(t("left_behind_students", lang)),
+        (pl.col("left_behind_share") * 100).round(1).alias(t("left_behind_share_pct", lang)),
+        pl.col("boarding_students").alias(t("boarding_students", lang)),
+        pl.col("psych_teachers").alias(t("psych_teachers", lang)),
     )
 
 
-def migrant_where(schools: pl.DataFrame) -> pl.DataFrame:
-    """Migrant children by 城乡 group: count, share of all migrant children, share in public schools."""
-    frame = schools.with_columns(
-        indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    total = frame["migrant_students"].sum() or 1
-    return frame.group_by("urban_rural_group").agg(
-        pl.col("migrant_students").sum().alias("migrant_students"),
-        pl.col("migrant_students").filter(pl.col("is_public")).sum().alias("migrant_public"),
-    ).with_columns(
-        (pl.col("migrant_students") / total).alias("share_of_migrants"),
-        (pl.col("migrant_public") / pl.col("migrant_students")).alias("public_share"),
-    ).sort(pl.col("urban_rural_group").replace_strict({"urban": 0, "town": 1, "rural": 2}, default=9))
-
-
-def care_gap_table(care: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
-    """The care-gap list for display and export: suppressed where counts are small, labelled in lang."""
+def care_gap_table(care: pl.DataFrame, shield: privacy.Protection, rules: dict, lang: str) -> pl.DataFrame:
+    """The care-gap list for display and export: suppressed and hidden counts marked, their ratios hidden,
+    shown rows by care gap and then the hidden rows by name."""
     min_count = rules["privacy"]["min_count"]
-    rows = care.sort("care_gap", "left_behind_students", descending=True, nulls_last=True)
-    shown = privacy.suppress(rows, min_count, DERIVED)
-    return shown.select(
+    shown = privacy.school_marks(care, shield, "left_behind_students", min_count, DERIVED)
+    rows = privacy.sort_hidden_last(shown, ["care_gap", "left_behind_share", "school_id"], True, "school_name")
+    return rows.select(
         pl.col("school_id").alias(t("school_id", lang)),
         pl.col("school_name").alias(t("school_name", lang)),
         pl.col("township").alias(t("township", lang)),
@@ -99,44 +149,74 @@ def care_gap_table(care: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
     )
 
 
-def breakdown_table(frame: pl.DataFrame, by: str, rules: dict, lang: str) -> pl.DataFrame:
-    """A breakdown for display: a group as small as a school gets the same suppression as a school."""
-    frame = privacy.suppress(frame, rules["privacy"]["min_count"], ("left_behind_share",))
-    names = {"urban_rural_group": labels("group", indicators.GROUPS, lang),
-             "school_type": labels("type", indicators.SCHOOL_TYPES, lang),
-             "is_boarding": {True: t("boarding_yes", lang), False: t("boarding_no", lang)}}
-    key = pl.col(by).replace_strict(names[by], default="—") if by in names else pl.col(by)
-    return frame.select(
-        key.cast(pl.String).alias(t(f"by_{by}", lang)),
-        pl.col("schools").alias(t("schools", lang)),
-        pl.col("students").alias(t("students", lang)),
-        pl.col("left_behind_students").alias(t("left_behind_students", lang)),
-        (pl.col("left_behind_share") * 100).round(1).alias(t("left_behind_share_pct", lang)),
-        pl.col("boarding_students").alias(t("boarding_students", lang)),
-        pl.col("psych_teachers").alias(t("psych_teachers", lang)),
-    )
-
-
-def school_map_rows(care: pl.DataFrame, rules: dict, lang: str) -> list[dict]:
-    """Schools for the cluster map: size by left-behind count (0 when suppressed), tooltip with suppression."""
+def school_map_rows(care: pl.DataFrame, shield: privacy.Protection, rules: dict, lang: str) -> list[dict]:
+    """Schools for the cluster map: size by left-behind count (0 when suppressed or hidden), tooltip as published."""
     min_count = rules["privacy"]["min_count"]
-    hidden = privacy.is_suppressed(min_count)
-    rows = care.filter(pl.col("lon").is_not_null() & pl.col("lat").is_not_null()).select(
+    shown = privacy.school_marks(care, shield, "left_behind_students", min_count)
+    rows = shown.filter(pl.col("lon").is_not_null() & pl.col("lat").is_not_null()).select(
         "lon", "lat",
-        pl.when(hidden).then(0.0).otherwise(pl.col("left_behind_students").cast(pl.Float64)).alias("size"),
-        pl.format("{} · {} {}", "school_name", pl.lit(t("left_behind_students", lang)),
-                  pl.when(hidden).then(pl.lit(privacy.suppressed_text(min_count)))
-                  .otherwise(pl.col("left_behind_students").cast(pl.String))).alias("tooltip"),
+        pl.when(pl.col("_hidden")).then(0.0).otherwise(pl.col("left_behind_students").cast(pl.Float64))
+        .alias("size"),
+        pl.format("{} · {} {}", "school_name", pl.lit(t("left_behind_students", lang)), "left_behind_students")
+        .alias("tooltip"),
     )
     return rows.to_dicts()
 
 
+def small_county(min_count: int, column: str = "left_behind_students") -> pl.Expr:
+    """A county total that is itself a small count (the only way a county total is suppressed)."""
+    return (pl.col(column) > 0) & (pl.col(column) < min_count)
+
+
+def mask_small_counties(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """County totals for maps: a small county's left-behind count is removed (its share with it)."""
+    return county_totals.with_columns(
+        pl.when(small_county(min_count)).then(None).otherwise(pl.col("left_behind_students"))
+        .alias("left_behind_students"))
+
+
+def region_years(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """Region totals over the years for the trend chart. A year that includes a small county total is
+    rounded to 10 from the published counties plus half the threshold for each small one, so it depends
+    only on published numbers."""
+    from junheng.rules import overview
+    small = small_county(min_count)
+    region = overview.region_totals(mask_small_counties(county_totals, min_count).with_columns(
+        pl.col("left_behind_students").fill_null(0)))
+    patch = county_totals.group_by("year").agg(small.sum().alias("_small"))
+    return region.join(patch, on="year", how="left").with_columns(
+        pl.when(pl.col("_small") > 0)
+        .then(((pl.col("left_behind_students") + pl.col("_small") * min_count / 2) / 10).round(0) * 10)
+        .otherwise(pl.col("left_behind_students")).alias("left_behind_students"),
+    ).with_columns((pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share")).drop("_small")
+
+
+def county_care(county_totals: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """County totals: psych teachers per 10 classes, left-behind per psych teacher, boarding against left-behind."""
+    per = rules["targets"]["psych_classes_per_teacher"]
+    return county_totals.with_columns(
+        (pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"),
+        (pl.col("psych_teachers") / pl.col("classes") * per).alias("psych_per_10_classes"),
+        pl.when(pl.col("psych_teachers") > 0).then(pl.col("left_behind_students") / pl.col("psych_teachers"))
+        .alias("left_behind_per_psych_teacher"),
+        (pl.col("boarding_students") / pl.col("left_behind_students")).alias("boarding_per_left_behind"),
+    )
+
+
 def county_care_table(county_totals: pl.DataFrame, counties: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
-    """County totals of care capacity (exact: totals are never suppressed), labelled."""
-    return county_care(county_totals, rules).join(counties, on="county_code", how="left").sort(
-        "left_behind_students", descending=True).select(
+    """County totals of care capacity, labelled: exact, except a county whose total is itself a small count."""
+    min_count = rules["privacy"]["min_count"]
+    frame = county_care(county_totals, rules).join(counties, on="county_code", how="left").with_columns(
+        pl.when(small_county(min_count)).then(pl.lit(privacy.PRIMARY)).otherwise(pl.lit(privacy.SHOWN))
+        .alias("_status"),
+    ).with_columns(
+        (pl.col("_status") != privacy.SHOWN).alias("_hidden"),
+        *[pl.when(pl.col("_status") != privacy.SHOWN).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("left_behind_share", "left_behind_per_psych_teacher", "boarding_per_left_behind")],
+    ).with_columns(privacy.status_marks("left_behind_students", min_count).alias("shown_count"))
+    return privacy.sort_hidden_last(frame, ["left_behind_students"], True, "county_name").select(
         pl.col("county_name").alias(t("county_name", lang)),
-        pl.col("left_behind_students").alias(t("left_behind_students", lang)),
+        pl.col("shown_count").alias(t("left_behind_students", lang)),
         (pl.col("left_behind_share") * 100).round(1).alias(t("left_behind_share_pct", lang)),
         pl.col("boarding_students").alias(t("boarding_students", lang)),
         pl.col("boarding_per_left_behind").round(2).alias(t("boarding_per_left_behind", lang)),
@@ -146,11 +226,43 @@ def county_care_table(county_totals: pl.DataFrame, counties: pl.DataFrame, rules
     )
 
 
-def migrant_table(where: pl.DataFrame, lang: str) -> pl.DataFrame:
+def migrant_where(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """Migrant children by 城乡 group as published: count, share of all migrant children, share in public schools.
+
+    Only group totals are published (school counts constrain them but are never shown); they are protected
+    like left-behind counts, and a public share is left out when it would give a small public or private
+    count back.
+    """
+    min_count = rules["privacy"]["min_count"]
+    frame = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+    shield = privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
+    rows = published_groups(frame, "urban_rural_group", "migrant_students", shield, min_count, {
+        "migrant_students": pl.col("migrant_students").sum(),
+        "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()})
+    shown = pl.col("status") == privacy.SHOWN
+    total = rows.filter(shown)["migrant_students"].sum() or 1
+    private = pl.col("migrant_students") - pl.col("migrant_public")
+    return rows.rename({"group": "urban_rural_group"}).with_columns(
+        pl.when(shown).then(pl.col("migrant_students") / total).alias("share_of_migrants"),
+        pl.when(shown & ~_small(pl.col("migrant_public"), min_count) & ~_small(private, min_count))
+        .then(pl.col("migrant_public") / pl.col("migrant_students")).alias("public_share"),
+    ).sort(pl.col("urban_rural_group").replace_strict({"urban": 0, "town": 1, "rural": 2}, default=9))
+
+
+def _small(value: pl.Expr, min_count: int) -> pl.Expr:
+    return (value > 0) & (value < min_count)
+
+
+def migrant_table(where: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
+    min_count = rules["privacy"]["min_count"]
+    names = {**labels("group", indicators.GROUPS, lang), OTHER: t("other_counties", lang)}
     return where.select(
-        pl.col("urban_rural_group").replace_strict(
-            labels("group", indicators.GROUPS, lang), default="—").alias(t("urban_rural", lang)),
-        pl.col("migrant_students").alias(t("migrant_students", lang)),
-        pl.format("{}%", (pl.col("share_of_migrants") * 100).round(1)).alias(t("share_of_migrants", lang)),
-        pl.format("{}%", (pl.col("public_share") * 100).round(1)).alias(t("public_share", lang)),
+        pl.col("urban_rural_group").replace(names).alias(t("urban_rural", lang)),
+        privacy.status_marks("migrant_students", min_count, "status").alias(t("migrant_students", lang)),
+        pl.when(pl.col("share_of_migrants").is_not_null())
+        .then(pl.format("{}%", (pl.col("share_of_migrants") * 100).round(1))).otherwise(pl.lit("—"))
+        .alias(t("share_of_migrants", lang)),
+        pl.when(pl.col("public_share").is_not_null())
+        .then(pl.format("{}%", (pl.col("public_share") * 100).round(1))).otherwise(pl.lit("—"))
+        .alias(t("public_share", lang)),
     )

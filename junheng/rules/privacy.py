@@ -1,32 +1,286 @@
-"""Small-count suppression: school-level left-behind counts below the threshold are shown as "<N".
+"""Small counts about children that cannot be worked back (留守儿童, 随迁子女).
 
-Counts are about minors. A suppressed school also loses every value derived from its count (shares,
-children per teacher) so that the count cannot be worked back; county and region totals stay exact.
+A count from 1 to min_count − 1 is suppressed and shown as "<5". That alone is not enough: the pages also
+publish group totals (township, 城乡, school type, boarding) and the county total, so "total minus the other
+schools" would give the count back. Hence complementary suppression: in every published sum that still lets
+a suppressed cell be solved for, the next-smallest cell is hidden too (shown as "*", any value), and so on
+until interval arithmetic over all the county's published sums (the reader's arithmetic, repeated until it
+learns nothing more) pins down no hidden cell. Group totals are cells of those sums as well: a group total
+under the threshold is suppressed like a school's count, and a group total is hidden when nothing else can
+protect its cells. The county total is hidden only when it is itself a small count.
+
+Everything is decided per county from that county's numbers alone, so every view (one county, a prefecture,
+the whole region) publishes the same cells and comparing two views reveals nothing new. Tables above the
+county only add up published county figures (see `region_groups`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import polars as pl
 
-SUPPRESSED_COUNTS = ("left_behind_students",)
+SHOWN, PRIMARY, COMPLEMENTARY = "shown", "primary", "complementary"
+HIDDEN_MARK = "*"
+BIG = 1e12  # "no upper bound" in the interval arithmetic (finite, so sums stay exact)
 
 
 def suppressed_text(min_count: int) -> str:
     return f"<{min_count}"
 
 
-def is_suppressed(min_count: int, column: str = "left_behind_students") -> pl.Expr:
-    return (pl.col(column) > 0) & (pl.col(column) < min_count)
+@dataclass(frozen=True)
+class Protection:
+    """Which published counts are shown, suppressed (primary) or hidden (complementary).
 
-
-def suppress(schools: pl.DataFrame, min_count: int, derived: tuple[str, ...] = ()) -> pl.DataFrame:
-    """School rows for display or export: small counts become "<N" text, derived columns become null.
-
-    Every count column becomes text (exact numbers as digits), so a column has one type.
+    schools: county_code, school_id, value, status
+    groups: county_code, by, group (text), value, status — one row per published group total
+    counties: county_code, value, status
     """
-    hidden = is_suppressed(min_count)
-    return schools.with_columns(
-        *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in derived if c in schools.columns],
-    ).with_columns(
-        *[pl.when(is_suppressed(min_count, c)).then(pl.lit(suppressed_text(min_count)))
-          .otherwise(pl.col(c).cast(pl.String)).alias(c) for c in SUPPRESSED_COUNTS if c in schools.columns],
+    schools: pl.DataFrame
+    groups: pl.DataFrame
+    counties: pl.DataFrame
+
+    def group_status(self, by: str) -> pl.DataFrame:
+        return self.groups.filter(pl.col("by") == by).drop("by")
+
+
+def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: int,
+            schools_published: bool = True) -> Protection:
+    """Decide the suppression of `column` for school rows published with group totals by each of `by`.
+
+    schools_published: False when only the group totals are published (the school counts then constrain the
+    sums but are never shown, so they need no marks).
+    """
+    rows = schools.select("county_code", "school_id", pl.col(column).fill_null(0).cast(pl.Int64).alias("value"),
+                          *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by]).sort(
+        "county_code", "school_id")
+    n = rows.height
+    values = [rows["value"].to_numpy().astype(float)]
+    kinds = [np.full(n, "school" if schools_published else "hidden", dtype=object)]
+    cell_counties = []
+    eq_cells, eq_coefs, eq_ids = [], [], []
+    next_eq = 0
+
+    county_index = rows.select(pl.col("county_code").rank("dense") - 1).to_series().to_numpy()
+    county_codes = rows["county_code"].unique(maintain_order=True).to_numpy().astype(object)
+    county_cell = n + np.arange(len(county_codes))
+    cell_counties += [county_index, np.arange(len(county_codes))]
+    county_values = np.bincount(county_index, weights=values[0], minlength=len(county_codes))
+    values.append(county_values)
+    kinds.append(np.full(len(county_codes), "county", dtype=object))
+    # the county total is the sum of its schools
+    eq_ids.append(np.r_[np.arange(len(county_codes)), county_index])
+    eq_cells.append(np.r_[county_cell, np.arange(n)])
+    eq_coefs.append(np.r_[np.ones(len(county_codes)), -np.ones(n)])
+    next_eq += len(county_codes)
+    cell_count = n + len(county_codes)
+    group_rows = []
+    for b in by:
+        # rows are sorted by county, so dense ranks of (county, group) keep the groups in county order
+        group_index = rows.select(pl.struct("county_code", b).rank("dense") - 1).to_series().to_numpy()
+        keys = rows.select("county_code", b).with_columns(pl.Series("_i", group_index)).unique(
+            "_i", keep="first").sort("_i")
+        pairs = keys.select("county_code", b).to_numpy().astype(object)
+        cells = cell_count + np.arange(len(pairs))
+        cell_count += len(pairs)
+        group_values = np.bincount(group_index, weights=values[0], minlength=len(pairs))
+        pair_county = keys.select(pl.col("county_code").rank("dense") - 1).to_series().to_numpy()
+        cell_counties.append(pair_county)
+        values.append(group_values)
+        kinds.append(np.full(len(pairs), "group", dtype=object))
+        group_rows.append(pl.DataFrame({"county_code": pairs[:, 0], "by": b, "group": pairs[:, 1],
+                                        "value": group_values.astype(np.int64), "cell": cells}))
+        # each group total is the sum of its schools ...
+        eq_ids.append(np.r_[next_eq + np.arange(len(pairs)), next_eq + group_index])
+        eq_cells.append(np.r_[cells, np.arange(n)])
+        eq_coefs.append(np.r_[np.ones(len(pairs)), -np.ones(n)])
+        next_eq += len(pairs)
+        # ... and the county total the sum of its groups
+        eq_ids.append(np.r_[next_eq + np.arange(len(county_codes)), next_eq + pair_county])
+        eq_cells.append(np.r_[county_cell, cells])
+        eq_coefs.append(np.r_[np.ones(len(county_codes)), -np.ones(len(pairs))])
+        next_eq += len(county_codes)
+
+    value = np.concatenate(values)
+    kind = np.concatenate(kinds)
+    system = _System(np.concatenate(eq_ids).astype(np.int64), np.concatenate(eq_cells).astype(np.int64),
+                     np.concatenate(eq_coefs), next_eq, value, kind, np.concatenate(cell_counties))
+    status = system.solve(min_count)
+
+    school_status = status[:n]
+    groups = (pl.concat(group_rows) if group_rows else pl.DataFrame(
+        schema={"county_code": pl.String, "by": pl.String, "group": pl.String, "value": pl.Int64,
+                "cell": pl.Int64}))
+    groups = groups.with_columns(pl.Series("status", status[groups["cell"].to_numpy()], dtype=pl.String)).drop("cell")
+    return Protection(
+        schools=rows.select("county_code", "school_id", "value").with_columns(
+            pl.Series("status", school_status, dtype=pl.String)),
+        groups=groups,
+        counties=pl.DataFrame({"county_code": county_codes, "value": county_values.astype(np.int64),
+                               "status": status[n:n + len(county_codes)]},
+                              schema={"county_code": pl.String, "value": pl.Int64, "status": pl.String}),
     )
+
+
+_SHOWN, _PRIMARY, _HIDDEN, _UNPUBLISHED = 0, 1, 2, 3  # cell codes inside the solver
+_NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)
+
+
+class _System:
+    """Published sums as equations Σ coef · cell = 0, one triple (equation, cell, coef) per term."""
+
+    def __init__(self, eq, cell, coef, n_eq, value, kind, cell_county):
+        self.eq, self.cell, self.coef, self.n_eq = eq, cell, coef, n_eq
+        self.value, self.kind, self.cell_county = value, kind, cell_county
+        self.term_county = cell_county[cell]  # every term of a sum is in one county
+        self._cell_order = np.argsort(cell, kind="stable")
+        self._cell_start = np.searchsorted(cell[self._cell_order], np.arange(len(value) + 1))
+        self._eq_order = np.argsort(eq, kind="stable")
+        self._eq_start = np.searchsorted(eq[self._eq_order], np.arange(n_eq + 1))
+
+    def cell_terms(self, c: int) -> np.ndarray:
+        return self._cell_order[self._cell_start[c]:self._cell_start[c + 1]]
+
+    def eq_terms(self, e: int) -> np.ndarray:
+        return self._eq_order[self._eq_start[e]:self._eq_start[e + 1]]
+
+    def solve(self, min_count: int) -> np.ndarray:
+        """The status name of every cell: primary suppression, then complementary cells until nothing is solved."""
+        code = np.full(len(self.value), _SHOWN, dtype=np.int8)
+        code[(self.value > 0) & (self.value < min_count)] = _PRIMARY
+        code[self.kind == "hidden"] = _UNPUBLISHED
+        terms = np.ones(len(self.eq), dtype=bool)  # counties are independent: redo only those that changed
+        active = np.ones(len(self.value), dtype=bool)
+        for _ in range(len(self.value)):  # each round hides at least one more cell
+            lo0, hi0 = self.bounds(code, min_count)
+            lo, hi = self.propagate(lo0, hi0, terms)
+            solved = np.flatnonzero(active & ((code == _PRIMARY) | (code == _HIDDEN)) & (hi - lo < 0.5))
+            if len(solved) == 0:
+                break
+            added = self._complements(solved, code, lo0, hi0)
+            if not added:
+                break  # nothing left to hide (cannot happen with a county total above the threshold)
+            code[list(added)] = _HIDDEN
+            changed = np.unique(self.cell_county[list(added)])
+            active = np.isin(self.cell_county, changed)
+            terms = np.isin(self.term_county, changed)
+        return _NAMES[code]
+
+    def bounds(self, code: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """What a reader may know of each cell: shown exactly, "<5" in 1..4, "*" at least min_count (or the
+        count itself if smaller; 0 if it is 0), a count never published anything from 0."""
+        lo, hi = self.value.copy(), self.value.copy()
+        primary = code == _PRIMARY
+        lo[primary], hi[primary] = 1, min_count - 1
+        other = code >= _HIDDEN
+        lo[other] = np.where(code[other] == _HIDDEN, np.minimum(min_count, self.value[other]), 0)
+        hi[other] = BIG
+        return lo, hi
+
+    def propagate(self, lo: np.ndarray, hi: np.ndarray, terms: np.ndarray | None = None,
+                  rounds: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        """Tighten every cell's interval from every sum, repeatedly, as a reader doing the arithmetic would."""
+        eq, cell, coef = (self.eq, self.cell, self.coef) if terms is None else (
+            self.eq[terms], self.cell[terms], self.coef[terms])
+        for _ in range(rounds):
+            t_lo = np.where(coef > 0, lo[cell], -hi[cell])
+            t_hi = np.where(coef > 0, hi[cell], -lo[cell])
+            s_lo = np.bincount(eq, t_lo, self.n_eq)[eq] - t_lo
+            s_hi = np.bincount(eq, t_hi, self.n_eq)[eq] - t_hi
+            x_lo = np.where(coef > 0, -s_hi, s_lo)  # coef · x = −(the other terms)
+            x_hi = np.where(coef > 0, -s_lo, s_hi)
+            new_lo, new_hi = lo.copy(), hi.copy()
+            np.maximum.at(new_lo, cell, np.ceil(x_lo - 1e-6))
+            np.minimum.at(new_hi, cell, np.floor(x_hi + 1e-6))
+            if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
+                break
+            lo, hi = new_lo, new_hi
+        return lo, hi
+
+    def _complements(self, solved: np.ndarray, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> set[int]:
+        """`_complement` for many solved cells at once: the common case vectorized, the rest one by one."""
+        pairs = np.concatenate([self.cell_terms(c) for c in solved])  # (solved cell, sum) terms
+        sums = np.unique(self.eq[pairs])
+        terms = np.concatenate([self.eq_terms(e) for e in sums])
+        t_eq, t_cell = self.eq[terms], self.cell[terms]
+        width = np.minimum(hi - lo, BIG)
+        slack = np.zeros(self.n_eq)
+        np.add.at(slack, t_eq, width[t_cell])
+        best = np.full(self.n_eq, -1)
+        part = (self.coef[terms] < 0) & (code[t_cell] == _SHOWN)
+        for pick in (part & (self.value[t_cell] > 0), part & (self.value[t_cell] == 0)):
+            t = np.flatnonzero(pick & (best[t_eq] < 0))
+            order = t[np.lexsort((t_cell[t], self.value[t_cell[t]], t_eq[t]))]
+            first = order[np.r_[True, t_eq[order][1:] != t_eq[order][:-1]]] if len(order) else order
+            best[t_eq[first]] = t_cell[first]
+        c, e = self.cell[pairs], self.eq[pairs]
+        key = np.lexsort((e, slack[e] - width[c], c))  # per solved cell, the sum that pins it most
+        c, e = c[key], e[key]
+        first = np.r_[True, c[1:] != c[:-1]]
+        chosen = dict(zip(c[first].tolist(), best[e[first]].tolist()))
+        added = {v for v in chosen.values() if v >= 0}
+        for cell in (k for k, v in chosen.items() if v < 0):  # that sum has no part left to hide
+            extra = self._complement(cell, code, lo, hi)
+            if extra is not None:
+                added.add(extra)
+        return added
+
+    def _complement(self, solved: int, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int | None:
+        """The next-smallest cell to hide so that `solved` cannot be solved for, taken from the published sum
+        that pins it down most (the one whose other terms are known most closely): its smallest shown non-zero
+        part, else a shown zero, else the sum's own total (a group total, never the county total), else a "<5"
+        that becomes "*"."""
+        sums = []
+        for term in self.cell_terms(solved):
+            members = self.eq_terms(self.eq[term])
+            others = members[self.cell[members] != solved]
+            slack = float(np.minimum(hi[self.cell[others]] - lo[self.cell[others]], BIG).sum())
+            sums.append((slack, int(self.eq[term]), members))
+        sums.sort(key=lambda x: x[:2])
+        for _, _, members in sums:
+            cells, coefs = self.cell[members], self.coef[members]
+            parts = cells[(coefs < 0) & (code[cells] == _SHOWN)]
+            for pick in (parts[self.value[parts] > 0], parts[self.value[parts] == 0]):
+                if len(pick):
+                    return int(pick[np.lexsort((pick, self.value[pick]))[0]])
+            for c in cells[coefs > 0]:
+                if code[c] == _SHOWN and self.kind[c] == "group":
+                    return int(c)
+        # Nothing left to hide: the "<5" marks themselves give it away (four "<5" schools in a "<5" total are
+        # all 1s). Mark a small count "*" instead, the total first: it then tells nothing about its size.
+        for _, _, members in sums:
+            cells, coefs = self.cell[members], self.coef[members]
+            for c in (*cells[coefs > 0], *cells[coefs < 0]):
+                if code[c] == _PRIMARY:
+                    return int(c)
+        return None
+
+
+def school_marks(frame: pl.DataFrame, protection: Protection, column: str, min_count: int,
+                 derived: tuple[str, ...] = ()) -> pl.DataFrame:
+    """School rows for display or export: the count as text (number, "<5" or "*"), derived columns hidden for
+    every suppressed or hidden count, and a `_hidden` flag for sorting."""
+    status = protection.schools.select("school_id", pl.col("status").alias("_status"))
+    out = frame.join(status, on="school_id", how="left").with_columns(pl.col("_status").fill_null(SHOWN))
+    hidden = pl.col("_status") != SHOWN
+    return out.with_columns(
+        *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in derived if c in out.columns],
+        status_marks(column, min_count).alias(column),
+        hidden.alias("_hidden"),
+    ).drop("_status")
+
+
+def status_marks(column: str, min_count: int, status: str = "_status") -> pl.Expr:
+    """A count column as published text, by the status in column `status`: the number, "<5" or "*"."""
+    return (pl.when(pl.col(status) == PRIMARY).then(pl.lit(suppressed_text(min_count)))
+            .when(pl.col(status) == COMPLEMENTARY).then(pl.lit(HIDDEN_MARK))
+            .otherwise(pl.col(column).cast(pl.Int64).cast(pl.String)))
+
+
+def sort_hidden_last(frame: pl.DataFrame, by: list[str], descending: bool, name: str) -> pl.DataFrame:
+    """Shown rows in the table's order, then every suppressed or hidden row by name: a hidden count's
+    position in the list tells nothing about its size."""
+    shown = frame.filter(~pl.col("_hidden")).sort(by, descending=descending, nulls_last=True)
+    hidden = frame.filter(pl.col("_hidden")).sort(name)
+    return pl.concat([shown, hidden]).drop("_hidden")

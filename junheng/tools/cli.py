@@ -250,7 +250,7 @@ def _fail(message: str, code: int = 1) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="junheng", description="均衡 Junheng: county education balance tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="write seeded synthetic snapshots (示例数据) for 2016–2025")
+    p = sub.add_parser("demo", help="write seeded synthetic snapshots (示例数据) for 2013–2025")
     p.add_argument("--scope", choices=["demo", "national"], default="demo")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--seed", type=int, default=42)

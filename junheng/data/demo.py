@@ -508,7 +508,8 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     numbers = pl.DataFrame({k: v[is_open] for k, v in columns.items()})
     frame = pl.concat([s["strings"].filter(pl.Series(is_open)), numbers], how="horizontal")
     order = ["school_id", "school_name", "county_code", "township", "urban_rural_code", "school_type",
-             "parent_school_id", "is_public", "is_boarding", "lon", "lat", "primary_students", "junior_students"]
+             "parent_school_id", "is_public", "is_boarding", "lon", "lat", "primary_students", "junior_students",
+             "senior_students"]  # the data dictionary's order
     return frame.select(
         pl.lit(year, dtype=pl.Int32).alias("year"), *order,
         *[c for c in frame.columns if c not in order],

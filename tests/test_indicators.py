@@ -5,12 +5,7 @@ import pytest
 
 from junheng import settings
 from junheng.rules import indicators
-from tests.conftest import SCHEMA, frame, school
-
-
-def with_seniors(rows: list[dict]) -> pl.DataFrame:
-    """Rows with senior_students (高中在校生数), an optional column the demo data do not carry yet."""
-    return pl.DataFrame(rows, schema=SCHEMA | {"senior_students": pl.Int32})
+from tests.conftest import frame, school
 
 
 def test_cv_matches_the_domain_brief_example():
@@ -65,7 +60,7 @@ def test_split_levels_of_a_nine_year_school_facilities_weighted_teachers_by_enro
 def test_split_levels_takes_the_senior_share_out_of_a_twelve_year_school():
     # 600 primary, 300 junior, 250 senior. Weighted 600 : 330 : 330 (1.32 × 250) of 1260 → 12600 m² gives
     # 6000 and 3300 m², the 高中 3300 m² out. Teachers 115 by 600 : 300 : 250 of 1150 → 60 and 30, 25 out.
-    rows = with_seniors([school(school_type="twelve_year", primary_students=600, junior_students=300,
+    rows = frame([school(school_type="twelve_year", primary_students=600, junior_students=300,
                                 senior_students=250, primary_classes=12, junior_classes=6, building_area_m2=12600.0,
                                 teachers=115)])
     levels = indicators.split_levels(rows, junior_weight=1.1, senior_weight=1.32).sort("level", descending=True)
@@ -132,7 +127,7 @@ def test_registry_numerators_are_data_model_columns():
 
 
 def _combined_schools():
-    return with_seniors([
+    return frame([
         school(school_id="3707240001", school_type="nine_year", primary_students=600, junior_students=300,
                primary_classes=12, junior_classes=6, teachers=90, building_area_m2=9300.0, multimedia_rooms=18),
         school(school_id="3707240002", school_type="twelve_year", primary_students=600, junior_students=300,

@@ -5,16 +5,11 @@ import polars as pl
 import pytest
 
 from junheng import settings
-from junheng.rules import verdicts
-from tests.conftest import SCHEMA, frame, school
+from junheng.rules import evaluation, verdicts
+from tests.conftest import frame, school
 from tests.test_evaluation import even_school
 
 RULES = settings.load_thresholds()
-
-
-def with_seniors(rows: list[dict]) -> pl.DataFrame:
-    """Rows with senior_students (高中在校生数), an optional column the demo data do not carry yet."""
-    return pl.DataFrame(rows, schema=SCHEMA | {"senior_students": pl.Int32})
 
 
 def every_item_met() -> dict:
@@ -154,7 +149,7 @@ def test_school_size_cap_2000_and_2500_for_nine_and_twelve_year_schools():
                    junior_students=901, junior_classes=18, senior_students=900),  # 2501 compulsory > 2500
             school(school_id="3707240004", school_type="complete_secondary", primary_students=0, primary_classes=0,
                    junior_students=1900, junior_classes=38, senior_students=1500)]  # senior not counted
-    out = verdicts.school_row_items(with_seniors(rows), RULES)
+    out = verdicts.school_row_items(frame(rows), RULES)
     assert out.filter(pl.col("item") == "school_size_cap")["value"].item() == 2
 
 
@@ -284,3 +279,15 @@ def test_every_counting_rule_setting_is_read_by_some_code():
     code = "\n".join(p.read_text(encoding="utf-8") for p in files if p.name != "settings.py")
     unread = [k for k in RULES["rules"] if f'["{k}"]' not in code]
     assert unread == []
+
+
+def test_a_school_file_without_senior_students_imports_and_counts_it_as_0(tiny_data, tmp_path):
+    from junheng.data import importer
+    from tests.conftest import FIXTURE_ROWS
+    rows = frame(FIXTURE_ROWS).filter(pl.col("year") == 2024).drop("year", "senior_students")
+    path = tmp_path / "schools.csv"
+    rows.write_csv(path)
+    clean, report = importer.validate(path, 2024, tiny_data, "en")
+    assert report.errors == [] and clean["senior_students"].null_count() == clean.height
+    split = evaluation.level_values(clean, RULES)  # absent: the whole school is 小学 + 初中
+    assert split["teachers"].sum() == pytest.approx(clean["teachers"].sum())

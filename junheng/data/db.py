@@ -127,14 +127,10 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
 SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "varchar", "bool": "boolean"}
 
 
-# senior_students (高中在校生数, 0 when absent): read by the level split before the data dictionary lists it.
-PENDING_COLUMNS = {"senior_students": "int"}
-
-
 def schools_columns() -> dict[str, str]:
     """Every column the `schools` view has, whatever the snapshots hold: name -> dictionary type."""
     from junheng.data import dictionary
-    return {c.name: c.type for c in dictionary.columns()} | PENDING_COLUMNS
+    return {c.name: c.type for c in dictionary.columns()}
 
 
 def _schools_view(con: duckdb.DuckDBPyConnection, source: str) -> None:

@@ -37,7 +37,7 @@ SCHOOL_TYPE_NAMES = {  # accepted spellings (after NFKC) -> data-model value
 }
 YES = ["是", "1", "true", "yes", "y", "t", "√"]
 NO = ["否", "0", "false", "no", "n", "f", "×"]
-OPTIONAL = {"year", "parent_school_id", "lon", "lat", "standardized_year", "township"}
+OPTIONAL = {"year", "parent_school_id", "lon", "lat", "standardized_year", "township", "senior_students"}
 PART_OF_TEACHERS = ("teachers_above_degree", "teachers_senior_title", "backbone_teachers", "pe_arts_teachers",
                     "psych_teachers")
 PART_OF_STUDENTS = ("left_behind_students", "boarding_students", "migrant_students")

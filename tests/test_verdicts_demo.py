@@ -1,0 +1,83 @@
+"""The demo data and the shipped sample county table: no county reaches an evaluation on school rows alone; with
+the sample imported a county fails for a named reason, in the JSON and on the page."""
+import json
+import shutil
+
+import polars as pl
+import pytest
+
+from junheng import settings
+from junheng.data import county_table, store
+from junheng.rules import verdicts
+from junheng.tools import cli
+
+YEAR = 2025
+
+
+def sample_counties() -> tuple[str, str]:
+    """(the county the sample makes pass, the one it makes fail): the fail county's social recognition is 81%."""
+    rows = pl.read_csv(county_table.SAMPLE, schema_overrides={"county_code": pl.String, "value": pl.String})
+    social = rows.filter(pl.col("item") == "social_recognition_rate")
+    return (social.filter(pl.col("value") != "81%")["county_code"].item(),
+            social.filter(pl.col("value") == "81%")["county_code"].item())
+
+
+@pytest.fixture(scope="module")
+def data(demo_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "data"
+    shutil.copytree(demo_data, out)
+    return out
+
+
+def evaluate(data, county: str, capsys) -> dict:
+    assert cli.main(["evaluate", "--data-dir", str(data), "--county", county, "--year", str(YEAR), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_no_county_reaches_either_evaluation_on_school_rows_alone(data):
+    schools = pl.read_parquet(store.current_path(data, YEAR))
+    out = verdicts.region_verdicts(schools, settings.load_thresholds())
+    assert set(out["basic_verdict"]) <= {"fail", "incomplete"}
+    assert set(out["quality_verdict"]) <= {"fail", "incomplete"}
+    # Where no computed item fails, 优质均衡 is to be assessed: never pass, never fail.
+    clean = out.filter(pl.col("quality_failing").list.len() == 0)
+    assert set(clean["quality_verdict"]) <= {"incomplete"}
+
+
+def test_with_the_sample_a_county_fails_for_the_named_reason_and_both_values_are_shown(data, capsys):
+    passing, failing = sample_counties()
+    assert evaluate(data, failing, capsys)["verdicts"]["basic"] == "incomplete"
+    assert cli.main(["import", str(county_table.SAMPLE), "--table", "county", "--year", str(YEAR),
+                     "--data-dir", str(data), "--lang", "en"]) == 0
+    capsys.readouterr()
+    other = evaluate(data, failing, capsys)
+    assert other["verdicts"] == {"basic": "pass", "quality": "fail"}
+    assert "social_recognition_rate" in verdicts.failing(other["parts"]["quality"])
+    assert other["parts"]["quality"]["social"]["items"]["social_recognition_rate"]["value"] == 0.81
+    candidate = evaluate(data, passing, capsys)
+    assert candidate["verdicts"]["basic"] == "pass"
+    assert verdicts.failing(candidate["parts"]["quality"]) == [  # only what its school rows show
+        k for k in verdicts.failing(candidate["parts"]["quality"])
+        if verdicts.item(k).source in ("rows", "both")]
+    size = candidate["parts"]["quality"]["government"]["items"]["school_size_cap"]
+    assert size["source"] == "computed" and size["self_assessed"] == 0  # both shown, computed counts
+
+
+def test_the_page_says_why(data, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    _, failing = sample_counties()
+    if county_table.read(data, YEAR).is_empty():
+        county_table.import_file(county_table.SAMPLE, YEAR, data)
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "evaluation.py"),
+                           default_timeout=120)
+    at.query_params["county"] = failing
+    at.query_params["year"] = str(YEAR)
+    at.run()
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "**基本均衡：达到基本均衡**" in text
+    assert "**优质均衡：未达到** — 未达标：" in text and "社会认可度（81%，标准 ≥ 85%）" in text
+    assert "达到优质均衡" not in text

@@ -14,9 +14,9 @@ st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
 
 def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
-    status = verdicts.region_verdicts(ui.query("school_rows", year=year, region=region, scope=filters.scope), rules,
+    status = verdicts.region_verdicts(ui.query("school_rows", year=year, region=region), rules,
                                       county_table.read(ui.data_dir(), year))
-    st.dataframe(tables.region_table(status, ui.query("counties_with_data", scope=filters.scope), lang),
+    st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     fmap = maps.county_category_map(
@@ -33,7 +33,7 @@ if not filters.county:
     region_view()
     st.stop()
 
-history = ui.query("school_history", region=filters.county, scope=filters.scope)
+history = ui.query("school_history", region=filters.county)
 schools = history.filter(pl.col("year") == year)
 if schools.is_empty():
     st.info(t("no_schools", lang, year=year))

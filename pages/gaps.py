@@ -9,7 +9,7 @@ from junheng.i18n import t
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("gap_title", lang, region=filters.region_md, year=year))
-trend = ui.query("region_level_group_totals", years=list(filters.years), region=filters.region, scope=filters.scope)
+trend = ui.query("region_level_group_totals", years=list(filters.years), region=filters.region)
 if trend.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
@@ -29,16 +29,15 @@ key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.regis
                    format_func=lambda k: indicators.by_key(k).label(lang))
 st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
 # A county is shown among its prefecture's counties, so the scatter has context.
-totals = ui.query("level_group_totals", years=[year], region=filters.region[:4] if filters.county else filters.region,
-                  scope=filters.scope)
+totals = ui.query("level_group_totals", years=[year], region=filters.region[:4] if filters.county else filters.region)
 counties = gaps.county_urban_rural(totals, key, level, year).join(
-    ui.query("counties_with_data", scope=filters.scope), on="county_code", how="left")
+    ui.query("counties_with_data"), on="county_code", how="left")
 st.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county),
                 key="gap_scatter")
 st.caption(t("gap_scatter_hint", lang))
 
 profile = gaps.size_profile(ui.query(
-    "urban_rural_sizes", years=[year], region=filters.region, scope=filters.scope,
+    "urban_rural_sizes", years=[year], region=filters.region,
     large_school_max=rules["rules"]["large_school_max"], combined_school_max=rules["rules"]["combined_school_max"],
     small_school_min=rules["rules"]["small_school_min"]))
 st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")

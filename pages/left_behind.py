@@ -10,8 +10,8 @@ filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("left_behind_title", lang, region=filters.region_name, year=year))
 map_region = filters.region[:4] if filters.county else filters.region
-totals = ui.query("county_totals", years=list(filters.years), region=map_region, scope=filters.scope)
-schools = ui.query("school_rows", year=year, region=filters.region, scope=filters.scope)
+totals = ui.query("county_totals", years=list(filters.years), region=map_region)
+schools = ui.query("school_rows", year=year, region=filters.region)
 if schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
@@ -60,7 +60,7 @@ st.caption(t("privacy_marks", lang, n=min_count))
 
 st.markdown(f"**{t('county_care_title', lang)}** · {t('psych_target', lang)}")
 st.dataframe(left_behind.county_care_table(totals.filter(pl.col("year") == year), ui.query(
-    "counties_with_data", scope=filters.scope), rules, lang), hide_index=True, width="stretch")
+    "counties_with_data"), rules, lang), hide_index=True, width="stretch")
 
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))

@@ -9,7 +9,7 @@ filters = ui.page_filters()
 lang, year = filters.lang, filters.year
 # A county is shown among its prefecture's counties, so the map has context.
 map_region = filters.region[:4] if filters.county else filters.region
-totals = ui.query("county_totals", years=[year - 1, year], region=map_region, scope=filters.scope)
+totals = ui.query("county_totals", years=[year - 1, year], region=map_region)
 selected = totals.filter(totals["county_code"].str.starts_with(filters.region))
 if selected.filter(selected["year"] == year).is_empty():
     st.info(t("no_schools", lang, year=year))
@@ -40,5 +40,5 @@ def county_map() -> None:
 
 county_map()
 st.markdown(f"**{t('county_table', lang)}**")
-st.dataframe(overview.county_table(ui.query("counties_with_data", scope=filters.scope), this_year, metric, lang),
+st.dataframe(overview.county_table(ui.query("counties_with_data"), this_year, metric, lang),
              hide_index=True, width="stretch")

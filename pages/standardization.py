@@ -9,13 +9,13 @@ from junheng.i18n import t
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
 st.subheader(t("standardization_title", lang, region=filters.region_name, year=year))
-totals = ui.query("county_totals", years=list(filters.years), region=filters.region, scope=filters.scope)
+totals = ui.query("county_totals", years=list(filters.years), region=filters.region)
 if totals.filter(pl.col("year") == year).is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
-caps = ui.query("class_size_caps", years=list(filters.years), region=filters.region, scope=filters.scope,
+caps = ui.query("class_size_caps", years=list(filters.years), region=filters.region,
                 primary_max=rules["targets"]["primary_class_max"], junior_max=rules["targets"]["junior_class_max"])
-names = dict(ui.query("counties_with_data", scope=filters.scope).select("county_code", "county_name").iter_rows())
+names = dict(ui.query("counties_with_data").select("county_code", "county_name").iter_rows())
 profiles = list(std.class_profiles(rules))
 profile = st.segmented_control(t("class_profile", lang), profiles, default=profiles[0], key="class_profile",
                                format_func=lambda p: std.profile_label(rules, p, lang)) or profiles[0]
@@ -62,8 +62,7 @@ if progress["county_code"].n_unique() > 1:
         higher_is_worse=True), key="class_multiples")
 
 st.markdown(f"**{t('huge_class_schools_title', lang)}**")
-holding = std.huge_class_schools(ui.query("huge_class_schools", year=year, region=filters.region,
-                                          scope=filters.scope), names, lang)
+holding = std.huge_class_schools(ui.query("huge_class_schools", year=year, region=filters.region), names, lang)
 if holding.is_empty():
     st.caption(t("none_left", lang))
 else:

@@ -1,12 +1,11 @@
 -- grain: county × year
--- params: $years, $region, $scope, $primary_max, $junior_max
+-- params: $years, $region, $primary_max, $junior_max
 -- A school whose average class at a level is above the cap has classes over it; 教学点 are not schools.
 with school_rows as (
     select county_code, year, primary_students, primary_classes, junior_students, junior_classes
     from schools
     where year in (select unnest($years))
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
       and school_type <> 'teaching_point'
 ),
 

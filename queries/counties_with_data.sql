@@ -1,9 +1,8 @@
 -- grain: county
--- params: $scope
+-- params: (none)
 with county_codes as (
     select distinct county_code
     from county_year_totals
-    where county_code in (select unnest($scope))
 ),
 
 final as (

@@ -1,11 +1,10 @@
 -- grain: county × year
--- params: $years, $region, $scope
+-- params: $years, $region
 with final as (
     select *
     from county_year_totals
     where year in (select unnest($years))
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 )
 
 select * from final

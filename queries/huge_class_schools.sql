@@ -1,5 +1,5 @@
 -- grain: school
--- params: $year, $region, $scope
+-- params: $year, $region
 with final as (
     select
         county_code,
@@ -12,7 +12,6 @@ with final as (
     where year = $year
       and classes_66_plus > 0
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 )
 
 select * from final

@@ -1,11 +1,10 @@
 -- grain: county × year × level × urban-rural code
--- params: $years, $region, $scope
+-- params: $years, $region
 with final as (
     select *
     from county_level_group_totals
     where year in (select unnest($years))
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 )
 
 select * from final

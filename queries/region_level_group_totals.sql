@@ -1,5 +1,5 @@
 -- grain: year × level × urban-rural code
--- params: $years, $region, $scope
+-- params: $years, $region
 with final as (
     select
         year,
@@ -22,7 +22,6 @@ with final as (
     from county_level_group_totals
     where year in (select unnest($years))
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
     group by year, level, urban_rural_code
 )
 

@@ -1,10 +1,9 @@
 -- grain: school × year
--- params: $region, $scope
+-- params: $region
 with final as (
     select *
     from schools
     where starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 )
 
 select * from final

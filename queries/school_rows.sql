@@ -1,11 +1,10 @@
 -- grain: school
--- params: $year, $region, $scope
+-- params: $year, $region
 with final as (
     select *
     from schools
     where year = $year
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 )
 
 select * from final

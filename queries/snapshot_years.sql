@@ -1,9 +1,8 @@
 -- grain: year
--- params: $scope
+-- params: (none)
 select
     year,
     sum(schools) as schools
 from county_year_totals
-where county_code in (select unnest($scope))
 group by year
 order by year

@@ -1,5 +1,5 @@
 -- grain: year × urban-rural code
--- params: $years, $region, $scope, $large_school_max, $combined_school_max, $small_school_min
+-- params: $years, $region, $large_school_max, $combined_school_max, $small_school_min
 with schools_in_scope as (
     select
         *,
@@ -10,7 +10,6 @@ with schools_in_scope as (
     from schools
     where year in (select unnest($years))
       and starts_with(county_code, $region)
-      and county_code in (select unnest($scope))
 ),
 
 final as (

@@ -4,6 +4,7 @@ import shutil
 import polars as pl
 import pytest
 
+from junheng.access.scope import EVERYTHING, Scope
 from junheng import settings
 from junheng.data import db, demo
 from junheng.rules import evaluation, gaps, indicators
@@ -39,7 +40,7 @@ def con(tmp_path, boundary_dir):
 
 
 def totals(con, years=(2023, 2024)):
-    return db.run(con, "level_group_totals", years=list(years), region="", scope=["370724"])
+    return db.run(con, "level_group_totals", Scope("370724"), years=list(years), region="")
 
 
 @pytest.fixture()
@@ -50,8 +51,7 @@ def ratios(con):
 def test_sql_level_totals_match_the_school_level_split(demo_frame, demo_data):
     """The SQL split of combined schools gives the same group values as the tested Polars split."""
     con = db.connect(demo_data)
-    sql = gaps.group_values(db.run(con, "level_group_totals", years=[2025], region="3412", scope=[
-        c for c in demo_frame["county_code"].unique()]))
+    sql = gaps.group_values(db.run(con, "level_group_totals", EVERYTHING, years=[2025], region="3412"))
     values = evaluation.level_values(demo_frame.filter((pl.col("year") == 2025)
                                                        & pl.col("county_code").str.starts_with("3412")), RULES)
     keys = [i.key for i in indicators.registry()]
@@ -90,7 +90,7 @@ def test_county_scatter_values(con):
 
 
 def test_size_profile_counts_by_hand(con):
-    sizes = db.run(con, "urban_rural_sizes", years=[2024], region="", scope=["370724"], large_school_max=2000,
+    sizes = db.run(con, "urban_rural_sizes", Scope("370724"), years=[2024], region="", large_school_max=2000,
                    combined_school_max=2500, small_school_min=100)
     profile = gaps.size_profile(sizes).filter(pl.col("year") == 2024)
     urban = profile.filter(pl.col("urban_rural_group") == "urban").row(0, named=True)

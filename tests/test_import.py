@@ -8,6 +8,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from junheng.access.scope import Scope
 from junheng.data import db, dictionary, importer, store
 from junheng.tools import cli
 from tests.conftest import frame, school
@@ -235,7 +236,7 @@ def test_damaged_snapshot_is_reported_and_other_years_work(data):
     good, problems = db.snapshot_health(data)
     assert list(problems) == [2020] and "快照文件损坏" in problems[2020]
     con = db.connect(data)
-    years = db.run(con, "snapshot_years", scope=["370724"])["year"].to_list()
+    years = db.run(con, "snapshot_years", Scope("370724"))["year"].to_list()
     assert 2020 not in years and 2021 in years
 
 

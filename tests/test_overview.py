@@ -3,6 +3,7 @@ import json
 import polars as pl
 import pytest
 
+from junheng.access.scope import EVERYTHING
 from junheng.data import db
 from junheng.rules import overview
 from junheng.views import maps
@@ -10,8 +11,7 @@ from tests.conftest import FIXTURE_ROWS
 
 
 def totals(con, region=""):
-    return db.run(con, "county_totals", years=[2023, 2024], region=region,
-                  scope=["370724", "370305", "341202"])
+    return db.run(con, "county_totals", EVERYTHING, years=[2023, 2024], region=region)
 
 
 def test_headline_figures_and_change_by_hand(tiny_con):

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from junheng.access.scope import Scope
 from junheng import settings
 from junheng.data import db, demo
 from junheng.rules import standardization as std
@@ -141,7 +142,7 @@ def tp_con(tmp_path, boundary_dir):
 
 
 def test_teaching_points_are_not_counted_as_schools(tp_con):
-    row = db.run(tp_con, "county_totals", years=[2024], region="", scope=["370724"]).row(0, named=True)
+    row = db.run(tp_con, "county_totals", Scope("370724"), years=[2024], region="").row(0, named=True)
     assert (row["schools"], row["standardized_schools"], row["public_schools"]) == (2, 1, 2)
     assert (row["teaching_points"], row["standardized_teaching_points"]) == (3, 2)
     shares = std.progress(pl.DataFrame([row])).row(0, named=True)
@@ -150,13 +151,13 @@ def test_teaching_points_are_not_counted_as_schools(tp_con):
 
 
 def test_class_size_caps_by_hand(tp_con):
-    caps = db.run(tp_con, "class_size_caps", years=[2024], region="", scope=["370724"], primary_max=45,
+    caps = db.run(tp_con, "class_size_caps", Scope("370724"), years=[2024], region="", primary_max=45,
                   junior_max=50).row(0, named=True)
     assert (caps["primary_level_schools"], caps["primary_over_cap_schools"]) == (1, 1)  # 46 a class > 45
     assert (caps["junior_level_schools"], caps["junior_over_cap_schools"]) == (1, 0)    # 50 a class: not over
-    totals_ = db.run(tp_con, "county_totals", years=[2024], region="", scope=["370724"])
-    region = std.region_progress(totals_, db.run(tp_con, "class_size_caps", years=[2024], region="",
-                                                 scope=["370724"], primary_max=45, junior_max=50))
+    totals_ = db.run(tp_con, "county_totals", Scope("370724"), years=[2024], region="")
+    region = std.region_progress(totals_, db.run(tp_con, "class_size_caps", Scope("370724"), years=[2024], region="",
+                                                 primary_max=45, junior_max=50))
     c = {r["band"]: r for r in std.milestone_checks(region.with_columns(pl.lit(2020).alias("year")), RULES,
                                                      "national").iter_rows(named=True) if r["band"]}
     assert c["primary_cap"]["value"] == 1.0 and not c["primary_cap"]["met"]

@@ -4,6 +4,7 @@ import copy
 import polars as pl
 import pytest
 
+from junheng.access.scope import Scope
 from junheng import settings
 from junheng.rules import evaluation, verdicts
 from tests.conftest import frame, school
@@ -265,7 +266,7 @@ def test_gaps_page_school_size_uses_the_combined_school_cap(tmp_path, boundary_d
                   school(school_id="3707240002", school_type="nine_year", primary_students=1600,
                          junior_students=800, junior_classes=16)])
     demo.write_snapshot(tmp_path, 2024, rows, source="tests", synthetic=True)
-    sizes = db.run(db.connect(tmp_path), "urban_rural_sizes", years=[2024], region="", scope=["370724"],
+    sizes = db.run(db.connect(tmp_path), "urban_rural_sizes", Scope("370724"), years=[2024], region="",
                    large_school_max=2000, combined_school_max=2500, small_school_min=100)
     assert sizes["schools_over_max"].sum() == 1
 

@@ -65,39 +65,63 @@ def fingerprint(data_dir: Path) -> str:
 def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the views `schools` and `counties` and the pre-aggregated tables.
 
+    The school views and aggregates are scoped: every read sees only the rows of the region scope set on its
+    cursor by `run` (none at all when no scope is set). The raw data sit behind names starting with `_`,
+    which no query file may use.
     rules: the evaluation rules whose counting settings the pre-aggregates use (default: the settings file).
     """
     data_dir = Path(data_dir)
     files, _ = snapshot_health(data_dir)
     if not files:
-        raise DataError(f"no snapshots under {data_dir / 'snapshots'}")
+        raise DataError("no snapshots under snapshots/")
     county_file = data_dir / "boundaries" / "counties.parquet"
     if not county_file.exists():
-        raise DataError(f"boundaries missing: {county_file}")
+        raise DataError("boundaries missing: boundaries/counties.parquet")
     con = duckdb.connect()
     # Paths are ours, not the user's; DuckDB cannot bind a parameter inside a view body,
     # so they go in as quoted literals.
     file_list = ", ".join(_quote(p) for p in files)
-    _schools_view(con, f"read_parquet([{file_list}], union_by_name = true)")
+    _schools_view(con, f"read_parquet([{file_list}], union_by_name = true)", "_schools")
     con.execute(
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
     )
+    years = [int(p.parent.name.removeprefix("year=")) for p in files]
+    con.execute("create table _synthetic_years (year integer)")
+    con.executemany("insert into _synthetic_years values (?)", [[y] for y in years if _is_synthetic(data_dir, y)])
     # The county totals every page reads, so national views never re-scan 2.5 million school rows:
     # read from the aggregates written with each snapshot when they match it and the rules, else built here.
     if rules is None:
         from junheng import settings
         rules = settings.load_thresholds()
-    years = [int(p.parent.name.removeprefix("year=")) for p in files]
+    con.execute("create view schools as select * from _schools")  # unscoped only while the aggregates are built
     for name, params in materialized_params(rules).items():
         stored = [aggregate_path(data_dir, year, name, params) for year in years]
         if all(path is not None and path.exists() for path in stored):
             # Copied in (small): the connection never depends on files a later import may replace.
-            con.execute(f"create table {name} as select * from read_parquet($files)",  # name: from MATERIALIZED
+            con.execute(f"create table _{name} as select * from read_parquet($files)",  # name: from MATERIALIZED
                         {"files": [str(p) for p in stored]})
         else:
-            con.execute(f"create table {name} as " + query_body(name), params)
+            con.execute(f"create table _{name} as " + query_body(name), params)
+    for name in ("schools", *MATERIALIZED):
+        con.execute(f"create or replace view {name} as select * from _{name} where {SCOPED}")
     return con
+
+
+# Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.
+SCOPED = ("starts_with(county_code, getvariable('scope_region')) "
+          "and (not getvariable('scope_synthetic_only') or year in (select year from _synthetic_years))")
+
+
+def _is_synthetic(data_dir: Path, year: int) -> bool:
+    """Whether the year's current data are synthetic (a damaged or missing manifest entry counts as imported,
+    so a guest is shown less, never more)."""
+    import json
+    try:
+        entry = json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))["years"][str(year)]
+    except (OSError, ValueError, KeyError):
+        return False
+    return entry.get("synthetic") is True
 
 
 def aggregate_path(data_dir: Path, year: int, name: str, params: dict) -> Path | None:
@@ -133,13 +157,13 @@ def schools_columns() -> dict[str, str]:
     return {c.name: c.type for c in dictionary.columns()}
 
 
-def _schools_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """The `schools` view over source, with every data-dictionary column: an optional column that older
+def _schools_view(con: duckdb.DuckDBPyConnection, source: str, name: str = "schools") -> None:
+    """The `schools` view (or the raw `_schools` behind the scoped one) over source, with every data-dictionary column: an optional column that older
     snapshots lack (e.g. senior_students) reads as null, so queries may name it."""
     present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     missing = "".join(f", null::{SQL_TYPES[kind]} as {name}"  # names and types from the dictionary
                       for name, kind in schools_columns().items() if name not in present)
-    con.execute(f"create view schools as select *{missing} from {source}")
+    con.execute(f"create view {name} as select *{missing} from {source}")  # name: ours, never a user's
 
 
 # Query files whose results become tables when the data are opened, with the settings they bind.
@@ -173,10 +197,16 @@ def query_names() -> list[str]:
     return sorted(p.stem for p in QUERY_DIR.glob("*.sql"))
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, **params) -> pl.DataFrame:
-    """Run queries/<name>.sql with named parameters bound; a cursor per call keeps threads apart."""
+def run(con: duckdb.DuckDBPyConnection, name: str, scope, **params) -> pl.DataFrame:
+    """Run queries/<name>.sql with named parameters bound, inside scope (a junheng.access.scope.Scope).
+
+    The scope is set on the query's own cursor before the query runs, so the scoped views return only its
+    rows; a cursor per call keeps threads and users apart.
+    """
     cursor = con.cursor()
     try:
+        cursor.execute("set variable scope_region = $region", {"region": scope.region})
+        cursor.execute("set variable scope_synthetic_only = $synthetic", {"synthetic": bool(scope.synthetic_only)})
         return cursor.sql(query_text(name), params=params).pl()
     finally:
         cursor.close()

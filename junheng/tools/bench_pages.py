@@ -56,12 +56,12 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     Chromium's DevTools do not report websocket frames of a megabyte or more, so the national map's
     size is taken from the Folium document the page sends (the component carries it whole).
     """
+    from junheng.access.scope import EVERYTHING
     from junheng.data import boundaries, db
     from junheng.rules import overview
     from junheng.views import maps
     con = db.connect(data_dir)
-    scope = db.run(con, "all_county_codes")["county_code"].to_list()
-    totals = db.run(con, "county_totals", years=[2024], region=region, scope=scope)
+    totals = db.run(con, "county_totals", EVERYTHING, years=[2024], region=region)
     geometry = boundaries.read(data_dir, "county_coarse" if totals.height > boundaries.COARSE_ABOVE else "county")
     data = overview.county_map_data(geometry, totals, "schools", "zh")
     fmap = maps.county_choropleth_map(data, "value", "value_text", {"name": "县", "metric": "学校数", "no_data": "无"})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from junheng import settings
 from junheng.i18n import t
+from junheng.access.scope import EVERYTHING
 
 
 def _demo(args) -> int:
@@ -45,15 +46,15 @@ def _evaluate(args) -> int:
     try:
         rules = settings.load_thresholds()
         con = db.connect(Path(args.data_dir))
-        scope = db.run(con, "all_county_codes")["county_code"].to_list()
-        if args.county not in set(db.run(con, "counties_with_data", scope=scope)["county_code"]):
+        scope = EVERYTHING  # the command line acts as the local system administrator
+        if args.county not in set(db.run(con, "counties_with_data", scope)["county_code"]):
             return _fail(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
                               f"unknown county code: {args.county} (no such county in the data)"))
-        years = db.run(con, "snapshot_years", scope=scope)["year"].to_list()
+        years = db.run(con, "snapshot_years", scope)["year"].to_list()
         if args.year not in years:
             return _fail(_msg(lang, f"没有 {args.year} 年的数据（现有年度：{', '.join(map(str, years))}）",
                               f"no snapshot for {args.year} (years present: {', '.join(map(str, years))})"))
-        schools = db.run(con, "school_rows", year=args.year, region=args.county, scope=scope)
+        schools = db.run(con, "school_rows", scope, year=args.year, region=args.county)
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
     if schools.is_empty():

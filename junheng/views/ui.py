@@ -15,6 +15,7 @@ import logging
 from junheng import escape, settings
 from junheng.data import boundaries, db
 from junheng.i18n import t
+from junheng.access.scope import EVERYTHING, Scope
 from junheng.views import links
 
 log = logging.getLogger("junheng")
@@ -29,7 +30,6 @@ class Filters:
     years: tuple[int, ...]
     region: str            # '' (all), 2-digit province, 4-digit prefecture or 6-digit county code
     region_name: str
-    scope: tuple[str, ...]  # county codes this user may see
 
     @property
     def county(self) -> str | None:
@@ -56,15 +56,20 @@ def _connection(path: str, fp: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _query(path: str, fp: str, name: str, params: tuple) -> pl.DataFrame:
+def _query(path: str, fp: str, name: str, params: tuple, scope_key: tuple) -> pl.DataFrame:
     con = _connection(path, fp)
-    return db.run(con, name, **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
+    return db.run(con, name, Scope(*scope_key), **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
 
 
 def query(name: str, **params) -> pl.DataFrame:
-    """Run a named query, cached per parameters and snapshot fingerprint."""
+    """Run a named query inside the signed-in account's region scope, cached per scope, parameters and data."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()))
-    return _query(str(data_dir()), fingerprint(), name, frozen)
+    return _query(str(data_dir()), fingerprint(), name, frozen, scope().key)
+
+
+def scope() -> Scope:
+    """What the current visitor may read (the query layer applies it to every query)."""
+    return st.session_state.get("scope", EVERYTHING)
 
 
 @st.cache_resource(show_spinner=False)
@@ -141,9 +146,8 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
             return None
         _stop_with(t("no_data", lang))
     try:
-        scope = tuple(query("all_county_codes")["county_code"].to_list())
-        counties = query("counties_with_data", scope=scope)
-        years = query("snapshot_years", scope=scope)["year"].to_list()
+        counties = query("counties_with_data")
+        years = query("snapshot_years")["year"].to_list()
     except Exception as e:  # a broken or half-copied data directory: say so, log the details, do not crash
         fail(lang, e, "data_error")
         st.stop()
@@ -175,7 +179,7 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
     region_name = " · ".join(names[c] for c in (province, prefecture, county) if c) or t("all_provinces", lang)
 
     year = st.sidebar.selectbox(t("year", lang), years[::-1], key="year")
-    return Filters(lang, int(year), tuple(years), region, region_name, scope)
+    return Filters(lang, int(year), tuple(years), region, region_name)
 
 
 def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str, names: dict, all_label: str) -> str:

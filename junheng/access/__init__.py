@@ -1,0 +1,1 @@
+"""Who may read what: accounts and roles, region scope, sessions, the audit log."""

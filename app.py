@@ -1,15 +1,16 @@
-"""Junheng's frame: page config, navigation, the shared sidebar and the synthetic-data notice."""
+"""Junheng's frame: page config, login, navigation, the shared sidebar and the synthetic-data notice."""
 import streamlit as st
 
-from junheng.views import ui
 from junheng.i18n import t
+from junheng.views import login, ui
 
 st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")
 
 lang = ui.language()
+account = login.current(lang)
 # URL paths differ from the file names on purpose: a first visit to /<file name> would make Streamlit run
 # the file as a pages/-directory page, without this frame.
-page = st.navigation([
+pages = [
     st.Page("pages/overview.py", title=t("page_overview", lang), icon=":material/map:", default=True),
     st.Page("pages/evaluation.py", title=t("page_evaluation", lang), icon=":material/balance:", url_path="pinggu"),
     st.Page("pages/gaps.py", title=t("page_gaps", lang), icon=":material/school:", url_path="chengxiang"),
@@ -17,10 +18,20 @@ page = st.navigation([
             url_path="liushou"),
     st.Page("pages/standardization.py", title=t("page_standardization", lang), icon=":material/domain:",
             url_path="biaozhun"),
-    st.Page("pages/data.py", title=t("page_data", lang), icon=":material/database:", url_path="shuju"),
-])
+]
+# Guests and readers never see import, rollback or accounts: hidden from them, and the pages refuse them too
+# (a pasted link then gets a clear message, not Streamlit's "Page not found").
+admin = "visible" if account is not None and account.can("admin") else "hidden"
+pages += [
+    st.Page("pages/data.py", title=t("page_data", lang), icon=":material/database:", url_path="shuju",
+            visibility=admin),
+    st.Page("pages/accounts.py", title=t("page_accounts", lang), icon=":material/group:", url_path="zhanghu",
+            visibility=admin),
+]
+page = st.navigation(pages)
+login.box(lang, account)
 # Data management works with no data at all (that is how the first import happens); the views do not.
-filters = ui.sidebar(lang, required=page.url_path != "shuju")
+filters = ui.sidebar(lang, required=page.url_path not in ("shuju", "zhanghu"))
 st.session_state["frame_filters"] = filters
 ui.notice(filters)
 try:

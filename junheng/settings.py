@@ -30,6 +30,21 @@ def _tile_problem(value: str) -> str | None:
     return escape.tile_url_problem(value) if value else None
 
 
+def _flag_problem(value: str) -> str | None:
+    return None if value in ("0", "1") else "must be 0 or 1"
+
+
+def _database_problem(value: str) -> str | None:
+    if value and not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+        return "must be empty, sqlite:///… or postgresql+psycopg://…"
+    return None
+
+
+def flag(name: str) -> bool:
+    """A 0/1 setting as a boolean."""
+    return get(name) == "1"
+
+
 LANGS = ("zh", "en")
 SETTINGS = (
     Setting("JUNHENG_DATA_DIR", "data", "Data directory holding snapshots/, boundaries/ and manifest.json."),
@@ -38,6 +53,14 @@ SETTINGS = (
     Setting("JUNHENG_TILE_URL", "", "Optional base-map tile URL template (e.g. an intranet tile server): http(s) with "
             "{z}/{x}/{y}. Empty: boundaries only, nothing fetched.", _tile_problem),
     Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en.", _lang_problem),
+    Setting("JUNHENG_DATABASE_URL", "", "Database for accounts, sessions and the audit log. Empty: the SQLite file "
+            "access.sqlite3 in the data directory; postgresql+psycopg://… for several app servers.", _database_problem),
+    Setting("JUNHENG_SESSION_HOURS", "12", "Hours a login lasts (the signed session cookie expires then).",
+            lambda v: None if v.isdigit() and 1 <= int(v) <= 24 * 30 else "must be a whole number of hours, 1–720"),
+    Setting("JUNHENG_GUEST_ACCESS", "1", "1: visitors who are not logged in may read the synthetic demo data; 0: "
+            "everyone must log in.", lambda v: _flag_problem(v)),
+    Setting("JUNHENG_ANALYST_EXACT_COUNTS", "0", "1: analysts and admins see exact small counts of left-behind "
+            "children; 0: suppressed for everyone.", lambda v: _flag_problem(v)),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -58,7 +81,8 @@ def check() -> None:
         value = get(s.name)
         problem = s.check(value)
         if problem:
-            problems.append(f"{s.name}={value[:80]!r} {problem}")
+            shown = "(hidden)" if s.name == "JUNHENG_DATABASE_URL" else repr(value[:80])  # may hold a password
+            problems.append(f"{s.name}={shown} {problem}")
     if problems:
         raise SettingsError("设置无效 / invalid settings: " + "; ".join(problems))
 

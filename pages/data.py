@@ -4,7 +4,7 @@ import streamlit as st
 from junheng import escape
 from junheng.data import county_table, dictionary, importer, store
 from junheng.reports import exports
-from junheng.views import ui
+from junheng.views import login, ui
 from junheng.i18n import t
 
 
@@ -19,6 +19,7 @@ def failed(error: Exception) -> None:
 ui.housekeeping()
 filters = ui.page_filters(required=False)
 lang = filters.lang if filters else ui.language_code()
+admin = login.require("admin", lang)
 st.subheader(t("data_title", lang))
 if message := st.session_state.pop("data_message", None):
     st.success(message)

@@ -49,7 +49,7 @@ st.markdown(f"**{t('roadmap_title', lang)}**")
 st.caption(t("roadmap_help", lang, k=rules["targets"]["pace_years"]))
 roadmap = std.roadmap_table(std.roadmap(progress, year, rules, profile), names, lang)
 st.dataframe(roadmap, hide_index=True, width="stretch")
-ui.downloads(roadmap, f"roadmap_{filters.region or 'all'}_{year}", lang, key="roadmap")
+ui.downloads(roadmap, f"roadmap_{filters.region or 'all'}_{year}", lang, key="roadmap", school_level=False)
 
 if progress["county_code"].n_unique() > 1:
     st.plotly_chart(charts.small_multiples_chart(

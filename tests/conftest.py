@@ -95,3 +95,16 @@ def demo_data(tmp_path_factory, boundary_dir) -> Path:
 @pytest.fixture(scope="session")
 def demo_frame(demo_data) -> pl.DataFrame:
     return pl.read_parquet(str(demo_data / "snapshots" / "*" / "*.parquet"))
+
+
+PASSWORD = "correct horse battery"
+
+
+def add_account(data_dir: Path, name: str, role: str, region: str = "") -> None:
+    """An account for tests (password PASSWORD); nothing happens when it exists already."""
+    from junheng.access import accounts
+    try:
+        accounts.add(data_dir, name, role, region, PASSWORD, accounts.SYSTEM)
+    except accounts.AccountError as e:
+        if e.key != "account_exists":
+            raise

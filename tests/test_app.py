@@ -4,10 +4,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from junheng.access.accounts import Account
 from junheng.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
-REGIONLESS = {"pages/data.py"}  # data management does not show a region
+REGIONLESS = {"pages/data.py", "pages/accounts.py"}  # data and account management show no region
+ADMIN_PAGES = REGIONLESS
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
 
@@ -22,6 +24,15 @@ def _run(at: AppTest) -> AppTest:
     assert not at.exception, [e.value for e in at.exception]
     # The frame catches a page's exception and shows one line instead: that is a failure too.
     assert not any(t("page_error", lang) in e.value for e in at.error for lang in ("zh", "en")), at.error
+    return at
+
+
+def _as_admin_for(at: AppTest, page: str) -> AppTest:
+    """Administrator pages are tested signed in as an administrator (the login itself: test_access_browser)."""
+    if page in ADMIN_PAGES:
+        admin = Account("chief", "admin", "")
+        at.session_state["account"], at.session_state["scope"] = admin, admin.scope
+        at.session_state["session_id"] = None
     return at
 
 
@@ -46,7 +57,7 @@ def test_frame_shows_sidebar_and_synthetic_notice():
 @pytest.mark.parametrize("page", PAGES)
 def test_page_in_frame_runs(page):
     # AppTest drops the frame's own elements after switch_page; the browser test sees them.
-    at = _run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    at = _run(_as_admin_for(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), page))
     at.switch_page(page)
     _run(at)
     assert len(at.main.children) > 2
@@ -54,14 +65,14 @@ def test_page_in_frame_runs(page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_alone_with_defaults(page):
-    at = _run(AppTest.from_file(str(ROOT / page), default_timeout=120))
+    at = _run(_as_admin_for(AppTest.from_file(str(ROOT / page), default_timeout=120), page))
     assert at.sidebar.selectbox(key="year").value == 2025
     assert "示例数据" in _texts(at)
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_alone_with_a_county_in_english(page):
-    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    at = _as_admin_for(AppTest.from_file(str(ROOT / page), default_timeout=120), page)
     at.query_params["county"] = "370724"
     at.query_params["lang"] = "en"
     _run(at)
@@ -110,3 +121,18 @@ def test_a_damaged_year_is_named_and_the_others_keep_working(monkeypatch, tmp_pa
     assert any("2020 年数据暂不可用" in e.value and "快照文件损坏" in e.value for e in at.error)
     assert "2020" not in at.sidebar.selectbox(key="year").options and "2025" in at.sidebar.selectbox(key="year").options
     assert len(at.metric) == 6  # the headline figures of 2025 still show
+
+
+@pytest.mark.parametrize("page", sorted(ADMIN_PAGES))
+def test_a_guest_reaching_an_admin_page_is_refused_clearly(page):
+    at = _run(AppTest.from_file(str(ROOT / page), default_timeout=120))
+    assert any(t("role_required", "zh", role=t("role_admin", "zh")) in e.value for e in at.error)
+    assert not at.get("file_uploader") and all(b.key in ("logout",) or "login" in str(b.key) for b in at.button)
+    assert not at.dataframe  # no versions, no accounts, no audit log
+
+
+def test_with_guest_access_off_only_the_login_form_shows(monkeypatch):
+    monkeypatch.setenv("JUNHENG_GUEST_ACCESS", "0")
+    at = _run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    assert any(t("login_required", "zh") in i.value for i in at.info)
+    assert not at.metric and at.text_input(key="login_name") is not None

@@ -2,16 +2,21 @@
 import pytest
 from playwright import sync_api as playwright
 
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, screenshot, streamlit_server,
-                             wait_for_page)
+from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, login, screenshot,
+                                   streamlit_server, wait_for_page)
+from tests.conftest import PASSWORD, add_account
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "tests" / "screenshots"
 PAGES = frame_pages()
 
 
+ADMIN_PAGES = {"data", "accounts"}  # shown to administrators only
+
+
 @pytest.fixture(scope="module")
 def server(demo_data):
+    add_account(demo_data, "chief", "admin")
     with streamlit_server(demo_data) as url:
         yield url
 
@@ -49,14 +54,18 @@ def _open(page, url: str, shot: str) -> None:
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_draws_offline_without_errors(server, page, name):
+    if name in ADMIN_PAGES:
+        login(page, server, "chief", PASSWORD)
     _open(page, f"{server}/{PAGES[name]}", f"{name}_all")
     assert "示例数据" in page.inner_text("body")
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_with_a_county_selected(server, page, name):
+    if name in ADMIN_PAGES:
+        login(page, server, "chief", PASSWORD)
     _open(page, f"{server}/{PAGES[name]}?county=370724", f"{name}_370724")
-    if name != "data":  # data management shows no region
+    if name not in ADMIN_PAGES:  # data and account management show no region
         assert "临朐县" in page.inner_text('[data-testid="stMain"]')
 
 
@@ -109,7 +118,9 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
     csv = tmp_path / "临朐县.csv"
     zh = {c.name: c.zh for c in dictionary.columns()}
     csv.write_bytes(mine.drop("year").rename(zh, strict=False).write_csv().encode("gbk"))
+    add_account(data, "chief", "admin")
     with streamlit_server(data) as url:
+        login(page, url, "chief", PASSWORD)
         _open(page, f"{url}/shuju", "data_start")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
         page.get_by_text("校验通过；导入会删除下列数据").wait_for(timeout=30_000)

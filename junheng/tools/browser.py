@@ -205,3 +205,17 @@ def frame_pages(app_path: Path = ROOT / "app.py") -> dict[str, str]:
         url_path = re.search(r'url_path="(\w+)"', chunk)
         pages[stem] = "" if "default=True" in chunk else url_path.group(1)
     return pages
+
+
+def login(page, url: str, name: str, password: str) -> None:
+    """Log in through the frame's sidebar form (用户名, 密码, 登录) and wait until the page shows it."""
+    page.goto(url)
+    wait_for_page(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_label("用户名").fill(name)
+    sidebar.get_by_label("密码").fill(password)
+    sidebar.get_by_role("button", name="登录").click()
+    page.wait_for_function(f"() => document.querySelector('[data-testid=\"stSidebar\"]')?.innerText.includes('{name}（')",
+                           timeout=60_000)
+    page.wait_for_function("() => document.cookie !== undefined", timeout=5_000)
+    wait_for_page(page)

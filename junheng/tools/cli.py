@@ -239,6 +239,60 @@ def _names(text: str | None) -> list[str] | None:
     return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
 
+def _users(args) -> int:
+    """Accounts from the command line, which acts as the local system administrator (audited as `system`)."""
+    from junheng.access import accounts
+    from junheng.i18n import t
+    data_dir = Path(args.data_dir)
+    try:
+        if args.action == "list":
+            for a in accounts.listing(data_dir):
+                status = "disabled" if a.disabled else "active"
+                print(f"{a.name}\t{a.role}\t{a.region or 'all'}\t{status}")
+            return 0
+        if args.action == "add":
+            password = _password_from_stdin(args)
+            account = accounts.add(data_dir, args.name, args.role, args.region or "", password, accounts.SYSTEM)
+            print(_msg(args.lang, f"已添加账户 {account.name}（{account.role}，地区 {account.region or '全国'}）",
+                       f"added {account.name} ({account.role}, region {account.region or 'all'})"))
+        elif args.action == "disable":
+            accounts.disable(data_dir, args.name, accounts.SYSTEM)
+            print(_msg(args.lang, f"已停用账户 {args.name}", f"disabled {args.name}"))
+        elif args.action == "enable":
+            accounts.disable(data_dir, args.name, accounts.SYSTEM, disabled=False)
+            print(_msg(args.lang, f"已启用账户 {args.name}", f"enabled {args.name}"))
+        elif args.action == "passwd":
+            accounts.set_password(data_dir, args.name, _password_from_stdin(args), accounts.SYSTEM)
+            print(_msg(args.lang, f"已重设 {args.name} 的密码", f"set the password of {args.name}"))
+    except accounts.AccountError as e:
+        return _fail(t(e.key, args.lang, **e.values))
+    return 0
+
+
+def _password_from_stdin(args) -> str:
+    if not args.password_stdin:
+        raise SystemExit(_msg(args.lang, "请用 --password-stdin 从标准输入提供密码", "give the password on standard input "
+                              "with --password-stdin"))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _audit(args) -> int:
+    from datetime import datetime, timezone
+
+    from junheng.access import audit
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            return _fail(_msg(args.lang, f"日期格式不正确：{args.since}（例如 2026-11-24）",
+                              f"not a date: {args.since} (e.g. 2026-11-24)"))
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+    for row in reversed(audit.entries(Path(args.data_dir), since).rows()):
+        print("\t".join(row))
+    return 0
+
+
 def _msg(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
@@ -328,6 +382,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="add this run to a JSON file of runs (same title: replaced)")
     p.add_argument("--report", help="write the load-test section of this Markdown file from the runs")
     p.set_defaults(func=_loadtest)
+    p = sub.add_parser("users", help="accounts: add, list, disable, enable, passwd (the CLI acts as the administrator)")
+    p.add_argument("action", choices=["add", "list", "disable", "enable", "passwd"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--role", choices=["viewer", "analyst", "admin"], default="viewer")
+    p.add_argument("--region", default="", help="province (2), prefecture (4) or county (6 digits); empty: all")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_users)
+    p = sub.add_parser("audit", help="print the audit log (oldest first)")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--since", help="only entries at or after this date/time (ISO, e.g. 2026-11-24)")
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_audit)
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
     p.set_defaults(func=_dictionary)
@@ -340,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     except settings.SettingsError as e:
         return _fail(str(e), code=2)
     args = build_parser().parse_args(argv)
+    if args.command == "users" and args.action != "list" and not args.name:
+        return _fail(_msg(args.lang, "请给出用户名", "give the user name"), code=2)
     return args.func(args)
 
 

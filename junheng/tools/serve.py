@@ -1,10 +1,13 @@
-"""Start the app: `python -m junheng.tools.serve [streamlit run options]` (what `make run` and the tests use).
+"""Start the app: `python -m junheng.tools.serve [--server.port 8501 …]` (what `make run` and the tests use).
+
+The frame (app.py) runs as an `st.App` with two routes of the app's own, for the login cookie: a Streamlit
+script cannot set a cookie, so after a login the page exchanges a one-time ticket for a signed, HttpOnly
+session cookie here, and log-out clears it.
 
 Streamlit treats an app with a pages/ directory as an old-style multipage app until the first script run calls
-st.navigation; on a fresh server the first visit straight to a page's link is therefore answered with a
-"Page not found" dialog (in English) before the frame takes over (streamlit#9992). This frame always uses
-st.navigation, so the launcher says so before the server starts. It also sends the app's own log (which
-holds the details users are never shown) to the server's standard error.
+st.navigation; on a fresh server the first visit straight to a page's link was answered with an English
+"Page not found" dialog (streamlit#9992). This frame always uses st.navigation, so the launcher says so first.
+The app's own log (which holds the details users are never shown) goes to the server's standard error.
 """
 from __future__ import annotations
 
@@ -14,14 +17,69 @@ import sys
 from junheng.settings import PROJECT_DIR
 
 
+
+def _cookie_response(request, value: str | None):
+    from starlette.responses import Response
+
+    from junheng.access import sessions
+    response = Response(status_code=204 if value is not None else 400)
+    if value:
+        response.set_cookie(sessions.COOKIE, value, max_age=sessions.hours() * 3600, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https", path="/")
+    return response
+
+
+async def session_route(request):
+    """POST a signed one-time ticket; get the session cookie (204), or 400 for a spent or forged ticket."""
+    from junheng import settings
+    from junheng.access import sessions
+    ticket = (await request.body()).decode("ascii", "replace")[:512]
+    return _cookie_response(request, sessions.exchange(settings.data_dir(), ticket))
+
+
+async def logout_route(request):
+    """End the session named by the cookie and clear the cookie."""
+    from starlette.responses import Response
+
+    from junheng import settings
+    from junheng.access import sessions
+    data_dir = settings.data_dir()
+    sessions.end(data_dir, sessions.cookie_session(data_dir, request.cookies.get(sessions.COOKIE)))
+    response = Response(status_code=204)
+    response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def build_app():
+    """The st.App: the frame plus the cookie routes."""
+    import streamlit as st
+    from starlette.routing import Route
+
+    from junheng.access import sessions
+    return st.App(str(PROJECT_DIR / "app.py"), routes=[
+        Route(sessions.SESSION_ROUTE, session_route, methods=["POST"]),
+        Route(sessions.LOGOUT_ROUTE, logout_route, methods=["POST"]),
+    ])
+
+
+def _config(argv: list[str]) -> dict:
+    """`--server.port 8501 --server.headless true` → {"server.port": 8501, "server.headless": True}."""
+    out, it = {}, iter(argv)
+    for flag in it:
+        if not flag.startswith("--") or "." not in flag:
+            raise SystemExit(f"unknown option {flag!r}: give Streamlit options as --section.name value")
+        name, _, value = flag[2:].partition("=")
+        value = value or next(it, "")
+        out[name] = {"true": True, "false": False}.get(value.lower(), int(value) if value.isdigit() else value)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.web import cli
     PagesManager.uses_pages_directory = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("junheng").setLevel(logging.INFO)
-    args = sys.argv[1:] if argv is None else argv
-    cli.main(["run", str(PROJECT_DIR / "app.py"), *args], prog_name="streamlit")
+    config = _config(sys.argv[1:] if argv is None else argv)
+    build_app().run(config=config or None)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import logging
 from junheng import escape, settings
 from junheng.data import boundaries, db
 from junheng.i18n import t
-from junheng.access.scope import EVERYTHING, Scope
+from junheng.access.scope import GUEST, Scope
 from junheng.views import links
 
 log = logging.getLogger("junheng")
@@ -68,8 +68,8 @@ def query(name: str, **params) -> pl.DataFrame:
 
 
 def scope() -> Scope:
-    """What the current visitor may read (the query layer applies it to every query)."""
-    return st.session_state.get("scope", EVERYTHING)
+    """What the current visitor may read (the query layer applies it to every query); a guest's until a login."""
+    return st.session_state.get("scope", GUEST)
 
 
 @st.cache_resource(show_spinner=False)
@@ -154,14 +154,24 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
 
     if "link_applied" not in st.session_state:  # a shared link (?county=370724&year=2024) sets the start
         st.session_state["link_applied"] = True
-        link = links.parse(st.query_params, lang, {"county": set(counties["county_code"]),
-                                                   "year": {str(y) for y in years}}, names=("county", "year"))
-        st.session_state["link_notices"] = link.notices
+        params = dict(st.query_params)
+        outside = []
+        if links.check("county", params.get("county")) is None and not scope().allows(params["county"]):
+            outside.append(t("link_outside", lang, value=params.pop("county")))
+        link = links.parse(params, lang, {"county": set(counties["county_code"]),
+                                          "year": {str(y) for y in years}}, names=("county", "year"))
+        st.session_state["link_notices"] = outside + link.notices
         st.session_state["pending_county"] = link.values.get("county")
         if "year" in link.values:
             st.session_state["year"] = int(link.values["year"])
     for notice in st.session_state.get("link_notices", []):
         st.warning(notice)
+    own = scope().region
+    if own and "region_defaulted" not in st.session_state:  # an account of one region starts on it
+        st.session_state["region_defaulted"] = True
+        if not st.session_state.get("pending_county"):
+            st.session_state.update(province=own[:2], prefecture=own[:4] if len(own) >= 4 else "",
+                                    county=own if len(own) == 6 else "")
     pending = st.session_state.pop("pending_county", None)
     if pending is not None and pending in set(counties["county_code"]):
         st.session_state.update(province=pending[:2], prefecture=pending[:4], county=pending)
@@ -218,18 +228,42 @@ def static_map(fmap, key: str, height: int = 520) -> None:
     st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
 
 
-def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
-    """CSV and Excel download buttons for a table exactly as shown (through the one export module)."""
+def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True) -> None:
+    """CSV and Excel download buttons for a table exactly as shown (through the one export module).
+
+    School-level rows are for analysts and administrators. The file is built only when a button is clicked
+    (Streamlit calls the builder then), and every download is audited.
+    """
     from junheng.reports import exports
+    account = st.session_state.get("account")
+    if school_level and (account is None or not account.can("analyst")):
+        st.caption(t("export_needs_analyst", lang))
+        return
     left, right = st.columns(2)
-    left.download_button(t("download_csv", lang), exports.csv_bytes(frame), exports.file_name(name, "csv"),
-                         "text/csv", key=f"{key}_csv")
-    right.download_button(t("download_xlsx", lang), exports.xlsx_bytes({name: frame}),
-                          exports.file_name(name, "xlsx"), exports.XLSX_MIME, key=f"{key}_xlsx")
+    left.download_button(t("download_csv", lang), _export(frame, name, "csv", account, exports.csv_bytes),
+                         exports.file_name(name, "csv"), "text/csv", key=f"{key}_csv", on_click="ignore")
+    right.download_button(t("download_xlsx", lang),
+                          _export(frame, name, "xlsx", account, lambda f: exports.xlsx_bytes({name: f})),
+                          exports.file_name(name, "xlsx"), exports.XLSX_MIME, key=f"{key}_xlsx", on_click="ignore")
+
+
+def _export(frame: pl.DataFrame, name: str, kind: str, account, build):
+    """A builder Streamlit runs when the button is clicked: it records the export, then makes the file."""
+    from junheng.access import audit
+    from junheng.access.accounts import Account
+    data_dir_now = data_dir()
+
+    def make() -> bytes:
+        audit.record(data_dir_now, account or Account("guest", "viewer", ""), "export",
+                     {"file": name, "format": kind, "rows": frame.height})
+        return build(frame)
+    return make
 
 
 def select_county(code: str) -> None:
-    """Make code the selected region on the next run (used by map clicks)."""
+    """Make code the selected region on the next run (used by map clicks); a county outside the scope is not."""
+    if not scope().allows(code):
+        return
     st.session_state["pending_county"] = code
     st.rerun()
 
@@ -251,7 +285,10 @@ def page_filters(required: bool = True) -> Filters | None:
     in_frame = ctx is not None and Path(ctx.main_script_path).name == FRAME_SCRIPT
     if in_frame and "frame_filters" in st.session_state:
         return st.session_state["frame_filters"]
-    filters = sidebar(language(), required)
+    from junheng.views import login
+    lang = language()
+    login.box(lang, login.current(lang))
+    filters = sidebar(lang, required)
     notice(filters)
     return filters
 

@@ -1,0 +1,167 @@
+"""Local accounts: roles, regions, Argon2 password hashes, failed-login limits. Every change is audited."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from junheng.access import audit
+from junheng.access.database import accounts, engine, login_failures
+from junheng.access.scope import Scope
+
+ROLES = ("viewer", "analyst", "admin")  # each can do what the ones before it can
+NAME = re.compile(r"[A-Za-z0-9_.\-@\u3400-\u9fff]{1,64}")
+MIN_PASSWORD = 8
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES = {"user": 5, "ip": 20}  # failed logins per window before logins from there are refused
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("never a password")  # unknown names cost the same time as known ones
+
+
+class AccountError(ValueError):
+    """A refused account operation or login; `key` names the message in the translation table."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+    region: str  # '' the whole country, else a province, prefecture or county code
+    disabled: bool = False
+
+    def can(self, role: str) -> bool:
+        """Whether the account has at least this role's rights."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.region)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def check_region(data_dir: Path, region: str) -> str:
+    """The region code if it names the whole country ('') or a real province, prefecture or county."""
+    from junheng.data import boundaries
+    region = (region or "").strip()
+    if region in ("", "0", "000000", "all"):
+        return ""
+    if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", region):
+        raise AccountError("account_bad_region", region=region[:12])
+    codes = boundaries.county_table(Path(data_dir))["county_code"]
+    if not codes.str.startswith(region).any():
+        raise AccountError("account_unknown_region", region=region)
+    return region
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise AccountError("account_bad_name")
+    return name
+
+
+def _check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise AccountError("account_short_password", n=MIN_PASSWORD)
+    return password
+
+
+def add(data_dir: Path, name: str, role: str, region: str, password: str, actor: Account) -> Account:
+    """Create an account; the name must be new, the role known, the region real."""
+    name = _check_name(name)
+    if role not in ROLES:
+        raise AccountError("account_bad_role", roles=" / ".join(ROLES))
+    region = check_region(data_dir, region)
+    digest = _hasher.hash(_check_password(password))
+    with engine(data_dir).begin() as con:
+        if con.execute(sa.select(accounts.c.name).where(accounts.c.name == name)).first():
+            raise AccountError("account_exists", name=name)
+        con.execute(accounts.insert().values(name=name, password_hash=digest, role=role, region=region,
+                                             disabled=False, created_at=_now()))
+    audit.record(data_dir, actor, "account_add", {"name": name, "role": role, "region": region})
+    return Account(name, role, region)
+
+
+def get(data_dir: Path, name: str) -> Account | None:
+    with engine(data_dir).connect() as con:
+        row = con.execute(sa.select(accounts).where(accounts.c.name == name)).mappings().first()
+    return Account(row["name"], row["role"], row["region"], row["disabled"]) if row else None
+
+
+def listing(data_dir: Path) -> list[Account]:
+    with engine(data_dir).connect() as con:
+        rows = con.execute(sa.select(accounts).order_by(accounts.c.name)).mappings().all()
+    return [Account(r["name"], r["role"], r["region"], r["disabled"]) for r in rows]
+
+
+def disable(data_dir: Path, name: str, actor: Account, disabled: bool = True) -> None:
+    """Disable (or enable again) an account; its open sessions end at once."""
+    from junheng.access import sessions
+    with engine(data_dir).begin() as con:
+        changed = con.execute(accounts.update().where(accounts.c.name == name).values(disabled=disabled)).rowcount
+    if not changed:
+        raise AccountError("account_unknown", name=name)
+    if disabled:
+        sessions.revoke_all(data_dir, name)
+    audit.record(data_dir, actor, "account_disable" if disabled else "account_enable", {"name": name})
+
+
+def set_password(data_dir: Path, name: str, password: str, actor: Account) -> None:
+    """A new password; the account's open sessions end."""
+    from junheng.access import sessions
+    digest = _hasher.hash(_check_password(password))
+    with engine(data_dir).begin() as con:
+        changed = con.execute(accounts.update().where(accounts.c.name == name).values(password_hash=digest)).rowcount
+    if not changed:
+        raise AccountError("account_unknown", name=name)
+    sessions.revoke_all(data_dir, name)
+    audit.record(data_dir, actor, "account_password", {"name": name})
+
+
+def verify(data_dir: Path, name: str, password: str, ip: str = "") -> Account:
+    """The account for a name and password, or AccountError: the same message for an unknown name and a
+    wrong password (nothing tells which), another once the right password meets a disabled account, and
+    'too many attempts' while the name or the address has failed too often. Every attempt is audited."""
+    name = (name or "").strip()[:64]
+    keys = {"user": f"user:{name}", "ip": f"ip:{ip or '-'}"}
+    since = _now() - FAILURE_WINDOW
+    with engine(data_dir).connect() as con:
+        for kind, key in keys.items():
+            failures = con.execute(sa.select(sa.func.count()).select_from(login_failures).where(
+                login_failures.c.key == key, login_failures.c.at > since)).scalar_one()
+            if failures >= MAX_FAILURES[kind]:
+                audit.record(data_dir, Account(name or "-", "viewer", ""), "login_refused",
+                             {"reason": f"too many failed logins ({kind})", "ip": ip})
+                raise AccountError("login_too_many", minutes=int(FAILURE_WINDOW.total_seconds() // 60))
+        row = con.execute(sa.select(accounts).where(accounts.c.name == name)).mappings().first()
+    try:
+        _hasher.verify(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH, password or "")
+        ok = row is not None and row["password_hash"] is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        with engine(data_dir).begin() as con:
+            con.execute(login_failures.insert(), [{"key": k, "at": _now()} for k in keys.values()])
+        audit.record(data_dir, Account(name or "-", "viewer", ""), "login_failed", {"ip": ip})
+        raise AccountError("login_wrong")
+    account = Account(row["name"], row["role"], row["region"], row["disabled"])
+    if account.disabled:
+        audit.record(data_dir, account, "login_refused", {"reason": "account disabled", "ip": ip})
+        raise AccountError("login_disabled")
+    audit.record(data_dir, account, "login", {"ip": ip})
+    return account
+
+
+# The command line acts as the local system administrator (and is audited as such).
+SYSTEM = Account("system", "admin", "")

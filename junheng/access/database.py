@@ -1,0 +1,116 @@
+"""The shared database for accounts, sessions, failed logins and the audit log (and, for several app servers,
+the version catalog and the import lock): one SQLAlchemy interface, two back ends.
+
+- SQLite, a file in the data directory (the default: nothing to install, one machine);
+- PostgreSQL, when JUNHENG_DATABASE_URL is set (postgresql+psycopg://…): several app servers share it, and its
+  transactions and advisory locks work across hosts.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from junheng import settings
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=True),  # None: single sign-on only
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(6), nullable=False),            # '' the whole country
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(64), sa.ForeignKey("accounts.name"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("ticket", sa.String(64), nullable=True),  # one-time: exchanged once for the browser's cookie
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(128), nullable=False, index=True),  # 'user:<name>' or 'ip:<address>'
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(6), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # JSON
+)
+
+# The audit log is append-only at the database itself: an update or delete is refused whatever the caller.
+APPEND_ONLY = {
+    "sqlite": [
+        "create trigger if not exists audit_no_update before update on audit "
+        "begin select raise(abort, 'the audit log is append-only'); end",
+        "create trigger if not exists audit_no_delete before delete on audit "
+        "begin select raise(abort, 'the audit log is append-only'); end",
+    ],
+    "postgresql": [
+        "create or replace function audit_append_only() returns trigger language plpgsql as "
+        "$$ begin raise exception 'the audit log is append-only'; end $$",
+        "drop trigger if exists audit_no_change on audit",
+        "create trigger audit_no_change before update or delete on audit "
+        "for each row execute function audit_append_only()",
+    ],
+}
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def url(data_dir: Path) -> str:
+    """JUNHENG_DATABASE_URL, or the SQLite file access.sqlite3 in the data directory."""
+    return settings.get("JUNHENG_DATABASE_URL") or f"sqlite:///{Path(data_dir).resolve() / 'access.sqlite3'}"
+
+
+def engine(data_dir: Path) -> sa.Engine:
+    """The engine for the data directory's database, created (with its tables) on first use."""
+    key = url(data_dir)
+    with _lock:
+        if key not in _engines:
+            if key.startswith("sqlite"):
+                Path(data_dir).mkdir(parents=True, exist_ok=True)
+                eng = sa.create_engine(key, connect_args={"timeout": 30})
+                sa.event.listen(eng, "connect", _sqlite_pragmas)
+            else:
+                eng = sa.create_engine(key, pool_pre_ping=True)
+            metadata.create_all(eng)
+            with eng.begin() as con:
+                for statement in APPEND_ONLY.get(eng.dialect.name, []):
+                    con.exec_driver_sql(statement)
+            if key.startswith("sqlite"):
+                os.chmod(Path(data_dir) / "access.sqlite3", 0o600)  # password hashes: the owner only
+            _engines[key] = eng
+        return _engines[key]
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("pragma journal_mode=wal")  # readers never wait for a writer
+    cursor.execute("pragma foreign_keys=on")
+    cursor.close()
+
+
+def dispose() -> None:
+    """Close every engine (tests that remove a data directory)."""
+    with _lock:
+        for eng in _engines.values():
+            eng.dispose()
+        _engines.clear()

@@ -1,0 +1,145 @@
+"""Who is looking: the login form on the frame, log-out, the session cookie, guests and single sign-on.
+
+The result is the account (or None for a guest) and its region scope in st.session_state, which the query
+layer applies to every read (junheng/views/ui.py `query`).
+"""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from junheng import escape, settings
+from junheng.access import accounts, audit, sessions
+from junheng.access.accounts import Account, AccountError
+from junheng.access.scope import GUEST
+from junheng.i18n import t
+
+
+def current(lang: str) -> Account | None:
+    """The signed-in account (None: a guest), restored from the session cookie on a new session.
+
+    With guest access turned off, a visitor who is not signed in sees only the login form.
+    """
+    data_dir = settings.data_dir()
+    if "account" not in st.session_state:
+        cookie = st.context.cookies.get(sessions.COOKIE)
+        account, sid, problem = sessions.account_for(data_dir, cookie if isinstance(cookie, str) else None)
+        if account is None:
+            account, problem = _single_sign_on(data_dir) or (None, problem)
+        _set(account, sid)
+        if problem:
+            st.session_state["login_notice"] = problem
+    account = st.session_state["account"]
+    if account is None and not settings.flag("JUNHENG_GUEST_ACCESS"):
+        box(lang, None)
+        st.info(t("login_required", lang))
+        st.stop()
+    return account
+
+
+def _set(account: Account | None, sid: str | None) -> None:
+    st.session_state["account"] = account
+    st.session_state["session_id"] = sid
+    st.session_state["scope"] = account.scope if account else GUEST
+
+
+def box(lang: str, account: Account | None) -> None:
+    """The sidebar's login form (用户名, 密码, 登录), or who is signed in and a log-out button."""
+    _send_pending_browser_calls()
+    if notice := st.session_state.pop("login_notice", None):
+        st.sidebar.warning(t(notice, lang))
+    if account is not None:
+        region = account.region or t("whole_country", lang)
+        st.sidebar.caption(t("signed_in_as", lang, name=escape.markdown(account.name),
+                             role=t(f"role_{account.role}", lang), region=region))
+        if st.sidebar.button(t("logout", lang), key="logout"):
+            logout()
+        return
+    with st.sidebar.form("login", clear_on_submit=True, border=True):
+        st.markdown(f"**{t('login_title', lang)}**")
+        name = st.text_input(t("username", lang), key="login_name", max_chars=64)
+        password = st.text_input(t("password", lang), type="password", key="login_password", max_chars=256)
+        submitted = st.form_submit_button(t("login", lang), type="primary")
+    if submitted:
+        login(name, password, lang)
+    if _sso_configured():
+        if st.sidebar.button(t("login_sso", lang), key="login_sso"):
+            st.login()
+
+
+def login(name: str, password: str, lang: str) -> None:
+    data_dir = settings.data_dir()
+    try:
+        ip = st.context.ip_address
+        account = accounts.verify(data_dir, name, password, ip=ip if isinstance(ip, str) else "")
+    except AccountError as e:
+        st.sidebar.error(t(e.key, lang, **e.values))
+        return
+    sid, ticket = sessions.start(data_dir, account)
+    _set(account, sid)
+    st.session_state["browser_call"] = (sessions.SESSION_ROUTE, ticket)  # the browser swaps the ticket for its cookie
+    _forget_view_state()
+    st.rerun()
+
+
+def logout() -> None:
+    data_dir = settings.data_dir()
+    account = st.session_state.get("account")
+    sessions.end(data_dir, st.session_state.get("session_id"))
+    if account is not None:
+        audit.record(data_dir, account, "logout")
+    _set(None, None)
+    st.session_state["browser_call"] = (sessions.LOGOUT_ROUTE, "")
+    _forget_view_state()
+    if _sso_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+    st.rerun()
+
+
+def _forget_view_state() -> None:
+    """A new account may see other counties: the chosen region starts again from the account's own."""
+    for key in ("province", "prefecture", "county", "link_applied", "region_defaulted"):
+        st.session_state.pop(key, None)
+
+
+def _send_pending_browser_calls() -> None:
+    """POST to the app's cookie routes from the page (a script cannot set a cookie itself)."""
+    call = st.session_state.pop("browser_call", None)
+    if call is None:
+        return
+    route, body = call
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    url = ("/" + base if base else "") + route
+    st.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', body: {json.dumps(body)}, "
+            f"credentials: 'same-origin'}});</script>", unsafe_allow_javascript=True)
+
+
+def _sso_configured() -> bool:
+    """Single sign-on through st.login, when .streamlit/secrets.toml has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _single_sign_on(data_dir) -> tuple[Account | None, str | None] | None:
+    """The local account named by the identity provider's email (or None and why), when signed in by SSO."""
+    if not _sso_configured() or not getattr(st.user, "is_logged_in", False):
+        return None
+    name = st.user.get("email") or st.user.get("preferred_username") or ""
+    account = accounts.get(data_dir, name)
+    if account is None or account.disabled:
+        audit.record(data_dir, Account(name or "-", "viewer", ""), "login_refused", {"reason": "sso: no account"})
+        return None, "login_sso_unknown"
+    audit.record(data_dir, account, "login", {"via": "sso"})
+    return account, None
+
+
+def require(role: str, lang: str) -> Account:
+    """Stop the page unless the signed-in account has at least role (a page reached by its link, too)."""
+    account = st.session_state.get("account")
+    if account is None or not account.can(role):
+        st.error(t("role_required", lang, role=t(f"role_{role}", lang)))
+        st.stop()
+    return account

@@ -42,7 +42,7 @@ demo: setup
 	@if [ ! -d "$(DATA)/snapshots" ]; then .venv/bin/junheng demo --scope demo --data-dir $(DATA); fi
 
 lock:
-	.venv/bin/pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
+	$(PY) -m pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
 
 # The national benchmark: ~2.6 million school-year rows (about a minute to generate), report in docs/.
 NATIONAL ?= data-national

@@ -108,3 +108,12 @@ def add_account(data_dir: Path, name: str, role: str, region: str = "") -> None:
     except accounts.AccountError as e:
         if e.key != "account_exists":
             raise
+
+
+def sign_in(at, role: str = "admin", region: str = ""):
+    """An AppTest run as a signed-in account (the login form itself is tested in the browser)."""
+    from junheng.access.accounts import Account
+    account = Account(f"test-{role}", role, region)
+    at.session_state["account"], at.session_state["scope"] = account, account.scope
+    at.session_state["session_id"] = None
+    return at

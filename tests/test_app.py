@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from junheng.access.accounts import Account
 from junheng.i18n import t
+from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONLESS = {"pages/data.py", "pages/accounts.py"}  # data and account management show no region
@@ -29,11 +29,7 @@ def _run(at: AppTest) -> AppTest:
 
 def _as_admin_for(at: AppTest, page: str) -> AppTest:
     """Administrator pages are tested signed in as an administrator (the login itself: test_access_browser)."""
-    if page in ADMIN_PAGES:
-        admin = Account("chief", "admin", "")
-        at.session_state["account"], at.session_state["scope"] = admin, admin.scope
-        at.session_state["session_id"] = None
-    return at
+    return sign_in(at) if page in ADMIN_PAGES else at
 
 
 def _texts(at: AppTest) -> str:

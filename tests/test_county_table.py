@@ -7,6 +7,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from tests.conftest import sign_in
 from junheng.data import county_table, store
 from junheng.rules import verdicts
 from junheng.tools import cli
@@ -182,6 +183,7 @@ def test_data_page_offers_the_county_table(app_data):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "data.py"), default_timeout=120)
     at.session_state["import_table"] = "county"
+    sign_in(at)
     at.run()
     assert not at.exception
     assert any("县级自评表版本" in m.value for m in at.markdown)

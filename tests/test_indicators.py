@@ -147,7 +147,7 @@ def test_sql_aggregate_splits_combined_schools_like_the_rules(tmp_path, boundary
     shutil.copytree(boundary_dir, tmp_path / "boundaries")
     rows = _combined_schools() if with_senior_column else _combined_schools().drop("senior_students")
     demo.write_snapshot(tmp_path, 2024, rows, source="tests", synthetic=True)
-    sql = db.connect(tmp_path).sql("select * from county_level_group_totals order by level").pl()
+    sql = db.connect(tmp_path).sql("select * from _county_level_group_totals order by level").pl()  # raw, unscoped
     rules = settings.load_thresholds()
     split = indicators.split_levels(rows, rules["rules"]["junior_weight"], rules["rules"]["senior_weight"])
     expected = split.group_by("level").agg(pl.len().alias("schools"), pl.col("students").sum(),

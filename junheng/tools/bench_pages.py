@@ -155,7 +155,7 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
     """Time every page (or the named ones) at each scope; median of `rounds` for each kind of wait."""
     from playwright.sync_api import sync_playwright
     data_dir = Path(data_dir)
-    paths = {name: path for name, path in frame_pages().items() if name != "data" and (not pages or name in pages)}
+    paths = {name: path for name, path in frame_pages().items() if name not in ("data", "accounts") and (not pages or name in pages)}
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

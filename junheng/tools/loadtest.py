@@ -27,7 +27,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 # The widgets changed on each page that shows them: the sidebar year, then each page's own filter.
 DEFAULT_WIDGETS = ("year", "overview_metric", "evaluation_view", "gaps_indicator", "left_behind_by")
-SKIPPED_PAGES = ("shuju",)  # data management (uploads) is not a read view
+SKIPPED_PAGES = ("shuju", "zhanghu")  # data and account management are not read views (administrators only)
 # Widgets whose values the session keeps and sends back, as the browser's widget manager does; a page
 # transition drops the server-side state of any widget the browser does not send.
 WIDGETS = ("selectbox", "radio", "button_group", "checkbox", "multiselect")

@@ -132,3 +132,14 @@ def test_with_guest_access_off_only_the_login_form_shows(monkeypatch):
     at = _run(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
     assert any(t("login_required", "zh") in i.value for i in at.info)
     assert not at.metric and at.text_input(key="login_name") is not None
+
+
+@pytest.mark.parametrize("role, exact_setting, suppressed", [("analyst", "1", False), ("analyst", "0", True),
+                                                              ("viewer", "1", True)])
+def test_exact_small_counts_only_for_analysts_when_the_setting_allows(monkeypatch, role, exact_setting, suppressed):
+    monkeypatch.setenv("JUNHENG_ANALYST_EXACT_COUNTS", exact_setting)
+    at = sign_in(AppTest.from_file(str(ROOT / "pages" / "left_behind.py"), default_timeout=120), role)
+    at.query_params["county"] = "341221"  # 临泉县: many small schools
+    _run(at)
+    shown = "\n".join(str(v) for df in at.dataframe for v in df.value.to_numpy().ravel())
+    assert ("<5" in shown) == suppressed

@@ -268,12 +268,12 @@ def test_senior_students_only_in_schools_with_a_senior_section(demo_frame):
 
 
 def test_milestones_both_met_and_missed_by_counties(demo_data):
+    from junheng.access.scope import EVERYTHING
     from junheng.data import db
     from junheng.rules import standardization as std
     con = db.connect(demo_data)
-    codes = db.run(con, "all_county_codes")["county_code"].to_list()
     years = list(range(2013, 2026))
-    totals = db.run(con, "county_totals", years=years, region="", scope=codes)
+    totals = db.run(con, "county_totals", EVERYTHING, years=years, region="")
     rules = settings.load_thresholds()
     checks = std.milestone_checks(std.progress(totals), rules, "anshan")
     for milestone in ("standardized_share", "1:2018"):  # 85% standardized in 2015; no 66+ classes in 2018

@@ -201,11 +201,18 @@ def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str,
 
 
 def rules() -> dict:
-    """The evaluation rules (JUNHENG_THRESHOLDS); an invalid file stops the page with one clear message."""
+    """The evaluation rules (JUNHENG_THRESHOLDS); an invalid file stops the page with one clear message.
+
+    Analysts and administrators see exact small counts when JUNHENG_ANALYST_EXACT_COUNTS=1 (no threshold).
+    """
     try:
-        return settings.load_thresholds()
+        out = settings.load_thresholds()
     except settings.SettingsError as e:
         _stop_with(t("settings_error", language_code(), detail=str(e)))
+    account = st.session_state.get("account")
+    if account is not None and account.can("analyst") and settings.flag("JUNHENG_ANALYST_EXACT_COUNTS"):
+        out["privacy"]["min_count"] = 0
+    return out
 
 
 def language_code() -> str:

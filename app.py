@@ -7,6 +7,7 @@ from junheng.views import login, ui
 st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")
 
 lang = ui.language()
+ui.housekeeping()  # once per server process: finish an interrupted write, delete day-old uploads
 account = login.current(lang)
 # URL paths differ from the file names on purpose: a first visit to /<file name> would make Streamlit run
 # the file as a pages/-directory page, without this frame.

@@ -1,7 +1,7 @@
-"""账户管理: accounts, roles and regions (administrators only), and the audit log."""
+"""账户管理: accounts, roles and regions (administrators only); the audit log is on the 数据管理 page."""
 import streamlit as st
 
-from junheng.access import accounts, audit
+from junheng.access import accounts
 from junheng.access.accounts import AccountError
 from junheng.i18n import t
 from junheng.views import admin_tables, login, ui
@@ -51,6 +51,3 @@ if listing:
     new_password = right.text_input(t("account_new_password", lang), type="password", key="account_new_password")
     if right.button(t("account_set_password", lang), key="account_set_password"):
         attempt(lambda: accounts.set_password(data_dir, chosen, new_password, admin), "account_changed", chosen)
-
-st.markdown(f"**{t('audit_title', lang)}**")
-st.dataframe(admin_tables.audit_table(audit.entries(data_dir, limit=500), lang), hide_index=True, width="stretch")

@@ -4,7 +4,8 @@ import streamlit as st
 from junheng import escape
 from junheng.data import county_table, dictionary, importer, store
 from junheng.reports import exports
-from junheng.views import login, ui
+from junheng.access import audit
+from junheng.views import admin_tables, login, ui
 from junheng.i18n import t
 
 
@@ -29,6 +30,8 @@ st.markdown(f"**{t('import_title', lang)}**")
 county = st.radio(t("ct_choose_table", lang), ["school", "county"], horizontal=True, key="import_table",
                   format_func=lambda k: t(f"ct_table_{k}", lang)) == "county"
 left, right = st.columns([1, 3])
+# A school file replaces only the counties it holds; replacing a whole year (within the account's region) is asked for.
+replace_year = not county and left.checkbox(t("replace_year", lang), key="replace_year", help=t("replace_year_help", lang))
 year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
                          value=filters.years[-1] if filters else 2025)
 # A new key after each import empties the uploader, so a file is not imported twice by accident.
@@ -39,7 +42,7 @@ if uploaded is not None:
     try:
         report, unreadable = (
             county_table.validate_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
-            if county else ui.validate_upload(uploaded, int(year), lang))
+            if county else ui.validate_upload(uploaded, int(year), lang, replace_year))
     except Exception as e:
         failed(e)
 if unreadable:
@@ -66,7 +69,8 @@ elif report is not None:
         try:
             result, version = (
                 county_table.import_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
-                if county else ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False))
+                if county else ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False,
+                                                replace_year=replace_year))
         except Exception as e:
             failed(e)
         else:
@@ -94,17 +98,21 @@ if versions is not None and not versions.is_empty():
     choices = versions.filter(versions["year"] == back_year)
     back_to = col_version.selectbox(t("version", lang), choices["id"].to_list(), key="rollback_version",
                                     format_func=lambda v: importer.version_label(choices, v, lang))
-    if col_button.button(t("rollback", lang), key="rollback_button"):
+    if col_button.button(t("rollback" if county else "undo_import", lang), key="rollback_button"):
         try:
             if county:
                 county_table.rollback(ui.data_dir(), int(back_year), back_to)
             else:
-                store.rollback(ui.data_dir(), int(back_year), back_to, lang)
+                ui.undo_import(int(back_year), back_to, lang)
         except Exception as e:
             failed(e)
         else:
-            st.session_state["data_message"] = t("rollback_done", lang, year=back_year, version=back_to)
+            st.session_state["data_message"] = t("rollback_done" if county else "undo_done", lang, year=back_year,
+                                                 version=back_to)
             st.rerun()
+
+st.markdown(f"**{t('audit_title', lang)}**")
+st.dataframe(admin_tables.audit_table(audit.entries(ui.data_dir(), limit=500), lang), hide_index=True, width="stretch")
 
 st.markdown(f"**{t('template_title', lang)}**")
 left, right = st.columns(2)

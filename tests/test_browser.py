@@ -4,6 +4,7 @@ from playwright import sync_api as playwright
 
 from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, login, screenshot,
                                    streamlit_server, wait_for_page)
+from junheng.access import audit
 from tests.conftest import PASSWORD, add_account
 
 pytestmark = pytest.mark.browser
@@ -124,9 +125,10 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
         _open(page, f"{url}/shuju", "data_start")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
         page.get_by_text("校验通过；导入会删除下列数据").wait_for(timeout=30_000)
-        # 12 schools of one county would replace a 35-county year: the page names what goes and asks first
+        # 12 schools replace 临朐县's many: the page names what goes and asks first; other counties are kept
         page.get_by_text("导入后 2025 年将从 35 个县（区）").wait_for(timeout=30_000)
-        assert "临淄区（370305）的" in page.inner_text('[data-testid="stMain"]')
+        shown = page.inner_text('[data-testid="stMain"]')
+        assert "临朐县（370724）" in shown and "临淄区（370305）的" not in shown
         confirm = page.get_by_role("button", name="确认导入为 2025 年数据")
         assert confirm.is_disabled()
         screenshot(page, SHOTS / "data_removal_confirm.png")
@@ -142,3 +144,16 @@ def test_upload_through_the_data_page(demo_data, tmp_path, page):
         assert "本地导入的统计数据" in body and "示例数据" not in body
         schools = mine.filter(pl.col("school_type") != "teaching_point").height  # teaching points are counted apart
         assert page.locator('[data-testid="stMetric"]').first.inner_text().split("\n\n")[1] == str(schools)
+        _open(page, url, "overview_mixed")  # the notice is per county and year: 34 of 35 counties are synthetic
+        assert "有 34 个为程序合成的示例数据" in page.inner_text('[data-testid="stMain"]')
+        log = audit.entries(data)
+        assert log.filter((log["action"] == "import") & (log["account"] == "chief")).height == 1
+        # undo that import on the page: 临朐县 has its demo rows again, and only it changed
+        version = store.read_manifest(data)["years"]["2025"]["current"]
+        _open(page, f"{url}/shuju", "data_undo")
+        page.get_by_role("button", name="撤销所选导入").click()
+        page.get_by_text("已撤销 2025 年的导入").wait_for(timeout=30_000)
+        assert store.read_manifest(data)["years"]["2025"]["versions"][-1]["undoes"] == version
+        assert audit.entries(data)["action"][0] == "rollback"
+        _open(page, f"{url}/?county=370724", "overview_undone")
+        assert "示例数据" in page.inner_text('[data-testid="stMain"]')

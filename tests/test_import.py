@@ -8,6 +8,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from junheng.access import audit
 from junheng.access.scope import Scope
 from junheng.data import db, dictionary, importer, store
 from junheng.tools import cli
@@ -174,28 +175,62 @@ def test_invalid_file_leaves_every_byte_of_the_data_directory(data, tmp_path):
     assert tree_digest(data) == before
 
 
-def test_valid_import_versions_and_rollback(data, tmp_path, capsys):
+def test_a_county_file_replaces_its_county_only_and_undo_restores_it(data, tmp_path, capsys):
     original = pl.read_parquet(store.current_path(data, 2025))
+    others = original.filter(pl.col("county_code") != "370724").sort("school_id")
     mine = rows_2025(data).head(10)
     path = write_xlsx(as_text(mine), tmp_path / "临朐县2025.xlsx")
     assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--dry-run"]) == 0
     assert pl.read_parquet(store.current_path(data, 2025)).equals(original)  # dry run wrote nothing
-    # ten schools of one county replace a whole year: allowed only when asked for
+    # ten schools for a county of many: most of that county would go, so it is allowed only when asked for
+    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data)]) == 1
     assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--allow-removal"]) == 0
     now = pl.read_parquet(store.current_path(data, 2025))
-    assert now.height == 10 and set(now["school_id"]) == set(mine["school_id"])
+    assert now.filter(pl.col("county_code") != "370724").sort("school_id").equals(others)  # every other county as it was
+    assert set(now.filter(pl.col("county_code") == "370724")["school_id"]) == set(mine["school_id"])
     entry = store.read_manifest(data)["years"]["2025"]
-    assert (entry["source"], entry["rows"], entry["synthetic"]) == ("临朐县2025.xlsx", 10, False)
+    first = entry["versions"][0]["id"]
+    assert (entry["source"], entry["rows"], entry["synthetic"]) == ("临朐县2025.xlsx", others.height + 10, False)
     assert entry["checksum"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert len(entry["versions"]) == 2
+    assert entry["provenance"]["370724"] == entry["current"] and entry["provenance"]["341221"] == first
+    assert store.synthetic_counties(data)[2025] == set(others["county_code"])  # the notice is per county
     assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data)]) == 0  # again: 3 versions
     versions = store.versions(data).filter(pl.col("year") == 2025)
     assert versions.height == 3 and versions["is_current"].sum() == 1
-    first = store.read_manifest(data)["years"]["2025"]["versions"][0]["id"]
-    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", first]) == 0
-    assert pl.read_parquet(store.current_path(data, 2025)).equals(original)
+    second, third = store.read_manifest(data)["years"]["2025"]["versions"][1:3]
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", second["id"]]) == 1
+    assert "撤销" in capsys.readouterr().err  # a later import changed that county: undo that one first
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", third["id"]]) == 0
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", second["id"]]) == 0
+    back = pl.read_parquet(store.current_path(data, 2025))
+    assert back.sort("school_id").equals(original.sort("school_id"))  # the county is restored, all as before
     assert store.read_manifest(data)["years"]["2025"]["synthetic"] is True
+    assert store.synthetic_counties(data)[2025] == set(original["county_code"])
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", second["id"]]) == 1
     assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", "nope"]) == 1
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", first]) == 1  # nothing before it
+    log = audit.entries(data)
+    assert log["action"].to_list()[:4] == ["rollback", "rollback", "import", "import"]
+    assert set(log["account"]) == {"system"}
+
+
+def test_replace_year_replaces_the_whole_year(data, tmp_path):
+    mine = rows_2025(data).head(10)
+    path = write_xlsx(as_text(mine), tmp_path / "year.xlsx")
+    args = ["import", str(path), "--year", "2025", "--data-dir", str(data), "--replace-year"]
+    assert cli.main(args) == 1  # it would remove every other county: asked for explicitly
+    assert cli.main([*args, "--allow-removal"]) == 0
+    assert pl.read_parquet(store.current_path(data, 2025)).height == 10
+
+
+def test_an_account_imports_only_its_region(data, tmp_path):
+    both = pl.concat([rows_2025(data).head(3), pl.read_parquet(store.current_path(data, 2025)).filter(
+        pl.col("county_code") == "341221").head(2)])
+    path = write_xlsx(as_text(both), tmp_path / "two.xlsx")
+    report, version = importer.import_file(path, 2025, data, "zh", region="370724", allow_removal=True)
+    assert version is None
+    outside = [p for p in report.problems if "不在您的权限范围" in p["reason"]]
+    assert len(outside) == 2 and {p["value"] for p in outside} == {"341221"}  # the rows are named
 
 
 def test_usage_errors_exit_2(data, tmp_path):
@@ -228,7 +263,9 @@ def test_a_second_import_waits_for_the_lock_or_says_why(data, tmp_path):
         th.join()
     assert len(set(results)) == 3  # three whole versions, one after the other
     assert len(store.read_manifest(data)["years"]["2025"]["versions"]) == 4
-    assert pl.read_parquet(store.current_path(data, 2025)).height == 3
+    now = pl.read_parquet(store.current_path(data, 2025))
+    assert now.filter(pl.col("county_code") == "370724").height == 3  # the county's file, the others untouched
+    assert now.filter(pl.col("county_code") != "370724")["county_code"].n_unique() == 34
 
 
 def test_damaged_snapshot_is_reported_and_other_years_work(data):

@@ -73,7 +73,8 @@ def test_one_county_into_a_35_county_year_needs_allow_removal(data, tmp_path, ca
     linqu = rows_2025(data, "370724")
     path = write_csv(as_text(linqu), tmp_path / "临朐县.csv", "gbk")
     before = tree_digest(data)
-    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data)]) == 1
+    replace = ["--replace-year"]  # since issue 11 a county's file replaces that county only (below)
+    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), *replace]) == 1
     out, err = capsys.readouterr()
     assert tree_digest(data) == before  # nothing written
     assert "--allow-removal" in err
@@ -82,11 +83,13 @@ def test_one_county_into_a_35_county_year_needs_allow_removal(data, tmp_path, ca
     assert f"临淄区（370305）的 {gone.height} 所学校将全部删除" in out
     assert out.count("将全部删除") == 34
 
-    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--lang", "en"]) == 1
+    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--lang", "en", *replace]) == 1
     out, err = capsys.readouterr()
     assert "would remove" in err and f"all {gone.height} schools would be removed" in out
 
-    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--allow-removal"]) == 0
+    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data)]) == 0  # its county only
+    assert pl.read_parquet(store.current_path(data, 2025))["county_code"].n_unique() == 35
+    assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--allow-removal", *replace]) == 0
     assert pl.read_parquet(store.current_path(data, 2025))["county_code"].unique().to_list() == ["370724"]
 
 
@@ -390,11 +393,11 @@ def test_the_page_helpers_leave_no_uploaded_file_behind(data, tmp_path, monkeypa
     upload = Uploaded("临朐县.csv", content)
     leftovers = Path(tempfile.gettempdir()) / "junheng-uploads"  # where the old helpers kept every upload
     before = set(leftovers.rglob("*"))
-    report, unreadable = ui.validate_upload(upload, 2025, "zh")
+    report, unreadable = ui.validate_upload(upload, 2025, "zh", replace_year=True)
     assert unreadable is None and report.needs_removal_confirmation
-    _, version = ui.import_upload(upload, 2025, "zh")
+    _, version = ui.import_upload(upload, 2025, "zh", replace_year=True)
     assert version is None  # not confirmed: nothing written
-    _, version = ui.import_upload(upload, 2025, "zh", allow_removal=report.removal)
+    _, version = ui.import_upload(upload, 2025, "zh", allow_removal=report.removal, replace_year=True)
     assert version and store.read_manifest(data)["years"]["2025"]["source"] == "临朐县.csv"
     assert list((data / "uploads").iterdir()) == []
     assert set(leftovers.rglob("*")) == before

@@ -141,3 +141,16 @@ def test_stored_aggregates_are_used_and_agree_with_building_them(tiny_data):
     other = db.connect(tiny_data, heavier)
     assert not other.sql(order.format("county_level_group_totals")).pl().equals(
         stored.sql(order.format("county_level_group_totals")).pl())
+
+
+def test_a_guest_never_reads_an_imported_county_of_a_synthetic_year(tiny_data):
+    from junheng.data import demo, store
+    rows = pl.read_parquet(store.current_path(tiny_data, 2024))
+    store.write_version(tiny_data, 2024, rows.filter(pl.col("county_code") == "370724"), source="bureau.xlsx",
+                        synthetic=False, counties=True)
+    con = db.connect(tiny_data)
+    guest = db.run(con, "school_rows", GUEST, year=2024, region="")
+    assert set(guest["county_code"]) == {"370305", "341202"}  # the imported county is gone, the demo stays
+    assert set(db.run(con, "school_rows", EVERYTHING, year=2024, region="")["county_code"]) == {
+        "370724", "370305", "341202"}
+    assert db.run(con, "snapshot_years", GUEST)["year"].to_list() == [2023, 2024]

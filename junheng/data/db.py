@@ -87,8 +87,13 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
     )
     years = [int(p.parent.name.removeprefix("year=")) for p in files]
-    con.execute("create table _synthetic_years (year integer)")
-    con.executemany("insert into _synthetic_years values (?)", [[y] for y in years if _is_synthetic(data_dir, y)])
+    from junheng.data import store
+    try:
+        synthetic = store.synthetic_counties(data_dir)
+    except store.ManifestError:  # nothing counts as synthetic: a guest is shown less, never more
+        synthetic = {}
+    con.execute("create table _synthetic (county_code varchar, year integer)")
+    con.executemany("insert into _synthetic values (?, ?)", [[c, y] for y in years for c in synthetic.get(y, ())])
     # The county totals every page reads, so national views never re-scan 2.5 million school rows:
     # read from the aggregates written with each snapshot when they match it and the rules, else built here.
     if rules is None:
@@ -104,24 +109,14 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         else:
             con.execute(f"create table _{name} as " + query_body(name), params)
     for name in ("schools", *MATERIALIZED):
-        con.execute(f"create or replace view {name} as select * from _{name} where {SCOPED}")
+        con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
     return con
 
 
 # Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.
-SCOPED = ("starts_with(county_code, getvariable('scope_region')) "
-          "and (not getvariable('scope_synthetic_only') or year in (select year from _synthetic_years))")
-
-
-def _is_synthetic(data_dir: Path, year: int) -> bool:
-    """Whether the year's current data are synthetic (a damaged or missing manifest entry counts as imported,
-    so a guest is shown less, never more)."""
-    import json
-    try:
-        entry = json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))["years"][str(year)]
-    except (OSError, ValueError, KeyError):
-        return False
-    return entry.get("synthetic") is True
+SCOPED = ("starts_with(rows.county_code, getvariable('scope_region')) "
+          "and (not getvariable('scope_synthetic_only') or exists (select 1 from _synthetic as s "
+          "where s.county_code = rows.county_code and s.year = rows.year))")
 
 
 def aggregate_path(data_dir: Path, year: int, name: str, params: dict) -> Path | None:

@@ -364,11 +364,13 @@ def header_map() -> dict[str, str]:
     return out
 
 
-def validate(path: Path, year: int, data_dir: Path, lang: str = "zh",
-             name: str | None = None) -> tuple[pl.DataFrame | None, Report]:
+def validate(path: Path, year: int, data_dir: Path, lang: str = "zh", name: str | None = None,
+             region: str = "", replace_year: bool = False) -> tuple[pl.DataFrame | None, Report]:
     """Read and check a file for year. Returns (clean frame or None when there are errors, report).
 
     name: the file's name as the user knows it (for messages), when path is a stored upload.
+    region: the importing account's region; a row of a county outside it is an error naming the row.
+    replace_year: the file replaces the whole year (within region), not only the counties it holds.
     """
     report = Report()
     table, first_row = read_table(path, lang, name)
@@ -399,12 +401,15 @@ def validate(path: Path, year: int, data_dir: Path, lang: str = "zh",
     raw = table.slice(1).with_row_index("_row", offset=first_row + 1).select(
         pl.col("_row").cast(pl.Int64), *[pl.col(src).alias(column) for column, src in columns.items()])
     counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code", "county_name"])
-    frame = _convert(raw, shown, year, report, counties, lang)
+    frame = _convert(raw, shown, year, report, counties, lang, region)
     if frame is None or report.error_count:
         return None, report
     _warnings(frame, shown, year, data_dir, report, lang)
     names = dict(zip(counties["county_code"], counties["county_name"]))
-    report.removal = removal_check(year, _current_rows(data_dir, year), frame, names)
+    current = _current_rows(data_dir, year)
+    if current is not None and region:  # a region's whole-year import replaces the region, not the country
+        current = current.filter(pl.col("county_code").str.starts_with(region))
+    report.removal = removal_check(year, current, frame, names, whole_year=replace_year)
     if report.needs_removal_confirmation:
         for change in report.removal.changes:
             report.add("warning", "—", shown["county_code"], f"{change.county_code} {change.county_name}",
@@ -458,7 +463,8 @@ def _number_reason(c: dictionary.Column, number: pl.Expr, text: pl.Expr, lang: s
     return reason.otherwise(None), (value.cast(pl.Int32) if c.type == "int" else value).alias(c.name)
 
 
-def _convert(raw: pl.DataFrame, shown: dict, year: int, report: Report, counties: pl.DataFrame, lang: str):
+def _convert(raw: pl.DataFrame, shown: dict, year: int, report: Report, counties: pl.DataFrame, lang: str,
+             region: str = ""):
     """Typed columns from text, reporting every value that cannot be converted or breaks a rule."""
     texts, numbers = {"_row": raw["_row"]}, {}
     for c in dictionary.columns():
@@ -510,6 +516,9 @@ def _convert(raw: pl.DataFrame, shown: dict, year: int, report: Report, counties
     check("school_id", ids.is_not_null() & ids.is_duplicated(), t("err_school_id_repeat", lang))
     check("county_code", pl.col("county_code").is_not_null()
           & ~pl.col("county_code").is_in(counties["county_code"].implode()), t("err_county_code", lang))
+    if region:  # an account imports only the counties of its own region
+        check("county_code", pl.col("county_code").is_in(counties["county_code"].implode())
+              & ~pl.col("county_code").str.starts_with(region), t("err_county_outside_region", lang, region=region))
     check("urban_rural_code", pl.col("urban_rural_code").is_not_null()
           & ~pl.col("urban_rural_code").is_in(list(indicators.URBAN_RURAL_GROUPS)), t("err_urban_rural", lang))
     check("school_type", pl.col("text:school_type").is_not_null() & pl.col("school_type").is_null(),
@@ -639,26 +648,29 @@ def stored_upload(data_dir: Path, name: str, content: bytes):
 
 def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run: bool = False,
                 lock_timeout: float = store.LOCK_WAIT_S, allow_removal: bool | Removal = False,
-                source: str | None = None) -> tuple[Report, str | None]:
+                source: str | None = None, region: str = "", replace_year: bool = False) -> tuple[Report, str | None]:
     """Validate and (unless dry_run or there are errors) store path as the current snapshot of year.
 
     All or nothing: with any error nothing is written. An import that would remove counties or most schools
     (report.needs_removal_confirmation) writes nothing unless allow_removal is True, or is the Removal the user
     confirmed and the removal is still exactly that. source: the file's name as the user knows it.
+    The file replaces the rows of the counties it contains and leaves every other county of the year as it
+    was; replace_year: it replaces the whole year within region (the importing account's region; '' all).
     Returns (report, version id or None).
     """
     path = Path(path)
     try:
         with store.lock(data_dir, timeout=lock_timeout):
             store.read_manifest(data_dir, lang)  # a damaged manifest stops the import before anything is done
-            frame, report = validate(path, year, data_dir, lang, name=source)
+            frame, report = validate(path, year, data_dir, lang, name=source, region=region,
+                                     replace_year=replace_year)
             if frame is None or dry_run:
                 return report, None
             if report.needs_removal_confirmation and not (allow_removal is True or allow_removal == report.removal):
                 return report, None
             version = store.write_version(data_dir, year, frame.drop("_row"), source=source or path.name,
                                           synthetic=False, checksum=store.file_checksum(path), held_lock=True,
-                                          lang=lang)
+                                          lang=lang, counties=not replace_year, region=region)
             return report, version
     except store.Timeout:
         raise store.StoreError(store.busy_message(data_dir, lang)) from None
@@ -718,6 +730,12 @@ def versions_table(versions: pl.DataFrame, lang: str) -> pl.DataFrame:
         pl.col("rows").alias(t("rows", lang)),
         pl.when(pl.col("synthetic")).then(pl.lit(t("synthetic", lang))).otherwise(pl.lit(t("imported", lang)))
         .alias(t("data_kind", lang)),
+        pl.col("kind").replace_strict({k: t(f"version_kind_{k}", lang) for k in ("year", "counties", "undo")},
+                                      default="—").alias(t("version_kind", lang)),
+        pl.when(pl.col("counties").str.len_chars() > 60).then(pl.col("counties").str.slice(0, 60) + pl.lit("…"))
+        .otherwise(pl.col("counties")).alias(t("version_counties", lang)),
+        pl.when(pl.col("undone")).then(pl.lit(t("version_undone", lang))).otherwise(pl.lit("")).alias(
+            t("version_undone", lang)),
         pl.col("written_at").alias(t("written_at", lang)),
         pl.col("checksum").str.slice(0, 16).alias(t("checksum", lang)),
     )

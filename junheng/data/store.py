@@ -159,10 +159,14 @@ def _swap_in(source: Path, target: Path) -> None:
 
 
 def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, synthetic: bool,
-                  checksum: str | None = None, held_lock: bool = False, lang: str | None = None) -> str:
-    """Store frame as a new version of year and make it current. Returns the version id.
+                  checksum: str | None = None, held_lock: bool = False, lang: str | None = None,
+                  counties: bool = False, region: str = "") -> str:
+    """Store a new version of year and make it current. Returns the version id.
 
-    checksum: of the source file (imports); for generated data, of the written Parquet file.
+    counties False (a whole-year write): frame is the year within region ('' the whole country); the region's
+    counties missing from frame are removed, counties outside region are kept. counties True (a per-county
+    import): frame holds the rows of the counties it contains, which replace theirs; every other county of the
+    year is kept as it was. checksum: of the source file (imports); for generated data, of the written file.
     """
     data_dir = Path(data_dir)
     guard = _NoLock() if held_lock else lock(data_dir)
@@ -170,21 +174,75 @@ def write_version(data_dir: Path, year: int, frame: pl.DataFrame, source: str, s
         with guard:
             manifest = read_manifest(data_dir, lang)  # a damaged manifest stops here: nothing written yet
             _recover_locked(data_dir, manifest)
-            stamp = datetime.now(timezone.utc)
-            try:
-                file_sum, version = _write_version_file(data_dir, year, frame, stamp)
-            except OSError as e:  # disk full, permissions: nothing is committed, the store is as it was
-                log.exception("version file of %s not written", year)
-                raise StoreError(_say("store_write_failed", lang, detail=type(e).__name__)) from None
-            entry = {"id": version, "source": source, "checksum": checksum or file_sum, "rows": frame.height,
-                     "synthetic": synthetic, "written_at": stamp.isoformat(timespec="seconds")}
             year_entry = manifest["years"].get(str(year), {})
-            manifest["years"][str(year)] = {**entry, "current": version,
-                                            "versions": year_entry.get("versions", []) + [entry]}
-            _commit(data_dir, year, manifest, version, lang)
-            return version
+            current = _current_frame(data_dir, year) if year_entry else None
+            written = set(frame["county_code"].unique().to_list())
+            if current is not None:
+                replaced = pl.col("county_code").is_in(sorted(written)) if counties else \
+                    pl.col("county_code").str.starts_with(region)
+                if not counties:
+                    written |= set(current.filter(replaced)["county_code"].unique().to_list())
+                frame = pl.concat([current.filter(~replaced), frame], how="diagonal_relaxed")
+            entry = _entry(year_entry, source, synthetic, checksum, frame, "counties" if counties else "year", written)
+            present = set(frame["county_code"].unique().to_list())
+            return _write(data_dir, year, manifest, frame, entry,
+                          {c: NEW if c in present else None for c in written}, lang)
     except Timeout:
         raise StoreError(busy_message(data_dir, lang)) from None
+
+
+def _entry(year_entry: dict, source: str, synthetic: bool, checksum: str | None, frame: pl.DataFrame, kind: str,
+           written: set[str]) -> dict:
+    """A version's manifest entry (its id is set when its file is written)."""
+    before = provenance_of(year_entry)
+    return {"source": source, "checksum": checksum, "rows": frame.height, "synthetic": synthetic, "kind": kind,
+            "counties": sorted(written), "base": year_entry.get("current"),
+            "previous": {c: before.get(c) for c in sorted(written)}}
+
+
+def _write(data_dir: Path, year: int, manifest: dict, frame: pl.DataFrame, entry: dict,
+           changes: dict, lang: str | None) -> str:
+    """Write the version file, add its entry and the counties' new provenance to the manifest, commit."""
+    stamp = datetime.now(timezone.utc)
+    try:
+        file_sum, version = _write_version_file(data_dir, year, frame, stamp)
+    except OSError as e:  # disk full, permissions: nothing is committed, the store is as it was
+        log.exception("version file of %s not written", year)
+        raise StoreError(_say("store_write_failed", lang, detail=type(e).__name__)) from None
+    entry = {"id": version, **entry, "checksum": entry.get("checksum") or file_sum,
+             "written_at": stamp.isoformat(timespec="seconds")}
+    year_entry = manifest["years"].get(str(year), {})
+    provenance = provenance_of(year_entry)
+    for county, source_version in changes.items():
+        if source_version is None:
+            provenance.pop(county, None)
+        else:
+            provenance[county] = version if source_version == NEW else source_version
+    history = year_entry.get("versions", []) + [entry]
+    made_up = {v["id"] for v in history if v.get("synthetic") is True}
+    summary = {k: entry[k] for k in ("id", "source", "checksum", "rows", "written_at")}
+    # the year as a whole is synthetic when every county's rows came from synthetic data
+    summary["synthetic"] = bool(provenance) and all(v in made_up for v in provenance.values())
+    manifest["years"][str(year)] = {**summary, "current": version, "provenance": provenance, "versions": history}
+    _commit(data_dir, year, manifest, version, lang)
+    return version
+
+
+NEW = object()  # in a provenance change: "the version being written"
+
+
+def provenance_of(year_entry: dict) -> dict[str, str]:
+    """County code -> the version its current rows came from (stores written before per-county imports: the
+    current version for every county of the year's latest whole-year write)."""
+    if "provenance" in year_entry:
+        return dict(year_entry["provenance"])
+    current = next((v for v in year_entry.get("versions", []) if v.get("id") == year_entry.get("current")), {})
+    return {c: current["id"] for c in current.get("counties", [])}
+
+
+def _current_frame(data_dir: Path, year: int) -> pl.DataFrame | None:
+    path = current_path(data_dir, year)
+    return pl.read_parquet(path) if path.exists() else None
 
 
 def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: datetime) -> tuple[str, str]:
@@ -199,8 +257,11 @@ def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: d
     return file_sum, version
 
 
-def rollback(data_dir: Path, year: int, version: str, lang: str | None = None) -> dict:
-    """Make an earlier version of year current again. Returns its manifest entry."""
+def rollback(data_dir: Path, year: int, version: str, lang: str | None = None, region: str = "") -> dict:
+    """Undo one import (or any write) of year: the counties it wrote get back the rows they had just before it;
+    every other county stays as it is. Refused when a later write changed one of those counties (undo that
+    first) or, with region, when the write touched a county outside region. Returns the new version's entry.
+    """
     data_dir = Path(data_dir)
     try:
         with lock(data_dir):
@@ -209,16 +270,60 @@ def rollback(data_dir: Path, year: int, version: str, lang: str | None = None) -
             year_entry = manifest["years"].get(str(year))
             if not year_entry:
                 raise StoreError(_say("store_no_year", lang, year=year))
-            entry = next((v for v in year_entry.get("versions", []) if v["id"] == version), None)
-            if entry is None or not version_path(data_dir, year, version).exists():
-                known = ", ".join(v["id"] for v in year_entry.get("versions", []))
+            versions_ = year_entry.get("versions", [])
+            index = next((i for i, v in enumerate(versions_) if v["id"] == version), None)
+            if index is None:
+                known = ", ".join(v["id"] for v in versions_)
                 raise StoreError(_say("store_no_version", lang, year=year, version=version, known=known))
-            manifest["years"][str(year)] = {**year_entry, **entry, "current": version,
-                                            "versions": year_entry["versions"]}
-            _commit(data_dir, year, manifest, version, lang)
-            return entry
+            undone = versions_[index]
+            counties = undone.get("counties")
+            if counties is None:  # a version written before per-county imports: its counties are in its file
+                counties = sorted(pl.read_parquet(version_path(data_dir, year, version), columns=["county_code"])
+                                  ["county_code"].unique().to_list())
+            outside = [c for c in counties if not c.startswith(region)]
+            if outside:
+                raise StoreError(_say("store_undo_outside_region", lang, counties=", ".join(outside[:5])))
+            after = versions_[index + 1:]
+            undone_ids = {v.get("undoes") for v in versions_}
+            ids_after = {v["id"] for v in after}
+            # a later write that still counts: not itself undone, and not the undo of a later write
+            later = next((v for v in after if set(v.get("counties") or counties) & set(counties)
+                          and v["id"] not in undone_ids and v.get("undoes") not in ids_after), None)
+            if version in undone_ids:
+                raise StoreError(_say("store_undo_twice", lang, version=version))
+            if later is not None:
+                raise StoreError(_say("store_undo_later", lang, version=version, later=later["id"],
+                                      source=later.get("source", "")))
+            base = undone.get("base")
+            if base is None:  # the year's first write: undoing it would leave nothing
+                raise StoreError(_say("store_undo_nothing_before", lang, version=version))
+            kept = _current_frame(data_dir, year).filter(~pl.col("county_code").is_in(counties))
+            restored = pl.read_parquet(version_path(data_dir, year, base)).filter(pl.col("county_code").is_in(counties))
+            frame = pl.concat([kept, restored], how="diagonal_relaxed")
+            previous = undone.get("previous") or {c: None for c in counties}
+            entry = {"source": _say("store_undo_source", None, version=version), "checksum": None,
+                     "rows": frame.height, "synthetic": False, "kind": "undo",
+                     "undoes": version, "counties": counties, "base": year_entry.get("current"),
+                     "previous": {c: provenance_of(year_entry).get(c) for c in counties}}
+            _write(data_dir, year, manifest, frame, entry, {c: previous.get(c) for c in counties}, lang)
+            return read_manifest(data_dir)["years"][str(year)]["versions"][-1]
     except Timeout:
         raise StoreError(busy_message(data_dir, lang)) from None
+
+
+def synthetic_counties(data_dir: Path) -> dict[int, set[str]]:
+    """Per year, the counties whose current rows are synthetic (demo) data: the synthetic notice and guests'
+    scope are per county and year. A damaged manifest raises ManifestError."""
+    years = read_manifest(data_dir)["years"]
+    out = {}
+    for year, entry in years.items():
+        synthetic = {v["id"] for v in entry.get("versions", []) if v.get("synthetic") is True}
+        provenance = provenance_of(entry)
+        if not provenance and entry.get("synthetic") is True and current_path(data_dir, int(year)).exists():
+            codes = pl.read_parquet(current_path(data_dir, int(year)), columns=["county_code"])["county_code"]
+            provenance = {c: entry["current"] for c in codes.unique().to_list()}
+        out[int(year)] = {c for c, v in provenance.items() if v in synthetic}
+    return out
 
 
 def _commit(data_dir: Path, year: int, manifest: dict, version: str, lang: str | None) -> None:
@@ -315,15 +420,19 @@ def _aggregates(data_dir: Path, year: int) -> None:
 
 
 def versions(data_dir: Path, lang: str | None = None) -> pl.DataFrame:
-    """Every stored version: year, id, source, checksum, rows, synthetic, written_at, is_current."""
+    """Every stored version: year, id, source, checksum, rows, synthetic, written_at, is_current, kind
+    (year, counties, undo), counties (the county codes it wrote, comma-separated), undone (a later undo)."""
     rows = []
     for year, entry in sorted(read_manifest(data_dir, lang)["years"].items()):
+        undone = {v.get("undoes") for v in entry.get("versions", [])}
         for v in entry.get("versions", []):
             rows.append({"year": int(year), **{k: v.get(k) for k in ("id", "source", "checksum", "rows",
                                                                           "synthetic", "written_at")},
-                         "is_current": v["id"] == entry.get("current")})
+                         "is_current": v["id"] == entry.get("current"), "kind": v.get("kind", "year"),
+                         "counties": ",".join(v.get("counties") or []), "undone": v["id"] in undone})
     schema = {"year": pl.Int64, "id": pl.String, "source": pl.String, "checksum": pl.String, "rows": pl.Int64,
-              "synthetic": pl.Boolean, "written_at": pl.String, "is_current": pl.Boolean}
+              "synthetic": pl.Boolean, "written_at": pl.String, "is_current": pl.Boolean, "kind": pl.String,
+              "counties": pl.String, "undone": pl.Boolean}
     return pl.DataFrame(rows, schema=schema).sort("year", "written_at", descending=[True, True])
 
 

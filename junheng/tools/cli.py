@@ -87,9 +87,12 @@ def _import(args) -> int:
             report, version = county_table.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run)
         else:
             report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run,
-                                                   allow_removal=args.allow_removal)
+                                                   allow_removal=args.allow_removal, replace_year=args.replace_year)
     except (importer.UnreadableFile, store.StoreError) as e:
         return _fail(str(e), code=1)
+    if version:
+        _audited(args.data_dir, "import", {"table": args.table, "year": args.year, "version": version,
+                                           "file": path.name, "replace_year": getattr(args, "replace_year", False)})
     print(report.text(args.lang))
     if report.error_count:
         print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
@@ -143,8 +146,16 @@ def _rollback(args) -> int:
             entry = store.rollback(Path(args.data_dir), args.year, args.version, args.lang)
     except store.StoreError as e:
         return _fail(str(e))
+    _audited(args.data_dir, "rollback", {"table": args.table, "year": args.year, "undone": args.version,
+                                         "version": entry["id"]})
     print(f"{args.year}: {entry['id']} ({entry['source']}, {entry['rows']} rows) is current")
     return 0
+
+
+def _audited(data_dir: str, action: str, details: dict) -> None:
+    """The command line acts as the local system administrator and is audited as such."""
+    from junheng.access import accounts, audit
+    audit.record(Path(data_dir), accounts.SYSTEM, action, details)
 
 
 def _template(args) -> int:
@@ -327,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     p.add_argument("--allow-removal", action="store_true",
                    help="go ahead although the import removes counties or most of the year's schools")
+    p.add_argument("--replace-year", action="store_true",
+                   help="replace the whole year (counties missing from the file are removed); without it the file "
+                   "replaces only the counties it contains")
     p.add_argument("--table", choices=["school", "county"], default="school",
                    help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
@@ -338,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table", choices=["school", "county"], default="school",
                    help="school: the school table; county: the county self-assessment table (county_code, item, value)")
     p.set_defaults(func=_versions)
-    p = sub.add_parser("rollback", help="make an earlier version of a year current again")
+    p = sub.add_parser("rollback", help="undo one import (school table: its counties get back their rows from "
+                       "before it; county table: make that version current)")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--version", required=True)

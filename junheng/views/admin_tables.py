@@ -19,4 +19,6 @@ def accounts_table(accounts, lang: str) -> pl.DataFrame:
 
 def audit_table(entries: pl.DataFrame, lang: str) -> pl.DataFrame:
     """The audit log with headers in lang (newest first, as stored)."""
-    return entries.rename({k: t(f"audit_{k}", lang) for k in ("at", "account", "region", "action", "details")})
+    return entries.with_columns(
+        pl.when(pl.col("region") == "").then(pl.lit(t("whole_country", lang))).otherwise(pl.col("region"))
+        .alias("region")).rename({k: t(f"audit_{k}", lang) for k in ("at", "account", "region", "action", "details")})

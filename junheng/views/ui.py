@@ -91,20 +91,6 @@ def snapshot_health():
     return _snapshot_health(str(data_dir()), fingerprint())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _manifest(path: str, fp: str) -> dict:
-    from junheng.data import store
-    try:
-        return store.read_manifest(Path(path))
-    except ValueError:  # a damaged manifest: treat the data as synthetic, the safe default
-        return {"years": {}}
-
-
-def manifest() -> dict:
-    """The data manifest, read again only when the data change (it is part of the fingerprint)."""
-    return _manifest(str(data_dir()), fingerprint())
-
-
 def _stop_with(message: str) -> None:
     st.error(message)
     st.stop()
@@ -275,14 +261,28 @@ def select_county(code: str) -> None:
     st.rerun()
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _synthetic_counties(path: str, fp: str) -> dict[int, set[str]] | None:
+    from junheng.data import store
+    try:
+        return store.synthetic_counties(Path(path))
+    except store.ManifestError:  # unknown: the notice says synthetic, the safe side
+        return None
+
+
 def notice(filters: Filters | None) -> None:
-    """Say whether the data shown are synthetic (示例数据) for the chosen year."""
+    """Say whether the data shown are synthetic (示例数据), per county and year: all, none or some of them."""
     if filters is None:
         return
-    entry = manifest()["years"].get(str(filters.year), {})
-    if entry.get("synthetic", True):
+    known = _synthetic_counties(str(data_dir()), fingerprint())
+    shown = query("county_totals", years=[filters.year], region=filters.region)["county_code"].to_list()
+    synthetic = set(shown) if known is None else known.get(filters.year, set())
+    made_up = sum(c in synthetic for c in shown)
+    if made_up and made_up == len(shown):
         st.warning(t("synthetic_notice", filters.lang), icon="⚠️")
-    else:
+    elif made_up:
+        st.warning(t("synthetic_notice_some", filters.lang, n=made_up, total=len(shown)), icon="⚠️")
+    elif shown:
         st.caption(t("imported_notice", filters.lang))
 
 
@@ -317,31 +317,53 @@ def housekeeping() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str):
+def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str, region: str,
+                     replace_year: bool):
     from junheng.data import importer
     try:
         with importer.stored_upload(Path(path), name, content) as stored:
-            _, report = importer.validate(stored, year, Path(path), lang, name=name)
+            _, report = importer.validate(stored, year, Path(path), lang, name=name, region=region,
+                                          replace_year=replace_year)
     except importer.UnreadableFile as e:
         return None, str(e)
     return report, None
 
 
-def validate_upload(uploaded, year: int, lang: str):
-    """(report, unreadable-file message) for an uploaded file, computed once per file, year and language.
+def validate_upload(uploaded, year: int, lang: str, replace_year: bool = False):
+    """(report, unreadable-file message) for an uploaded file, computed once per file, year, language, region.
 
-    The file is stored under a random name in the data directory's private upload folder while it is read,
-    and deleted right after.
+    Rows of counties outside the signed-in account's region are errors. The file is stored under a random
+    name in the data directory's private upload folder while it is read, and deleted right after.
     """
-    return _validate_upload(uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint())
+    return _validate_upload(uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint(),
+                            scope().region, replace_year)
 
 
-def import_upload(uploaded, year: int, lang: str, allow_removal=False):
-    """Store the uploaded file as the current snapshot of year (all or nothing); (report, version or None).
+def import_upload(uploaded, year: int, lang: str, allow_removal=False, replace_year: bool = False):
+    """Store the uploaded file as a new version of year (all or nothing); (report, version or None).
 
-    allow_removal: the Removal the user confirmed (see importer.import_file); the stored copy is deleted after.
+    The file replaces its counties' rows (replace_year: the whole year within the account's region); the
+    import is audited. allow_removal: the Removal the user confirmed (see importer.import_file).
     """
+    from junheng.access import audit
     from junheng.data import importer
+    account = st.session_state.get("account")
     with importer.stored_upload(data_dir(), uploaded.name, uploaded.getvalue()) as stored:
-        return importer.import_file(stored, year, data_dir(), lang, allow_removal=allow_removal,
-                                    source=uploaded.name)
+        report, version = importer.import_file(stored, year, data_dir(), lang, allow_removal=allow_removal,
+                                               source=uploaded.name, region=scope().region,
+                                               replace_year=replace_year)
+    if version is not None and account is not None:
+        audit.record(data_dir(), account, "import", {"table": "school", "year": year, "version": version,
+                                                     "file": uploaded.name, "replace_year": replace_year})
+    return report, version
+
+
+def undo_import(year: int, version: str, lang: str) -> dict:
+    """Undo one import of year inside the account's region (see store.rollback); audited."""
+    from junheng.access import audit
+    from junheng.data import store
+    entry = store.rollback(data_dir(), year, version, lang, region=scope().region)
+    audit.record(data_dir(), st.session_state["account"], "rollback",
+                 {"table": "school", "year": year, "undone": version, "version": entry["id"],
+                  "counties": entry.get("counties", [])})
+    return entry

@@ -78,3 +78,26 @@ def test_import_benchmark_runs_and_its_section_replaces_the_old_one(tiny_data, t
 def test_splice_section_appends_when_missing():
     assert bench.splice_section("# B\n", "## X\n\ny\n") == "# B\n\n## X\n\ny\n"
     assert bench.splice_section("# B\n\n## X\n\nold\n\n## Z\n\nz\n", "## X\n\nnew\n") == "# B\n\n## X\n\nnew\n\n## Z\n\nz\n"
+
+
+def test_the_pandas_way_counts_teaching_points_apart_as_the_queries_do(tmp_path, boundary_dir):
+    """A 教学点 is not a school: both ways must leave it out of the school counts (snapshot_years, county_totals)."""
+    import shutil
+
+    import pandas as pd
+    import polars as pl
+
+    from junheng.access.scope import EVERYTHING
+    from junheng.data import db, demo
+    from tests.conftest import FIXTURE_ROWS, frame, school
+    shutil.copytree(boundary_dir, tmp_path / "boundaries")
+    rows = frame(FIXTURE_ROWS + [school(year=2024, school_id="3707240009", school_type="teaching_point",
+                                        primary_students=20, primary_classes=2, teachers=2)])
+    demo.write_snapshot(tmp_path, 2024, rows.filter(pl.col("year") == 2024), source="tests", synthetic=True)
+    con = db.connect(tmp_path)
+    everything = pd.concat([pd.read_parquet(f) for f in db.snapshot_health(tmp_path)[0]], ignore_index=True)
+    counties = pd.read_parquet(tmp_path / "boundaries" / "counties.parquet").drop(columns="geometry")
+    for name, params in (("snapshot_years", {}), ("county_totals", {"years": [2024], "region": "370724"})):
+        duck = db.run(con, name, EVERYTHING, **params)
+        assert bench.same_numbers(duck, bench.pandas_way(everything, counties, name, params)), name
+    assert db.run(con, "snapshot_years", EVERYTHING)["schools"].to_list() == [4]  # 5 rows, 1 teaching point

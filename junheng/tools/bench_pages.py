@@ -21,9 +21,9 @@ from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, dismi
 
 COUNTY = "370724"
 SCOPES = {"county": f"?county={COUNTY}", "national": ""}
-# The filter a user changes on each page (a widget key); the standardization page has none of its own.
+# The filter a user changes on each page (a widget key).
 PAGE_FILTERS = {"overview": "overview_metric", "evaluation": "evaluation_view", "gaps": "gaps_indicator",
-                "left_behind": "left_behind_by", "standardization": None}
+                "left_behind": "left_behind_by", "standardization": "class_profile"}
 KINDS = ("fresh", "navigation", "year", "filter")
 MAP_MARKERS = (b"L.map(", b"leaflet")  # a websocket message that carries a Folium map
 VIEWPORT = {"width": 1400, "height": 1000}

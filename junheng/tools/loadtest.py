@@ -26,7 +26,8 @@ from streamlit.proto.MultiSelect_pb2 import MultiSelect
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 # The widgets changed on each page that shows them: the sidebar year, then each page's own filter.
-DEFAULT_WIDGETS = ("year", "overview_metric", "evaluation_view", "gaps_indicator", "left_behind_by")
+DEFAULT_WIDGETS = ("year", "overview_metric", "evaluation_view", "gaps_indicator", "left_behind_by",
+                   "class_profile")
 SKIPPED_PAGES = ("shuju", "zhanghu")  # data and account management are not read views (administrators only)
 # Widgets whose values the session keeps and sends back, as the browser's widget manager does; a page
 # transition drops the server-side state of any widget the browser does not send.

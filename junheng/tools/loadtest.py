@@ -274,19 +274,22 @@ def run(url: str | None = None, data_dir: Path | None = None, sessions: tuple[in
     levels = []
     for n in sessions:
         runs: list[Run] = []
-        start = time.perf_counter()
+        start, server_cpu, own_cpu = time.perf_counter(), _cpu_seconds(process), time.process_time()
         with bench_pages.MemorySampler(process) as memory:
             asyncio.run(_level(url, n, pages, widgets, query, think, timeout, start_within, runs))
         wall = time.perf_counter() - start
+        after = {"server_cpu_s": round(_cpu_seconds(process) - server_cpu, 1) if process else None,
+                 "load_generator_cpu_s": round(time.process_time() - own_cpu, 1)}
         time.sleep(min(settle, 5.0))
-        after = {"peak_rss_mb": round(memory.peak / 2**20, 1) if process else None,
-                 "rss_after_close_mb": round(sampler.rss() / 2**20, 1) if process else None}
+        after.update(peak_rss_mb=round(memory.peak / 2**20, 1) if process else None,
+                     rss_after_close_mb=round(sampler.rss() / 2**20, 1) if process else None)
         row = summarise(n, runs, wall, after)
         levels.append(row)
         log(f"N={n:3}  runs {row['runs']:4}  finished {row['finished']:4}  errors {row['errors']:3}  "
             f"p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms  max {row['max_ms']} ms  "
             f"slowest {row['slowest_page']} (p95 {row['slowest_page_p95_ms']} ms)  "
-            f"server {row['peak_rss_mb']} MB peak, {row['rss_after_close_mb']} MB after close  {row['wall_s']} s")
+            f"server {row['peak_rss_mb']} MB peak, {row['rss_after_close_mb']} MB after close  {row['wall_s']} s  "
+            f"CPU s: server {row['server_cpu_s']}, load generator {row['load_generator_cpu_s']}")
         for sample in row["error_samples"]:
             log(f"    error: {sample}")
     if settle > 5.0:
@@ -294,6 +297,16 @@ def run(url: str | None = None, data_dir: Path | None = None, sessions: tuple[in
     return {"url": url, "query": query, "think_s": think, "start_within_s": start_within, "widgets": list(widgets),
             "pages": pages, "levels": levels, "server_rss_start_mb": started_mb,
             "server_rss_settled_mb": round(sampler.rss() / 2**20, 1) if process else None, "settle_s": settle}
+
+
+def _cpu_seconds(process) -> float:
+    """CPU time the server process (and its children) has used so far."""
+    if process is None:
+        return 0.0
+    try:
+        return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+    except Exception:  # psutil.Error: the process is gone
+        return 0.0
 
 
 async def _level(url, n, pages, widgets, query, think, timeout, start_within, runs) -> None:
@@ -314,14 +327,17 @@ def report_markdown(results: list[dict]) -> str:
                   f"`{result.get('command', 'junheng loadtest')}` on {result.get('when', '')}, load average "
                   f"{result.get('load_average', '—')} at the start.", "",
                   f"Think time {result['think_s']} s between actions; users start within "
-                  f"{result['start_within_s']} s. Server memory at start: {result['server_rss_start_mb']} MB.", "",
+                  f"{result['start_within_s']} s. Server memory at start: {_n(result['server_rss_start_mb'])} MB; "
+                  f"{result.get('settle_s', 5):.0f} s after the last level: {_n(result.get('server_rss_settled_mb'))} MB "
+                  "(Streamlit keeps a closed session's state for `server.disconnectedSessionTTL`, 120 s).", "",
                   "| sessions | runs | errors | p50 ms | p95 ms | max ms | slowest page (p95 ms) | server peak MB "
-                  "| server MB after close | wall s |", "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                  "| server MB after close | wall s | server CPU s per run |",
+                  "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for row in result["levels"]:
             lines.append(f"| {row['sessions']} | {row['runs']} | {row['errors']} | {_n(row['p50_ms'])} | "
                          f"{_n(row['p95_ms'])} | {_n(row['max_ms'])} | {row['slowest_page']} "
                          f"({_n(row['slowest_page_p95_ms'])}) | {_n(row['peak_rss_mb'])} | "
-                         f"{_n(row['rss_after_close_mb'])} | {row['wall_s']} |")
+                         f"{_n(row['rss_after_close_mb'])} | {row['wall_s']} | {_per_run(row)} |")
         target = next((r for r in result["levels"] if r["sessions"] == 25), None)
         if target:
             met = target["errors"] == 0 and target["p95_ms"] is not None and target["p95_ms"] <= 3000
@@ -332,6 +348,11 @@ def report_markdown(results: list[dict]) -> str:
             lines += ["", "Errors seen: " + "; ".join(f"`{s}`" for s in samples[:5]) + "."]
         lines.append("")
     return "\n".join(lines)
+
+
+def _per_run(row: dict) -> str:
+    cpu = row.get("server_cpu_s")
+    return "—" if cpu is None or not row["finished"] else f"{cpu / row['finished']:.2f}"
 
 
 def _n(value) -> str:

@@ -83,6 +83,9 @@ def test_cli_writes_runs_and_the_section(tiny_data, tmp_path):
     assert [r["title"] for r in saved] == ["test app"] and saved[0]["levels"][0]["runs"] == 2
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks\n\nqueries\n") and "### test app" in text and "| 1 | 2 | 0 |" in text
+    other = tmp_path / "other.md"  # --render writes the section from the saved runs, running nothing
+    assert cli.main(["loadtest", "--render", "--json", str(runs), "--report", str(other)]) == 0
+    assert loadtest.section_of(other.read_text(encoding="utf-8")) == loadtest.section_of(text)
 
 
 @pytest.mark.parametrize("sessions", ["0", "ten", ""])

@@ -216,6 +216,15 @@ def _loadtest(args) -> int:
         return _fail(f"--sessions takes whole numbers separated by commas, e.g. 1,10,25 (got {args.sessions!r})", 2)
     if not sessions or min(sessions) < 1:
         return _fail(f"--sessions takes positive numbers, e.g. 1,10,25 (got {args.sessions!r})", 2)
+    if args.render:
+        if not (args.json and args.report and Path(args.json).exists()):
+            return _fail("--render writes --report from the runs already in --json: give both, --json existing", 2)
+        runs = json.loads(Path(args.json).read_text(encoding="utf-8")).get("runs", [])
+        report = Path(args.report)
+        document = report.read_text(encoding="utf-8") if report.exists() else ""
+        report.write_text(loadtest.with_section(document, loadtest.report_markdown(runs)), encoding="utf-8")
+        print(f"wrote {args.report}")
+        return 0
     if args.url is None and not (Path(args.data_dir) / "snapshots").is_dir():
         return _fail(f"no data to serve in {args.data_dir} (run junheng demo, or give --url)", 2)
     load = round(os.getloadavg()[0], 2)
@@ -396,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", default="load test", help="the heading of this run in the report")
     p.add_argument("--json", help="add this run to a JSON file of runs (same title: replaced)")
     p.add_argument("--report", help="write the load-test section of this Markdown file from the runs")
+    p.add_argument("--render", action="store_true", help="only write --report from the runs in --json; run nothing")
     p.set_defaults(func=_loadtest)
     p = sub.add_parser("users", help="accounts: add, list, disable, enable, passwd (the CLI acts as the administrator)")
     p.add_argument("action", choices=["add", "list", "disable", "enable", "passwd"])

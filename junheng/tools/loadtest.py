@@ -335,9 +335,12 @@ def report_markdown(results: list[dict]) -> str:
                   "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
         for row in result["levels"]:
             lines.append(f"| {row['sessions']} | {row['runs']} | {row['errors']} | {_n(row['p50_ms'])} | "
-                         f"{_n(row['p95_ms'])} | {_n(row['max_ms'])} | {row['slowest_page']} "
+                         f"{_n(row['p95_ms'])} | {_n(row['max_ms'])} | {_page_name(row['slowest_page'])} "
                          f"({_n(row['slowest_page_p95_ms'])}) | {_n(row['peak_rss_mb'])} | "
                          f"{_n(row['rss_after_close_mb'])} | {row['wall_s']} | {_per_run(row)} |")
+        first = result["levels"][0]
+        lines += ["", f"Script time p95 per page with {first['sessions']} session{'s' if first['sessions'] > 1 else ''}: "
+                  + ", ".join(f"{_page_name(page)} {ms:,} ms" for page, ms in first["per_page_p95_ms"].items()) + "."]
         target = next((r for r in result["levels"] if r["sessions"] == 25), None)
         if target:
             met = target["errors"] == 0 and target["p95_ms"] is not None and target["p95_ms"] <= 3000
@@ -348,6 +351,13 @@ def report_markdown(results: list[dict]) -> str:
             lines += ["", "Errors seen: " + "; ".join(f"`{s}`" for s in samples[:5]) + "."]
         lines.append("")
     return "\n".join(lines)
+
+
+def _page_name(path: str | None) -> str:
+    """A page as the report names it: the frame's file stem when it is one of Junheng's pages, else its path."""
+    from junheng.tools.browser import frame_pages
+    stems = {("/" + p) if p else "/": stem for stem, p in frame_pages().items()}
+    return stems.get("/" + (path or "").lstrip("/"), path or "—")
 
 
 def _per_run(row: dict) -> str:

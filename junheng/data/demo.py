@@ -100,6 +100,10 @@ DISPERSION_NARROWING = 0.04        # per year: school factors shrink towards the
 # Counties that set out for 优质均衡 lift their weak schools to the minimums over three years.
 QUALITY_PUSH_CHANCE = {"rich": 0.55, "other": 0.2}  # rich: wealth above 1.05
 QUALITY_PUSH_START = (2018, 2024)
+QUALITY_PUSH_YEARS = 3             # after this many years a county has done the whole push: besides the 7 minimums,
+QUALITY_SCHOOL_MAX = {"other": 2000, "one_through": 2500}  # no school over the size cap (pupils moved to new campuses),
+QUALITY_CLASS_MAX = (45, 50)       # classes within the caps (小学, 初中), no 56+ class,
+QUALITY_PRIVATE_MIGRANTS = 0.15    # and migrant children placed in public schools (private keep this share of theirs)
 QUALITY_TEACHER_COLUMNS = {"above_degree_teachers_per_student": "teachers_above_degree",
                            "backbone_teachers_per_100": "backbone_teachers",
                            "pe_arts_teachers_per_100": "pe_arts_teachers"}
@@ -418,6 +422,11 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     n = len(g)
     is_tp = ty == TP
     primary, junior, senior, is_open = _enrolment(s, year, rng)
+    ready = (year - s["push_start"] + 1) >= QUALITY_PUSH_YEARS  # counties that finished their 优质均衡 push
+    one_through = np.isin(ty, [SCHOOL_TYPES.index(k) for k in ("nine_year", "twelve_year")])
+    cap = np.where(one_through, QUALITY_SCHOOL_MAX["one_through"], QUALITY_SCHOOL_MAX["other"])
+    scale = np.where(ready & (primary + junior > cap), cap / np.maximum(primary + junior, 1), 1.0)
+    primary, junior = np.floor(primary * scale).astype(np.int64), np.floor(junior * scale).astype(np.int64)
     students = primary + junior
 
     eased = float(np.clip((year - 2017) / 3, 0, 1))
@@ -431,6 +440,8 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     j_size = class_size("junior")
     p_classes = np.where(primary > 0, np.maximum(1, np.round(primary / p_size)), 0).astype(np.int64)
     j_classes = np.where(junior > 0, np.maximum(1, np.round(junior / j_size)), 0).astype(np.int64)
+    p_classes = np.where(ready, np.maximum(p_classes, np.ceil(primary / QUALITY_CLASS_MAX[0])), p_classes).astype(np.int64)
+    j_classes = np.where(ready, np.maximum(j_classes, np.ceil(junior / QUALITY_CLASS_MAX[1])), j_classes).astype(np.int64)
     classes = p_classes + j_classes
     mean_size = np.where(classes > 0, students / np.maximum(classes, 1), 0.0)
     cut_large, cut_huge = LARGE_CLASS_POLICY.get(min(year, 2020), (1.0, 1.0))
@@ -441,8 +452,8 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     strict = s["compliance"] < STRICT_COUNTIES[0]
     share_huge = np.where(strict & (year >= STRICT_COUNTIES[1]), 0.0, share_huge)
     share_large = np.where(strict & (year >= STRICT_COUNTIES[2]), 0.0, share_large)
-    huge = rng.binomial(classes, np.clip(share_huge, 0, 1))
-    large = rng.binomial(classes - huge, np.clip(share_large / np.maximum(1 - share_huge, 1e-9), 0, 1))
+    huge = np.where(ready, 0, rng.binomial(classes, np.clip(share_huge, 0, 1)))
+    large = np.where(ready, 0, rng.binomial(classes - huge, np.clip(share_large / np.maximum(1 - share_huge, 1e-9), 0, 1)))
 
     spt = np.where(is_tp | (students == 0), 9.0, (primary * _table(STUDENTS_PER_TEACHER, g, 0)
                                                   + junior * _table(STUDENTS_PER_TEACHER, g, 1)) / np.maximum(students, 1))
@@ -485,6 +496,7 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     migrant_share = np.clip(_table(MIGRANT_SHARE, g) * s["migrant_region"]
                             * np.where(s["is_public"], 1.0, MIGRANT_PRIVATE), 0, 0.9)
     migrant = rng.binomial(students, migrant_share)
+    migrant = np.where(ready & ~s["is_public"], np.round(migrant * QUALITY_PRIVATE_MIGRANTS), migrant).astype(np.int64)
     boarding = np.where(s["is_boarding"], np.round(students * s["boarding_share"]), 0).astype(np.int64)
     standardized = np.where(s["standardized_at"] <= year, np.maximum(s["standardized_at"], 2005), np.nan)
 

@@ -526,6 +526,44 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_region": ("地区", "Region"),
     "audit_action": ("操作", "Action"),
     "audit_details": ("详情", "Details"),
+    # cohort workbench (issue 14): filter grammar, cohort page, compare, similar counties, exports, links
+    "cohort_err_syntax": ("条件“{condition}”无法识别：应写成“列 运算符 值”，例如 left_behind_share > 30% 或 "
+                          "school_type in (小学, 初中)。",
+                          "The condition \"{condition}\" cannot be read: write \"column operator value\", e.g. "
+                          "left_behind_share > 30% or school_type in (primary, junior)."),
+    "cohort_err_column": ("条件“{condition}”：没有名为“{column}”的列（可用的列见数据字典和派生指标）。",
+                          "The condition \"{condition}\": there is no column \"{column}\" (see the data dictionary "
+                          "and the derived measures)."),
+    "cohort_err_operator": ("条件“{condition}”：运算符“{op}”不能用于 {column}（这一列只能用 = 、!= 或 in）。",
+                            "The condition \"{condition}\": the operator \"{op}\" does not apply to {column} "
+                            "(use =, != or in)."),
+    "cohort_err_value_missing": ("条件“{condition}”缺少值。", "The condition \"{condition}\" has no value."),
+    "cohort_err_number": ("条件“{condition}”：“{value}”不是数字（{column} 是数值列）。",
+                          "The condition \"{condition}\": \"{value}\" is not a number ({column} is numeric)."),
+    "cohort_err_percent": ("条件“{condition}”：只有比例（占比）才能写百分数，{column} 不是比例。",
+                           "The condition \"{condition}\": only a share takes a percentage; {column} is not one."),
+    "cohort_err_bool": ("条件“{condition}”：{column} 的值只能是“是”或“否”，不是“{value}”。",
+                        "The condition \"{condition}\": {column} is yes or no (是/否, true/false), not \"{value}\"."),
+    "cohort_err_code": ("条件“{condition}”：“{value}”不是 {column} 的取值（可用：{allowed}）。",
+                        "The condition \"{condition}\": \"{value}\" is not a value of {column} (one of: {allowed})."),
+    "cohort_err_county": ("条件“{condition}”：县级代码应为 6 位数字，不是“{value}”。",
+                          "The condition \"{condition}\": a county code has 6 digits, not \"{value}\"."),
+    "cohort_err_text": ("条件“{condition}”：值太长（最多 {n} 个字符）。",
+                        "The condition \"{condition}\": the value is too long (at most {n} characters)."),
+    "cohort_err_too_long": ("条件“{condition}…”太长（最多 {n} 个字符）。",
+                            "The condition \"{condition}…\" is too long (at most {n} characters)."),
+    "cohort_err_list": ("条件“{condition}”：in 列表最多 {n} 个值。",
+                        "The condition \"{condition}\": an in list takes at most {n} values."),
+    "cohort_err_too_many": ("条件太多：最多 {n} 个，其余未使用。",
+                            "Too many conditions: at most {n}; the rest are not used."),
+    "cohort_dictionary_suppressed": ("小于阈值的数显示为“<5”，可能被反推的数显示为“*”（与各页面相同）。",
+                                     "A count below the threshold reads \"<5\", one that would give it away \"*\" "
+                                     "(as on every page)."),
+    "cohort_sheet_rows": ("队列", "cohort"),
+    "cohort_sheet_dictionary": ("数据字典", "dictionary"),
+    "cohort_err_region": ("地区代码应为 2、4 或 6 位数字（省、市、县），不是“{value}”。",
+                          "A region code has 2, 4 or 6 digits (province, prefecture, county), not \"{value}\"."),
+    "cohort_err_year": ("没有 {value} 年的数据（现有 {years}）。", "There are no data for {value} (years present: {years})."),
 }
 
 

@@ -10,7 +10,7 @@ from junheng.data import db
 PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "county": "370724",
     "junior_weight": 1.1, "senior_weight": 1.32, "large_school_max": 2000, "small_school_min": 100,
-    "combined_school_max": 2500, "primary_max": 45, "junior_max": 50,
+    "combined_school_max": 2500, "primary_max": 45, "junior_max": 50, "year_from": 2023, "year_to": 2024,
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "school × year": ["school_id", "year"], "school": ["school_id"],

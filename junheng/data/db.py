@@ -198,10 +198,16 @@ def run(con: duckdb.DuckDBPyConnection, name: str, scope, **params) -> pl.DataFr
     The scope is set on the query's own cursor before the query runs, so the scoped views return only its
     rows; a cursor per call keeps threads and users apart.
     """
+    return run_text(con, query_text(name), scope, params)
+
+
+def run_text(con: duckdb.DuckDBPyConnection, text: str, scope, params: dict) -> pl.DataFrame:
+    """Run SQL text inside scope, values bound, as `run` does. text: a query file's text, or one that
+    junheng/data/cohort.py built from its file with identifiers from its allow-list only (never a user's text)."""
     cursor = con.cursor()
     try:
         cursor.execute("set variable scope_region = $region", {"region": scope.region})
         cursor.execute("set variable scope_synthetic_only = $synthetic", {"synthetic": bool(scope.synthetic_only)})
-        return cursor.sql(query_text(name), params=params).pl()
+        return cursor.sql(text, params=params).pl()
     finally:
         cursor.close()

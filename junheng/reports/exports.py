@@ -72,3 +72,125 @@ def parquet_bytes(frame: pl.DataFrame, metadata: dict[str, str] | None = None) -
 def file_name(stem: str, suffix: str) -> str:
     """A download's file name from parts that may come from data (a region, a school): safe on every OS."""
     return f"{escape.filename(stem)}.{suffix}"
+
+
+COHORT_FORMATS = {"csv": "text/csv", "xlsx": XLSX_MIME, "parquet": "application/vnd.apache.parquet"}
+
+
+def dictionary_frame(columns, lang: str) -> pl.DataFrame:
+    """What each column of a cohort file holds: column, Chinese label, English label, unit, meaning."""
+    from junheng.i18n import t
+    from junheng.rules import cohort
+    known = cohort.fields()
+    rows = []
+    for name in columns:
+        f = known.get(name)
+        if f is None:
+            continue
+        meaning = f.meaning(lang)
+        if f.protected:
+            meaning += " " + t("cohort_dictionary_suppressed", lang)
+        rows.append((name, f.zh, f.en, f.unit(lang), meaning))
+    return pl.DataFrame(rows, schema={"column": pl.String, "zh": pl.String, "en": pl.String, "unit": pl.String,
+                                      "meaning": pl.String}, orient="row")
+
+
+def cohort_bytes(frame: pl.DataFrame, kind: str, lang: str, meta: dict[str, str] | None = None) -> bytes:
+    """A cohort's school-year rows as a file: CSV (UTF-8 with BOM), Excel with a second sheet holding the data
+    dictionary of its columns, or Parquet with the dictionary (and meta, e.g. the query) in its metadata."""
+    import json
+
+    from junheng.i18n import t
+    dictionary = dictionary_frame(frame.columns, lang)
+    if kind == "csv":
+        return csv_bytes(frame)
+    if kind == "xlsx":
+        return fast_xlsx_bytes({t("cohort_sheet_rows", lang): frame, t("cohort_sheet_dictionary", lang): dictionary})
+    if kind == "parquet":
+        return parquet_bytes(frame, {"junheng.dictionary": json.dumps(dictionary.to_dicts(), ensure_ascii=False),
+                                     **(meta or {})})
+    raise ValueError(f"unknown format: {kind}")
+
+
+_XML_BAD = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot hold
+
+
+def _xml_text(expr: pl.Expr) -> pl.Expr:
+    return (expr.str.replace_all(_XML_BAD, "").str.replace_all("&", "&amp;", literal=True)
+            .str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True))
+
+
+def _cell(name: str, dtype) -> pl.Expr:
+    """One column's cells as SpreadsheetML: numbers as numbers, booleans as booleans, everything else as an inline
+    string (never a formula); a missing value or a non-finite number as an empty cell."""
+    col = pl.col(name)
+    if dtype.is_numeric():
+        ok = col.is_not_null() & (col.cast(pl.Float64).is_finite() if dtype.is_float() else pl.lit(True))
+        return pl.when(ok).then(pl.concat_str(pl.lit("<c><v>"), col.cast(pl.String), pl.lit("</v></c>"))
+                                ).otherwise(pl.lit("<c/>"))
+    if dtype == pl.Boolean:
+        return pl.when(col.is_null()).then(pl.lit("<c/>")).otherwise(
+            pl.concat_str(pl.lit('<c t="b"><v>'), col.cast(pl.Int8).cast(pl.String), pl.lit("</v></c>")))
+    text = _xml_text(col.cast(pl.String))
+    return pl.when(col.is_null()).then(pl.lit("<c/>")).otherwise(
+        pl.concat_str(pl.lit('<c t="inlineStr"><is><t xml:space="preserve">'), text, pl.lit("</t></is></c>")))
+
+
+def _sheet_xml(frame: pl.DataFrame) -> bytes:
+    header = "".join(f'<c t="inlineStr" s="1"><is><t>{escape.html(c, limit=None)}</t></is></c>' for c in frame.columns)
+    rows = frame.select(pl.concat_str([_cell(c, d) for c, d in frame.schema.items()]).alias("row")) \
+        if frame.width else pl.DataFrame({"row": []}, schema={"row": pl.String})
+    body = "</row><row>".join(rows["row"].to_list())
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/></sheetView></sheetViews><sheetData>'
+            f'<row>{header}</row>' + (f"<row>{body}</row>" if frame.height else "")
+            + "</sheetData></worksheet>").encode("utf-8")
+
+
+def fast_xlsx_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
+    """Like xlsx_bytes (header bold and frozen, text never a formula or a link), built column-wise for large tables
+    (a cohort of 100,000 school-years): the sheets' XML is made by Polars, not cell by cell. No column widths."""
+    import zipfile
+    used: set[str] = set()
+    names = [sheet_name(s, used) for s in frames]
+    sheets = "".join(f'<sheet name="{escape.html(n, limit=None)}" sheetId="{i}" r:id="rId{i}"/>'
+                     for i, n in enumerate(names, 1))
+    rels = "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>' for i in range(1, len(names) + 1))
+    n = len(names) + 1
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://'
+        'schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.'
+        'openxmlformats-officedocument.spreadsheetml.styles+xml"/>' + "".join(
+            f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(names) + 1)) + "</Types>",
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://'
+        'schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+        'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        '</Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="http://'
+        'schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+        f'officeDocument/2006/relationships"><sheets>{sheets}</sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+        f'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}<Relationship Id="rId{n}" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+        '</Relationships>',
+        "xl/styles.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="http://'
+        'schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="2"><font><sz val="11"/><name val="'
+        'Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts><fills count="1"><fill>'
+        '<patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders><cellStyleXfs '
+        'count="1"><xf/></cellStyleXfs><cellXfs count="2"><xf fontId="0"/><xf fontId="1" applyFont="1"/>'
+        '</cellXfs></styleSheet>',
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+        for i, frame in enumerate(frames.values(), 1):
+            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(frame))
+    return buffer.getvalue()

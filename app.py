@@ -19,6 +19,7 @@ pages = [
             url_path="liushou"),
     st.Page("pages/standardization.py", title=t("page_standardization", lang), icon=":material/domain:",
             url_path="biaozhun"),
+    st.Page("pages/cohort.py", title=t("page_cohort", lang), icon=":material/query_stats:", url_path="yanjiu"),
 ]
 # Guests and readers never see import, rollback or accounts: hidden from them, and the pages refuse them too
 # (a pasted link then gets a clear message, not Streamlit's "Page not found").

@@ -564,6 +564,99 @@ TEXT: dict[str, tuple[str, str]] = {
     "cohort_err_region": ("地区代码应为 2、4 或 6 位数字（省、市、县），不是“{value}”。",
                           "A region code has 2, 4 or 6 digits (province, prefecture, county), not \"{value}\"."),
     "cohort_err_year": ("没有 {value} 年的数据（现有 {years}）。", "There are no data for {value} (years present: {years})."),
+    "page_cohort": ("队列分析", "Cohorts"),
+    "cohort_title": ("研究 · 队列分析：{region}", "Research · cohorts: {region}"),
+    "cohort_intro": ("按地区、年份和条件圈定一组学校（队列），看它的规模、分布和趋势，与另一组比较，找相似的县，"
+                     "并导出与页面一致的数据。链接记录整个视图，可直接分享。",
+                     "Pick a group of schools (a cohort) by region, years and conditions; see its size, distributions "
+                     "and trend, compare it with another, find similar counties, and export exactly these rows. The "
+                     "link holds the whole view: share it."),
+    "cohort_years": ("年份范围", "Years"),
+    "cohort_where": ("条件（每行一个）", "Conditions (one per line)"),
+    "cohort_where_help": ("每行写一个“列 运算符 值”，运算符为 = != > >= < <= in。例如：\n\n"
+                          "urban_rural = 乡村\n\nschool_type in (小学, 教学点)\n\nis_boarding = 是\n\n"
+                          "left_behind_share > 30%\n\n列为数据字典中的列和派生指标（见导出文件的数据字典）。",
+                          "One \"column operator value\" per line, operators = != > >= < <= in. For example:\n\n"
+                          "urban_rural = rural\n\nschool_type in (primary, teaching_point)\n\nis_boarding = true\n\n"
+                          "left_behind_share > 30%\n\nColumns: the data dictionary's and the derived measures (see "
+                          "the dictionary in an exported file)."),
+    "cohort_not_applied": ("以上条件未使用；队列按其余条件计算。", "The condition above is not used; the cohort is "
+                           "computed from the others."),
+    "cohort_facets": ("筛选（点击添加条件；数字为队列中的学校·年度数）",
+                      "Facets (click to add a condition; numbers: school-years in the cohort)"),
+    "facet_township": ("乡镇（街道）", "Township"),
+    "facet_is_boarding": ("寄宿制", "Boarding"),
+    "facet_is_public": ("公办", "Public"),
+    "facet_urban_rural": ("城乡", "Urban / rural"),
+    "facet_school_type": ("办学类型", "School type"),
+    "cohort_schools": ("学校", "Schools"),
+    "cohort_school_years": ("学校·年度", "School-years"),
+    "cohort_students": ("在校生（{year} 年）", "Students ({year})"),
+    "cohort_measures": ("指标", "Measures"),
+    "cohort_view": ("视图", "View"),
+    "view_summary": ("汇总", "Summary"),
+    "view_distribution": ("分布", "Distribution"),
+    "view_trend": ("趋势", "Trend"),
+    "view_map": ("地图", "Map"),
+    "view_compare": ("比较", "Compare"),
+    "view_similar": ("相似县", "Similar counties"),
+    "view_rows": ("明细与导出", "Rows and export"),
+    "cohort_empty": ("没有符合条件的学校。", "No school meets the conditions."),
+    "cohort_measure": ("图表指标", "Measure in the charts"),
+    "stat_measure": ("指标", "Measure"),
+    "stat_unit": ("单位", "Unit"),
+    "stat_schools": ("有值的学校·年度", "School-years with a value"),
+    "stat_mean": ("加权平均（按在校生）", "Mean (weighted by students)"),
+    "stat_median": ("中位数", "Median"),
+    "stat_p10": ("P10", "P10"),
+    "stat_p90": ("P90", "P90"),
+    "cohort_summary_note": ("{first}–{last} 年的学校·年度：平均数按义务教育在校生加权，中位数和分位数按学校·年度计；"
+                            "被隐藏的小数目（留守、随迁）不参与计算。",
+                            "School-years {first}–{last}: means weighted by compulsory-education students, median and "
+                            "percentiles across school-years; suppressed small counts (left-behind, migrant) count nowhere."),
+    "cohort_hist_title": ("{measure} 的分布（{year} 年，学校占比）", "Distribution of {measure} ({year}, share of schools)"),
+    "cohort_trend_title": ("{measure} 的趋势", "{measure} over the years"),
+    "cohort_share_of_schools": ("学校占比", "Share of schools"),
+    "cohort_p10_p90": ("P10–P90", "P10–P90"),
+    "cohort_a": ("队列 A", "Cohort A"),
+    "cohort_b": ("队列 B", "Cohort B"),
+    "cohort_rest": ("地区其余学校", "Rest of the region"),
+    "cohort_compare_with": ("与谁比较", "Compare with"),
+    "compare_rest": ("本地区其余学校", "the rest of the region"),
+    "compare_b": ("另一组条件（队列 B）", "other conditions (cohort B)"),
+    "cohort_where_b": ("队列 B 的条件（每行一个）", "Conditions of cohort B (one per line)"),
+    "cmp_difference": ("差（A − B）", "Difference (A − B)"),
+    "cmp_ratio": ("比（A ÷ B）", "Ratio (A ÷ B)"),
+    "cohort_similar_need_county": ("请在左侧选择一个县（区），再找与它相似的县。",
+                                   "Choose a county in the sidebar to find the counties most like it."),
+    "cohort_similar_k": ("相似县个数", "How many similar counties"),
+    "cohort_similar_note": ("{year} 年、按上面的条件：各县指标为在校生加权平均，逐项标准化（减均值、除以标准差，"
+                            "在 {n} 个县中）；距离 = 各项标准化差值的均方根。",
+                            "{year}, with the conditions above: each county's measure is its student-weighted mean, "
+                            "standardised across {n} counties (minus the mean, over the standard deviation); distance = "
+                            "root mean square of the standardised differences."),
+    "cohort_similar_none": ("{county} 在所选指标上没有完整的数据。", "{county} lacks a value for a chosen measure."),
+    "similar_distance": ("距离", "Distance"),
+    "similar_rank": ("排名", "Rank"),
+    "cohort_map_title": ("队列学校（{year} 年，圆的大小为在校生数）", "The cohort's schools ({year}; circle size: students)"),
+    "cohort_map_counties": ("队列学校数量（{year} 年；学校超过 {n} 所时按县显示）",
+                            "The cohort's schools per county ({year}; by county above {n} schools)"),
+    "cohort_map_layer": ("队列学校", "Cohort schools"),
+    "cohort_map_legend": ("学校", "school"),
+    "cohort_rows_note": ("显示前 {n} 行（共 {total} 行）；导出文件包含全部行和所有列。",
+                         "The first {n} of {total} rows; an exported file has every row and column."),
+    "download_parquet": ("下载 Parquet", "Download Parquet"),
+    "cohort_method": ("计算方法（SQL 与参数）", "How this was computed (SQL and values)"),
+    "cohort_method_text": ("下面是实际运行的 SQL，所有值都作为参数绑定；SQL 返回 {sql_rows} 行，页面显示 {rows} 行。",
+                           "The SQL that ran, every value bound as a parameter; it returned {sql_rows} rows, the page "
+                           "shows {rows}."),
+    "cohort_method_after": ("隐私规则：被隐藏的留守或随迁人数不满足任何关于它的条件：{conditions}",
+                            "Privacy rule: a suppressed left-behind or migrant count meets no condition on it: "
+                            "{conditions}"),
+    "cohort_method_params": ("绑定的参数", "Bound values"),
+    "cohort_method_rerun": ("在数据目录中用 DuckDB 复算（读取 Parquet 快照）：", "To rerun it in DuckDB in the data "
+                            "directory (on the Parquet snapshots):"),
+    "cohort_link_condition": ("链接中的条件未使用：{message}", "A condition in the link is not used: {message}"),
 }
 
 

@@ -43,9 +43,9 @@ verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
-view = st.segmented_control(t("view", lang), ["tab_county", "tab_schools", "tab_movers", "tab_what_if", "tab_region"],
-                            default="tab_county", key="evaluation_view", format_func=lambda k: t(k, lang),
-                            label_visibility="collapsed") or "tab_county"
+view = ui.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_movers", "tab_what_if",
+                 "tab_region"], default="tab_county", key="evaluation_view", format_func=lambda k: t(k, lang),
+                 label_visibility="collapsed")
 
 if view == "tab_county":
     for evaluation_key in verdicts.EVALUATIONS:
@@ -56,8 +56,8 @@ if view == "tab_county":
                          width="stretch")
             st.caption(t("parts_hint", lang))
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
-    shown = st.radio(t("trend_of", lang), ["basic", "quality"], key="trend_evaluation", horizontal=True,
-                     format_func=lambda e: t(f"eval_{e}", lang))
+    shown = ui.linked(st.radio, t("trend_of", lang), ["basic", "quality"], key="trend_evaluation", default="basic",
+                      horizontal=True, format_func=lambda e: t(f"eval_{e}", lang))
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
         column.markdown(f"### {t(f'level_{level}', lang)}")
@@ -80,10 +80,11 @@ elif view == "tab_schools":
                      hide_index=True, width="stretch")
 
 elif view == "tab_movers":
-    key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()],
-                       key="movers_indicator", format_func=lambda k: indicators.by_key(k).label(lang))
-    level = st.radio(t("choose_level", lang), levels, key="movers_level", horizontal=True,
-                     format_func=lambda lv: t(f"level_{lv}", lang))
+    key = ui.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
+                    key="movers_indicator", default=indicators.registry()[0].key,
+                    format_func=lambda k: indicators.by_key(k).label(lang))
+    level = ui.linked(st.radio, t("choose_level", lang), levels, key="movers_level", default=levels[0], horizontal=True,
+                      format_func=lambda lv: t(f"level_{lv}", lang))
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
     st.plotly_chart(charts.contribution_chart(movers, key, lang), key="movers_chart")
 

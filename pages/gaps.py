@@ -16,8 +16,8 @@ if trend.filter(pl.col("year") == year).is_empty():
 
 ratios = gaps.rural_urban_ratio(gaps.group_values(trend))
 levels = [lv for lv in indicators.LEVELS if trend.filter(pl.col("level") == lv).height]
-level = st.radio(t("choose_level", lang), levels, key="gaps_level", horizontal=True,
-                 format_func=lambda lv: t(f"level_{lv}", lang))
+level = ui.linked(st.radio, t("choose_level", lang), levels, key="gaps_level", default=levels[0], horizontal=True,
+                  format_func=lambda lv: t(f"level_{lv}", lang))
 
 st.markdown(f"**{t('summary_title', lang)}**")
 st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, lang)))
@@ -25,8 +25,8 @@ st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, 
 st.markdown(f"**{t('gap_table_title', lang)}**")
 st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width="stretch")
 
-key = st.selectbox(t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
-                   format_func=lambda k: indicators.by_key(k).label(lang))
+key = ui.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
+                default=indicators.registry()[0].key, format_func=lambda k: indicators.by_key(k).label(lang))
 st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
 # A county is shown among its prefecture's counties, so the scatter has context.
 totals = ui.query("level_group_totals", years=[year], region=filters.region[:4] if filters.county else filters.region)

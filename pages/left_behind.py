@@ -22,9 +22,8 @@ shield = left_behind.protection(care, rules)  # what may be published, decided p
 
 @st.fragment
 def county_map() -> None:
-    metric = st.segmented_control(t("map_by", lang), ["left_behind_students", "left_behind_share"],
-                                  default="left_behind_students", key="left_behind_metric",
-                                  format_func=lambda k: t(k, lang)) or "left_behind_students"
+    metric = ui.linked(st.segmented_control, t("map_by", lang), ["left_behind_students", "left_behind_share"],
+                       default="left_behind_students", key="left_behind_metric", format_func=lambda k: t(k, lang))
     label = overview.metric_label(metric, lang)
     st.markdown(f"**{t('county_map_lb_title', lang, metric=label, year=year)}**")
     data = overview.county_map_data(ui.county_geometry(totals["county_code"].n_unique()), left_behind.mask_small_counties(
@@ -49,8 +48,8 @@ st.plotly_chart(charts.count_share_chart(region_years, "left_behind_students", "
     key="left_behind_trend")
 
 choices = [b for b in left_behind.BREAKDOWNS if filters.county or b != "township"]
-by = st.segmented_control(t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
-                          format_func=lambda b: t(f"by_{b}", lang)) or choices[0]
+by = ui.linked(st.segmented_control, t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
+               format_func=lambda b: t(f"by_{b}", lang))
 table = left_behind.breakdown_table(left_behind.published_breakdown(care, by, shield, rules), by, rules, lang)
 st.plotly_chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
                                        t("left_behind_students", lang) + " · " + t(f"by_{by}", lang),

@@ -21,8 +21,8 @@ for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),
                   delta_color=overview.delta_colour(figure), border=True)
 
-metric = st.selectbox(t("map_metric", lang), overview.metric_keys(), key="overview_metric",
-                      format_func=lambda k: overview.metric_label(k, lang))
+metric = ui.linked(st.selectbox, t("map_metric", lang), overview.metric_keys(), key="overview_metric",
+                   default=overview.metric_keys()[0], format_func=lambda k: overview.metric_label(k, lang))
 this_year = totals.filter(totals["year"] == year)
 
 

@@ -17,8 +17,8 @@ caps = ui.query("class_size_caps", years=list(filters.years), region=filters.reg
                 primary_max=rules["targets"]["primary_class_max"], junior_max=rules["targets"]["junior_class_max"])
 names = dict(ui.query("counties_with_data").select("county_code", "county_name").iter_rows())
 profiles = list(std.class_profiles(rules))
-profile = st.segmented_control(t("class_profile", lang), profiles, default=profiles[0], key="class_profile",
-                               format_func=lambda p: std.profile_label(rules, p, lang)) or profiles[0]
+profile = ui.linked(st.segmented_control, t("class_profile", lang), profiles, default=profiles[0], key="class_profile",
+                    format_func=lambda p: std.profile_label(rules, p, lang))
 shown = totals.filter(pl.col("year") <= year)
 progress = std.progress(shown, caps)
 region = std.region_progress(shown, caps)

@@ -143,3 +143,68 @@ def test_exact_small_counts_only_for_analysts_when_the_setting_allows(monkeypatc
     _run(at)
     shown = "\n".join(str(v) for df in at.dataframe for v in df.value.to_numpy().ravel())
     assert ("<5" in shown) == suppressed
+
+
+def _cohort_page(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "cohort.py"), default_timeout=120)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at
+
+
+def test_a_cohort_link_opens_the_same_cohort_as_a_hand_written_query(demo_data):
+    from tests.test_cohort import WHERE, _hand_written
+    at = _cohort_page(region="3707", **{"from": "2016", "to": "2024"})
+    at.query_params["where"] = WHERE
+    _run(at)
+    expected = _hand_written(demo_data)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["学校·年度"] == f"{expected.height:,}"
+    assert metrics["学校"] == f"{expected['school_id'].n_unique():,}"
+    assert at.session_state["cohort_years"] == (2016, 2024)
+    assert at.text_area(key="cohort_where").value.splitlines() == [
+        "urban_rural = rural", "school_type in (primary, teaching_point)", "students >= 50", "is_boarding = false",
+        "books_per_student > 20"]
+
+
+@pytest.mark.parametrize("view", ["summary", "distribution", "trend", "map", "compare", "similar", "rows"])
+def test_every_cohort_view_runs(view):
+    at = _run(_cohort_page(county="370724", view=view, where="school_type = 小学"))
+    assert len(at.dataframe) + len(at.get("plotly_chart")) + len(at.get("iframe")) > 0 or view == "map"
+
+
+def test_bad_cohort_links_are_ignored_with_a_notice_naming_them():
+    import time
+    at = _cohort_page(view="nonsense", measures="books_per_student,drop_table", k="99", to="1999")
+    at.query_params["where"] = ["foo > 3", "x" * 20_000, "school_type = 小学"]
+    started = time.perf_counter()
+    _run(at)
+    assert time.perf_counter() - started < 60
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "foo \\> 3" in warnings and "view" in warnings and "drop\\_table" in warnings and " k=" in warnings
+    assert "too long" in warnings or "过长" in warnings
+    assert at.text_area(key="cohort_where").value == "school_type = primary"
+    assert at.multiselect(key="cohort_measures").value == ["books_per_student"]
+
+
+def test_a_bad_condition_typed_in_says_so_and_the_rest_still_apply():
+    at = _run(_cohort_page(county="370724"))
+    at.text_area(key="cohort_where").set_value("school_type = 小学\nstudents > lots").run()
+    assert any("students \\> lots" in e.value for e in at.error)  # markdown-escaped
+    assert at.query_params["where"] in ("school_type = primary", ["school_type = primary"])
+
+
+@pytest.mark.parametrize("page, key, value", [("overview.py", "overview_metric", "left_behind_share"),
+                                              ("gaps.py", "gaps_indicator", "books_per_student"),
+                                              ("left_behind.py", "left_behind_by", "school_type"),
+                                              ("standardization.py", "class_profile", "anshan")])
+def test_a_chosen_view_is_in_the_link_and_comes_back_from_it(page, key, value):
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+    at.query_params["county"] = "370724"
+    at.query_params[key] = value
+    _run(at)
+    assert at.session_state[key] == value
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+    at.query_params[key] = "<script>" + "x" * 20_000
+    _run(at)
+    assert any(key in w.value for w in at.warning)

@@ -370,3 +370,18 @@ def facet_values(conditions, column: str) -> tuple:
         if c.column == column and c.op == "in":
             return tuple(c.value)
     return ()
+
+
+def replace_facet(lines, column: str, values) -> list[str]:
+    """Lines of a conditions box with the facet column's `=` / `in` condition replaced by the chosen values;
+    every other line (an invalid one too) stays as the user wrote it."""
+    kept = []
+    for line in lines:
+        try:
+            condition = parse(line)
+        except ConditionError:
+            kept.append(line)
+            continue
+        if not (condition.column == column and condition.op in ("=", "in")):
+            kept.append(line)
+    return [line for line in kept if line.strip()] + [c.text for c in with_facet([], column, values)]

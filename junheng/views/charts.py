@@ -181,3 +181,47 @@ def breakdown_chart(frame: pl.DataFrame, label_column: str, value_column: str, t
     fig = go.Figure(go.Bar(x=values, y=_labels(rows[label_column].cast(pl.String)), orientation="h",
                            marker_color="#e6550d"))
     return _layout(fig, title, x_title, label_column, height=max(300, 26 * rows.height + 120))
+
+
+COHORT_COLOURS = ("#3182bd", "#e6550d", "#31a354")
+
+
+def cohort_histogram_chart(hist: pl.DataFrame, names: dict[str, str], measure: str, year: int, lang: str,
+                           percent: bool = False) -> go.Figure:
+    """The share of each cohort's schools per bin of a measure, cohorts overlaid on the same bins."""
+    fig = go.Figure()
+    for (key, label), colour in zip(names.items(), COHORT_COLOURS):
+        rows = hist.filter(pl.col("cohort") == key)
+        centres = ((rows["bin_start"] + rows["bin_end"]) / 2).to_list()
+        fig.add_bar(x=centres, y=rows["share"], width=(rows["bin_end"] - rows["bin_start"]).to_list(),
+                    name=escape.plotly(label), marker_color=colour, opacity=0.6 if len(names) > 1 else 0.9,
+                    customdata=rows.select("count").to_numpy(),
+                    hovertemplate="%{x:.3g}: %{y:.1%} (%{customdata[0]:,})<extra></extra>")
+    fig.update_layout(barmode="overlay", bargap=0)
+    fig.update_yaxes(tickformat=".0%")
+    if percent:
+        fig.update_xaxes(tickformat=".0%")
+    return _layout(fig, t("cohort_hist_title", lang, measure=measure, year=year), measure,
+                   t("cohort_share_of_schools", lang))
+
+
+def cohort_trend_chart(trends: dict[str, pl.DataFrame], names: dict[str, str], measure: str, lang: str,
+                       percent: bool = False) -> go.Figure:
+    """Each cohort's weighted mean (solid) and median (dotted) over the years, with its P10–P90 band."""
+    fig = go.Figure()
+    for (key, label), colour in zip(names.items(), COHORT_COLOURS):
+        rows = trends.get(key)
+        if rows is None or rows.is_empty():
+            continue
+        name = escape.plotly(label)
+        fig.add_scatter(x=rows["year"], y=rows["p90"], mode="lines", line=dict(width=0), showlegend=False,
+                        hoverinfo="skip", legendgroup=key)
+        fig.add_scatter(x=rows["year"], y=rows["p10"], mode="lines", line=dict(width=0), fill="tonexty",
+                        fillcolor=colour, opacity=0.15, name=f"{name} {t('cohort_p10_p90', lang)}", legendgroup=key)
+        fig.add_scatter(x=rows["year"], y=rows["mean"], mode="lines+markers", line_color=colour,
+                        name=f"{name} · {escape.plotly(t('stat_mean', lang))}", legendgroup=key)
+        fig.add_scatter(x=rows["year"], y=rows["median"], mode="lines", line=dict(color=colour, dash="dot"),
+                        name=f"{name} · {escape.plotly(t('stat_median', lang))}", legendgroup=key)
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return _layout(fig, t("cohort_trend_title", lang, measure=measure), t("year", lang), measure, height=420)

@@ -15,11 +15,12 @@ MAX_LENGTH = 64  # no valid parameter value is longer; longer ones are refused b
 class Param:
     name: str
     pattern: str        # the whole value must match
-    known: str = ""     # which set of known values it must be in: 'county', 'year', 'lang' or '' (pattern only)
+    known: str = ""     # which set of known values it must be in: 'county', 'region', 'year', 'lang' or ''
 
 
 PARAMS = (
     Param("county", r"\d{6}", "county"),
+    Param("region", r"\d{2}|\d{4}", "region"),
     Param("year", r"\d{4}", "year"),
     Param("lang", r"zh|en", "lang"),
 )
@@ -61,3 +62,80 @@ def parse(params, lang: str, known: dict[str, set[str]] | None = None, names=Non
         else:
             link.values[name] = raw
     return link
+
+
+MAX_CONDITION_PARAM = 1000   # characters of one condition in a link (the grammar's own limit)
+MAX_LIST_PARAM = 400         # characters of a comma-separated list (measures)
+
+
+def cohort_params(raw: dict[str, list[str]], lang: str, years) -> dict:
+    """The cohort page's link parameters (name -> its values in the link), checked: from, to (known years),
+    where / bwhere (conditions, each parsed by the grammar), compare (rest, b), measures (known measures), measure,
+    view, k (1–20). Returns the valid ones by name, and 'notices': one line per part that was ignored."""
+    from junheng.rules import cohort
+    from junheng.views import cohort_views
+    out: dict = {}
+    notices: list[str] = []
+
+    def refuse(problem: str, name: str, value: str) -> None:
+        notices.append(t(f"link_{problem}", lang, name=name, value=escape.markdown(value, limit=24)))
+
+    def single(name: str, limit: int = MAX_LENGTH) -> str | None:
+        values = raw.get(name) or []
+        if not values:
+            return None
+        value = values[-1] if isinstance(values[-1], str) else ""
+        if len(value) > limit:
+            refuse("too_long", name, value)
+            return None
+        return value
+
+    known_years = {str(y): int(y) for y in years}
+    for name in ("from", "to"):
+        value = single(name)
+        if value is not None:
+            if value in known_years:
+                out[name] = known_years[value]
+            else:
+                refuse("malformed" if not re.fullmatch(r"\d{4}", value) else "unknown", name, value)
+    for name in ("where", "bwhere"):
+        values = [v for v in raw.get(name) or [] if isinstance(v, str)]
+        if len(values) > cohort.MAX_CONDITIONS:
+            refuse("too_long", name, values[0])
+            values = values[: cohort.MAX_CONDITIONS]
+        conditions, errors = cohort.parse_all([v for v in values if len(v) <= MAX_CONDITION_PARAM] or [])
+        for v in values:
+            if len(v) > MAX_CONDITION_PARAM:
+                refuse("too_long", name, v)
+        notices += [t("cohort_link_condition", lang, message=e.message(lang, markdown=True)) for e in errors]
+        out[name] = conditions
+    for name, allowed in (("compare", ("rest", "b")), ("view", cohort_views.VIEWS)):
+        value = single(name)
+        if value is not None:
+            if value in allowed:
+                out[name] = value
+            else:
+                refuse("unknown", name, value)
+    numeric = {f.name for f in cohort.numeric_fields()}
+    value = single("measures", MAX_LIST_PARAM)
+    if value is not None:
+        names = [m for m in value.split(",") if m]
+        good = [m for m in dict.fromkeys(names) if m in numeric][: cohort_views.MAX_MEASURES]
+        if len(good) < len(names):
+            refuse("unknown", "measures", ",".join(m for m in names if m not in good))
+        if good:
+            out["measures"] = good
+    value = single("measure")
+    if value is not None:
+        if value in numeric:
+            out["measure"] = value
+        else:
+            refuse("unknown", "measure", value)
+    value = single("k")
+    if value is not None:
+        if re.fullmatch(r"\d{1,2}", value) and 1 <= int(value) <= 20:
+            out["k"] = int(value)
+        else:
+            refuse("malformed", "k", value)
+    out["notices"] = notices
+    return out

@@ -109,13 +109,87 @@ def language() -> str:
         lang_default = settings.default_lang()
     except settings.SettingsError as e:
         _stop_with(t("settings_error", "zh", detail=escape.markdown(str(e))))
-    link = links.parse(st.query_params, lang_default, names=("lang",))
-    if "lang" in link.values:  # a shared link may name the language
-        lang_default = link.values["lang"]
-    for notice in link.notices:
-        st.warning(notice)
-    return st.sidebar.radio(t("language"), ["zh", "en"], index=["zh", "en"].index(lang_default),
-                            format_func=lambda v: "中文" if v == "zh" else "English", horizontal=True, key="lang")
+    url_begin()
+    raw = from_link("lang")
+    if raw is not None:  # a shared link may name the language
+        link = links.parse({"lang": raw[-1]} if raw else {}, lang_default, names=("lang",))
+        for notice in link.notices:
+            st.warning(notice)
+        st.session_state["lang"] = link.values.get("lang", lang_default)
+    st.session_state.setdefault("lang", lang_default)
+    lang = st.sidebar.radio(t("language"), ["zh", "en"], format_func=lambda v: "中文" if v == "zh" else "English",
+                            horizontal=True, key="lang")
+    to_link({"lang": None if lang == lang_default else lang})
+    return lang
+
+
+# The view is in the link: every choice that changes what a page shows is a query parameter (?county=…&year=…
+# &overview_metric=…), so a reload, back / forward and a pasted link show the same view. The link is applied to
+# the widgets when it changed from outside (a new session, a pasted link, back / forward); after that the widgets
+# write it, one history entry per change.
+URL_LAST = "_url_last"
+
+
+def _current_link() -> dict[str, tuple[str, ...]]:
+    return {k: tuple(st.query_params.get_all(k)) for k in st.query_params}
+
+
+def url_begin() -> None:
+    """First thing in every run: whether the link changed from outside since this session last wrote it."""
+    now, last = _current_link(), st.session_state.get(URL_LAST)
+    st.session_state["_url_first"] = last is None
+    st.session_state["_url_outside"] = last is None or now != last
+    st.session_state[URL_LAST] = now
+
+
+def from_link(name: str) -> list[str] | None:
+    """The link's values of parameter name when the link changed from outside in this run, [] when it lacks it
+    (back to the default), None when the widgets' own state stands."""
+    ctx = get_script_run_ctx()
+    if not st.session_state.get("_url_outside") or (ctx is not None and ctx.fragment_ids_this_run):
+        return None  # the widgets' own state stands (a fragment's rerun never rereads the link)
+    values = st.query_params.get_all(name)
+    if not values and st.session_state.get("_url_first"):
+        return None  # a new session: the widgets' defaults (or a test's state) stand
+    return list(values)
+
+
+def to_link(values: dict) -> None:
+    """Make the link show these parameters (None or [] removes one); one update, only when something changed."""
+    current = _current_link()
+    new = dict(current)
+    for name, value in values.items():
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            new.pop(name, None)
+        else:
+            new[name] = tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else (str(value),)
+    if new != current:
+        st.query_params.from_dict({k: list(v) for k, v in new.items()})
+    st.session_state[URL_LAST] = new
+
+
+def linked(widget, label: str, options, *, key: str, default, **kwargs):
+    """A widget (select box, radio, segmented control) whose value is also the link's ?key=value: taken from the
+    link when it changed from outside (an invalid value is ignored with a one-line notice), written to it after."""
+    options = list(options)
+    raw = from_link(key)
+    if raw is not None:
+        value = default
+        if raw:
+            text = raw[-1]
+            known = {str(o): o for o in options}
+            problem = "too_long" if len(text) > links.MAX_LENGTH else None if text in known else "unknown"
+            if problem:
+                st.warning(t(f"link_{problem}", language_code(), name=key, value=escape.markdown(text, limit=24)))
+            else:
+                value = known[text]
+        st.session_state[key] = value
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    value = widget(label, options, key=key, **kwargs)
+    value = default if value is None else value
+    to_link({key: None if value == default else value})
+    return value
 
 
 def sidebar(lang: str, required: bool = True) -> Filters | None:
@@ -138,29 +212,36 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
         fail(lang, e, "data_error")
         st.stop()
 
-    if "link_applied" not in st.session_state:  # a shared link (?county=370724&year=2024) sets the start
-        st.session_state["link_applied"] = True
-        params = dict(st.query_params)
+    own = scope().region
+    raw = {name: from_link(name) for name in ("county", "region", "year")}
+    if any(v is not None for v in raw.values()):  # a link (?county=370724&year=2024, ?region=3707) sets the view
+        params = {name: v[-1] for name, v in raw.items() if v}
         outside = []
-        if links.check("county", params.get("county")) is None and not scope().allows(params["county"]):
-            outside.append(t("link_outside", lang, value=params.pop("county")))
-        link = links.parse(params, lang, {"county": set(counties["county_code"]),
-                                          "year": {str(y) for y in years}}, names=("county", "year"))
+        for name in ("county", "region"):
+            if links.check(name, params.get(name)) is None and name in params and not (
+                    scope().allows(params[name]) or own.startswith(params[name])):
+                outside.append(t("link_outside", lang, value=params.pop(name)))
+        codes = set(counties["county_code"])
+        link = links.parse(params, lang, {"county": codes, "region": {c[:n] for c in codes for n in (2, 4)},
+                                          "year": {str(y) for y in years}}, names=("county", "region", "year"))
         st.session_state["link_notices"] = outside + link.notices
-        st.session_state["pending_county"] = link.values.get("county")
+        st.session_state["pending_county"] = link.values.get("county") or link.values.get("region") or (
+            own if not st.session_state.get("_url_first") else None)
         if "year" in link.values:
             st.session_state["year"] = int(link.values["year"])
+        elif raw["year"] is not None:
+            st.session_state["year"] = years[-1]
     for notice in st.session_state.get("link_notices", []):
         st.warning(notice)
-    own = scope().region
     if own and "region_defaulted" not in st.session_state:  # an account of one region starts on it
         st.session_state["region_defaulted"] = True
         if not st.session_state.get("pending_county"):
             st.session_state.update(province=own[:2], prefecture=own[:4] if len(own) >= 4 else "",
                                     county=own if len(own) == 6 else "")
     pending = st.session_state.pop("pending_county", None)
-    if pending is not None and pending in set(counties["county_code"]):
-        st.session_state.update(province=pending[:2], prefecture=pending[:4], county=pending)
+    if pending is not None and (pending == "" or any(c.startswith(pending) for c in counties["county_code"])):
+        st.session_state.update(province=pending[:2], prefecture=pending[:4] if len(pending) >= 4 else "",
+                                county=pending if len(pending) == 6 else "")
 
     names = {}
     for level, code_col, name_col in (("province", "province_code", "province_name"),
@@ -175,6 +256,8 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
     region_name = " · ".join(names[c] for c in (province, prefecture, county) if c) or t("all_provinces", lang)
 
     year = st.sidebar.selectbox(t("year", lang), years[::-1], key="year")
+    to_link({"county": county or None, "region": None if county else (prefecture or province or None),
+             "year": None if year == years[-1] else year})
     return Filters(lang, int(year), tuple(years), region, region_name)
 
 
@@ -221,23 +304,26 @@ def static_map(fmap, key: str, height: int = 520) -> None:
     st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
 
 
-def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True) -> None:
-    """CSV and Excel download buttons for a table exactly as shown (through the one export module).
+def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True,
+              formats: tuple[str, ...] = ("csv", "xlsx"), build=None) -> None:
+    """Download buttons (CSV, Excel, Parquet) for a table exactly as shown (through the one export module).
 
     School-level rows are for analysts and administrators. The file is built only when a button is clicked
-    (Streamlit calls the builder then), and every download is audited.
+    (Streamlit calls the builder then), and every download is audited. build(frame, kind) -> bytes replaces the
+    plain files (the cohort page's carry their data dictionary).
     """
     from junheng.reports import exports
     account = st.session_state.get("account")
     if school_level and (account is None or not account.can("analyst")):
         st.caption(t("export_needs_analyst", lang))
         return
-    left, right = st.columns(2)
-    left.download_button(t("download_csv", lang), _export(frame, name, "csv", account, exports.csv_bytes),
-                         exports.file_name(name, "csv"), "text/csv", key=f"{key}_csv", on_click="ignore")
-    right.download_button(t("download_xlsx", lang),
-                          _export(frame, name, "xlsx", account, lambda f: exports.xlsx_bytes({name: f})),
-                          exports.file_name(name, "xlsx"), exports.XLSX_MIME, key=f"{key}_xlsx", on_click="ignore")
+    plain = {"csv": exports.csv_bytes, "xlsx": lambda f: exports.xlsx_bytes({name: f}),
+             "parquet": exports.parquet_bytes}
+    mime = {"csv": "text/csv", "xlsx": exports.XLSX_MIME, "parquet": exports.COHORT_FORMATS["parquet"]}
+    for column, kind in zip(st.columns(len(formats)), formats):
+        maker = plain[kind] if build is None else (lambda f, kind=kind: build(f, kind))
+        column.download_button(t(f"download_{kind}", lang), _export(frame, name, kind, account, maker),
+                               exports.file_name(name, kind), mime[kind], key=f"{key}_{kind}", on_click="ignore")
 
 
 def _export(frame: pl.DataFrame, name: str, kind: str, account, build):
@@ -367,3 +453,78 @@ def undo_import(year: int, version: str, lang: str) -> dict:
                  {"table": "school", "year": year, "undone": version, "version": entry["id"],
                   "counties": entry.get("counties", [])})
     return entry
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _count_memo(path: str, fp: str) -> dict:
+    """Suppression decisions per (scope, threshold, year, province), kept while the data stay the same: they do
+    not depend on a cohort's conditions, so a condition change never recomputes them."""
+    return {}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cohort(path: str, fp: str, spec, years: tuple[int, int], columns, min_count: int, scope_key: tuple):
+    from junheng.data import cohort as cohort_query
+    return cohort_query.run(_connection(path, fp), spec, Scope(*scope_key), years, min_count, columns,
+                            _count_memo(path, fp))
+
+
+def cohort(spec, years: tuple[int, int], columns=None):
+    """A cohort's rows as this visitor may see them (region scope, small counts), cached per cohort and columns."""
+    columns = None if columns is None else tuple(dict.fromkeys(columns))
+    return _cohort(str(data_dir()), fingerprint(), spec, tuple(years), columns, rules()["privacy"]["min_count"],
+                   scope().key)
+
+
+# The cohort page's link: ?from=2016&to=2025&where=…&where=…&compare=b&bwhere=…&measures=a,b&measure=a&view=trend&k=5
+COHORT_KEYS = {"from": "cohort_years", "to": "cohort_years", "where": "cohort_where", "compare": "cohort_compare",
+               "bwhere": "cohort_where_b", "measures": "cohort_measures", "measure": "cohort_measure",
+               "view": "cohort_view", "k": "cohort_k"}
+
+
+def cohort_link(lang: str, years: tuple[int, ...], defaults: dict) -> None:
+    """Put the cohort page's link into its widgets when the link changed from outside; invalid parts are ignored
+    with a one-line notice naming them (a condition's notice says what is wrong with it)."""
+    raw = {name: from_link(name) for name in COHORT_KEYS}
+    if all(v is None for v in raw.values()):
+        for key, value in defaults.items():  # assigning a widget's key keeps it while its view is not shown
+            st.session_state[key] = st.session_state.get(key, value)
+        return
+    values = links.cohort_params({k: v or [] for k, v in raw.items()}, lang, years)
+    for notice in values.pop("notices"):
+        st.warning(notice)
+    state = {**defaults, **{COHORT_KEYS[k]: v for k, v in values.items() if k not in ("from", "to")}}
+    first, last = values.get("from", defaults["cohort_years"][0]), values.get("to", defaults["cohort_years"][1])
+    state["cohort_years"] = (min(first, last), max(first, last))
+    for key in ("cohort_where", "cohort_where_b"):
+        state[key] = "\n".join(c.text for c in state[key]) if not isinstance(state[key], str) else state[key]
+    st.session_state.update(state)
+
+
+def cohort_to_link(defaults: dict) -> None:
+    """Write the cohort page's view into the link (defaults left out: a short link; only valid conditions)."""
+    from junheng.rules import cohort as grammar
+    chosen = st.session_state
+    conditions, _ = grammar.parse_all(chosen.get("cohort_where", "").splitlines())
+    conditions_b, _ = grammar.parse_all(chosen.get("cohort_where_b", "").splitlines())
+    span = chosen.get("cohort_years", defaults["cohort_years"])
+    to_link({"from": None if span[0] == defaults["cohort_years"][0] else span[0],
+             "to": None if span[1] == defaults["cohort_years"][1] else span[1],
+             "where": [c.text for c in conditions],
+             "compare": None if chosen.get("cohort_compare") == defaults["cohort_compare"] else chosen.get(
+                 "cohort_compare"),
+             "bwhere": [c.text for c in conditions_b] if chosen.get("cohort_compare") == "b" else None,
+             "measures": None if list(chosen.get("cohort_measures", [])) == list(defaults["cohort_measures"])
+             else ",".join(chosen.get("cohort_measures", [])) or None,
+             "measure": None if chosen.get("cohort_measure") in (None, defaults["cohort_measure"])
+             else chosen.get("cohort_measure"),
+             "view": None if chosen.get("cohort_view") in (None, defaults["cohort_view"]) else chosen.get("cohort_view"),
+             "k": None if chosen.get("cohort_k") in (None, defaults["cohort_k"]) else chosen.get("cohort_k")})
+
+
+def facet_changed(column: str, where_key: str) -> None:
+    """A click on a facet value: its condition in the conditions box becomes `column in (chosen values)`."""
+    from junheng.rules import cohort as grammar
+    lines = st.session_state.get(where_key, "").splitlines()
+    chosen = st.session_state.get(f"{where_key}_facet_{column}") or []
+    st.session_state[where_key] = "\n".join(grammar.replace_facet(lines, column, chosen))

@@ -1,0 +1,121 @@
+"""Tables and labels of the cohort page, built from the cohort statistics (pure functions, no Streamlit)."""
+from __future__ import annotations
+
+import polars as pl
+
+from junheng.i18n import t
+from junheng.rules import cohort, indicators
+
+FACETS = ("urban_rural", "school_type", "is_boarding", "is_public")
+VIEWS = ("summary", "distribution", "trend", "map", "compare", "similar", "rows")
+DEFAULT_MEASURES = ("primary_class_size", "students_per_teacher", "building_area_per_student", "left_behind_share")
+MAX_MEASURES = 8
+MAP_SCHOOLS = 2000   # above this many schools the map shows counts per county
+
+
+def facets(county: str | None) -> tuple[str, ...]:
+    """The facet columns: townships too once a county is chosen."""
+    return FACETS + (("township",) if county else ())
+
+
+def facet_options(column: str, counts: dict) -> list:
+    """The values a facet offers: every known value of a code column, else those the cohort has."""
+    if column in ("is_boarding", "is_public"):
+        return [True, False]
+    field = cohort.fields()[column]
+    return list(field.values) if field.values else sorted(counts, key=str)
+
+
+def facet_label(column: str, value, counts: dict, lang: str) -> str:
+    return f"{cohort.value_label(column, value, lang)} · {counts.get(value, 0):,}"
+
+
+def measure_label(name: str, lang: str) -> str:
+    field = cohort.fields()[name]
+    unit = field.unit(lang)
+    return f"{field.label(lang)}（{unit}）" if unit and lang == "zh" else f"{field.label(lang)} ({unit})" if unit \
+        else field.label(lang)
+
+
+def _number(value) -> str | None:
+    if value is None:
+        return None
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def _format(name: str, value) -> str | None:
+    if value is None:
+        return None
+    return f"{value * 100:.1f}%" if cohort.fields()[name].kind == "share" else _number(value)
+
+
+def summary_table(summary: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The summary for display: measure, unit, school-years with a value, weighted mean, median, p10, p90."""
+    rows = []
+    for r in summary.iter_rows(named=True):
+        f = cohort.fields()[r["measure"]]
+        rows.append((f.label(lang), "%" if f.kind == "share" else f.unit(lang), r["schools"],
+                     *[_format(r["measure"], r[s]) for s in ("mean", "median", "p10", "p90")]))
+    names = [t(k, lang) for k in ("stat_measure", "stat_unit", "stat_schools", "stat_mean", "stat_median", "stat_p10",
+                                  "stat_p90")]
+    return pl.DataFrame(rows, schema={n: pl.String if i != 2 else pl.Int64 for i, n in enumerate(names)}, orient="row")
+
+
+def compare_table(compared: pl.DataFrame, a: str, b: str, lang: str) -> pl.DataFrame:
+    """Two cohorts side by side: weighted means and medians of each, difference and ratio of the means."""
+    rows = []
+    for r in compared.iter_rows(named=True):
+        m = r["measure"]
+        rows.append((cohort.fields()[m].label(lang), _format(m, r["a_mean"]), _format(m, r["b_mean"]),
+                     _format(m, r["difference"]), None if r["ratio"] is None else f"{r['ratio']:.2f}",
+                     _format(m, r["a_median"]), _format(m, r["b_median"]), r["a_schools"], r["b_schools"]))
+    names = [t("stat_measure", lang), f"{a} · {t('stat_mean', lang)}", f"{b} · {t('stat_mean', lang)}",
+             t("cmp_difference", lang), t("cmp_ratio", lang), f"{a} · {t('stat_median', lang)}",
+             f"{b} · {t('stat_median', lang)}", f"{a} · {t('stat_schools', lang)}", f"{b} · {t('stat_schools', lang)}"]
+    return pl.DataFrame(rows, schema={n: pl.Int64 if i >= 7 else pl.String for i, n in enumerate(names)}, orient="row")
+
+
+def similar_table(similar: pl.DataFrame, counties: pl.DataFrame, measures, lang: str) -> pl.DataFrame:
+    """The chosen county first, then its nearest counties: name, prefecture, distance and each measure."""
+    named = similar.join(counties.select("county_code", "county_name", "prefecture_name", "province_name"),
+                         on="county_code", how="left")
+    return named.select(
+        pl.col("rank").alias(t("similar_rank", lang)),
+        pl.col("county_name").alias(t("county_name", lang)),
+        pl.concat_str("province_name", "prefecture_name", separator=" ").alias(t("prefecture", lang)),
+        pl.col("distance").round(3).alias(t("similar_distance", lang)),
+        pl.col("schools").alias(t("cohort_schools", lang)),
+        *[pl.col(m).round(4).alias(cohort.fields()[m].label(lang)) for m in measures],
+    )
+
+
+def map_rows(rows: pl.DataFrame, measure: str | None, lang: str) -> list[dict]:
+    """The cohort's schools for the cluster map: circle size by students, tooltip name and measure."""
+    located = rows.drop_nulls(["lon", "lat"])
+    label = cohort.fields()[measure].label(lang) if measure else ""
+    out = []
+    for r in located.select("lon", "lat", "school_name", "students",
+                            *( [measure] if measure else [])).iter_rows(named=True):
+        value = _format(measure, r[measure]) if measure else None
+        tip = f"{r['school_name']} · {t('students', lang)} {r['students']:,}" + (
+            f" · {label} {value}" if value is not None else "")
+        out.append({"lon": r["lon"], "lat": r["lat"], "size": float(r["students"] or 0), "tooltip": tip})
+    return out
+
+
+def condition_lines(conditions) -> str:
+    return "\n".join(c.text for c in conditions)
+
+
+def group_label(value: str, lang: str) -> str:
+    return t(f"group_{value}", lang) if value in indicators.GROUPS else value
+
+
+def county_counts_map(geometry, rows: pl.DataFrame, lang: str):
+    """County polygons with the number of the cohort's schools in each (value, value_text), for a choropleth."""
+    counts = rows.group_by("county_code").agg(pl.col("school_id").n_unique().alias("value"))
+    shown = geometry[geometry["county_code"].isin(counts["county_code"].to_list())].copy()
+    by_code = dict(zip(counts["county_code"].to_list(), counts["value"].to_list()))
+    shown["value"] = [float(by_code.get(c, 0)) for c in shown["county_code"]]
+    shown["value_text"] = [f"{int(v):,}" for v in shown["value"]]
+    return shown

@@ -205,6 +205,12 @@ def cohort_histogram_chart(hist: pl.DataFrame, names: dict[str, str], measure: s
                    t("cohort_share_of_schools", lang))
 
 
+def _translucent(colour: str, alpha: float = 0.18) -> str:
+    """A band's fill: the cohort's colour, see-through so the lines over it stay visible (trace opacity is not)."""
+    r, g, b = (int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def cohort_trend_chart(trends: dict[str, pl.DataFrame], names: dict[str, str], measure: str, lang: str,
                        percent: bool = False) -> go.Figure:
     """Each cohort's weighted mean (solid) and median (dotted) over the years, with its P10–P90 band."""
@@ -217,7 +223,7 @@ def cohort_trend_chart(trends: dict[str, pl.DataFrame], names: dict[str, str], m
         fig.add_scatter(x=rows["year"], y=rows["p90"], mode="lines", line=dict(width=0), showlegend=False,
                         hoverinfo="skip", legendgroup=key)
         fig.add_scatter(x=rows["year"], y=rows["p10"], mode="lines", line=dict(width=0), fill="tonexty",
-                        fillcolor=colour, opacity=0.15, name=f"{name} {t('cohort_p10_p90', lang)}", legendgroup=key)
+                        fillcolor=_translucent(colour), name=f"{name} {t('cohort_p10_p90', lang)}", legendgroup=key)
         fig.add_scatter(x=rows["year"], y=rows["mean"], mode="lines+markers", line_color=colour,
                         name=f"{name} · {escape.plotly(t('stat_mean', lang))}", legendgroup=key)
         fig.add_scatter(x=rows["year"], y=rows["median"], mode="lines", line=dict(color=colour, dash="dot"),

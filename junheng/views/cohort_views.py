@@ -37,15 +37,18 @@ def measure_label(name: str, lang: str) -> str:
         else field.label(lang)
 
 
-def _number(value) -> str | None:
+MISSING = "—"  # a measure with no value in a cohort (no school has it): shown as a dash, not "None"
+
+
+def _number(value) -> str:
     if value is None:
-        return None
+        return MISSING
     return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
-def _format(name: str, value) -> str | None:
+def _format(name: str, value) -> str:
     if value is None:
-        return None
+        return MISSING
     return f"{value * 100:.1f}%" if cohort.fields()[name].kind == "share" else _number(value)
 
 
@@ -67,7 +70,7 @@ def compare_table(compared: pl.DataFrame, a: str, b: str, lang: str) -> pl.DataF
     for r in compared.iter_rows(named=True):
         m = r["measure"]
         rows.append((cohort.fields()[m].label(lang), _format(m, r["a_mean"]), _format(m, r["b_mean"]),
-                     _format(m, r["difference"]), None if r["ratio"] is None else f"{r['ratio']:.2f}",
+                     _format(m, r["difference"]), MISSING if r["ratio"] is None else f"{r['ratio']:.2f}",
                      _format(m, r["a_median"]), _format(m, r["b_median"]), r["a_schools"], r["b_schools"]))
     names = [t("stat_measure", lang), f"{a} · {t('stat_mean', lang)}", f"{b} · {t('stat_mean', lang)}",
              t("cmp_difference", lang), t("cmp_ratio", lang), f"{a} · {t('stat_median', lang)}",

@@ -1,0 +1,23 @@
+"""The cohort page's tables and charts as shown: missing values and the trend bands."""
+import polars as pl
+
+from junheng.views import charts, cohort_views
+
+
+def test_a_measure_no_school_of_a_cohort_has_shows_a_dash_not_none():
+    compared = pl.DataFrame({"measure": ["primary_class_size"], "a_mean": [41.6], "b_mean": [None], "difference": [None],
+                             "ratio": [None], "a_median": [31.8], "b_median": [None], "a_schools": [3], "b_schools": [0]},
+                            schema_overrides={"b_mean": pl.Float64, "difference": pl.Float64, "ratio": pl.Float64,
+                                              "b_median": pl.Float64})
+    row = cohort_views.compare_table(compared, "A", "B", "zh").row(0)
+    assert row[1:7] == ("41.6", "—", "—", "—", "31.8", "—")
+
+
+def test_the_p10_p90_bands_are_see_through_so_the_lines_show():
+    trend = pl.DataFrame({"year": [2024, 2025], "mean": [14.0, 15.0], "median": [13.0, 14.0], "p10": [9.0, 10.0],
+                          "p90": [20.0, 21.0]})
+    fig = charts.cohort_trend_chart({"a": trend, "b": trend}, {"a": "队列 A", "b": "队列 B"}, "生师比", "zh")
+    bands = [tr for tr in fig.data if tr.fill == "tonexty"]
+    assert len(bands) == 2
+    for band in bands:
+        assert band.fillcolor.startswith("rgba(") and float(band.fillcolor.rstrip(")").split(",")[-1]) < 0.5

@@ -15,11 +15,14 @@ test: setup
 
 setup: system venv vendor
 
-# Debian packages for the browser test and CJK fonts in screenshots and exports.
+# Debian packages for the browser test and CJK fonts in screenshots and exports; PostgreSQL and nginx for the
+# scale-out tests (tests/pg.py, tests/test_scale.py start their own servers; nothing is configured system-wide).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql nginx
 system:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-	  echo "installing Debian packages chromium fonts-noto-cjk"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null; then \
+	  echo "installing Debian packages $(SYSTEM_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 
 venv: .venv/.stamp-deps

@@ -117,3 +117,6 @@ def sign_in(at, role: str = "admin", region: str = ""):
     at.session_state["account"], at.session_state["scope"] = account, account.scope
     at.session_state["session_id"] = None
     return at
+
+
+from tests.pg import postgres_server, postgres_url  # noqa: E402,F401 — a real PostgreSQL server (tests/pg.py)

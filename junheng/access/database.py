@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from junheng import settings
+from junheng.data import backend
 
 metadata = sa.MetaData()
 
@@ -71,46 +71,35 @@ APPEND_ONLY = {
     ],
 }
 
-_engines: dict[str, sa.Engine] = {}
+_ready: set[str] = set()
 _lock = threading.Lock()
 
 
 def url(data_dir: Path) -> str:
     """JUNHENG_DATABASE_URL, or the SQLite file access.sqlite3 in the data directory."""
-    return settings.get("JUNHENG_DATABASE_URL") or f"sqlite:///{Path(data_dir).resolve() / 'access.sqlite3'}"
+    return backend.url(data_dir)
 
 
 def engine(data_dir: Path) -> sa.Engine:
-    """The engine for the data directory's database, created (with its tables) on first use."""
-    key = url(data_dir)
+    """The engine for the data directory's database, its tables created on first use."""
+    eng = backend.engine(data_dir)
+    key = str(eng.url)
     with _lock:
-        if key not in _engines:
-            if key.startswith("sqlite"):
-                Path(data_dir).mkdir(parents=True, exist_ok=True)
-                eng = sa.create_engine(key, connect_args={"timeout": 30})
-                sa.event.listen(eng, "connect", _sqlite_pragmas)
-            else:
-                eng = sa.create_engine(key, pool_pre_ping=True)
+        if key not in _ready:
             metadata.create_all(eng)
             with eng.begin() as con:
+                if eng.dialect.name == "postgresql":  # two servers starting at once must not race on the trigger
+                    con.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": backend.ADVISORY_KEY + 1})
                 for statement in APPEND_ONLY.get(eng.dialect.name, []):
                     con.exec_driver_sql(statement)
-            if key.startswith("sqlite"):
+            if eng.dialect.name == "sqlite":
                 os.chmod(Path(data_dir) / "access.sqlite3", 0o600)  # password hashes: the owner only
-            _engines[key] = eng
-        return _engines[key]
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("pragma journal_mode=wal")  # readers never wait for a writer
-    cursor.execute("pragma foreign_keys=on")
-    cursor.close()
+            _ready.add(key)
+        return eng
 
 
 def dispose() -> None:
     """Close every engine (tests that remove a data directory)."""
     with _lock:
-        for eng in _engines.values():
-            eng.dispose()
-        _engines.clear()
+        _ready.clear()
+    backend.dispose()

@@ -7,7 +7,9 @@ Layout under the data directory:
   manifest.json.bak                        the manifest as it was before the last write (the last good one)
   .pending.json                            years whose current snapshot may lag the manifest (during a write)
 
-A write (import, rollback) takes the data directory's lock and goes:
+A write (import, rollback) takes the store's write lock (a lock file in the data directory; with
+JUNHENG_DATABASE_URL a PostgreSQL advisory lock, so servers on several hosts sharing the directory take turns)
+and goes:
   1. read and check manifest.json: a damaged one stops the write before anything is written;
   2. write the new version file (a name nobody lists until the manifest does);
   3. note the year in .pending.json;
@@ -18,6 +20,11 @@ A crash before 4 leaves the old manifest and the old current snapshot (plus an u
 after 4 is finished by `recover` (run with every write and when the app starts), which copies the version the
 manifest names over the current snapshot. Every file is replaced by writing a hidden temporary file and renaming.
 Messages never contain a server path: at most a path relative to the data directory.
+
+The version catalog stays manifest.json, next to the files it names, on the shared filesystem: its atomic
+rename is the commit point of the snapshot files too, which a database row could not be (a crash between the
+row and the files would let them disagree). Other servers see a write at once: the manifest's and snapshots'
+file stamps are part of junheng.data.db.fingerprint, hence of every cache key. docs/deploy.md has the rest.
 """
 from __future__ import annotations
 
@@ -30,13 +37,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
+from junheng.data import backend
 from junheng.i18n import t
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".write.lock"
+LOCK_NAME = backend.LOCK_NAME
 LOCK_WAIT_S = 30
 MANIFEST = "manifest.json"
 BACKUP = "manifest.json.bak"
@@ -58,10 +66,10 @@ def _say(key: str, lang: str | None, **values) -> str:
     return f"{t(key, 'zh', **values)} / {t(key, 'en', **values)}"
 
 
-def lock(data_dir: Path, timeout: float = LOCK_WAIT_S) -> FileLock:
-    """The data directory's write lock; held for a whole import so writes never interleave."""
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    return FileLock(str(Path(data_dir) / LOCK_NAME), timeout=timeout)
+def lock(data_dir: Path, timeout: float = LOCK_WAIT_S):
+    """The store's write lock, held for a whole import so writes never interleave: a lock file in the data
+    directory (one host), or a PostgreSQL advisory lock when JUNHENG_DATABASE_URL is set (every host)."""
+    return backend.write_lock(data_dir, timeout)
 
 
 def read_manifest(data_dir: Path, lang: str | None = None) -> dict:

@@ -16,11 +16,13 @@ test: setup
 setup: system venv vendor
 
 # Debian packages for the browser test and CJK fonts in screenshots and exports; PostgreSQL and nginx for the
-# scale-out tests (tests/pg.py, tests/test_scale.py start their own servers; nothing is configured system-wide).
-SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql nginx
+# scale-out tests (tests/pg.py, tests/test_scale.py start their own servers; nothing is configured system-wide);
+# poppler-utils (pdftotext, pdftoppm) for the report tests.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk postgresql nginx poppler-utils
 system:
 	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null; then \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null \
+	    || ! command -v pdftotext >/dev/null; then \
 	  echo "installing Debian packages $(SYSTEM_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi

@@ -78,10 +78,9 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     if not county_file.exists():
         raise DataError("boundaries missing: boundaries/counties.parquet")
     con = duckdb.connect()
-    # Paths are ours, not the user's; DuckDB cannot bind a parameter inside a view body,
-    # so they go in as quoted literals.
-    file_list = ", ".join(_quote(p) for p in files)
-    _schools_view(con, f"read_parquet([{file_list}], union_by_name = true)", "_schools")
+    # Each file's footer is read once per connection, not once per query.
+    con.execute("set parquet_metadata_cache = true")
+    _schools_view(con, _snapshot_source(files), "_schools")
     con.execute(
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
@@ -92,16 +91,22 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         synthetic = store.synthetic_counties(data_dir)
     except store.ManifestError:  # nothing counts as synthetic: a guest is shown less, never more
         synthetic = {}
-    con.execute("create table _synthetic (county_code varchar, year integer)")
-    con.executemany("insert into _synthetic values (?, ?)", [[c, y] for y in years for c in synthetic.get(y, ())])
+    # From one frame: an insert per county and year took 5 s at national size.
+    synthetic_rows = pl.DataFrame({"county_code": [c for y in years for c in sorted(synthetic.get(y, ()))],
+                                   "year": [y for y in years for _ in synthetic.get(y, ())]},
+                                  schema={"county_code": pl.String, "year": pl.Int32})
+    con.register("_synthetic_rows", synthetic_rows)
+    con.execute("create table _synthetic as select * from _synthetic_rows")
+    con.unregister("_synthetic_rows")
     # The county totals every page reads, so national views never re-scan 2.5 million school rows:
     # read from the aggregates written with each snapshot when they match it and the rules, else built here.
     if rules is None:
         from junheng import settings
         rules = settings.load_thresholds()
     con.execute("create view schools as select * from _schools")  # unscoped only while the aggregates are built
+    manifest = _manifest(data_dir)
     for name, params in materialized_params(rules).items():
-        stored = [aggregate_path(data_dir, year, name, params) for year in years]
+        stored = [aggregate_path(data_dir, year, name, params, manifest) for year in years]
         if all(path is not None and path.exists() for path in stored):
             # Copied in (small): the connection never depends on files a later import may replace.
             con.execute(f"create table _{name} as select * from read_parquet($files)",  # name: from MATERIALIZED
@@ -114,17 +119,28 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
 
 
 # Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.
+# An `in (select …)`, not a correlated `exists`: DuckDB then still pushes a query's own filters (a county, a
+# year) down into the Parquet scan; with `exists` it read every year of every county (1.4 s for one county).
 SCOPED = ("starts_with(rows.county_code, getvariable('scope_region')) "
-          "and (not getvariable('scope_synthetic_only') or exists (select 1 from _synthetic as s "
-          "where s.county_code = rows.county_code and s.year = rows.year))")
+          "and (not getvariable('scope_synthetic_only') or (rows.county_code, rows.year) in "
+          "(select county_code, year from _synthetic))")
 
 
-def aggregate_path(data_dir: Path, year: int, name: str, params: dict) -> Path | None:
-    """Where the aggregate `name` of the current version of year, built with params, is stored (or None)."""
+def _manifest(data_dir: Path) -> dict | None:
     import json
     try:
-        entry = json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))["years"][str(year)]
-    except (OSError, ValueError, KeyError):
+        return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def aggregate_path(data_dir: Path, year: int, name: str, params: dict, manifest: dict | None = None) -> Path | None:
+    """Where the aggregate `name` of the current version of year, built with params, is stored (or None).
+    manifest: the manifest already read (a national one is megabytes; read it once per connection)."""
+    import json
+    try:
+        entry = (manifest if manifest is not None else _manifest(data_dir))["years"][str(year)]
+    except (TypeError, KeyError):
         return None
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
     return Path(data_dir) / "aggregates" / name / f"year={year}" / f"{entry['current']}-{tag}.parquet"
@@ -150,6 +166,26 @@ def schools_columns() -> dict[str, str]:
     """Every column the `schools` view has, whatever the snapshots hold: name -> dictionary type."""
     from junheng.data import dictionary
     return {c.name: c.type for c in dictionary.columns()}
+
+
+def _snapshot_source(files: list[Path]) -> str:
+    """A `from` source over the snapshot files with one fixed schema and no `union_by_name` (which made DuckDB
+    read every year's schema on every query): files with the same columns are read together, each group
+    brought to the data dictionary's columns (a column a group lacks reads as null), and the groups joined
+    with `union all by name`."""
+    import pyarrow.parquet as pq
+    dictionary = schools_columns()
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for path in files:
+        groups.setdefault(tuple(pq.read_schema(path).names), []).append(path)
+    if len(groups) == 1:
+        return "read_parquet([" + ", ".join(_quote(p) for p in files) + "])"
+    parts = []
+    for names, paths in groups.items():
+        missing = "".join(f", null::{SQL_TYPES[kind]} as {name}"  # names and types from the dictionary
+                          for name, kind in dictionary.items() if name not in names)
+        parts.append(f"select *{missing} from read_parquet([" + ", ".join(_quote(p) for p in paths) + "])")
+    return "(" + " union all by name ".join(parts) + ")"
 
 
 def _schools_view(con: duckdb.DuckDBPyConnection, source: str, name: str = "schools") -> None:

@@ -48,3 +48,13 @@ def test_gap_scatter_plots_the_given_values_and_the_diagonal():
     fig = BUILDERS["gap_scatter"]("zh")
     assert list(fig.data[0].x) == [30.0] and list(fig.data[0].y) == [20.0]
     assert fig.data[1].x[0] == 0 and fig.data[1].x[1] == fig.data[1].y[1]  # the no-gap line
+
+
+def test_small_multiples_draw_each_target_once_per_panel_on_its_own_axes():
+    frame = pl.DataFrame({"county_code": ["A", "A", "B", "B", "C"], "year": [2024, 2025, 2024, 2025, 2025],
+                          "s": [0.5, 0.6, 0.2, 0.3, 0.9]})
+    fig = charts.small_multiples_chart(frame, {"s": "x"}, {"A": "a"}, "T", "zh", [(0.85, "t1"), (0.5, "t2")])
+    # B is furthest behind (0.3), then A (0.6), then C (0.9): panels 1, 2, 3 on axes y, y2, y3
+    assert [(tr.yaxis, list(tr.y)) for tr in fig.data] == [("y", [0.2, 0.3]), ("y2", [0.5, 0.6]), ("y3", [0.9])]
+    lines = sorted((s.yref, s.y0, s.xref) for s in fig.layout.shapes)
+    assert lines == sorted((f"y{n}", v, f"x{n} domain") for n in ("", "2", "3") for v in (0.85, 0.5))

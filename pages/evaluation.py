@@ -14,8 +14,9 @@ st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
 
 def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
-    status = verdicts.region_verdicts(ui.query("school_rows", year=year, region=region), rules,
-                                      county_table.read(ui.data_dir(), year))
+    status = verdicts.region_verdicts_from(ui.query("county_level_results", year=year, region=region),
+                                           ui.query("county_row_items", year=year, region=region), rules,
+                                           county_table.read(ui.data_dir(), year))
     st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")

@@ -13,6 +13,7 @@ PARAMS = {  # realistic parameters for each declared $name
     "combined_school_max": 2500, "primary_max": 45, "junior_max": 50, "year_from": 2023, "year_to": 2024,
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
+              "county × level": ["county_code", "level"], "county × item": ["county_code", "item"],
               "school × year": ["school_id", "year"], "school": ["school_id"],
               "year × urban-rural code": ["year", "urban_rural_code"],
               "year × level × urban-rural code": ["year", "level", "urban_rural_code"],

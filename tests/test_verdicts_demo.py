@@ -79,3 +79,22 @@ def test_the_page_says_why(data, monkeypatch):
     assert "**基本均衡：达到基本均衡**" in text
     assert "**优质均衡：未达到** — 未达标：" in text and "社会认可度（81%，标准 ≥ 85%）" in text
     assert "达到优质均衡" not in text
+
+
+def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data):
+    """The evaluation page's region view reads what each version stored (db.EVALUATED), not 250,000 school rows:
+    the same verdicts, parts and failing items as evaluating the rows, with the sample county table too."""
+    from junheng.access.scope import EVERYTHING
+    from junheng.data import db
+    rules = settings.load_thresholds()
+    assert all(db.aggregate_path(data, YEAR, name, db.evaluation_params(rules)).exists() for name in db.EVALUATED)
+    con = db.connect(data, rules)
+    table = county_table.read(data, YEAR)
+    for region in ("", "37", "370724"):
+        from_rows = verdicts.region_verdicts(db.run(con, "school_rows", EVERYTHING, year=YEAR, region=region), rules,
+                                             table)
+        stored = verdicts.region_verdicts_from(db.run(con, "county_level_results", EVERYTHING, year=YEAR, region=region),
+                                               db.run(con, "county_row_items", EVERYTHING, year=YEAR, region=region),
+                                               rules, table)
+        assert stored.height == from_rows.height > 0
+        assert stored.equals(from_rows), region

@@ -113,9 +113,65 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
                         {"files": [str(p) for p in stored]})
         else:
             con.execute(f"create table _{name} as " + query_body(name), params)
-    for name in ("schools", *MATERIALIZED):
+    _evaluation_tables(con, data_dir, years, rules, manifest)
+    for name in ("schools", *MATERIALIZED, *EVALUATED):
         con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
     return con
+
+
+# Per county and year, what the evaluation takes from the school rows (evaluation.level_results and
+# verdicts.school_row_items): computed in Polars once per data version and rules, stored beside the SQL
+# aggregates, so a national evaluation page never fetches and re-evaluates 250,000 school rows.
+EVALUATED = ("county_level_results", "county_row_items")
+
+
+def evaluation_params(rules: dict) -> dict:
+    """What the evaluated aggregates depend on: every rule but the privacy threshold (a cache tag)."""
+    import json
+    kept = {k: v for k, v in rules.items() if k != "privacy"}
+    return {"rules": hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:12]}
+
+
+def evaluated(schools: pl.DataFrame, year: int, rules: dict) -> dict[str, pl.DataFrame]:
+    """The evaluated aggregates of one year's school rows (every dictionary column present)."""
+    from junheng.rules import evaluation, verdicts
+    levels = evaluation.level_results(evaluation.level_values(schools, rules), rules)
+    out = {"county_level_results": levels, "county_row_items": verdicts.school_row_items(schools, rules)}
+    return {name: frame.with_columns(pl.lit(year, dtype=pl.Int32).alias("year")) for name, frame in out.items()}
+
+
+def _write_frame(frame: pl.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(target)
+
+
+def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manifest: dict | None) -> None:
+    """The tables _county_level_results and _county_row_items: read from the stored files of the current
+    versions; a year without them (older data, other rules) is evaluated here once and its files written
+    (best effort: a read-only data directory just evaluates it again next time)."""
+    params = evaluation_params(rules)
+    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in EVALUATED}
+    for year in years:
+        paths = {name: aggregate_path(data_dir, year, name, params, manifest) for name in EVALUATED}
+        if all(p is not None and p.exists() for p in paths.values()):
+            for name, path in paths.items():
+                frames[name].append(pl.read_parquet(path))
+            continue
+        schools = con.sql("select * from schools where year = $year", params={"year": year}).pl()
+        for name, frame in evaluated(schools, year, rules).items():
+            frames[name].append(frame)
+            if paths[name] is not None:
+                try:
+                    _write_frame(frame, paths[name])
+                except OSError:
+                    pass
+    for name, parts in frames.items():
+        table = pl.concat(parts, how="diagonal_relaxed")
+        con.register("_frame", table)
+        con.execute(f"create table _{name} as select * from _frame")  # name: from EVALUATED
+        con.unregister("_frame")
 
 
 # Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.
@@ -156,6 +212,9 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
         tmp = target.with_name(f".{target.name}.tmp")
         con.execute(f"copy ({query_body(name)}) to {_quote(tmp)} (format parquet)", params)
         tmp.replace(target)
+    schools = con.sql("select * from schools").pl()
+    for name, frame in evaluated(schools, year, rules).items():
+        _write_frame(frame, aggregate_path(data_dir, year, name, evaluation_params(rules)))
     con.close()
 
 

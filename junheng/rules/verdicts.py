@@ -77,6 +77,7 @@ def parts(evaluation_key: str | None = None) -> tuple[Part, ...]:
     return tuple(p for p in _registry()[0] if evaluation_key in (None, p.evaluation))
 
 
+@lru_cache(maxsize=64)
 def items(evaluation_key: str | None = None, part: str | None = None) -> tuple[Item, ...]:
     """The registry's items, optionally of one evaluation and part."""
     return tuple(i for i in _registry()[1] if evaluation_key in (None, i.evaluation) and part in (None, i.part))
@@ -227,10 +228,10 @@ def _json_value(it: Item, value):
     return float(value)
 
 
-def _entry(it: Item, computed: tuple | None, assessed, rules: dict) -> dict | None:
+def _entry(it: Item, computed: tuple | None, assessed, rules: dict, rule_text: str | None = None) -> dict | None:
     """One item's entry: value, rule, met, source (computed / self-assessed / missing); None when the item does
-    not apply (a computed item of a level the county does not have)."""
-    base = {"rule": rule(it, rules)}
+    not apply (a computed item of a level the county does not have). rule_text: rule(it, rules), if known."""
+    base = {"rule": rule(it, rules) if rule_text is None else rule_text}
     if computed is not None:
         value, met = computed
         met = is_met(it, value, rules) if met is None else bool(met)
@@ -268,12 +269,14 @@ def combine(statuses) -> str:
     return "pass"
 
 
-def county_verdicts(computed: dict, assessed: dict, rules: dict) -> tuple[dict, dict]:
+def county_verdicts(computed: dict, assessed: dict, rules: dict, rule_texts: dict | None = None) -> tuple[dict, dict]:
     """(verdicts, parts) of one county-year.
 
     computed: item key -> (value, met or None); assessed: item key -> self-assessed value.
     verdicts: {"basic": V, "quality": V}; parts: evaluation -> part -> {"status", "items": key -> entry}.
+    rule_texts: item key -> rule(item, rules), computed once when many counties are judged.
     """
+    rule_texts = rule_texts or {}
     verdicts, out = {}, {}
     for evaluation_key in EVALUATIONS:
         out[evaluation_key] = {}
@@ -283,7 +286,7 @@ def county_verdicts(computed: dict, assessed: dict, rules: dict) -> tuple[dict, 
                 from_rows = computed.get(it.key)
                 if it.kind == "verdict":  # the prerequisite: this year's 基本均衡 verdict
                     from_rows = (verdicts["basic"], None)
-                entry = _entry(it, from_rows, assessed.get(it.key), rules)
+                entry = _entry(it, from_rows, assessed.get(it.key), rules, rule_texts.get(it.key))
                 if entry is not None:
                     entries[it.key] = entry
             out[evaluation_key][p.key] = {"status": part_status(entries), "items": entries}
@@ -327,12 +330,21 @@ def region_verdicts(schools: pl.DataFrame, rules: dict, table: pl.DataFrame | No
     basic_failing / quality_failing: the items not met.
     """
     levels = evaluation.level_results(evaluation.level_values(schools, rules), rules)
+    return region_verdicts_from(levels, school_row_items(schools, rules), rules, table)
+
+
+def region_verdicts_from(levels: pl.DataFrame, row_items: pl.DataFrame, rules: dict,
+                         table: pl.DataFrame | None = None) -> pl.DataFrame:
+    """region_verdicts from what the school rows give per county, computed once per data version and stored
+    beside it (junheng.data.db): levels from evaluation.level_results, row_items from school_row_items."""
     wide = evaluation.region_wide(levels)
-    computed = _by_county(computed_items(schools, rules, levels), pair=True)
+    computed = _by_county(pl.concat([resource_items(levels), row_items.select("county_code", "item", "value", "met")],
+                                    how="vertical_relaxed"), pair=True)
     assessed = assessed_values(table)
     rows = []
+    texts = {it.key: rule(it, rules) for it in items()}
     for code in wide["county_code"]:
-        verdicts, out = county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules)
+        verdicts, out = county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, texts)
         rows.append({"county_code": code, "basic_verdict": verdicts["basic"], "quality_verdict": verdicts["quality"],
                      "basic_failing": failing(out["basic"]), "quality_failing": failing(out["quality"])})
     frame = pl.DataFrame(rows, schema={"county_code": pl.String, "basic_verdict": pl.String,

@@ -1,0 +1,11 @@
+-- grain: county × level
+-- params: $year, $region
+with final as (
+    select *
+    from county_level_results
+    where year = $year
+      and starts_with(county_code, $region)
+)
+
+select * exclude (year) from final
+order by county_code, level

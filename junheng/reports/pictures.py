@@ -60,15 +60,16 @@ def map_html(folium_map) -> str:
     return folium_map.get_root().render()
 
 
-def map_png(folium_map, width: int = 1200, height: int = 800, timeout_ms: int = 20000) -> bytes:
-    """A Folium map as PNG bytes, drawn by headless Chromium from the vendored Leaflet (no tiles, no CDN)."""
+def map_png(folium_map, width: int = 1200, height: int = 800, timeout_ms: int = 20000, scale: float = 1.0) -> bytes:
+    """A Folium map as PNG bytes (width × height CSS pixels, times scale), drawn by headless Chromium from the
+    vendored Leaflet (no tiles, no CDN)."""
     from playwright.sync_api import Error as PlaywrightError, sync_playwright
     html = map_html(folium_map)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": width, "height": height})
+                page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
                 page.route("**/*", lambda route: _answer(route, html))
                 page.goto(f"{MAP_ORIGIN}/map.html", wait_until="load", timeout=timeout_ms)
                 page.wait_for_function(_DRAWN, timeout=timeout_ms)

@@ -356,6 +356,47 @@ def _cohort(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    """The county deck (or a prefecture's bulletin with --region) as PPTX, PDF or xlsx; nothing written on failure."""
+    import os
+    import tempfile
+    import time
+
+    from junheng.access import audit
+    from junheng.access.accounts import SYSTEM
+    from junheng.data import db
+    from junheng.reports import content, pictures, report
+    lang, out = args.lang, Path(args.out)
+    kind = args.format or out.suffix.lstrip(".").lower()
+    if kind not in report.FORMATS:
+        return _fail(t("report_err_format", lang, value=kind or "—"))
+    if (args.county is None) == (args.region is None):
+        return _fail(_msg(lang, "请给出 --county 或 --region 之一", "give one of --county or --region"), code=2)
+    started = time.monotonic()
+    try:  # the command line acts as the local system administrator
+        data, made = report.build(Path(args.data_dir), EVERYTHING, args.year, kind, lang, county=args.county,
+                                  region=args.region)
+    except content.ReportError as e:
+        return _fail(str(e))
+    except (settings.SettingsError, db.DataError) as e:
+        return _fail(str(e))
+    except pictures.PictureError as e:
+        return _fail(t("report_err_build", lang, what=str(e)))
+    try:  # written whole or not at all: a temporary file beside the target, then renamed over it
+        handle, temporary = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=".junheng-report-")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, out)
+    except OSError as e:
+        if "temporary" in locals() and Path(temporary).exists():
+            Path(temporary).unlink()
+        return _fail(t("report_err_build", lang, what=f"{type(e).__name__}: {out.name}"))
+    audit.record(Path(args.data_dir), SYSTEM, "export", {"file": out.name, "format": kind, "report": args.county
+                                                         or args.region, "year": args.year})
+    print(t("report_written", lang, path=args.out, seconds=f"{time.monotonic() - started:.1f}"))
+    return 0
+
+
 def _json(value) -> str:
     import json
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -481,6 +522,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_cohort)
+
+    p = sub.add_parser("report", help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--county", help="6-digit county code, e.g. 370724")
+    p.add_argument("--region", help="4-digit prefecture code for the bulletin of its counties, e.g. 3707")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], help="default: from --out's suffix")
+    p.add_argument("--out", required=True)
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_report)
 
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from junheng.i18n import t
-from junheng.views import login, ui
+from junheng.views import login, present, ui
 
 st.set_page_config(page_title="均衡 Junheng", page_icon="⚖️", layout="wide")
 
@@ -35,6 +35,10 @@ login.box(lang, account)
 # Data management works with no data at all (that is how the first import happens); the views do not.
 filters = ui.sidebar(lang, required=page.url_path not in ("shuju", "zhanghu"))
 st.session_state["frame_filters"] = filters
+presenting = present.mode(lang)
+present.style(lang, presenting)  # print always; presentation mode; a Chinese screen without Streamlit's English
+if presenting:
+    present.bar(lang, page.url_path)
 ui.notice(filters)
 try:
     page.run()

@@ -767,6 +767,112 @@ TEXT: dict[str, tuple[str, str]] = {
     "sheet_ranking": ("排名", "Ranking"),
     "sheet_roadmap": ("标准化与大班额", "Standardization"),
     "sheet_milestones": ("阶段目标", "Milestones"),
+    # --- kitui ---
+    "tab_rectification": ("整改清单", "Rectification list"),
+    "tab_plan": ("达标方案", "Minimum-cost plan"),
+    "kit_unit_m2": ("平方米", "m²"),
+    "kit_unit_cny": ("元", "yuan"),
+    "kit_unit_teachers": ("名", "teachers"),
+    "kit_unit_rooms": ("间", "rooms"),
+    "kit_priority": ("优先级", "Priority"),
+    "kit_priority_1": ("① 必须整改", "1 Must fix"),
+    "kit_priority_1_help": ("学校未达到校际达标规则，所列各项都要补足", "the school fails the per-school rule; "
+                            "every item listed must be made up"),
+    "kit_priority_2": ("② 县级差异系数", "2 County CV"),
+    "kit_priority_2_help": ("县域差异系数超过上限，所列学校对它影响最大", "a county CV is over its ceiling; the "
+                            "schools listed raise it most"),
+    "kit_priority_3": ("③ 建议补足", "3 Advised"),
+    "kit_priority_3_help": ("学校已达标（六项达标、另一项不低于 85%），但仍有一项未达最低标准",
+                            "the school passes (six minimums met, the seventh at 85% or more) but one minimum is "
+                            "still unmet"),
+    "kit_value": ("现值", "Value"),
+    "kit_minimum": ("最低标准", "Minimum"),
+    "kit_share": ("达标 %", "% of min."),
+    "kit_shortfall": ("缺口", "Shortfall"),
+    "kit_unit_cost": ("单价（元）", "Unit cost (yuan)"),
+    "kit_cost": ("估算费用（元）", "Estimated cost (yuan)"),
+    "kit_movers": ("影响最大的学校", "Schools that raise it most"),
+    "kit_list_separator": ("、", ", "),
+    "kit_list_summary": ("**整改清单**：{schools} 所学校、{items} 项未达最低标准；{cvs} 项县级差异系数超过上限；"
+                         "学校各项补足的估算费用合计 **{total}**。",
+                         "**Rectification list**: {items} unmet minimums at {schools} schools; {cvs} county CVs "
+                         "over their ceiling; estimated cost of making up every school item: **{total}**."),
+    "kit_rows": ("{n} 项", "{n} items"),
+    "kit_none_1": ("没有未达到校际达标规则的学校。", "No school fails the per-school rule."),
+    "kit_none_2": ("各项差异系数都不超过上限。", "Every CV is within its ceiling."),
+    "kit_none_3": ("没有仍有一项未达最低标准的达标学校。", "No passing school has a minimum still unmet."),
+    "kit_list_note": ("缺口按指标自身单位计：面积为平方米，设备为元，教师和教室按整数向上取整。单价为设置项"
+                      "（阈值设置文件 [costs]）：{costs}。各行费用按每项单独补足计算，合计不等于达标方案的费用。",
+                      "Shortfalls are in each indicator's own unit: m² of floor or ground, yuan of equipment, whole "
+                      "teachers and rooms (rounded up). Unit costs are settings (thresholds file [costs]): {costs}. "
+                      "Each row is costed on its own; the total is not the minimum-cost plan's cost."),
+    "kit_plan_solving": ("正在计算最低费用方案…", "Solving the minimum-cost plan…"),
+    "kit_plan_nothing": ("该县的学校和各项差异系数已达到优质均衡资源配置要求，无需增补。",
+                         "The county's schools and CVs already meet the 优质均衡 resource rules: nothing to add."),
+    "kit_plan_failed": ("未找到能使全县达到要求的方案（求解失败或取整后仍不达标）。可在下表中手工编辑方案并查看效果。",
+                        "No plan was found that makes the county pass (the solver failed, or rounding broke a "
+                        "ceiling). Edit a plan by hand below and see its effect."),
+    "kit_plan_line": ("**达标方案**：{n} 项增补，估算费用 **{cost}**；任何方案的费用都不低于 {bound}"
+                      "（连续松弛的下界），本方案至多高出 {gap}%。",
+                      "**Minimum-cost plan**: {n} additions, estimated cost **{cost}**; no plan costs less than "
+                      "{bound} (the continuous relaxation's bound), so this one is at most {gap}% dearer."),
+    "kit_plan_method": ("求解方法：以费用最小为目标，每校每项指标不低于最低标准（最多一项可只达 85%），每项差异系数"
+                        "不超过上限——差异系数约束是二阶锥约束（加权标准差为范数，不超过上限乘加权均值），用 CVXPY "
+                        "和 Clarabel 求解二阶锥规划；教师和教室按整数向上取整，面积和设备取整到 1 平方米和 1 元，"
+                        "再用评估规则本身复核。",
+                        "How it is solved: minimise cost subject to every school meeting each minimum (one may stay "
+                        "at 85%) and every CV under its ceiling — a CV ceiling is a second-order-cone constraint "
+                        "(the weighted standard deviation, a norm, at most the ceiling times the weighted mean) — as "
+                        "a second-order-cone programme in CVXPY with Clarabel; teachers and rooms are rounded up to "
+                        "whole units, m² and yuan to whole ones, and the plan is re-checked with the evaluation "
+                        "itself."),
+    "kit_plan_table": ("方案：各校增补", "The plan: additions per school"),
+    "kit_addition": ("增补数量", "Addition"),
+    "kit_plan_edit": ("编辑方案（增删行、改数量）：下表显示编辑后的各差异系数",
+                      "Edit the plan (add or delete rows, change amounts): the CVs below follow"),
+    "kit_plan_edited": ("编辑后的方案：估算费用 **{cost}**，优质均衡资源配置 {verdict}。",
+                        "The edited plan: estimated cost **{cost}**, 优质均衡 resources {verdict}."),
+    "kit_lacks": ("；缺 ", "; lacks "),
+    "kit_school_map": ("学校优质均衡达标情况（{year} 年，悬停查看缺口）",
+                       "Schools against the 优质均衡 per-school rule ({year}; hover for what each lacks)"),
+    "kit_school_map_legend": ("学校达标", "School verdict"),
+    "map_png": ("下载地图 PNG", "Download map as PNG"),
+    "county_search": ("搜索县（名称、代码或拼音首字母）", "Find a county (name, code or pinyin initials)"),
+    "county_search_hint": ("如 沂源、370323、yy", "e.g. 沂源, 370323, yy"),
+    "county_search_none": ("没有找到匹配的县。", "No county found."),
+    "present_mode": ("演示模式", "Presentation mode"),
+    "present_help": ("隐藏侧栏和控件、放大字号，用上一页/下一页依次展示本县的主要内容；链接加 ?present=1 同样进入。",
+                     "Hides the sidebar and controls, enlarges type, and steps through the county's key views with "
+                     "Previous / Next; ?present=1 in the link does the same."),
+    "present_previous": ("上一页", "Previous"),
+    "present_next": ("下一页", "Next"),
+    "present_exit": ("退出演示", "Exit"),
+    "present_position": ("{n} / {total} · {title}", "{n} / {total} · {title}"),
+    "status_card_title": ("优质均衡", "优质均衡 (high-quality balance)"),
+    "status_card_pass": ("已达到", "Reached"),
+    "status_card_fail": ("未达到", "Not reached"),
+    "status_card_incomplete": ("待评估", "To be assessed"),
+    "status_card_region": ("选择一个县即可查看它的优质均衡状态。", "Choose a county to see its 优质均衡 status."),
+    "plotly_download_png": ("下载为 PNG 图片", "Download plot as a PNG"),
+    "plotly_download": ("下载图表", "Download plot"),
+    "plotly_zoom": ("缩放", "Zoom"),
+    "plotly_pan": ("平移", "Pan"),
+    "plotly_zoom_in": ("放大", "Zoom in"),
+    "plotly_zoom_out": ("缩小", "Zoom out"),
+    "plotly_autoscale": ("自动缩放", "Autoscale"),
+    "plotly_reset_axes": ("重置坐标轴", "Reset axes"),
+    "plotly_reset_view": ("重置视图", "Reset view"),
+    "plotly_box_select": ("框选", "Box Select"),
+    "plotly_lasso_select": ("套索选择", "Lasso Select"),
+    "plotly_spikes": ("显示或隐藏辅助线", "Toggle Spike Lines"),
+    "plotly_closest": ("悬停显示最近的数据", "Show closest data on hover"),
+    "plotly_compare": ("悬停比较数据", "Compare data on hover"),
+    "plotly_toggle_closest": ("切换悬停显示最近的数据", "Toggle show closest data on hover"),
+    "plotly_double_click": ("双击恢复原始比例", "Double-click to zoom back out"),
+    "plotly_snapshot": ("正在生成图片，请稍候…", "Taking snapshot - this may take a few seconds"),
+    "plotly_snapshot_ok": ("图片已生成", "Snapshot succeeded"),
+    "plotly_snapshot_error": ("抱歉，下载图片时出错！", "Sorry, there was a problem downloading your snapshot!"),
+    "plotly_produced": ("由 Plotly.js 绘制", "Produced with Plotly.js"),
 }
 
 

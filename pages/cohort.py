@@ -7,7 +7,7 @@ from junheng.data import cohort as cohort_query
 from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort, cohort_stats as stats
-from junheng.views import charts, cohort_views as views, maps, ui
+from junheng.views import charts, cohort_views as views, maps, present, ui
 
 filters = ui.page_filters()
 lang, years = filters.lang, filters.years
@@ -61,11 +61,11 @@ elif view == "summary":
     st.caption(t("cohort_summary_note", lang, first=span[0], last=span[1]))
 elif view == "distribution":
     last = rows.filter(pl.col("year") == size["year"])
-    st.plotly_chart(charts.cohort_histogram_chart(stats.histogram({"a": last}, measure), {"a": t("cohort_a", lang)},
-                                                  label, size["year"], lang, share), key="cohort_hist")
+    present.chart(charts.cohort_histogram_chart(stats.histogram({"a": last}, measure), {"a": t("cohort_a", lang)},
+                                                  label, size["year"], lang, share), "cohort_hist", lang)
 elif view == "trend":
-    st.plotly_chart(charts.cohort_trend_chart({"a": stats.trend(rows, measure)}, {"a": t("cohort_a", lang)}, label,
-                                              lang, share), key="cohort_trend")
+    present.chart(charts.cohort_trend_chart({"a": stats.trend(rows, measure)}, {"a": t("cohort_a", lang)}, label,
+                                              lang, share), "cohort_trend", lang)
 elif view == "map":
     last = rows.filter(pl.col("year") == size["year"])
     shown = ui.county_geometry(last["county_code"].n_unique())
@@ -95,10 +95,10 @@ elif view == "compare":
     st.dataframe(views.compare_table(stats.compare(stats.summary(rows, measures), stats.summary(other, measures)),
                                      names["a"], names["b"], lang), hide_index=True, width="stretch")
     both = {"a": rows.filter(pl.col("year") == size["year"]), "b": other.filter(pl.col("year") == size["year"])}
-    st.plotly_chart(charts.cohort_histogram_chart(stats.histogram(both, measure), names, label, size["year"], lang,
-                                                  share), key="cohort_compare_hist")
-    st.plotly_chart(charts.cohort_trend_chart({"a": stats.trend(rows, measure), "b": stats.trend(other, measure)},
-                                              names, label, lang, share), key="cohort_compare_trend")
+    present.chart(charts.cohort_histogram_chart(stats.histogram(both, measure), names, label, size["year"], lang,
+                                                  share), "cohort_compare_hist", lang)
+    present.chart(charts.cohort_trend_chart({"a": stats.trend(rows, measure), "b": stats.trend(other, measure)},
+                                              names, label, lang, share), "cohort_compare_trend", lang)
 elif view == "similar":
     if not filters.county:
         st.info(t("cohort_similar_need_county", lang))

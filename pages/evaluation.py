@@ -4,7 +4,7 @@ import streamlit as st
 
 from junheng.data import county_table
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import charts, evaluation_tables as tables, maps, ui
+from junheng.views import charts, evaluation_tables as tables, evaluation_views as kit, maps, present, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -44,9 +44,9 @@ verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
-view = ui.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_movers", "tab_what_if",
-                 "tab_region"], default="tab_county", key="evaluation_view", format_func=lambda k: t(k, lang),
-                 label_visibility="collapsed")
+view = ui.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_rectification",
+                 "tab_plan", "tab_movers", "tab_what_if", "tab_region"], default="tab_county", key="evaluation_view",
+                 format_func=lambda k: t(k, lang), label_visibility="collapsed")
 
 if view == "tab_county":
     for evaluation_key in verdicts.EVALUATIONS:
@@ -68,12 +68,13 @@ if view == "tab_county":
         column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
         column.markdown(t("resource_line_quality", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
         column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
-        column.plotly_chart(charts.cv_trend_chart(trend, shown, level, lang), key=f"trend_{level}")
+        present.chart(charts.cv_trend_chart(trend, shown, level, lang), f"trend_{level}", lang, column)
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
     st.caption(tables.counting_rules(rules, lang))
 
 elif view == "tab_schools":
+    kit.school_map(schools, values, rules, lang, filters.county, year)
     verdicts = evaluation.school_verdicts(values, rules)
     for level in levels:
         st.markdown(f"**{t(f'level_{level}', lang)}**")
@@ -87,23 +88,16 @@ elif view == "tab_movers":
     level = ui.linked(st.radio, t("choose_level", lang), levels, key="movers_level", default=levels[0], horizontal=True,
                       format_func=lambda lv: t(f"level_{lv}", lang))
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
-    st.plotly_chart(charts.contribution_chart(movers, key, lang), key="movers_chart")
+    present.chart(charts.contribution_chart(movers, key, lang), "movers_chart", lang)
+
+elif view == "tab_rectification":
+    kit.rectification_view(schools, rules, lang)
+
+elif view == "tab_plan":
+    kit.plan_view(schools, rules, lang, filters.county, year)
 
 elif view == "tab_what_if":
-    st.caption(t("what_if_help", lang))
-    names = dict(zip(schools["school_id"], schools["school_name"]))
-    resources = tables.resource_options(lang)
-    plan = st.data_editor(tables.EMPTY_PLAN, num_rows="dynamic", key="what_if_plan", width="stretch", column_config={
-        "school_id": st.column_config.SelectboxColumn(t("what_if_school", lang), options=list(names), required=True,
-                                                          format_func=lambda i: f"{names.get(i, i)} {i}"),
-        "column": st.column_config.SelectboxColumn(t("what_if_resource", lang), options=list(resources), required=True,
-                                                        format_func=lambda c: resources.get(c, c)),
-        "delta": st.column_config.NumberColumn(t("what_if_delta", lang), min_value=0.0, required=True)})
-    changes = plan.drop_nulls() if isinstance(plan, pl.DataFrame) else pl.from_pandas(plan).drop_nulls()
-    if changes.is_empty():
-        st.caption(t("what_if_empty", lang))
-    before, after = tables.evaluate_with_changes(schools, changes, rules)
-    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+    kit.what_if(schools, rules, lang)
 
 else:
     region_view()

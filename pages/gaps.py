@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import gaps, indicators
-from junheng.views import charts, ui
+from junheng.views import charts, present, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -27,18 +27,17 @@ st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width
 
 key = ui.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()], key="gaps_indicator",
                 default=indicators.registry()[0].key, format_func=lambda k: indicators.by_key(k).label(lang))
-st.plotly_chart(charts.gap_trend_chart(ratios, key, level, lang), key="gap_trend")
+present.chart(charts.gap_trend_chart(ratios, key, level, lang), "gap_trend", lang)
 # A county is shown among its prefecture's counties, so the scatter has context.
 totals = ui.query("level_group_totals", years=[year], region=filters.region[:4] if filters.county else filters.region)
 counties = gaps.county_urban_rural(totals, key, level, year).join(
     ui.query("counties_with_data"), on="county_code", how="left")
-st.plotly_chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county),
-                key="gap_scatter")
+present.chart(charts.gap_scatter_chart(counties, key, level, year, lang, selected=filters.county), "gap_scatter", lang)
 st.caption(t("gap_scatter_hint", lang))
 
 profile = gaps.size_profile(ui.query(
     "urban_rural_sizes", years=[year], region=filters.region,
     large_school_max=rules["rules"]["large_school_max"], combined_school_max=rules["rules"]["combined_school_max"],
     small_school_min=rules["rules"]["small_school_min"]))
-st.plotly_chart(charts.size_profile_chart(profile, year, lang), key="size_profile")
+present.chart(charts.size_profile_chart(profile, year, lang), "size_profile", lang)
 st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")

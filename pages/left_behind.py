@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import left_behind, overview
-from junheng.views import charts, maps, ui
+from junheng.views import charts, maps, present, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -43,17 +43,16 @@ if filters.county:
         "legend": t("school_map_legend", lang, n=min_count)}), "left_behind_schools", height=480)
 
 region_years = left_behind.region_years(totals.filter(pl.col("county_code").str.starts_with(filters.region)), min_count)
-st.plotly_chart(charts.count_share_chart(region_years, "left_behind_students", "left_behind_share", {
-    k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang),
-    key="left_behind_trend")
+present.chart(charts.count_share_chart(region_years, "left_behind_students", "left_behind_share", {
+    k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang), "left_behind_trend", lang)
 
 choices = [b for b in left_behind.BREAKDOWNS if filters.county or b != "township"]
 by = ui.linked(st.segmented_control, t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
                format_func=lambda b: t(f"by_{b}", lang))
 table = left_behind.breakdown_table(left_behind.published_breakdown(care, by, shield, rules), by, rules, lang)
-st.plotly_chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
+present.chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
                                        t("left_behind_students", lang) + " · " + t(f"by_{by}", lang),
-                                       t("left_behind_students", lang)), key="left_behind_breakdown")
+                                       t("left_behind_students", lang)), "left_behind_breakdown", lang)
 st.dataframe(table, hide_index=True, width="stretch")
 st.caption(t("privacy_marks", lang, n=min_count))
 

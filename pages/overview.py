@@ -2,7 +2,7 @@
 import streamlit as st
 
 from junheng.rules import overview
-from junheng.views import maps, ui
+from junheng.views import evaluation_views as kit, maps, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -20,6 +20,8 @@ for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
     column.metric(overview.metric_label(figure.key, lang), overview.format_value(figure.kind, figure.value, lang),
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),
                   delta_color=overview.delta_colour(figure), border=True)
+
+kit.status_card(filters.county, year, ui.rules(), lang)
 
 metric = ui.linked(st.selectbox, t("map_metric", lang), overview.metric_keys(), key="overview_metric",
                    default=overview.metric_keys()[0], format_func=lambda k: overview.metric_label(k, lang))

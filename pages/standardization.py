@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import standardization as std
-from junheng.views import charts, class_charts, ui
+from junheng.views import charts, class_charts, present, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -25,18 +25,17 @@ region = std.region_progress(shown, caps)
 targets = std.milestones(rules, profile, lang)
 
 left, right = st.columns(2)
-left.plotly_chart(charts.share_trend_chart(region, {
+present.chart(charts.share_trend_chart(region, {
     "standardized_share": t("standardized_share", lang), "public_standardized_share": t("public_standardized_share", lang)},
-    t("standardized_share_title", lang) + " · " + filters.region_name, lang, targets["standardized"]), key="std_trend")
-right.plotly_chart(charts.share_trend_chart(region, {
+    t("standardized_share_title", lang) + " · " + filters.region_name, lang, targets["standardized"]), "std_trend", lang, left)
+present.chart(charts.share_trend_chart(region, {
     "share_56_plus": t("share_56_plus", lang), "share_66_plus": t("share_66_plus", lang)},
-    t("large_class_title", lang) + " · " + filters.region_name, lang, targets["classes"]), key="class_trend")
+    t("large_class_title", lang) + " · " + filters.region_name, lang, targets["classes"]), "class_trend", lang, right)
 now = region.filter(pl.col("year") == year).row(0, named=True)
 st.caption(t("teaching_point_note", lang, year=year, n=now["teaching_points"],
              share=f"{now['teaching_point_standardized_share']:.0%}" if now["teaching_points"] else "—"))
-st.plotly_chart(class_charts.class_count_chart(region, std.allowed_counts(region, rules, profile),
-                                               t("class_counts_title", lang) + " · " + filters.region_name, lang),
-                key="class_counts")
+present.chart(class_charts.class_count_chart(region, std.allowed_counts(region, rules, profile),
+                                               t("class_counts_title", lang) + " · " + filters.region_name, lang), "class_counts", lang)
 
 county_checks = std.milestone_checks(progress, rules, profile)
 st.markdown(f"**{t('milestones_title', lang)}** · {std.profile_label(rules, profile, lang)}")
@@ -52,14 +51,14 @@ st.dataframe(roadmap, hide_index=True, width="stretch")
 ui.downloads(roadmap, f"roadmap_{filters.region or 'all'}_{year}", lang, key="roadmap", school_level=False)
 
 if progress["county_code"].n_unique() > 1:
-    st.plotly_chart(charts.small_multiples_chart(
+    present.chart(charts.small_multiples_chart(
         progress, {"public_standardized_share": t("public_standardized_share", lang)}, names,
         t("public_standardized_share", lang) + " · " + t("by_county_small_multiples", lang), lang,
-        targets["standardized"]), key="std_multiples")
-    st.plotly_chart(charts.small_multiples_chart(
+        targets["standardized"]), "std_multiples", lang)
+    present.chart(charts.small_multiples_chart(
         progress, {"share_56_plus": t("share_56_plus", lang), "share_66_plus": t("share_66_plus", lang)}, names,
         t("large_class_title", lang) + " · " + t("by_county_small_multiples", lang), lang, targets["classes"],
-        higher_is_worse=True), key="class_multiples")
+        higher_is_worse=True), "class_multiples", lang)
 
 st.markdown(f"**{t('huge_class_schools_title', lang)}**")
 holding = std.huge_class_schools(ui.query("huge_class_schools", year=year, region=filters.region), names, lang)

@@ -103,7 +103,7 @@ def test_every_page_with_hostile_names(hostile_server, page, name):
     _visit(page, f"{hostile_server}/{PAGES[name]}?county={COUNTY}", name)
 
 
-@pytest.mark.parametrize("view", ["tab_schools", "tab_movers"])
+@pytest.mark.parametrize("view", ["tab_schools", "tab_movers", "tab_rectification", "tab_plan"])
 def test_evaluation_views_with_hostile_names(hostile_server, page, view):
     page.goto(f"{hostile_server}/{PAGES['evaluation']}?county={COUNTY}")
     wait_for_page(page)

@@ -20,8 +20,11 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380, subti
     fig.update_layout(title=title, xaxis_title=escape.plotly(x), yaxis_title=escape.plotly(y), height=height,
                       font_family=FONT,
                       margin=dict(l=60, r=20, t=60, b=50),
-                      legend=dict(orientation="h", yanchor="top", y=-0.22),  # below the x-axis title
+                      # At the figure's bottom edge: Plotly then shrinks the plot so the legend never covers the
+                      # x-axis labels or title, however many rows it takes.
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0),
                       template="plotly_white")
+    fig.update_xaxes(automargin=True)
     return fig
 
 

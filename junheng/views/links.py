@@ -23,6 +23,7 @@ PARAMS = (
     Param("region", r"\d{2}|\d{4}", "region"),
     Param("year", r"\d{4}", "year"),
     Param("lang", r"zh|en", "lang"),
+    Param("present", r"[01]"),
 )
 BY_NAME = {p.name: p for p in PARAMS}
 

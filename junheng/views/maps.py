@@ -139,3 +139,23 @@ def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str |
         ).add_to(cluster)
     fmap.get_root().html.add_child(Element(legend_html(labels["title"], [("#e34a33", labels["legend"])])))
     return fmap
+
+
+def school_status_map(schools, outline, colours: dict, labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
+    """Schools as circles coloured by a pass (True) / fail (False) verdict, inside the county outline.
+
+    schools: rows with lon, lat, passes, tooltip (plain text; escaped here). labels: 'title', 'pass', 'fail'.
+    """
+    fmap = base_map(tuple(outline.total_bounds), tile_url)
+    folium.GeoJson(outline[["county_name", "geometry"]].to_json(drop_id=True, ensure_ascii=False),
+                   style_function=lambda f: {"fillOpacity": 0.05, "color": "#555", "weight": 1.5}).add_to(fmap)
+    for row in sorted(schools, key=lambda r: r["passes"], reverse=True):  # failing schools drawn on top
+        colour = colours[bool(row["passes"])]
+        folium.CircleMarker(
+            location=(row["lat"], row["lon"]), radius=6 if row["passes"] else 8, color="#333", weight=1,
+            fill=True, fill_color=colour, fill_opacity=0.85,
+            tooltip=escape.js_template_html(row["tooltip"]),  # Folium writes it into a JS template string
+        ).add_to(fmap)
+    fmap.get_root().html.add_child(Element(legend_html(labels["title"], [
+        (colours[True], labels["pass"]), (colours[False], labels["fail"])])))
+    return fmap

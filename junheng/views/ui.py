@@ -249,6 +249,7 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
                                       ("county", "county_code", "county_name")):
         names.update(dict(zip(counties[code_col], counties[name_col])))
     st.sidebar.subheader(t("region", lang))
+    county_search(counties, lang)
     province = _pick("province", counties, "province_code", "", lang, names, t("all_provinces", lang))
     prefecture = _pick("prefecture", counties, "prefecture_code", province, lang, names, t("all", lang)) if province else ""
     county = _pick("county", counties, "county_code", prefecture, lang, names, t("all", lang)) if prefecture else ""
@@ -259,6 +260,34 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
     to_link({"county": county or None, "region": None if county else (prefecture or province or None),
              "year": None if year == years[-1] else year})
     return Filters(lang, int(year), tuple(years), region, region_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _search_index(rows: tuple) -> list[dict]:
+    from junheng.views import county_search as search
+    return search.index(pl.DataFrame(list(rows), schema=["county_code", "county_name", "prefecture_name",
+                                                          "province_name"], orient="row"))
+
+
+def _choose_county(code: str) -> None:
+    st.session_state.update(province=code[:2], prefecture=code[:4], county=code, county_search="")
+
+
+def county_search(counties: pl.DataFrame, lang: str) -> None:
+    """A search box above the region dropdowns: name, code or pinyin initials; a found county sets the same
+    region the dropdowns set (only counties in the visitor's scope are searched)."""
+    from junheng.views import county_search as search
+    text = st.sidebar.text_input(t("county_search", lang), key="county_search", max_chars=32,
+                                 placeholder=t("county_search_hint", lang))
+    if not text:
+        return
+    found = search.search(_search_index(tuple(counties.select(
+        "county_code", "county_name", "prefecture_name", "province_name").iter_rows())), text)
+    if not found:
+        st.sidebar.caption(t("county_search_none", lang))
+    for entry in found:
+        st.sidebar.button(escape.markdown(f"{entry['name']} · {entry['where']} · {entry['code']}"), key=f"county_found_{entry['code']}",
+                          on_click=_choose_county, args=(entry["code"],), width="stretch")
 
 
 def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str, names: dict, all_label: str) -> str:
@@ -292,6 +321,7 @@ def county_map(fmap, key: str, current_county: str | None, height: int = 520) ->
     """Show a county map; a click on a county makes it the selected region (only the click reruns)."""
     event = st_folium(fmap, height=height, use_container_width=True, key=key,
                       returned_objects=["last_active_drawing"])
+    map_download(fmap, key)
     clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
     if clicked and clicked != st.session_state.get(f"{key}_handled"):
         st.session_state[f"{key}_handled"] = clicked
@@ -302,6 +332,17 @@ def county_map(fmap, key: str, current_county: str | None, height: int = 520) ->
 def static_map(fmap, key: str, height: int = 520) -> None:
     """A display-only map: panning and zooming never rerun the app."""
     st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
+    map_download(fmap, key)
+
+
+def map_download(fmap, key: str) -> None:
+    """A PNG download under a map, drawn by the headless browser only when the button is clicked."""
+    try:
+        from junheng.reports import pictures
+    except ImportError:  # the picture module is not in this build: no button
+        return
+    st.download_button(t("map_png", language_code()), lambda: pictures.map_png(fmap), f"{key}.png", "image/png",
+                       key=f"{key}_png", on_click="ignore", icon=":material/image:")
 
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True,

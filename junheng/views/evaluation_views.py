@@ -1,0 +1,147 @@
+"""The evaluation page's planning views on screen: the 整改清单, the 达标方案 (minimum-cost plan), the school
+pass/fail map and the what-if planner (Streamlit parts; the tables come from rectification_views and
+evaluation_tables)."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from junheng import escape
+from junheng.i18n import t
+from junheng.rules import evaluation, plan as plans, rectification
+from junheng.views import evaluation_tables as tables, maps, rectification_views as views, ui
+
+MONEY = st.column_config.NumberColumn(format="localized")
+
+
+def _legend(lang: str) -> None:
+    rows = "".join(f'<span style="display:inline-block;margin-right:1.2em"><span style="display:inline-block;'
+                   f'width:.9em;height:.9em;background:{c};border:1px solid #999;margin-right:.35em;'
+                   f'vertical-align:-.1em"></span><b>{escape.html(label)}</b>：{escape.html(meaning)}</span>'
+                   for c, label, meaning in views.legend(lang))
+    st.html(f'<div style="font-size:.9rem;line-height:1.8">{rows}</div>')
+
+
+def _styled(table: pl.DataFrame, lang: str):
+    """The priority cell in its legend colour; numbers as a reader expects them (costs with separators)."""
+    column = t("kit_priority", lang)
+    colours = {label: views.PRIORITY_COLOURS[p] for p, label in views.priority_labels(lang).items()}
+    formats = {t("kit_value", lang): "{:,.2f}", t("kit_minimum", lang): "{:g}", t("kit_share", lang): "{:.0f}",
+               t("kit_cost", lang): "{:,.0f}", t("cv", lang): "{:.3f}",
+               t("threshold", lang): "{:.2f}"}
+    return table.to_pandas().style.map(lambda v: f"background-color: {colours.get(v, '')}", subset=[column]).format(
+        {k: v for k, v in formats.items() if k in table.columns})
+
+
+def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
+    """The 整改清单 by priority: ① schools that fail (every unmet minimum), ② county CVs over their ceiling with
+    the schools that raise them, ③ passing schools with a minimum still unmet; a legend; shortfalls and costs."""
+    items, county = rectification.rectification(schools, rules)
+    st.markdown(views.summary(items, county, lang))
+    _legend(lang)
+    for priority in rectification.PRIORITIES:
+        rows = county if priority == 2 else items.filter(pl.col("priority") == priority)
+        st.markdown(f"**{t(f'kit_priority_{priority}', lang)}** · {t('kit_rows', lang, n=rows.height)}")
+        if rows.is_empty():
+            st.caption(t(f"kit_none_{priority}", lang))
+            continue
+        shown = views.county_list(rows, lang) if priority == 2 else views.school_list(rows, lang)
+        st.dataframe(_styled(shown, lang), hide_index=True, width="stretch", height=min(38 + 35 * rows.height, 540),
+                     column_config={t("indicator", lang): st.column_config.TextColumn(width="medium")})
+    st.caption(t("kit_list_note", lang, costs=_costs_text(rules, lang)))
+
+
+def _costs_text(rules: dict, lang: str) -> str:
+    costs = rectification.unit_costs(rules)
+    return t("kit_list_separator", lang).join(
+        f"{t(f'col_{c}', lang)} {views.money(v, lang)}/{views.unit(c, lang)}" for c, v in costs.items())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _plan(county: str, year: int, fp: str, scope_key: tuple, rules_key: str, _schools: pl.DataFrame, _rules: dict):
+    """The minimum-cost plan of a county-year, solved once per data version and rules (keyed by their strings)."""
+    return plans.minimum_cost_plan(_schools, _rules)
+
+
+def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:
+    """The 达标方案: the cheapest additions (editable), what they cost, CVs before and after, how it is solved."""
+    with st.spinner(t("kit_plan_solving", lang)):
+        plan = _plan(county, year, ui.fingerprint(), ui.scope().key, repr(sorted(rules.items())), schools, rules)
+    st.markdown(views.plan_status(plan, lang))
+    st.caption(t("kit_plan_method", lang))
+    if plan.status == "nothing":
+        return
+    st.markdown(f"**{t('kit_plan_table', lang)}**")
+    st.dataframe(views.plan_table(plan.changes, lang), hide_index=True, width="stretch",
+                 column_config={t("kit_unit_cost", lang): MONEY, t("kit_cost", lang): MONEY},
+                 height=min(38 + 35 * max(plan.changes.height, 1), 420))
+    with st.expander(t("kit_plan_edit", lang)):
+        changes = editor(schools, plan.changes.select("school_id", "column", "delta"), lang,
+                         key=f"plan_editor_{county}_{year}", columns=rectification.resource_columns())
+    edited = plans.plan_cost(changes, rules)
+    passes = plans.check(schools, changes, rules) if changes.height else False
+    st.markdown(t("kit_plan_edited", lang, cost=views.money(float(edited["cost"].sum()), lang),
+                  verdict=tables.mark(passes, lang)))
+    before, after = tables.evaluate_with_changes(schools, changes, rules)
+    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+
+
+def editor(schools: pl.DataFrame, start: pl.DataFrame, lang: str, key: str, columns=None) -> pl.DataFrame:
+    """An editable plan (school, resource, addition), as the what-if planner has it; the complete rows."""
+    names = dict(zip(schools["school_id"], schools["school_name"]))
+    resources = tables.resource_options(lang)
+    if columns is not None:
+        resources = {c: v for c, v in resources.items() if c in columns}
+    plan = st.data_editor(start, num_rows="dynamic", key=key, width="stretch", column_config={
+        "school_id": st.column_config.SelectboxColumn(t("what_if_school", lang), options=list(names), required=True,
+                                                      format_func=lambda i: f"{names.get(i, i)} {i}"),
+        "column": st.column_config.SelectboxColumn(t("what_if_resource", lang), options=list(resources),
+                                                   required=True, format_func=lambda c: resources.get(c, c)),
+        "delta": st.column_config.NumberColumn(t("what_if_delta", lang), min_value=0.0, required=True)})
+    return plan.drop_nulls() if isinstance(plan, pl.DataFrame) else pl.from_pandas(plan).drop_nulls()
+
+
+def what_if(schools: pl.DataFrame, rules: dict, lang: str) -> None:
+    """The what-if planner: planned additions and every CV before and after."""
+    st.caption(t("what_if_help", lang))
+    changes = editor(schools, tables.EMPTY_PLAN, lang, key="what_if_plan")
+    if changes.is_empty():
+        st.caption(t("what_if_empty", lang))
+    before, after = tables.evaluate_with_changes(schools, changes, rules)
+    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+
+
+def school_map(schools: pl.DataFrame, values: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:
+    """Schools coloured by the 优质均衡 per-school verdict, what each lacks in the tooltip; a PNG download."""
+    rows = views.school_status_rows(evaluation.school_verdicts(values, rules), lang)
+    outline = ui.county_geometry().query("county_code == @county")
+    if not rows or outline.empty:
+        return
+    st.markdown(f"**{t('kit_school_map', lang, year=year)}**")
+    fmap = maps.school_status_map(rows, outline, views.PASS_COLOURS, {
+        "title": t("kit_school_map_legend", lang), "pass": t("pass", lang), "fail": t("fail", lang)})
+    st.fragment(ui.static_map)(fmap, "school_status_map", height=460)
+
+
+STATUS_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "incomplete": "#4575b4"}
+
+
+def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
+    """The overview's 优质均衡 card: reached / not reached / to be assessed from all four parts (verdicts), with
+    the reasons; 'reached' only when the verdict is pass."""
+    from junheng.data import county_table
+    from junheng.rules import verdicts
+    with st.container(border=True, key="quality_status_card"):
+        if not county:
+            st.markdown(f"**{t('status_card_title', lang)}** · {t('status_card_region', lang)}")
+            return
+        schools = ui.query("school_rows", year=year, region=county)
+        if schools.is_empty():
+            return
+        verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir(), year))
+        status = verdict["quality"] if verdict["quality"] in STATUS_COLOURS else "incomplete"
+        st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>：'
+                f'<span style="color:{STATUS_COLOURS[status]};font-weight:700;font-size:1.5rem">'
+                f'{escape.html(t(f"status_card_{status}", lang))}</span></div>')
+        st.markdown(tables.verdict_line("quality", verdict["quality"], parts["quality"], rules, lang))
+        st.caption(tables.parts_summary("quality", parts["quality"], lang))

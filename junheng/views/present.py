@@ -1,0 +1,168 @@
+"""The meeting kit's screen parts: presentation mode (sidebar toggle or ?present=1), the print style sheet, charts
+with a PNG download whose toolbar speaks the screen's language, and a Chinese
+screen with none of Streamlit's own English."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from junheng import escape
+from junheng.i18n import t
+from junheng.views import links, ui
+
+
+@dataclass(frozen=True)
+class Step:
+    script: str          # the page file the frame runs
+    url_path: str        # its URL path ('' for the default page)
+    title: str           # i18n key of the step's title
+    view: str | None = None   # the evaluation page's view, when the step is one of them
+
+
+# The county's key views, in the order a presenter steps through them.
+STEPS = (
+    Step("pages/overview.py", "", "page_overview"),
+    Step("pages/evaluation.py", "pinggu", "tab_county", "tab_county"),
+    Step("pages/evaluation.py", "pinggu", "tab_schools", "tab_schools"),
+    Step("pages/evaluation.py", "pinggu", "tab_rectification", "tab_rectification"),
+    Step("pages/evaluation.py", "pinggu", "tab_plan", "tab_plan"),
+    Step("pages/gaps.py", "chengxiang", "page_gaps"),
+    Step("pages/left_behind.py", "liushou", "page_left_behind"),
+    Step("pages/standardization.py", "biaozhun", "page_standardization"),
+)
+VIEW_KEY = "evaluation_view"
+
+
+def current_step(url_path: str, view: str | None) -> int:
+    """The index of the step shown (page and, on the evaluation page, its view), or -1 for a page not in STEPS."""
+    for i, step in enumerate(STEPS):
+        if step.url_path == url_path and (step.view is None or step.view == (view or "tab_county")):
+            return i
+    return -1
+
+
+def mode(lang: str) -> bool:
+    """The presentation toggle in the sidebar, also ?present=1 in the link (an invalid value gets a notice)."""
+    raw = ui.from_link("present")
+    if raw is not None:
+        value = raw[-1] if raw else "0"
+        problem = links.check("present", value)
+        if problem:
+            st.warning(t(f"link_{problem}", lang, name="present", value=escape.markdown(value, limit=24)))
+        else:
+            st.session_state["present"] = value == "1"
+    on = st.sidebar.toggle(t("present_mode", lang), key="present", help=t("present_help", lang))
+    ui.to_link({"present": 1 if on else None})
+    return on
+
+
+def _go(index: int) -> None:
+    step = STEPS[index]
+    if step.view:
+        st.session_state[VIEW_KEY] = step.view
+    st.switch_page(step.script)
+
+
+def _leave() -> None:
+    st.session_state["present"] = False
+
+
+def bar(lang: str, url_path: str) -> None:
+    """上一页 / n of N · title / 下一页 / 退出演示: the presenter's only controls (everything else is hidden)."""
+    index = current_step(url_path, st.session_state.get(VIEW_KEY))
+    with st.container(key="present_bar", horizontal=True, vertical_alignment="center"):
+        if st.button(t("present_previous", lang), key="present_previous", disabled=index <= 0, icon=":material/arrow_back:"):
+            _go(index - 1)
+        shown = t(STEPS[index].title, lang) if index >= 0 else "—"
+        st.markdown(t("present_position", lang, n=index + 1 if index >= 0 else "–", total=len(STEPS), title=shown))
+        if st.button(t("present_next", lang), key="present_next", disabled=index >= len(STEPS) - 1,
+                     icon=":material/arrow_forward:"):
+            _go(index + 1)
+        st.button(t("present_exit", lang), key="present_exit", on_click=_leave, icon=":material/close:")
+
+
+# Hidden in presentation mode: the sidebar, Streamlit's header and every control but the presenter's bar.
+CONTROLS = ('[data-testid="stSelectbox"]', '[data-testid="stRadio"]', '[data-testid="stButtonGroup"]',
+            '[data-testid="stMultiSelect"]', '[data-testid="stTextArea"]', '[data-testid="stTextInput"]',
+            '[data-testid="stSlider"]', '[data-testid="stCheckbox"]', '[data-testid="stDownloadButton"]',
+            '[data-testid="stExpander"]', '[data-testid="stFileUploader"]', '[data-testid="stNumberInput"]',
+            '[data-testid="stButton"]:not(.st-key-present_bar *)', '[data-testid="stElementToolbar"]',
+            '[data-testid="stToggle"]')
+PRESENT_CSS = """
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+[data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+.stMain %(controls)s { display: none !important; }
+[data-testid="stMainBlockContainer"] { width: 80%% !important; max-width: 80%% !important; zoom: 1.25;
+  padding: .5rem 2rem 3rem !important; }
+.st-key-present_bar { position: sticky; top: 0; z-index: 999; background: #fff; border-bottom: 2px solid #1f5fa8;
+  padding: .3rem 0; }
+.st-key-present_bar p { font-size: 1.3rem; font-weight: 600; margin: 0; }
+"""
+
+# Printing any page: A4, nothing but the content, no chart or map split across pages. Streamlit's app is a
+# full-height scrolling box; in print it must flow, or only the first screen would be printed.
+PRINT_CSS = """
+@media print {
+  @page { size: A4; margin: 12mm 10mm; }
+  html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"], .stMain,
+  [data-testid="stMainBlockContainer"] { height: auto !important; min-height: 0 !important;
+    overflow: visible !important; position: static !important; }
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], .st-key-present_bar,
+  .modebar-container, .stMain %(controls)s, [data-testid="stDataFrameResizable"] + div { display: none !important; }
+  [data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: 0 !important; zoom: 0.62; }
+  .stPlotlyChart, [data-testid="stIFrame"], iframe, [data-testid="stDataFrame"], [data-testid="stMetric"],
+  [data-testid="stAlert"], [data-testid="stVerticalBlockBorderWrapper"] { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
+}
+"""
+
+# A Chinese screen shows none of Streamlit's own English: its element toolbars (Search, Download as CSV,
+# Fullscreen), "Press Enter to apply", the running indicator, the main menu and the "Page not found" box.
+CHINESE_CSS = """
+[data-testid="stElementToolbar"], [data-testid="InputInstructions"], [data-testid="stStatusWidget"],
+[data-testid="stMainMenu"], [data-testid="stToolbarActions"], .modebar-btn[data-title="Fullscreen"]
+{ display: none !important; }
+div[role="dialog"]:has(> div [data-testid="stException"]), div[role="dialog"]:has(div[data-testid="stPageNotFound"])
+{ display: none !important; }
+"""
+
+
+def style(lang: str, presenting: bool) -> None:
+    """The frame's style sheets: print always, presentation mode when on, the Chinese screen in Chinese."""
+    controls = ", .stMain ".join(CONTROLS)
+    css = PRINT_CSS % {"controls": controls}
+    if presenting:
+        css += PRESENT_CSS % {"controls": controls}
+    if lang == "zh":
+        css += CHINESE_CSS
+    st.html(f"<style>{css}</style>")
+
+
+# Plotly's toolbar texts (its own English, the keys of its locale dictionary) and their i18n keys.
+PLOTLY_TEXTS = ("plotly_download_png", "plotly_download", "plotly_zoom", "plotly_pan", "plotly_zoom_in",
+                "plotly_zoom_out", "plotly_autoscale", "plotly_reset_axes", "plotly_reset_view",
+                "plotly_box_select", "plotly_lasso_select", "plotly_spikes", "plotly_closest", "plotly_compare",
+                "plotly_toggle_closest", "plotly_double_click", "plotly_snapshot", "plotly_snapshot_ok",
+                "plotly_snapshot_error", "plotly_produced")
+
+
+def chart_config(lang: str, name: str) -> dict:
+    """Plotly's config: a PNG download (twice the screen's resolution) named for the chart, no Plotly logo,
+    and in Chinese the toolbar's tooltips in Chinese (Plotly's locale with its dictionary passed along)."""
+    config = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "toggleSpikelines",
+                                                                "hoverClosestCartesian", "hoverCompareCartesian"],
+              "toImageButtonOptions": {"format": "png", "scale": 2, "filename": name}}
+    if lang == "zh":
+        config["locale"] = "zh-CN"
+        config["locales"] = {"zh-CN": {"dictionary": {t(k, "en"): t(k, "zh") for k in PLOTLY_TEXTS}}}
+    return config
+
+
+def chart(fig, key: str, lang: str, where=None) -> None:
+    """Show a Plotly chart with its PNG download. The key carries the language: Plotly keeps a chart's first
+    toolbar texts, so a language switch draws the chart anew."""
+    (where or st).plotly_chart(fig, key=f"{key}_{lang}", config=chart_config(lang, key), width="stretch")
+

@@ -58,10 +58,15 @@ def mode(lang: str) -> bool:
 
 
 def _go(index: int) -> None:
+    """Show step index: its page with the link's county, year, language and presentation mode kept."""
     step = STEPS[index]
-    if step.view:
-        st.session_state[VIEW_KEY] = step.view
-    st.switch_page(step.script)
+    params = {k: st.query_params.get_all(k) for k in st.query_params if k != VIEW_KEY}
+    if step.view and step.view != "tab_county":
+        params[VIEW_KEY] = [step.view]
+    # Widgets' states do not survive st.switch_page: the next run reads the view from the link, as for a
+    # pasted link.
+    st.session_state[ui.URL_LAST] = {}
+    st.switch_page(step.script, query_params=params)
 
 
 def _leave() -> None:
@@ -70,7 +75,8 @@ def _leave() -> None:
 
 def bar(lang: str, url_path: str) -> None:
     """上一页 / n of N · title / 下一页 / 退出演示: the presenter's only controls (everything else is hidden)."""
-    index = current_step(url_path, st.session_state.get(VIEW_KEY))
+    # The link names the view (the default left out) before the page's own control reads it: the bar comes first.
+    index = current_step(url_path, st.query_params.get(VIEW_KEY))
     with st.container(key="present_bar", horizontal=True, vertical_alignment="center"):
         if st.button(t("present_previous", lang), key="present_previous", disabled=index <= 0, icon=":material/arrow_back:"):
             _go(index - 1)
@@ -93,8 +99,8 @@ PRESENT_CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 .stMain %(controls)s { display: none !important; }
-[data-testid="stMainBlockContainer"] { width: 80%% !important; max-width: 80%% !important; zoom: 1.25;
-  padding: .5rem 2rem 3rem !important; }
+html { font-size: 21px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: .5rem 2.5rem 3rem !important; }
 .st-key-present_bar { position: sticky; top: 0; z-index: 999; background: #fff; border-bottom: 2px solid #1f5fa8;
   padding: .3rem 0; }
 .st-key-present_bar p { font-size: 1.3rem; font-weight: 600; margin: 0; }
@@ -111,7 +117,8 @@ PRINT_CSS = """
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], .st-key-present_bar,
   .modebar-container, .stMain %(controls)s, [data-testid="stDataFrameResizable"] + div { display: none !important; }
-  [data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: 0 !important; zoom: 0.62; }
+  [data-testid="stMainBlockContainer"] { width: 100%% !important; max-width: 100%% !important; padding: 0 !important;
+    zoom: 0.62 !important; }
   .stPlotlyChart, [data-testid="stIFrame"], iframe, [data-testid="stDataFrame"], [data-testid="stMetric"],
   [data-testid="stAlert"], [data-testid="stVerticalBlockBorderWrapper"] { break-inside: avoid; page-break-inside: avoid; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
@@ -133,9 +140,8 @@ div[role="dialog"]:has(> div [data-testid="stException"]), div[role="dialog"]:ha
 def style(lang: str, presenting: bool) -> None:
     """The frame's style sheets: print always, presentation mode when on, the Chinese screen in Chinese."""
     controls = ", .stMain ".join(CONTROLS)
-    css = PRINT_CSS % {"controls": controls}
-    if presenting:
-        css += PRESENT_CSS % {"controls": controls}
+    css = PRESENT_CSS % {"controls": controls} if presenting else ""
+    css += PRINT_CSS % {"controls": controls}  # after presentation mode's rules: printing wins
     if lang == "zh":
         css += CHINESE_CSS
     st.html(f"<style>{css}</style>")

@@ -337,12 +337,16 @@ def static_map(fmap, key: str, height: int = 520) -> None:
 
 def map_download(fmap, key: str) -> None:
     """A PNG download under a map, drawn by the headless browser only when the button is clicked."""
-    try:
-        from junheng.reports import pictures
-    except ImportError:  # the picture module is not in this build: no button
-        return
-    st.download_button(t("map_png", language_code()), lambda: pictures.map_png(fmap), f"{key}.png", "image/png",
-                       key=f"{key}_png", on_click="ignore", icon=":material/image:")
+    from junheng.reports import pictures
+
+    def png() -> bytes:
+        try:
+            return pictures.map_png(fmap)
+        except pictures.PictureError:  # logged; the user gets no file rather than a traceback
+            log.exception("map picture failed")
+            return b""
+    st.download_button(t("map_png", language_code()), png, f"{key}.png", "image/png", key=f"{key}_png",
+                       on_click="ignore", icon=":material/image:")
 
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True,

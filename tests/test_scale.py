@@ -251,3 +251,15 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser
             mine = [line for line in lines if line[0] == route]
             assert {line[1] for line in mine} and len({line[1] for line in mine}) == 1
             assert any("/_stcore/stream" in line[3] and line[2] == "101" for line in mine)  # the websocket too
+
+
+def test_servers_starting_at_once_share_one_cookie_secret(tmp_path):
+    from junheng.access import sessions
+    script = ("import sys, time; from junheng.access import sessions; time.sleep(max(0, float(sys.argv[2]) - time.time()));"
+              "sys.stdout.write(sessions.secret(sys.argv[1]).hex())")
+    at = str(time.time() + 8)  # every process asks at the same moment (start-up takes a few seconds)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), at], cwd=ROOT, stdout=subprocess.PIPE)
+             for _ in range(6)]
+    secrets_seen = {p.communicate(timeout=60)[0].decode() for p in procs}
+    assert secrets_seen == {sessions.secret(tmp_path).hex()} and len(next(iter(secrets_seen))) == 64
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key"]  # no draft left behind

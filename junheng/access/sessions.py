@@ -33,10 +33,21 @@ def secret(data_dir: Path) -> bytes:
     """The cookie-signing secret: 32 random bytes made on first use, readable by the owner only."""
     path = Path(data_dir) / "secret.key"
     if not path.exists():
+        # several servers may start at once on a shared data directory: the secret appears whole or not at all
+        # (written under a private name, then linked, which fails for all but the first)
         Path(data_dir).mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     os.chmod(path, 0o600)
     return path.read_bytes()
 

@@ -94,6 +94,23 @@ def test_region_cascade_province_then_prefecture(server, page):
     assert page.outside == []
 
 
+def test_a_sidebar_page_link_keeps_the_county_year_and_language(server, page):
+    """Streamlit clears the link's parameters when a page link is clicked: the view must stay on the county
+    (it went back to the whole country), and the new page's link names it again."""
+    from junheng.tools.browser import script_runs
+    _open(page, f"{server}/?county=370724&year=2024&lang=en", "navigation_before")
+    runs = script_runs(page)
+    page.locator(f'[data-testid="stSidebarNav"] a[href="{server}/{PAGES["gaps"]}"]').click()
+    wait_for_page(page, after_runs=runs)
+    assert "Linqu" in page.inner_text('[data-testid="stMain"] h3') or "临朐县" in page.inner_text(
+        '[data-testid="stMain"] h3')
+    assert "2024" in page.inner_text('[data-testid="stMain"] h3')
+    from urllib.parse import parse_qsl, urlparse
+    link = urlparse(page.url)
+    assert link.path == f"/{PAGES['gaps']}"
+    assert dict(parse_qsl(link.query)) == {"county": "370724", "year": "2024", "lang": "en"}
+
+
 def test_a_shared_link_opens_the_page_in_the_frame_on_a_fresh_server(demo_data, page):
     """The first visit of a fresh server goes straight to a page: it must get the frame's navigation."""
     name = next(n for n, path in PAGES.items() if path)

@@ -137,8 +137,14 @@ def _current_link() -> dict[str, tuple[str, ...]]:
 def url_begin() -> None:
     """First thing in every run: whether the link changed from outside since this session last wrote it."""
     now, last = _current_link(), st.session_state.get(URL_LAST)
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else None
+    # A click on a sidebar page link clears the link's parameters (Streamlit does): not a change from outside,
+    # so the region, year and language stay as they were (it used to reset a county view to the whole country).
+    navigated = not now and st.session_state.get("_url_page") not in (None, page)
+    st.session_state["_url_page"] = page
     st.session_state["_url_first"] = last is None
-    st.session_state["_url_outside"] = last is None or now != last
+    st.session_state["_url_outside"] = last is None or (now != last and not navigated)
     st.session_state[URL_LAST] = now
 
 

@@ -23,6 +23,12 @@ def test_bench_smoke_run_writes_the_published_shape(tiny_data, tmp_path):
         assert q["same_numbers"], q["name"]  # DuckDB and the pandas way agree on the fixture
         assert q["warm_ms_p95"] >= q["warm_ms_median"] > 0
     assert "| `county_totals`" in report.read_text()
+    export = result["export"]  # the cohort export, each format built (the fixture has fewer than 100,000 rows)
+    assert [f["format"] for f in export["formats"]] == ["csv", "xlsx", "parquet"]
+    assert 0 < export["rows"] <= bench.EXPORT_ROWS
+    assert all(f["seconds_max"] >= f["seconds_median"] > 0 and f["bytes"] > 0 for f in export["formats"])
+    assert f"## Cohort export ({export['rows']:,} rows)" in report.read_text()
+    assert "-row cohort export ≤ 5 s" in report.read_text()
 
 
 def test_same_numbers_notices_a_difference():

@@ -167,8 +167,9 @@ def change_widget(page, key: str) -> float:
             page.keyboard.press("ArrowDown")
     elif widget.locator('[data-testid="stRadioOption"]').count():
         choice = widget.locator('[data-testid="stRadioOption"]:not([data-selected="true"])').first
-    else:
-        choice = widget.locator('button[role="radio"][aria-checked="false"]').first
+    else:  # a segmented control's option, or a pill not chosen yet (multi-select pills: one more value)
+        choice = widget.locator('button[role="radio"][aria-checked="false"], '
+                                'button[data-testid="stBaseButton-pills"]').first
     choice.wait_for()
     committed = time.perf_counter()
     choice.click()

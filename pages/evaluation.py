@@ -4,7 +4,7 @@ import streamlit as st
 
 from junheng.data import county_table
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import charts, evaluation_tables as tables, evaluation_views as kit, maps, present, ui
+from junheng.views import charts, evaluation_tables as tables, evaluation_views as kit, maps, present, report_views, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -72,6 +72,7 @@ if view == "tab_county":
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
     st.caption(tables.counting_rules(rules, lang))
+    report_views.deck_downloads(filters.county, year, lang)
 
 elif view == "tab_schools":
     kit.school_map(schools, values, rules, lang, filters.county, year)

@@ -1,0 +1,45 @@
+"""The county deck on the evaluation page: PPTX, PDF and Excel download buttons, each file built only when its
+button is clicked (it takes seconds), for analysts and administrators, and audited like every export."""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from junheng.i18n import t
+from junheng.views import ui
+
+log = logging.getLogger(__name__)
+
+
+def deck_downloads(county: str, year: int, lang: str) -> None:
+    """Three buttons for the deck of county and year, in the user's scope."""
+    from junheng.reports import exports, report
+    account = st.session_state.get("account")
+    st.markdown(f"**{t('deck_download', lang)}**")
+    if account is None or not account.can("analyst"):
+        st.caption(t("export_needs_analyst", lang))
+        return
+    st.caption(t("deck_download_help", lang))
+    stem = f"{t('report_stem', lang)}_{county}_{year}"
+    for column, kind in zip(st.columns(len(report.FORMATS)), report.FORMATS):
+        column.download_button(t("report_build", lang, format=kind.upper()), _builder(county, year, kind, lang, account),
+                               exports.file_name(stem, kind), report.MIME[kind], key=f"deck_{kind}",
+                               on_click="ignore")
+
+
+def _builder(county: str, year: int, kind: str, lang: str, account):
+    """What Streamlit runs on the click: record the export, then build the file inside the user's scope."""
+    from junheng.access import audit
+    from junheng.reports import report
+    data_dir, scope = ui.data_dir(), ui.scope()
+
+    def make() -> bytes:
+        audit.record(data_dir, account, "export", {"file": f"report_{county}_{year}", "format": kind, "report": county,
+                                                   "year": year})
+        try:
+            return report.build(data_dir, scope, year, kind, lang, county=county)[0]
+        except Exception:  # the server log has the details; the user sees Streamlit's plain error notice
+            log.exception("report %s %s %s failed", county, year, kind)
+            raise RuntimeError(t("report_err_build", lang, what=kind)) from None
+    return make

@@ -17,7 +17,9 @@ if schools.is_empty():
     st.stop()
 min_count = rules["privacy"]["min_count"]
 care = left_behind.school_care(schools, rules)
-shield = left_behind.protection(care, rules)  # what may be published, decided per county
+# What may be published, decided per county (7 s for the whole country): once per data version, year and region.
+shield = ui.memo(("left_behind_protection", year, filters.region, ui.scope().key, repr(rules)),
+                 lambda: left_behind.protection(care, rules))
 
 
 @st.fragment

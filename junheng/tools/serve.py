@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     PagesManager.uses_pages_directory = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = _config(sys.argv[1:] if argv is None else argv)
-    build_app().run(config=config or None)
+    # No file watcher outside development: it polls the project's files while serving (pass
+    # --server.fileWatcherType auto to reload on edits).
+    config = {"server.fileWatcherType": "none", **_config(sys.argv[1:] if argv is None else argv)}
+    build_app().run(config=config)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,13 @@ def _connection(path: str, fp: str):
     return db.connect(Path(path), rules())
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# Bounded caches (issue 15: server memory ≤ 1.5 GB after a benchmark pass): a national school_rows frame is about
+# 100 MB, and st.cache_data keeps a pickled copy besides every unpickled one it hands out; so query results are
+# shared as they are (Polars frames are never changed in place here), at most 48 of them, each for an hour.
+CACHE_TTL_S = 3600
+
+
+@st.cache_resource(show_spinner=False, max_entries=48, ttl=CACHE_TTL_S)
 def _query(path: str, fp: str, name: str, params: tuple, scope_key: tuple) -> pl.DataFrame:
     con = _connection(path, fp)
     return db.run(con, name, Scope(*scope_key), **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
@@ -65,6 +71,17 @@ def query(name: str, **params) -> pl.DataFrame:
     """Run a named query inside the signed-in account's region scope, cached per scope, parameters and data."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()))
     return _query(str(data_dir()), fingerprint(), name, frozen, scope().key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
+def _memo(path: str, fp: str, key: tuple, _build):
+    return _build()
+
+
+def memo(key: tuple, build):
+    """build() once per data version and key, shared by every session (bounded): the key names everything the
+    result depends on besides the data (page, year, region, scope, rules)."""
+    return _memo(str(data_dir()), fingerprint(), key, build)
 
 
 def scope() -> Scope:
@@ -513,7 +530,7 @@ def _count_memo(path: str, fp: str) -> dict:
     return {}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def _cohort(path: str, fp: str, spec, years: tuple[int, int], columns, min_count: int, scope_key: tuple):
     from junheng.data import cohort as cohort_query
     return cohort_query.run(_connection(path, fp), spec, Scope(*scope_key), years, min_count, columns,

@@ -236,3 +236,16 @@ def test_hostile_names_in_the_pdf_are_text(hostile_data, tmp_path):
     shown = {row[2] for table in deck.table_texts(deck.pptx_bytes(report)) if len(table[0]) > 2 and table[0][2] == "学校名称"
              for row in table[1:]}
     assert any(name.replace("\n", "")[:12] in text.replace("\n", "") for name in shown if "<" in name)
+
+
+def test_deck_benchmark_section_says_met_or_missed():
+    from junheng.tools import bench, bench_deck
+    result = {"county": COUNTY, "county_name": "临朐县", "year": YEAR, "rounds": 1, "when": "now",
+              "files": [{"format": "pptx", "seconds": 12.5, "cpu_seconds": 9.0, "kilobytes": 1100, "load_average": 1.0},
+                        {"format": "pdf", "seconds": 20.1, "cpu_seconds": 9.5, "kilobytes": 1300, "load_average": 1.0}]}
+    section = bench_deck.deck_markdown(result)
+    assert "| pptx | 12.5 | 9.0 | 1,100 | 1.0 |" in section
+    assert "- pptx: met" in section and "- pdf: **missed**" in section
+    document = "# Benchmarks\n\n## Queries\n\nq\n\n## County deck (junheng report)\n\nold\n\n## Later\n\nkept\n"
+    spliced = bench.splice_section(document, section)
+    assert "old" not in spliced and "## Queries\n\nq" in spliced and "## Later\n\nkept" in spliced

@@ -82,6 +82,9 @@ def gather(data_dir: Path, scope: Scope, year: int, lang: str, county: str | Non
     schools = db.run(con, "school_rows", scope, year=year, region=code)
     if schools.is_empty():
         raise ReportError(t("report_err_no_schools", lang, value=code, year=year))
+    if pictures and county is not None:  # the chart exporter's browser boots while the county is evaluated
+        from junheng.reports import pictures as drawing
+        drawing.warm_up()
     ctx = _Context(Path(data_dir), con, scope, rules, year, lang, code, inside, schools, pictures)
     return _bulletin(ctx) if region is not None else _county(ctx)
 
@@ -253,10 +256,10 @@ def _maps(ctx: _Context, row: dict, self_table: pl.DataFrame) -> list[Section]:
     school_map = maps.school_cluster_map(left_behind.school_map_rows(care, shield, rules, lang), outline, {
         "layer": t("school_map_layer", lang), "title": t("left_behind_students", lang),
         "legend": t("school_map_legend", lang, n=min_count)}, tile_url="")
+    county_png, school_png = pictures.maps_png([county_map, school_map], 800, 430, scale=2.5)
     return [Section(t("report_county_map", lang, prefecture=row["prefecture_name"], year=ctx.year),
-                    picture=pictures.map_png(county_map, 800, 430, scale=2.5), caption=t("report_county_map_caption", lang)),
-            Section(t("report_school_map", lang, county=row["county_name"]),
-                    picture=pictures.map_png(school_map, 800, 430, scale=2.5),
+                    picture=county_png, caption=t("report_county_map_caption", lang)),
+            Section(t("report_school_map", lang, county=row["county_name"]), picture=school_png,
                     caption=t("privacy_marks", lang, n=min_count))]
 
 
@@ -392,9 +395,14 @@ def _plan(ctx: _Context, best: plans.Plan) -> Section:
         compared = tables.compare_table(before, after, lang)
         found.append(Table(t("report_plan_changes", lang), _plan_frame(best, lang)))
         found.append(Table(t("report_plan_before_after", lang), compared.with_columns(
-            pl.col(c).map_elements(cv_text, return_dtype=pl.String) for c, d in compared.schema.items()
+            pl.col(c).map_elements(_cv_or_count, return_dtype=pl.String) for c, d in compared.schema.items()
             if d.is_float())))
     return Section(t("report_plan", lang), lines, found)
+
+
+def _cv_or_count(value) -> str:
+    """The before/after table holds CVs (below 2) and counts of schools (whole numbers)."""
+    return f"{value:.0f}" if value is not None and value >= 2 and float(value).is_integer() else cv_text(value)
 
 
 def _plan_frame(best: plans.Plan, lang: str) -> pl.DataFrame:

@@ -22,7 +22,7 @@ h1 { color: #08519c; font-size: 26pt; margin: 40mm 0 8mm; }
 .subtitle { font-size: 16pt; } .source { color: #555f6d; font-size: 13pt; margin-top: 4mm; }
 section { page-break-before: always; }
 h2 { color: #08519c; font-size: 18pt; border-bottom: 2px solid #08519c; padding-bottom: 2mm; margin: 0 0 4mm; }
-h3 { font-size: 13pt; margin: 4mm 0 2mm; }
+h3 { font-size: 13pt; margin: 4mm 0 2mm; page-break-after: avoid; }
 p { margin: 1.5mm 0; } .muted { color: #555f6d; font-size: 11pt; }
 table { border-collapse: collapse; width: 100%; font-size: 10.5pt; page-break-inside: auto; margin-bottom: 3mm; }
 tr { page-break-inside: avoid; }

@@ -60,26 +60,48 @@ def map_html(folium_map) -> str:
     return folium_map.get_root().render()
 
 
+def warm_up() -> None:
+    """Start the chart exporter's browser in the background, so that it boots while the data are read."""
+    threading.Thread(target=_warm, daemon=True).start()
+
+
+def _warm() -> None:
+    with _chart_lock:
+        _start_kaleido()
+
+
 def map_png(folium_map, width: int = 1200, height: int = 800, timeout_ms: int = 20000, scale: float = 1.0) -> bytes:
     """A Folium map as PNG bytes (width × height CSS pixels, times scale), drawn by headless Chromium from the
     vendored Leaflet (no tiles, no CDN)."""
+    return maps_png([folium_map], width, height, timeout_ms, scale)[0]
+
+
+def maps_png(folium_maps, width: int = 1200, height: int = 800, timeout_ms: int = 20000,
+             scale: float = 1.0) -> list[bytes]:
+    """Several Folium maps as PNGs, one browser for all of them."""
     from playwright.sync_api import Error as PlaywrightError, sync_playwright
-    html = map_html(folium_map)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
-                page.route("**/*", lambda route: _answer(route, html))
-                page.goto(f"{MAP_ORIGIN}/map.html", wait_until="load", timeout=timeout_ms)
-                page.wait_for_function(_DRAWN, timeout=timeout_ms)
-                page.add_style_tag(content=".leaflet-control-zoom{display:none}")  # no buttons in a picture
-                page.wait_for_timeout(400)  # cluster and zoom animations settle
-                return page.screenshot(type="png", full_page=False)
+                return [_screenshot(browser, map_html(m), width, height, timeout_ms, scale) for m in folium_maps]
             finally:
                 browser.close()
     except PlaywrightError as e:
         raise PictureError(f"map drawing failed: {type(e).__name__}") from e
+
+
+def _screenshot(browser, html: str, width: int, height: int, timeout_ms: int, scale: float) -> bytes:
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=scale)
+    try:
+        page.route("**/*", lambda route: _answer(route, html))
+        page.goto(f"{MAP_ORIGIN}/map.html", wait_until="load", timeout=timeout_ms)
+        page.wait_for_function(_DRAWN, timeout=timeout_ms)
+        page.add_style_tag(content=".leaflet-control-zoom{display:none}")  # no buttons in a picture
+        page.wait_for_timeout(400)  # cluster and zoom animations settle
+        return page.screenshot(type="png", full_page=False)
+    finally:
+        page.close()
 
 
 # Drawn: Leaflet loaded, the map container laid out, and something in the overlay pane (canvas or SVG paths)

@@ -174,7 +174,10 @@ def _bench(args) -> int:
     data_dir = Path(args.data_dir)
     result = {}
     try:
-        if args.only != "import":
+        if args.only == "deck":
+            from junheng.tools import bench_deck
+            result["deck"] = bench_deck.bench_deck(data_dir)
+        elif args.only != "import":
             result = bench.run(data_dir, repeats=args.repeats, pages=not args.no_pages, page_rounds=args.page_rounds,
                                page_names=_names(args.pages), scopes=tuple(_names(args.scopes)))
     except db.DataError as e:
@@ -190,7 +193,7 @@ def _bench(args) -> int:
         command = "junheng bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "junheng bench"
         report = Path(args.report)
         old = report.read_text(encoding="utf-8") if report.exists() else ""
-        if args.only == "import":  # only the import section changes; the rest of the report is kept
+        if args.only in ("import", "deck"):  # only that section changes; the rest of the report is kept
             text = old or "# Benchmarks\n"
         else:
             text = bench.report_markdown(result, command)
@@ -198,6 +201,9 @@ def _bench(args) -> int:
             text = loadtest.with_section(text, kept) if kept else text
         if "import" in result:
             text = bench.splice_section(text, bench.import_markdown(result["import"]))
+        if "deck" in result:
+            from junheng.tools import bench_deck
+            text = bench.splice_section(text, bench_deck.deck_markdown(result["deck"]))
         report.write_text(text, encoding="utf-8")
         print(f"wrote {args.report}")
     return 0 if all(q["same_numbers"] for q in result.get("queries", [])) else 1
@@ -474,8 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-rounds", type=int, default=3, help="rounds per page timing (the median is reported)")
     p.add_argument("--pages", help="comma-separated page names (file stems) to time, e.g. overview,gaps; default all")
     p.add_argument("--scopes", default="county,national", help="comma-separated scopes for the page timings")
-    p.add_argument("--only", choices=["queries", "import"],
-                   help="run one part: the query (and page) timings, or the validation of a national-size import")
+    p.add_argument("--only", choices=["queries", "import", "deck"],
+                   help="run one part: the query (and page) timings, the validation of a national-size import, or "
+                        "the county deck (junheng report, pptx and pdf)")
     p.set_defaults(func=_bench)
     p = sub.add_parser("loadtest", help="N concurrent sessions over Streamlit's websocket protocol: script time, "
                                         "errors, server memory")

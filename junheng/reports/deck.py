@@ -59,7 +59,10 @@ def _slides_of(section: Section):
     first = True
     for table in section.tables:
         frame = table.frame.head(DECK_ROWS)
-        chunks = [frame.slice(i, SLIDE_ROWS) for i in range(0, max(frame.height, 1), SLIDE_ROWS)]
+        # the slide with the section's lines holds fewer rows, so that the type stays large
+        lead = max(SLIDE_ROWS - 2 * len(section.lines), 6) if first and section.lines else SLIDE_ROWS
+        starts = [0, *range(lead, max(frame.height, 1), SLIDE_ROWS)]
+        chunks = [frame.slice(a, b - a) for a, b in zip(starts, [*starts[1:], frame.height])] or [frame]
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
             title = section.title if n == 0 else f"{section.title} {t('report_continued', _lang(section))}"
@@ -184,20 +187,26 @@ def _table(slide, table: Table, left, top, width, height) -> None:
     note_height = 0
     rows, cols = frame.height + 1, max(frame.width, 1)
     size = 18 if cols <= 4 else 16 if cols <= 6 else 14 if cols <= 8 else 12
-    row_height = min(Pt(size * 2.0), (height - note_height - (Inches(0.5) if table.title else 0)) // rows)
+    # the header gets two lines: rows + 1 line heights in all
+    row_height = min(Pt(size * 2.0), (height - note_height - (Inches(0.5) if table.title else 0)) // (rows + 1))
     size = max(min(size, int(Emu(row_height).pt / 1.75)), 10)
     texts = [[escape.plain(c, CELL_CHARS) for c in frame.columns]] + [
         [_cell(v) for v in row] for row in frame.iter_rows()]
-    shape = slide.shapes.add_table(rows, cols, left, top, width, row_height * rows)
+    shape = slide.shapes.add_table(rows, cols, left, top, width, row_height * (rows + 1))
     grid = shape.table
-    # a header may wrap over two or three lines; the body's widest text (up to a point) sets the width
+    # the body's widest text (up to a point) sets a column's width, a header may take two lines
     weights = [max(min(max((_display_width(r[c]) for r in texts[1:]), default=0), 30),
                    min(_display_width(texts[0][c]), 12)) + 2 for c in range(cols)]
     total = sum(weights)
-    for c, w in enumerate(weights):
-        grid.columns[c].width = int(width * w / total)
+    widths = [int(width * w / total) for w in weights]
+    for c, w in enumerate(widths):
+        grid.columns[c].width = w
+    # a cell never wraps (a wrapped row would push the table off the slide): text beyond its column is cut with …
+    room = [max(int((Emu(w).pt - 9) / (size * 0.56)), 4) for w in widths]
+    texts = [[_fit(v, 2 * room[c] if r == 0 else room[c]) for c, v in enumerate(values)]
+             for r, values in enumerate(texts)]
     for r, values in enumerate(texts):
-        grid.rows[r].height = row_height
+        grid.rows[r].height = row_height * 2 if r == 0 else row_height
         for c, value in enumerate(values):
             cell = grid.cell(r, c)
             cell.margin_left = cell.margin_right = Inches(0.06)
@@ -222,6 +231,19 @@ def _cell(value) -> str:
 
 def _numeric(text: str) -> bool:
     return bool(text) and text.replace(",", "").replace(".", "").replace("-", "").replace("%", "").strip().isdigit()
+
+
+def _fit(text: str, units: int) -> str:
+    """text shortened with … to at most units display units (a CJK character counts two); numbers never."""
+    if _display_width(text) <= units or text[:1].isdigit() or text[:1] in "¥-+":
+        return text
+    out, used = [], 1
+    for ch in text:
+        used += 2 if ord(ch) > 0x2E80 else 1
+        if used > units:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
 
 
 def _display_width(text: str) -> int:

@@ -74,6 +74,15 @@ def _config(argv: list[str]) -> dict:
     return out
 
 
+def _warm() -> None:
+    """Import what the first page needs and open the data while the server and the browser start (the first
+    page of a fresh server took 6-15 s, most of it imports and opening the national data)."""
+    import folium  # noqa: F401 — imported for the first script run
+    import plotly.graph_objects  # noqa: F401
+    from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
+    ui.warm()
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     PagesManager.uses_pages_directory = False
@@ -81,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     # No file watcher outside development: it polls the project's files while serving (pass
     # --server.fileWatcherType auto to reload on edits).
     config = {"server.fileWatcherType": "none", **_config(sys.argv[1:] if argv is None else argv)}
+    import threading
+    threading.Thread(target=_warm, name="junheng-warm", daemon=True).start()
     build_app().run(config=config)
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit_folium import st_folium
 
 import logging
 
@@ -52,7 +50,22 @@ def fingerprint() -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(path: str, fp: str):
-    return db.connect(Path(path), rules())
+    # The settings file's rules: the connection's aggregates never depend on an account (only the privacy
+    # threshold does, and no aggregate uses it).
+    return db.connect(Path(path), settings.load_thresholds())
+
+
+def warm() -> None:
+    """Open the data's connection and read the county boundaries before the first visitor asks (the launcher
+    calls this in a thread as the server starts); any problem is left for the first page to show."""
+    try:
+        path = data_dir()
+        fp = db.fingerprint(path) + ":" + str(sorted(db.materialized_params(settings.load_thresholds()).items()))
+        _connection(str(path), fp)
+        for coarse in (True, False):
+            _county_geometry(str(path), fp, coarse)
+    except Exception:  # noqa: BLE001 — the page reports it with its own message
+        log.info("warming the data connection failed; the first page will say why", exc_info=True)
 
 
 # Bounded caches (issue 15: server memory ≤ 1.5 GB after a benchmark pass): a national school_rows frame is about
@@ -90,11 +103,11 @@ def scope() -> Scope:
 
 
 @st.cache_resource(show_spinner=False)
-def _county_geometry(path: str, fp: str, coarse: bool) -> gpd.GeoDataFrame:
+def _county_geometry(path: str, fp: str, coarse: bool) -> "gpd.GeoDataFrame":  # noqa: F821
     return boundaries.read(Path(path), "county_coarse" if coarse else "county")
 
 
-def county_geometry(shown: int = 0) -> gpd.GeoDataFrame:
+def county_geometry(shown: int = 0) -> "gpd.GeoDataFrame":  # noqa: F821
     """County polygons; coarser ones when a map shows more than COARSE_ABOVE counties (a province or more)."""
     return _county_geometry(str(data_dir()), fingerprint(), shown > boundaries.COARSE_ABOVE)
 
@@ -342,6 +355,7 @@ def language_code() -> str:
 
 def county_map(fmap, key: str, current_county: str | None, height: int = 520) -> None:
     """Show a county map; a click on a county makes it the selected region (only the click reruns)."""
+    from streamlit_folium import st_folium  # in the script's thread: it declares its component when imported
     event = st_folium(fmap, height=height, use_container_width=True, key=key,
                       returned_objects=["last_active_drawing"])
     map_download(fmap, key)
@@ -354,6 +368,7 @@ def county_map(fmap, key: str, current_county: str | None, height: int = 520) ->
 
 def static_map(fmap, key: str, height: int = 520) -> None:
     """A display-only map: panning and zooming never rerun the app."""
+    from streamlit_folium import st_folium
     st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
     map_download(fmap, key)
 

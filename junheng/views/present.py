@@ -127,14 +127,29 @@ PRINT_CSS = """
 """
 
 # A Chinese screen shows none of Streamlit's own English: its element toolbars (Search, Download as CSV,
-# Fullscreen), "Press Enter to apply", the running indicator, the main menu and the "Page not found" box.
+# Fullscreen), "Press Enter to apply", the running indicator, the main menu and Streamlit's own message boxes
+# ("Page not found"; the app has no dialogs of its own, which would hold a block of elements).
 CHINESE_CSS = """
 [data-testid="stElementToolbar"], [data-testid="InputInstructions"], [data-testid="stStatusWidget"],
 [data-testid="stMainMenu"], [data-testid="stToolbarActions"], .modebar-btn[data-title="Fullscreen"]
 { display: none !important; }
-div[role="dialog"]:has(> div [data-testid="stException"]), div[role="dialog"]:has(div[data-testid="stPageNotFound"])
-{ display: none !important; }
+[data-testid="stDialog"]:not(:has([data-testid="stVerticalBlock"])) { display: none !important; }
 """
+
+
+# Hiding Streamlit's message box is not enough: it makes the rest of the page inert while open. In Chinese it
+# is closed as soon as it appears (Streamlit then shows the main page, as the box would have said).
+CLOSE_MESSAGE_BOXES = """<script>
+(() => {
+  if (window.__junhengBoxes) return;
+  window.__junhengBoxes = true;
+  const close = () => document.querySelectorAll('[data-testid="stDialog"]').forEach(box => {
+    if (!box.querySelector('[data-testid="stVerticalBlock"]')) box.querySelector('button[aria-label="Close"]')?.click();
+  });
+  new MutationObserver(close).observe(document.body, {childList: true, subtree: true});
+  close();
+})();
+</script>"""
 
 
 def style(lang: str, presenting: bool) -> None:
@@ -144,7 +159,9 @@ def style(lang: str, presenting: bool) -> None:
     css += PRINT_CSS % {"controls": controls}  # after presentation mode's rules: printing wins
     if lang == "zh":
         css += CHINESE_CSS
-    st.html(f"<style>{css}</style>")
+        st.html(f"<style>{css}</style>{CLOSE_MESSAGE_BOXES}", unsafe_allow_javascript=True)
+    else:
+        st.html(f"<style>{css}</style>")
 
 
 # Plotly's toolbar texts (its own English, the keys of its locale dictionary) and their i18n keys.

@@ -222,6 +222,10 @@ def linked(widget, label: str, options, *, key: str, default, **kwargs):
         st.session_state[key] = value
     elif st.session_state.get(key) not in options:
         st.session_state[key] = default
+    else:
+        # Set again each run: a language switch changes the label, which makes it a new widget to Streamlit, and
+        # a new widget shows its default unless its value was set in this run.
+        st.session_state[key] = st.session_state[key]
     value = widget(label, options, key=key, **kwargs)
     value = default if value is None else value
     to_link({key: None if value == default else value})

@@ -107,7 +107,8 @@ def test_every_page_with_hostile_names(hostile_server, page, name):
 def test_evaluation_views_with_hostile_names(hostile_server, page, view):
     page.goto(f"{hostile_server}/{PAGES['evaluation']}?county={COUNTY}")
     wait_for_page(page)
-    label = {"tab_schools": "学校明细", "tab_movers": "谁影响差异系数"}[view]
+    label = {"tab_schools": "学校明细", "tab_movers": "谁影响差异系数", "tab_rectification": "整改清单",
+             "tab_plan": "达标方案"}[view]
     page.locator("[data-testid=\"stMain\"]").get_by_text(label, exact=True).click()
     wait_for_page(page)
     assert page.dialogs == [] and _real_errors(page) == [], (page.dialogs, page.errors)
@@ -135,6 +136,31 @@ def test_opening_every_school_tooltip_runs_nothing(hostile_server, page):
     assert opened >= 20
     texts = frame.inner_text()
     assert "${alert(document.domain)}" in texts and "<img src=x onerror=alert(3)>" in texts  # shown as text
+    assert page.dialogs == [] and _real_errors(page) == [], (page.dialogs, page.errors)
+
+
+def test_opening_every_school_status_tooltip_runs_nothing(hostile_server, page):
+    """The 优质均衡 pass/fail school map: every marker's tooltip put into the page shows the names as text."""
+    _visit(page, f"{hostile_server}/{PAGES['evaluation']}?county={COUNTY}&evaluation_view=tab_schools",
+           "school_status_tooltips")
+    frame = page.frame_locator('iframe[src*="streamlit_folium"]').first.locator("body")
+    opened = frame.evaluate("""() => {
+        let n = 0;
+        for (const key of Object.keys(window).filter(k => k.startsWith('circle_marker_'))) {
+            const tip = window[key].getTooltip();
+            if (!tip) continue;
+            const box = document.createElement('div');
+            box.innerHTML = tip.getContent();
+            document.body.appendChild(box);
+            n++;
+        }
+        return n;
+    }""")
+    page.wait_for_timeout(1000)  # an <img onerror> would fire now
+    assert opened >= 20
+    texts = frame.inner_text()
+    assert "${alert(document.domain)}" in texts and "<img src=x onerror=alert(3)>" in texts  # shown as text
+    assert "缺" in texts  # what a school lacks is in its tooltip
     assert page.dialogs == [] and _real_errors(page) == [], (page.dialogs, page.errors)
 
 

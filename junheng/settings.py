@@ -40,6 +40,15 @@ def _database_problem(value: str) -> str | None:
     return None
 
 
+def _proxy_problem(value: str) -> str | None:
+    import ipaddress
+    try:
+        value and ipaddress.ip_address(value)
+    except ValueError:
+        return "must be an IP address, e.g. 127.0.0.1"
+    return None
+
+
 def flag(name: str) -> bool:
     """A 0/1 setting as a boolean."""
     return get(name) == "1"
@@ -55,6 +64,9 @@ SETTINGS = (
     Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en.", _lang_problem),
     Setting("JUNHENG_DATABASE_URL", "", "Database for accounts, sessions and the audit log. Empty: the SQLite file "
             "access.sqlite3 in the data directory; postgresql+psycopg://… for several app servers.", _database_problem),
+    Setting("JUNHENG_TRUSTED_PROXY", "", "Address of the reverse proxy in front of the app servers (e.g. 127.0.0.1): "
+            "for connections from it, the client's address (for the per-address login limit and the audit log) is "
+            "the last one in X-Forwarded-For. Empty: the connection's own address.", _proxy_problem),
     Setting("JUNHENG_SESSION_HOURS", "12", "Hours a login lasts (the signed session cookie expires then).",
             lambda v: None if v.isdigit() and 1 <= int(v) <= 24 * 30 else "must be a whole number of hours, 1–720"),
     Setting("JUNHENG_GUEST_ACCESS", "1", "1: visitors who are not logged in may read the synthetic demo data; 0: "

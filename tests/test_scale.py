@@ -217,8 +217,24 @@ def nginx(upstreams: list[str]):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.parametrize("proxy, peer, forwarded, expected", [
+    ("", None, "6.6.6.6", ""),                          # no proxy configured: the header is ignored
+    ("", "10.1.2.3", "6.6.6.6", "10.1.2.3"),
+    ("127.0.0.1", None, "6.6.6.6, 10.0.0.5", "10.0.0.5"),  # the proxy appended the last one; the first is claimed
+    ("127.0.0.1", "10.1.2.3", "6.6.6.6", "10.1.2.3"),    # not from the proxy: its own address
+    ("127.0.0.1", "::ffff:127.0.0.1", "10.0.0.5", "10.0.0.5"),  # the proxy seen by a dual-stack server
+    ("10.9.9.9", "10.9.9.9", "10.0.0.7", "10.0.0.7"),
+    ("10.9.9.9", "10.9.9.9", None, "10.9.9.9"),
+])
+def test_the_login_address_behind_a_trusted_proxy(monkeypatch, proxy, peer, forwarded, expected):
+    from junheng.access import accounts
+    monkeypatch.setenv("JUNHENG_TRUSTED_PROXY", proxy)
+    assert accounts.client_address(peer, forwarded) == expected
+
+
 @pytest.mark.browser
-def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser):
+def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser, monkeypatch):
+    monkeypatch.setenv("JUNHENG_TRUSTED_PROXY", "127.0.0.1")
     with ExitStack() as stack:
         servers = [stack.enter_context(streamlit_server(shared)) for _ in range(2)]
         proxy, access_log = stack.enter_context(nginx(servers))
@@ -251,6 +267,8 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser
             mine = [line for line in lines if line[0] == route]
             assert {line[1] for line in mine} and len({line[1] for line in mine}) == 1
             assert any("/_stcore/stream" in line[3] and line[2] == "101" for line in mine)  # the websocket too
+    logins = audit.entries(shared).filter(pl.col("action") == "login")
+    assert logins["details"].to_list() == ['{"ip": "127.0.0.1"}']  # the browser's address, as nginx saw it
 
 
 def test_servers_starting_at_once_share_one_cookie_secret(tmp_path):

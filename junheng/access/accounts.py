@@ -1,6 +1,7 @@
 """Local accounts: roles, regions, Argon2 password hashes, failed-login limits. Every change is audited."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from junheng import settings
 from junheng.access import audit
 from junheng.access.database import accounts, engine, login_failures
 from junheng.access.scope import Scope
@@ -63,6 +65,26 @@ def check_region(data_dir: Path, region: str) -> str:
     if not codes.str.startswith(region).any():
         raise AccountError("account_unknown_region", region=region)
     return region
+
+
+def client_address(peer: str | None, forwarded_for: str | None) -> str:
+    """The address a login counts against: the connection's own (peer; Streamlit gives None for localhost), or,
+    for a connection from JUNHENG_TRUSTED_PROXY, the last address in X-Forwarded-For — the one the proxy itself
+    appended; the ones before it are whatever the client claimed."""
+    proxy = _address(settings.get("JUNHENG_TRUSTED_PROXY"))
+    from_proxy = proxy is not None and (_address(peer) == proxy or (peer is None and proxy.is_loopback))
+    if from_proxy and forwarded_for and forwarded_for.strip():
+        return forwarded_for.split(",")[-1].strip()[:64]
+    return peer or ""
+
+
+def _address(text: str | None):
+    """An IP address, IPv4-mapped IPv6 (::ffff:127.0.0.1, as a dual-stack server sees IPv4 peers) as IPv4."""
+    try:
+        address = ipaddress.ip_address(text or "")
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 def _check_name(name: str) -> str:

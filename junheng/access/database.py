@@ -86,10 +86,10 @@ def engine(data_dir: Path) -> sa.Engine:
     key = str(eng.url)
     with _lock:
         if key not in _ready:
-            metadata.create_all(eng)
             with eng.begin() as con:
-                if eng.dialect.name == "postgresql":  # two servers starting at once must not race on the trigger
+                if eng.dialect.name == "postgresql":  # servers starting at once must not race to create the tables
                     con.execute(sa.text("select pg_advisory_xact_lock(:key)"), {"key": backend.ADVISORY_KEY + 1})
+                metadata.create_all(con)
                 for statement in APPEND_ONLY.get(eng.dialect.name, []):
                     con.exec_driver_sql(statement)
             if eng.dialect.name == "sqlite":

@@ -71,8 +71,10 @@ def box(lang: str, account: Account | None) -> None:
 def login(name: str, password: str, lang: str) -> None:
     data_dir = settings.data_dir()
     try:
-        ip = st.context.ip_address
-        account = accounts.verify(data_dir, name, password, ip=ip if isinstance(ip, str) else "")
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")  # set by a proxy (trusted only as configured)
+        ip = accounts.client_address(peer if isinstance(peer, str) else None, forwarded)
+        account = accounts.verify(data_dir, name, password, ip=ip)
     except AccountError as e:
         st.sidebar.error(t(e.key, lang, **e.values))
         return

@@ -26,6 +26,12 @@ system:
 	  echo "installing Debian packages $(SYSTEM_PACKAGES)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
+	@# LibreOffice Impress (no GUI, ~35 s) renders the county deck to PDF in tests/test_report.py, as a projector would show it.
+	@if ! command -v soffice >/dev/null; then \
+	  echo "installing Debian package libreoffice-impress-nogui"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    libreoffice-impress-nogui >/dev/null; \
+	fi
 
 venv: .venv/.stamp-deps
 

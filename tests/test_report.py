@@ -249,3 +249,24 @@ def test_deck_benchmark_section_says_met_or_missed():
     document = "# Benchmarks\n\n## Queries\n\nq\n\n## County deck (junheng report)\n\nold\n\n## Later\n\nkept\n"
     spliced = bench.splice_section(document, section)
     assert "old" not in spliced and "## Queries\n\nq" in spliced and "## Later\n\nkept" in spliced
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by make system")
+def test_libreoffice_shows_the_deck_in_the_cjk_font(demo_data, tmp_path):
+    """The deck as LibreOffice Impress lays it out: one page per slide, the Chinese in Noto Sans CJK (a missing
+    font would show as boxes, from a fallback font)."""
+    report = content.gather(demo_data, EVERYTHING, YEAR, "zh", county=COUNTY, pictures=False)
+    data = deck.pptx_bytes(report)
+    (tmp_path / "deck.pptx").write_bytes(data)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(tmp_path / "deck.pptx")], check=True, capture_output=True,
+                   timeout=240)
+    pages = subprocess.run(["pdfinfo", str(tmp_path / "deck.pdf")], capture_output=True, text=True, check=True).stdout
+    count = next(int(line.split()[1]) for line in pages.splitlines() if line.startswith("Pages:"))
+    assert count == len(Presentation(io.BytesIO(data)).slides)
+    assert "959.981 x 540 pts" in pages  # 16:9
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "deck.pdf")], capture_output=True, text=True).stdout
+    assert "NotoSansCJK" in fonts
+    text = subprocess.run(["pdftotext", str(tmp_path / "deck.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "临朐县" in text and "整改清单" in text

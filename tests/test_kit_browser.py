@@ -256,3 +256,16 @@ def test_print_gives_clean_a4_pages(server, page, tmp_path):
 def test_changed_pages_draw_in_both_languages(server, page, path, lang):
     name = (path.replace("?evaluation_view=", "_") or "overview")
     _open(page, f"{server}/{path}{'&' if '?' in path else '?'}county={COUNTY}&lang={lang}", f"{name}_{lang}")
+
+
+@pytest.mark.parametrize("county", ["370323", "370303", COUNTY])
+def test_overview_status_card_follows_the_verdict(server, page, demo_data, demo_frame, county):
+    from junheng.data import county_table
+    from junheng.rules import verdicts
+    year = demo_frame["year"].max()
+    rows = demo_frame.filter((pl.col("county_code") == county) & (pl.col("year") == year))
+    verdict, _ = verdicts.evaluate(rows, settings.load_thresholds(), county_table.read(demo_data, year))
+    _open(page, f"{server}/?county={county}")
+    headline = page.locator(".st-key-quality_status_card").inner_text().splitlines()[0]
+    shown = {"pass": "已达到", "fail": "未达到", "incomplete": "待评估"}
+    assert headline == f"优质均衡：{shown[verdict['quality']]}"

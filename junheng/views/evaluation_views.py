@@ -17,7 +17,8 @@ MONEY = st.column_config.NumberColumn(format="localized")
 def _legend(lang: str) -> None:
     rows = "".join(f'<span style="display:inline-block;margin-right:1.2em"><span style="display:inline-block;'
                    f'width:.9em;height:.9em;background:{c};border:1px solid #999;margin-right:.35em;'
-                   f'vertical-align:-.1em"></span><b>{escape.html(label)}</b>：{escape.html(meaning)}</span>'
+                   f'vertical-align:-.1em"></span><b>{escape.html(label)}</b>{escape.html(t("kit_colon", lang))}'
+                   f'{escape.html(meaning)}</span>'
                    for c, label, meaning in views.legend(lang))
     st.html(f'<div style="font-size:.9rem;line-height:1.8">{rows}</div>')
 
@@ -31,6 +32,16 @@ def _styled(table: pl.DataFrame, lang: str):
                t("threshold", lang): "{:.2f}"}
     return table.to_pandas().style.map(lambda v: f"background-color: {colours.get(v, '')}", subset=[column]).format(
         {k: v for k, v in formats.items() if k in table.columns})
+
+
+def _widths(lang: str) -> dict:
+    """Column widths that fit the list on a laptop screen, the cost column included."""
+    small = st.column_config.Column(width="small")
+    return {t("kit_priority", lang): st.column_config.Column(width=90), t("level", lang): small,
+            t("kit_value", lang): small, t("kit_minimum", lang): small, t("kit_share", lang): small,
+            t("kit_shortfall", lang): st.column_config.Column(width=100), t("kit_cost", lang): small,
+            t("cv", lang): small, t("threshold", lang): small, t("indicator", lang): st.column_config.Column(width=240),
+            t("school_name", lang): st.column_config.Column(width=190)}
 
 
 def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
@@ -47,7 +58,7 @@ def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
             continue
         shown = views.county_list(rows, lang) if priority == 2 else views.school_list(rows, lang)
         st.dataframe(_styled(shown, lang), hide_index=True, width="stretch", height=min(38 + 35 * rows.height, 540),
-                     column_config={t("indicator", lang): st.column_config.TextColumn(width="medium")})
+                     column_config=_widths(lang))
     st.caption(t("kit_list_note", lang, costs=_costs_text(rules, lang)))
 
 
@@ -83,7 +94,8 @@ def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: 
     st.markdown(t("kit_plan_edited", lang, cost=views.money(float(edited["cost"].sum()), lang),
                   verdict=tables.mark(passes, lang)))
     before, after = tables.evaluate_with_changes(schools, changes, rules)
-    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+    compared = tables.compare_table(before, after, lang)
+    st.dataframe(compared, hide_index=True, width="stretch", height=38 + 35 * compared.height)
 
 
 def editor(schools: pl.DataFrame, start: pl.DataFrame, lang: str, key: str, columns=None) -> pl.DataFrame:
@@ -140,7 +152,8 @@ def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
             return
         verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir(), year))
         status = verdict["quality"] if verdict["quality"] in STATUS_COLOURS else "incomplete"
-        st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>：'
+        st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>'
+                f'{escape.html(t("kit_colon", lang))}'
                 f'<span style="color:{STATUS_COLOURS[status]};font-weight:700;font-size:1.5rem">'
                 f'{escape.html(t(f"status_card_{status}", lang))}</span></div>')
         st.markdown(tables.verdict_line("quality", verdict["quality"], parts["quality"], rules, lang))

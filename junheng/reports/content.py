@@ -63,6 +63,21 @@ def gather(data_dir: Path, scope: Scope, year: int, lang: str, county: str | Non
     Raises ReportError with a message in lang for a bad region, an unknown county, one outside scope, or a
     year without data.
     """
+    rules, con, code, inside, schools = _checked(data_dir, scope, year, lang, county, region)
+    if pictures and county is not None:  # the chart exporter's browser boots while the county is evaluated
+        from junheng.reports import pictures as drawing
+        drawing.warm_up()
+    ctx = _Context(Path(data_dir), con, scope, rules, year, lang, code, inside, schools, pictures)
+    return _bulletin(ctx) if region is not None else _county(ctx)
+
+
+def check(data_dir: Path, scope: Scope, year: int, lang: str, county: str | None = None,
+          region: str | None = None) -> None:
+    """Raise ReportError (message in lang) when gather would refuse these arguments."""
+    _checked(data_dir, scope, year, lang, county, region)
+
+
+def _checked(data_dir, scope, year, lang, county, region):
     rules = settings.load_thresholds()
     con = db.connect(Path(data_dir), rules)
     code = county or region or ""
@@ -82,11 +97,7 @@ def gather(data_dir: Path, scope: Scope, year: int, lang: str, county: str | Non
     schools = db.run(con, "school_rows", scope, year=year, region=code)
     if schools.is_empty():
         raise ReportError(t("report_err_no_schools", lang, value=code, year=year))
-    if pictures and county is not None:  # the chart exporter's browser boots while the county is evaluated
-        from junheng.reports import pictures as drawing
-        drawing.warm_up()
-    ctx = _Context(Path(data_dir), con, scope, rules, year, lang, code, inside, schools, pictures)
-    return _bulletin(ctx) if region is not None else _county(ctx)
+    return rules, con, code, inside, schools
 
 
 @dataclass

@@ -13,7 +13,8 @@ import polars as pl
 from junheng import escape
 from junheng.i18n import t
 from junheng.reports.content import DECK_ROWS, Report, Section
-from junheng.reports.pictures import CHROMIUM, CHROMIUM_ARGS, PictureError
+from junheng.reports import pictures
+from junheng.reports.pictures import PictureError
 
 STYLE = """
 @page { size: A4 landscape; margin: 14mm 14mm 16mm 14mm; }
@@ -74,13 +75,12 @@ def _table(title: str, frame: pl.DataFrame, note: str) -> str:
 
 
 def pdf_bytes(report: Report, timeout_ms: int = 60000) -> bytes:
-    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
     document = html(report)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with pictures.browser() as chromium:
+            page = chromium.new_page()
             try:
-                page = browser.new_page()
                 page.route("**/*", lambda route: route.abort())
                 page.set_content(document, wait_until="load", timeout=timeout_ms)
                 page.evaluate("document.fonts.ready")
@@ -89,6 +89,6 @@ def pdf_bytes(report: Report, timeout_ms: int = 60000) -> bytes:
                 return page.pdf(format="A4", landscape=True, print_background=True, prefer_css_page_size=True,
                                 display_header_footer=True, header_template="<div></div>", footer_template=footer)
             finally:
-                browser.close()
+                page.close()
     except PlaywrightError as e:
         raise PictureError(f"PDF printing failed: {type(e).__name__}") from e

@@ -8,6 +8,7 @@ static files, every other request refused (no tiles, no CDN), screenshot once th
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 import warnings
 from pathlib import Path
 
@@ -76,17 +77,38 @@ def map_png(folium_map, width: int = 1200, height: int = 800, timeout_ms: int = 
     return maps_png([folium_map], width, height, timeout_ms, scale)[0]
 
 
+_session = threading.local()
+
+
+@contextmanager
+def browser():
+    """One headless Chromium for everything drawn or printed inside the block (on this thread): the deck's maps
+    and the PDF then share it. Outside such a block each call starts its own."""
+    current = getattr(_session, "browser", None)
+    if current is not None:
+        yield current
+        return
+    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    with sync_playwright() as p:
+        try:
+            started = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except PlaywrightError as e:
+            raise PictureError(f"no browser: {type(e).__name__}") from e
+        _session.browser = started
+        try:
+            yield started
+        finally:
+            _session.browser = None
+            started.close()
+
+
 def maps_png(folium_maps, width: int = 1200, height: int = 800, timeout_ms: int = 20000,
              scale: float = 1.0) -> list[bytes]:
     """Several Folium maps as PNGs, one browser for all of them."""
-    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                return [_screenshot(browser, map_html(m), width, height, timeout_ms, scale) for m in folium_maps]
-            finally:
-                browser.close()
+        with browser() as chromium:
+            return [_screenshot(chromium, map_html(m), width, height, timeout_ms, scale) for m in folium_maps]
     except PlaywrightError as e:
         raise PictureError(f"map drawing failed: {type(e).__name__}") from e
 

@@ -17,14 +17,18 @@ def build(data_dir: Path, scope: Scope, year: int, kind: str, lang: str, county:
 
     Raises content.ReportError (bad input; message in lang) or pictures.PictureError (no browser).
     """
-    report = content.gather(data_dir, scope, year, lang, county=county, region=region, pictures=kind != "xlsx")
-    if kind == "pptx":
-        from junheng.reports import deck
-        return deck.pptx_bytes(report), report
-    if kind == "pdf":
-        from junheng.reports import pdf
-        return pdf.pdf_bytes(report), report
-    return exports.xlsx_bytes(report.sheets), report
+    if kind == "xlsx":
+        report = content.gather(data_dir, scope, year, lang, county=county, region=region, pictures=False)
+        return exports.xlsx_bytes(report.sheets), report
+    from junheng.reports import pictures
+    content.check(data_dir, scope, year, lang, county=county, region=region)  # bad input: no browser started
+    with pictures.browser():  # the maps and the PDF share one Chromium
+        report = content.gather(data_dir, scope, year, lang, county=county, region=region)
+        if kind == "pdf":
+            from junheng.reports import pdf
+            return pdf.pdf_bytes(report), report
+    from junheng.reports import deck
+    return deck.pptx_bytes(report), report
 
 
 def file_name(report: content.Report, kind: str) -> str:

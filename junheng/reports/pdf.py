@@ -29,7 +29,7 @@ table { border-collapse: collapse; width: 100%; font-size: 10.5pt; page-break-in
 tr { page-break-inside: avoid; }
 th { background: #deebf7; text-align: left; } th, td { border: 1px solid #c9d3df; padding: 1.2mm 2mm;
   overflow-wrap: anywhere; }
-td.num { text-align: right; white-space: nowrap; } tr:nth-child(even) td { background: #f5f7fa; }
+td.num { text-align: right; white-space: nowrap; } td.short { white-space: nowrap; } tr:nth-child(even) td { background: #f5f7fa; }
 img { display: block; max-width: 100%; max-height: 150mm; margin: 0 auto; }
 .pair { display: flex; gap: 6mm; } .pair > div { flex: 1; }
 """
@@ -67,11 +67,16 @@ def _table(title: str, frame: pl.DataFrame, note: str) -> str:
     rows = []
     for row in frame.iter_rows():
         cells = [_cell(v) for v in row]
-        rows.append("<tr>" + "".join(f"<td{' class=num' if _numeric(c) else ''}>{escape.html(c)}</td>"
-                                     for c in cells) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td{_cell_class(c)}>{escape.html(c)}</td>" for c in cells) + "</tr>")
     caption = f"<h3>{escape.html(title)}</h3>" if title else ""
     after = f"<p class='muted'>{escape.html(note)}</p>" if note else ""
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{after}"
+
+
+def _cell_class(text: str) -> str:
+    """Numbers right-aligned; short texts (a level, an amount with its unit) kept on one line."""
+    from junheng.reports.deck import _numeric
+    return " class=num" if _numeric(text) else " class=short" if len(text) <= 12 else ""
 
 
 def pdf_bytes(report: Report, timeout_ms: int = 60000) -> bytes:

@@ -109,10 +109,29 @@ def size_profile_chart(profile: pl.DataFrame, year: int, lang: str) -> go.Figure
         if r.is_empty():
             continue
         measures = ["share_56_65", "share_66_plus", "share_over_2000", "share_under_100"]
-        fig.add_bar(x=[t(m, lang) for m in measures], y=[r[m][0] for m in measures], name=t(f"group_{group}", lang),
-                    marker_color=GROUP_COLOURS[group], texttemplate="%{y:.1%}", textposition="outside")
+        fig.add_bar(x=[_wrap(t(m, lang)) for m in measures], y=[r[m][0] for m in measures],
+                    name=t(f"group_{group}", lang), marker_color=GROUP_COLOURS[group], texttemplate="%{y:.1%}",
+                    textposition="outside")
     fig.update_yaxes(tickformat=".0%")
-    return _layout(fig, t("size_title", lang, year=year), "", t("share", lang))
+    fig.update_xaxes(tickangle=0)  # long category names wrapped, not turned (turned ones left no room to plot)
+    return _layout(fig, t("size_title", lang, year=year), "", t("share", lang), height=440)
+
+
+def _wrap(text: str, width: int = 24) -> str:
+    """Plotly text broken into lines of about width characters (at spaces; Chinese, which has none, at width)."""
+    text = escape.plotly(text)
+    width = width if " " in text else width * 2 // 3  # a Chinese character is about twice as wide
+    words, lines = (text.split(" "), []) if " " in text else (
+        [text[i:i + width // 2] for i in range(0, len(text), width // 2)], [])
+    line = ""
+    for word in words:
+        joined = f"{line} {word}".strip() if " " in text else line + word
+        if line and len(joined) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = joined
+    return "<br>".join(lines + [line])
 
 
 def share_trend_chart(frame: pl.DataFrame, columns: dict[str, str], title: str, lang: str,

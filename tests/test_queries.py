@@ -11,6 +11,7 @@ PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "county": "370724",
     "junior_weight": 1.1, "senior_weight": 1.32, "large_school_max": 2000, "small_school_min": 100,
     "combined_school_max": 2500, "primary_max": 45, "junior_max": 50, "year_from": 2023, "year_to": 2024,
+    "min_count": 5,
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "county × level": ["county_code", "level"], "county × item": ["county_code", "item"],

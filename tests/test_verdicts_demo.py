@@ -87,8 +87,8 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
     from junheng.access.scope import EVERYTHING
     from junheng.data import db
     rules = settings.load_thresholds()
-    assert all(db.aggregate_path(data, YEAR, name, db.evaluation_params(rules)).exists() for name in db.EVALUATED)
-    con = db.connect(data, rules)
+    con = db.connect(data, rules)  # written with the version, or here once if the data are older
+    assert all(db.aggregate_path(data, YEAR, name, db.evaluated_params(name, rules)).exists() for name in db.EVALUATED)
     table = county_table.read(data, YEAR)
     for region in ("", "37", "370724"):
         from_rows = verdicts.region_verdicts(db.run(con, "school_rows", EVERYTHING, year=YEAR, region=region), rules,
@@ -98,3 +98,24 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
                                                rules, table)
         assert stored.height == from_rows.height > 0
         assert stored.equals(from_rows), region
+
+
+def test_stored_count_statuses_are_the_ones_computed_from_the_rows(data):
+    """The cohort page reads which left-behind and migrant counts may be published from what each version stored;
+    they equal the statuses decided from the rows (per county, so any region's rows give the same)."""
+    from junheng.access.scope import EVERYTHING
+    from junheng.data import db
+    from junheng.rules import published_counts
+    rules = settings.load_thresholds()
+    con = db.connect(data, rules)
+    for region in ("37", "3707"):
+        rows = db.run(con, "cohort_count_rows", EVERYTHING, region=region, year_from=YEAR, year_to=YEAR)
+        computed = published_counts.status(rows, rules["privacy"]["min_count"]).sort("school_id")
+        stored = db.run(con, "school_count_status", EVERYTHING, region=region, year_from=YEAR, year_to=YEAR,
+                        min_count=rules["privacy"]["min_count"]).select(list(published_counts.SCHEMA)).cast(
+            published_counts.SCHEMA).sort("school_id")
+        assert stored.height == computed.height > 0
+        assert stored.equals(computed), region
+        assert (computed["left_behind_status"] != "shown").any()  # something is suppressed: the check can fail
+    assert db.run(con, "school_count_status", EVERYTHING, region="37", year_from=YEAR, year_to=YEAR,
+                  min_count=3).is_empty()  # another threshold: computed by the cohort engine, never stored ones

@@ -122,7 +122,7 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
 # Per county and year, what the evaluation takes from the school rows (evaluation.level_results and
 # verdicts.school_row_items): computed in Polars once per data version and rules, stored beside the SQL
 # aggregates, so a national evaluation page never fetches and re-evaluates 250,000 school rows.
-EVALUATED = ("county_level_results", "county_row_items")
+EVALUATED = ("county_level_results", "county_row_items", "school_count_status")
 
 
 def evaluation_params(rules: dict) -> dict:
@@ -132,11 +132,25 @@ def evaluation_params(rules: dict) -> dict:
     return {"rules": hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:12]}
 
 
+def evaluated_params(name: str, rules: dict) -> dict:
+    """The cache tag of an evaluated aggregate: the count statuses depend on the privacy threshold only."""
+    if name == "school_count_status":
+        return {"min_count": int(rules["privacy"]["min_count"])}
+    return evaluation_params(rules)
+
+
 def evaluated(schools: pl.DataFrame, year: int, rules: dict) -> dict[str, pl.DataFrame]:
     """The evaluated aggregates of one year's school rows (every dictionary column present)."""
-    from junheng.rules import evaluation, verdicts
+    from junheng.rules import evaluation, published_counts, verdicts
     levels = evaluation.level_results(evaluation.level_values(schools, rules), rules)
-    out = {"county_level_results": levels, "county_row_items": verdicts.school_row_items(schools, rules)}
+    min_count = int(rules["privacy"]["min_count"])
+    # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
+    # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
+    status = published_counts.status(schools, min_count).join(
+        schools.select("school_id", "county_code"), on="school_id", how="left").with_columns(
+        pl.lit(min_count).alias("min_count"))
+    out = {"county_level_results": levels, "county_row_items": verdicts.school_row_items(schools, rules),
+           "school_count_status": status.drop("year")}
     return {name: frame.with_columns(pl.lit(year, dtype=pl.Int32).alias("year")) for name, frame in out.items()}
 
 
@@ -151,10 +165,10 @@ def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manif
     """The tables _county_level_results and _county_row_items: read from the stored files of the current
     versions; a year without them (older data, other rules) is evaluated here once and its files written
     (best effort: a read-only data directory just evaluates it again next time)."""
-    params = evaluation_params(rules)
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in EVALUATED}
     for year in years:
-        paths = {name: aggregate_path(data_dir, year, name, params, manifest) for name in EVALUATED}
+        paths = {name: aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest)
+                 for name in EVALUATED}
         if all(p is not None and p.exists() for p in paths.values()):
             for name, path in paths.items():
                 frames[name].append(pl.read_parquet(path))
@@ -214,7 +228,7 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
         tmp.replace(target)
     schools = con.sql("select * from schools").pl()
     for name, frame in evaluated(schools, year, rules).items():
-        _write_frame(frame, aggregate_path(data_dir, year, name, evaluation_params(rules)))
+        _write_frame(frame, aggregate_path(data_dir, year, name, evaluated_params(name, rules)))
     con.close()
 
 

@@ -1,5 +1,5 @@
 """The county deck on the evaluation page: PPTX, PDF and Excel download buttons, each file built only when its
-button is clicked (it takes seconds), for analysts and administrators, and audited like every export."""
+button is clicked (it takes seconds), shown to analysts and administrators only, and audited like every export."""
 from __future__ import annotations
 
 import logging
@@ -16,10 +16,9 @@ def deck_downloads(county: str, year: int, lang: str) -> None:
     """Three buttons for the deck of county and year, in the user's scope."""
     from junheng.reports import exports, report
     account = st.session_state.get("account")
-    st.markdown(f"**{t('deck_download', lang)}**")
-    if account is None or not account.can("analyst"):
-        st.caption(t("export_needs_analyst", lang))
+    if account is None or not account.can("analyst"):  # nothing shown: the page prints and presents as before
         return
+    st.markdown(f"**{t('deck_download', lang)}**")
     st.caption(t("deck_download_help", lang))
     stem = f"{t('report_stem', lang)}_{county}_{year}"
     for column, kind in zip(st.columns(len(report.FORMATS)), report.FORMATS):

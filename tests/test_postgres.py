@@ -70,18 +70,9 @@ def test_the_write_lock_is_an_advisory_lock_held_across_connections(data_dir, po
 
 
 def test_servers_starting_at_once_create_the_tables_once(data_dir, postgres_url):
-    import subprocess
-    import sys
-    import time
-
-    from junheng.tools.browser import ROOT
-    script = ("import sys, time; from junheng.access import database; time.sleep(max(0, float(sys.argv[2]) - time.time()));"
-              "database.engine(sys.argv[1])")
-    at = str(time.time() + 8)  # every process creates its engine at the same moment (start-up takes a few seconds)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(data_dir), at], cwd=ROOT, stderr=subprocess.PIPE)
-             for _ in range(4)]
-    errors = [p.communicate(timeout=60)[1].decode()[-300:] for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    from tests.test_scale import at_once
+    results = at_once("from junheng.access import database", "database.engine(sys.argv[1])", 4, str(data_dir))
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], [err[-300:] for _, _, err in results]
     with database.engine(data_dir).connect() as con:
         tables = con.execute(sa.text("select tablename from pg_tables where schemaname = 'public' order by 1")).scalars()
         assert list(tables) == ["accounts", "audit", "login_failures", "sessions"]

@@ -271,13 +271,35 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser
     assert logins["details"].to_list() == ['{"ip": "127.0.0.1"}']  # the browser's address, as nginx saw it
 
 
+def at_once(prepare: str, act: str, n: int, *args: str) -> list[tuple[int, str, str]]:
+    """Run `prepare` (imports) and then `act` in n processes (arguments in sys.argv[1:]) that all start `act` at
+    the same moment: each says it is ready and waits for a go file. (returncode, stdout, stderr) for each."""
+    go = Path(tempfile.mkdtemp(prefix="junheng-go-")) / "go"
+    code = (f"import os, sys, time\n{prepare}\nprint('ready', flush=True)\n"
+            f"while not os.path.exists({str(go)!r}): time.sleep(0.002)\n{act}\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()[-500:]
+    go.touch()
+    out = [(proc.wait(60), proc.stdout.read(), proc.stderr.read()) for proc in procs]
+    shutil.rmtree(go.parent)
+    return out
+
+
 def test_servers_starting_at_once_share_one_cookie_secret(tmp_path):
     from junheng.access import sessions
-    script = ("import sys, time; from junheng.access import sessions; time.sleep(max(0, float(sys.argv[2]) - time.time()));"
-              "sys.stdout.write(sessions.secret(sys.argv[1]).hex())")
-    at = str(time.time() + 8)  # every process asks at the same moment (start-up takes a few seconds)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), at], cwd=ROOT, stdout=subprocess.PIPE)
-             for _ in range(6)]
-    secrets_seen = {p.communicate(timeout=60)[0].decode() for p in procs}
+    results = at_once("from junheng.access import sessions", "sys.stdout.write(sessions.secret(sys.argv[1]).hex())",
+                      4, str(tmp_path))
+    secrets_seen = {out for _, out, _ in results}
     assert secrets_seen == {sessions.secret(tmp_path).hex()} and len(next(iter(secrets_seen))) == 64
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key"]  # no draft left behind
+
+
+def test_a_secret_made_by_another_server_between_look_and_write_is_kept(tmp_path, monkeypatch):
+    from junheng.access import sessions
+    (tmp_path / "secret.key").write_bytes(b"s" * 32)  # another server made it just after this one looked
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda p: False if p.name == "secret.key" else real_exists(p))
+    assert sessions.secret(tmp_path) == b"s" * 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret.key"]

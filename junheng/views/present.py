@@ -126,11 +126,16 @@ PRINT_CSS = """
 }
 """
 
-# A Chinese screen shows none of Streamlit's own English: its element toolbars (Search, Download as CSV,
-# Fullscreen), "Press Enter to apply", the running indicator, the main menu and Streamlit's own message boxes
+# A Chinese screen shows none of Streamlit's own English: its element toolbars keep only an editor's add and
+# delete buttons, without their English tooltips (Search, Download as CSV, Fullscreen go), "Press Enter to apply", the running indicator, the main menu and Streamlit's own message boxes
 # ("Page not found"; the app has no dialogs of its own, which would hold a block of elements).
 CHINESE_CSS = """
-[data-testid="stElementToolbar"], [data-testid="InputInstructions"], [data-testid="stStatusWidget"],
+[data-testid="stElementToolbarButton"]:has(button[aria-label="Search"]),
+[data-testid="stElementToolbarButton"]:has(button[aria-label="Fullscreen"]),
+[data-testid="stElementToolbarButton"]:has(button[aria-label="Show/hide columns"]),
+[data-testid="stElementToolbarButton"]:has(button[aria-label="Download as CSV"]),
+body:has([data-testid="stElementToolbar"] button:hover) [data-baseweb="tooltip"],
+[data-testid="InputInstructions"], [data-testid="stStatusWidget"],
 [data-testid="stMainMenu"], [data-testid="stToolbarActions"], .modebar-btn[data-title="Fullscreen"]
 { display: none !important; }
 [data-testid="stDialog"]:not(:has([data-testid="stVerticalBlock"])) { display: none !important; }

@@ -74,11 +74,12 @@ def _leave() -> None:
 
 
 def bar(lang: str, url_path: str) -> None:
-    """上一页 / n of N · title / 下一页 / 退出演示: the presenter's only controls (everything else is hidden)."""
+    """上一页 / n of N · title / 下一页 / 退出演示: the presenter's only controls (the rest are hidden)."""
     # The link names the view (the default left out) before the page's own control reads it: the bar comes first.
     index = current_step(url_path, st.query_params.get(VIEW_KEY))
     with st.container(key="present_bar", horizontal=True, vertical_alignment="center"):
-        if st.button(t("present_previous", lang), key="present_previous", disabled=index <= 0, icon=":material/arrow_back:"):
+        if st.button(t("present_previous", lang), key="present_previous", disabled=index <= 0,
+                     icon=":material/arrow_back:"):
             _go(index - 1)
         shown = t(STEPS[index].title, lang) if index >= 0 else "—"
         st.markdown(t("present_position", lang, n=index + 1 if index >= 0 else "–", total=len(STEPS), title=shown))
@@ -120,15 +121,17 @@ PRINT_CSS = """
   [data-testid="stMainBlockContainer"] { width: 100%% !important; max-width: 100%% !important; padding: 0 !important;
     zoom: 0.62 !important; }
   .stPlotlyChart, [data-testid="stIFrame"], iframe, [data-testid="stDataFrame"], [data-testid="stMetric"],
-  [data-testid="stAlert"], [data-testid="stVerticalBlockBorderWrapper"] { break-inside: avoid; page-break-inside: avoid; }
+  [data-testid="stAlert"], [data-testid="stVerticalBlockBorderWrapper"] { break-inside: avoid;
+    page-break-inside: avoid; }
   h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
   * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
 }
 """
 
 # A Chinese screen shows none of Streamlit's own English: its element toolbars keep only an editor's add and
-# delete buttons, without their English tooltips (Search, Download as CSV, Fullscreen go), "Press Enter to apply", the running indicator, the main menu and Streamlit's own message boxes
-# ("Page not found"; the app has no dialogs of its own, which would hold a block of elements).
+# delete buttons, without their English tooltips (Search, Download as CSV, Fullscreen go); "Press Enter to
+# apply", the running indicator, the main menu and Streamlit's own message boxes ("Page not found"; the app has
+# no dialogs of its own, which would hold a block of elements) go too.
 CHINESE_CSS = """
 [data-testid="stElementToolbarButton"]:has(button[aria-label="Search"]),
 [data-testid="stElementToolbarButton"]:has(button[aria-label="Fullscreen"]),

@@ -116,4 +116,5 @@ def school_status_rows(verdicts: pl.DataFrame, lang: str) -> list[dict]:
     rows = per_level.group_by("school_id", maintain_order=True).agg(
         pl.first("school_name"), pl.first("lon"), pl.first("lat"), pl.col("school_pass").all().alias("passes"),
         pl.col("_line").str.join(" / ").alias("_lines"))
-    return rows.select("lon", "lat", "passes", pl.format("{} · {}", "school_name", "_lines").alias("tooltip")).to_dicts()
+    return rows.select("lon", "lat", "passes",
+                       pl.format("{} · {}", "school_name", "_lines").alias("tooltip")).to_dicts()

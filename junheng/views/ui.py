@@ -326,7 +326,8 @@ def county_search(counties: pl.DataFrame, lang: str) -> None:
     if not found:
         st.sidebar.caption(t("county_search_none", lang))
     for entry in found:
-        st.sidebar.button(escape.markdown(f"{entry['name']} · {entry['where']} · {entry['code']}"), key=f"county_found_{entry['code']}",
+        st.sidebar.button(escape.markdown(f"{entry['name']} · {entry['where']} · {entry['code']}"),
+                          key=f"county_found_{entry['code']}",
                           on_click=_choose_county, args=(entry["code"],), width="stretch")
 
 

@@ -208,3 +208,23 @@ def test_a_chosen_view_is_in_the_link_and_comes_back_from_it(page, key, value):
     at.query_params[key] = "<script>" + "x" * 20_000
     _run(at)
     assert any(key in w.value for w in at.warning)
+
+
+def test_a_page_run_builds_no_download_file(monkeypatch):
+    """The download buttons hand Streamlit a builder: a run of the left-behind page (an analyst sees its
+    download buttons) makes no CSV or Excel; the builder, called as a click calls it, makes one."""
+    import polars as pl
+
+    from junheng.reports import exports
+    from junheng.views import ui
+    built = []
+    for name in ("csv_bytes", "xlsx_bytes"):
+        real = getattr(exports, name)
+        monkeypatch.setattr(exports, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
+    at = sign_in(AppTest.from_file(str(ROOT / "pages" / "left_behind.py"), default_timeout=120), "analyst")
+    at.query_params["county"] = "370724"
+    _run(at)
+    buttons = [b for b in at.get("download_button")]
+    assert len(buttons) >= 2 and built == []
+    maker = ui._export(pl.DataFrame({"a": [1]}), "x", "csv", None, exports.csv_bytes)
+    assert maker().startswith(b"\xef\xbb\xbf") and built == ["csv_bytes"]

@@ -204,7 +204,7 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
                         errors[name] += _errors_shown(page)
                     for name, path in paths.items():  # navigation: from the page before it, in the same session
                         if page.url.split("?")[0].rstrip("/") == f"{url}/{path}".rstrip("/"):  # one page only
-                            _after(page, _nav_link(page, url, "shuju").click, timeout_ms)
+                            _after(page, _nav_link(page, url, "" if path else paths.get("gaps", "chengxiang")).click, timeout_ms)
                         target = _nav_link(page, url, path)
                         _measure(name, scope, lambda: _after(page, target.click, timeout_ms),
                                  samples[name]["navigation"], log)
@@ -237,7 +237,7 @@ def report_lines(result: dict) -> list[str]:
              "fresh: the page's link opened anew (new session); navigation: its sidebar link clicked from another "
              "page; year: another year picked; filter: the page's own filter changed "
              f"({', '.join(f'`{k}`' for k in PAGE_FILTERS.values() if k)}).", "",
-             "load: the machine's 1-minute load average when the page's rounds ended (2 shared cores: above 2, "
+             "load: the machine's 1-minute load average when the rounds of that scope ended (2 shared cores: above 2, "
              "other work was competing for them).", "",
              "| page | scope | fresh | navigation | year | filter | map bytes | errors | load |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]

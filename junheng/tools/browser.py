@@ -169,7 +169,7 @@ def change_widget(page, key: str) -> float:
         choice = widget.locator('[data-testid="stRadioOption"]:not([data-selected="true"])').first
     else:  # a segmented control's option, or a pill not chosen yet (multi-select pills: one more value)
         choice = widget.locator('button[role="radio"][aria-checked="false"], '
-                                'button[data-testid="stBaseButton-pills"]').first
+                                'button[data-variant="pills"][aria-pressed="false"]').first
     choice.wait_for()
     committed = time.perf_counter()
     choice.click()

@@ -107,3 +107,20 @@ def test_the_pandas_way_counts_teaching_points_apart_as_the_queries_do(tmp_path,
         duck = db.run(con, name, EVERYTHING, **params)
         assert bench.same_numbers(duck, bench.pandas_way(everything, counties, name, params)), name
     assert db.run(con, "snapshot_years", EVERYTHING)["schools"].to_list() == [4]  # 5 rows, 1 teaching point
+
+
+def test_the_import_child_reports_its_own_peak_not_its_parents(tiny_data):
+    """Linux keeps ru_maxrss across fork and exec: a child of a big benchmark process must not report its size."""
+    import json
+    import subprocess
+    import sys
+    import polars as pl
+    from junheng.data import store
+    year = 2024
+    csv = tiny_data / "schools.csv"
+    pl.read_parquet(store.current_path(tiny_data, year)).drop("year").write_csv(csv)
+    ballast = b"x" * (1500 * 2**20)  # the parent holds 1.5 GB while the child validates
+    run = subprocess.run([sys.executable, "-c", bench._IMPORT_CHILD, str(csv), str(year), str(tiny_data)],
+                         capture_output=True, text=True, check=True)
+    outcome = json.loads(run.stdout.strip().splitlines()[-1])
+    assert len(ballast) and 50 < outcome["peak_rss_mb"] < 1000, outcome

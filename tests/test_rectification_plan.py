@@ -174,3 +174,22 @@ def test_demo_county_plan_passes_and_is_not_below_the_bound(demo_data, rules):
     assert result.cost >= result.lower_bound > 0
     whole = result.changes.filter(pl.col("column").is_in(list(rectification.WHOLE_UNITS)))
     assert (whole["delta"] == whole["delta"].round()).all()
+
+
+def test_a_plan_is_found_for_a_county_with_a_split_complete_secondary_school(demo_data):
+    """张店区 2025: the solver met 张店第12中学's equipment floor to ~1e-8 below it and rounding up landed on the
+    minimum, so the plan failed its own check; rounding now leaves a margin of 1e-7 of the need."""
+    import polars as pl
+
+    from junheng import settings
+    from junheng.data import store
+    from junheng.rules import evaluation, plan
+    rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370303")
+    rules = settings.load_thresholds()
+    found = plan.minimum_cost_plan(rows, rules)
+    assert found.status == "planned", found.status
+    assert plan.check(rows, found.changes.select("school_id", "column", "delta", "unit_cost", "cost"), rules)
+    assert found.lower_bound <= found.cost <= found.lower_bound * 1.1  # whole units cost little over the bound
+    after = evaluation.evaluate_county(evaluation.apply_changes(rows, found.changes.select(
+        "school_id", "column", "delta")), rules)
+    assert all(level["quality"]["cv_pass"] for level in after.values())

@@ -36,6 +36,9 @@ from junheng.rules import evaluation, indicators, rectification
 SOLVER = "CLARABEL"
 TIGHTEN = (0.0, 1e-4, 1e-3, 1e-2)  # relative tightening of the ceilings when rounding breaks one
 ZERO, UNIT_SLACK = 1e-6, 1e-3  # solver noise: relative to a school's need, and in units
+# The conic solver meets a floor to about 1e-8 of its size, which for millions of yuan is a few hundredths of a
+# yuan below it: rounding up then landed exactly on the minimum and a split school (完全中学) fell short by that.
+ROUND_MARGIN = 1e-7
 
 
 @dataclass(frozen=True)
@@ -162,9 +165,11 @@ def _whole(column: str, amount: np.ndarray, need: np.ndarray | float = 1.0) -> n
     """Additions as bought: every resource rounded up to a whole unit (teachers, rooms, m², yuan).
 
     An addition under a millionth of the school's need is the solver's zero; a thousandth of a unit over a
-    whole one is its rounding.
+    whole one is its rounding; ROUND_MARGIN of the school's need is added first, so the solver's tolerance
+    never leaves a floor a fraction of a unit short.
     """
-    return np.where(amount > ZERO * np.maximum(need, 1.0), np.ceil(amount - UNIT_SLACK), 0.0)
+    return np.where(amount > ZERO * np.maximum(need, 1.0),
+                    np.ceil(amount + ROUND_MARGIN * np.maximum(need, 1.0) - UNIT_SLACK), 0.0)
 
 
 def _choose_short(model: _Model, rules: dict, costs: dict, relaxed: dict, base: dict) -> dict:

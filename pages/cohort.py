@@ -7,7 +7,7 @@ from junheng.data import cohort as cohort_query
 from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort, cohort_stats as stats
-from junheng.views import charts, cohort_views as views, maps, present, ui
+from junheng.views import charts, cohort_panels as panels, cohort_views as views, maps, present, ui
 
 filters = ui.page_filters()
 lang, years = filters.lang, filters.years
@@ -100,18 +100,7 @@ elif view == "compare":
     present.chart(charts.cohort_trend_chart({"a": stats.trend(rows, measure), "b": stats.trend(other, measure)},
                                               names, label, lang, share), "cohort_compare_trend", lang)
 elif view == "similar":
-    if not filters.county:
-        st.info(t("cohort_similar_need_county", lang))
-    else:
-        k = st.slider(t("cohort_similar_k", lang), 1, 20, key="cohort_k")
-        pool = ui.cohort(cohort.Cohort("", span[1], span[1], spec.conditions), (span[1], span[1]), base + measures).rows
-        values = stats.county_values(pool, measures)
-        nearest = stats.similar(values, filters.county, measures, k)
-        st.caption(t("cohort_similar_note", lang, year=span[1], n=values.height))
-        if nearest.is_empty():
-            st.info(t("cohort_similar_none", lang, county=filters.region_md))
-        st.dataframe(views.similar_table(nearest, ui.query("counties_with_data"), measures, lang), hide_index=True,
-                     width="stretch")
+    panels.similar(filters, spec, span, base + measures, measures, lang)
 else:
     result = ui.cohort(spec, span)
     published = cohort_query.export_frame(result)
@@ -121,13 +110,5 @@ else:
                  formats=("csv", "xlsx", "parquet"), build=lambda f, kind: exports.cohort_bytes(f, kind, lang, {
                      "junheng.query": result.sql, "junheng.params": str(result.params)}))
 
-with st.expander(t("cohort_method", lang)):
-    st.caption(t("cohort_method_text", lang, sql_rows=f"{result.sql_rows:,}", rows=f"{result.rows.height:,}"))
-    if result.after:
-        st.caption(t("cohort_method_after", lang, conditions="; ".join(c.text for c in result.after)))
-    st.code(result.sql, language="sql")
-    st.markdown(f"**{t('cohort_method_params', lang)}**")
-    st.json(result.params)
-    st.markdown(t("cohort_method_rerun", lang))
-    st.code(cohort_query.rerun_script(result), language="sql")
+panels.method(result, lang)
 ui.cohort_to_link(defaults)

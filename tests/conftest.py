@@ -120,3 +120,16 @@ def sign_in(at, role: str = "admin", region: str = ""):
 
 
 from tests.pg import postgres_server, postgres_url  # noqa: E402,F401 — a real PostgreSQL server (tests/pg.py)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium for a test module's browser tests (one per module: two Playwright instances in
+    one thread at once conflict, so it closes with its module)."""
+    from playwright import sync_api as playwright
+
+    from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

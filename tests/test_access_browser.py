@@ -3,10 +3,9 @@ reload and cannot reach another county by link, map or region table; an admin ma
 import shutil
 
 import pytest
-from playwright import sync_api as playwright
 
 from junheng.access import audit
-from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, login, screenshot, streamlit_server, wait_for_page
+from junheng.tools.browser import ROOT, login, screenshot, streamlit_server, wait_for_page
 from tests.conftest import PASSWORD, add_account
 
 pytestmark = pytest.mark.browser
@@ -27,14 +26,6 @@ def data(demo_data, tmp_path_factory):
 def server(data):
     with streamlit_server(data) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -2,7 +2,7 @@
 import pytest
 from playwright import sync_api as playwright
 
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, login, screenshot,
+from junheng.tools.browser import (ROOT, frame_pages, is_local, login, screenshot,
                                    streamlit_server, wait_for_page)
 from junheng.access import audit
 from tests.conftest import PASSWORD, add_account
@@ -20,14 +20,6 @@ def server(demo_data):
     add_account(demo_data, "chief", "admin")
     with streamlit_server(demo_data) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -6,10 +6,9 @@ import shutil
 
 import polars as pl
 import pytest
-from playwright import sync_api as playwright
 
 from junheng.data import demo, store
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, login, screenshot, streamlit_server,
+from junheng.tools.browser import (ROOT, frame_pages, login, screenshot, streamlit_server,
                                    wait_for_page)
 from tests.conftest import PASSWORD, add_account
 from tests.hostile import hostile_rows
@@ -32,14 +31,6 @@ def hostile_server(demo_data, tmp_path_factory):
     add_account(data, "chief", "admin")
     with streamlit_server(data) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from playwright import sync_api as playwright
 
 from junheng import settings
 from junheng.rules import indicators, rectification
 from junheng.views import rectification_views as views
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, frame_pages, is_local, screenshot, script_runs,
+from junheng.tools.browser import (ROOT, frame_pages, is_local, screenshot, script_runs,
                                    streamlit_server, wait_for_page)
 
 pytestmark = pytest.mark.browser
@@ -32,14 +31,6 @@ ENGLISH = ("Download plot as a PNG", "Download plot", "Download as CSV", "Fullsc
 def server(demo_data):
     with streamlit_server(demo_data) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

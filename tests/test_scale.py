@@ -20,7 +20,7 @@ from playwright import sync_api as playwright
 
 from junheng.access import audit
 from junheng.data import dictionary, store
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, login, streamlit_server,
+from junheng.tools.browser import (ROOT, free_port, login, streamlit_server,
                                    wait_for_page)
 from tests.conftest import PASSWORD, add_account
 
@@ -45,14 +45,6 @@ def county_csv(data: Path, county: str, rows: int, path: Path) -> Path:
 
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "junheng.tools.cli", *args]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _main(page) -> str:

@@ -105,24 +105,35 @@ def test_evaluation_views_with_hostile_names(hostile_server, page, view):
     assert page.dialogs == [] and _real_errors(page) == [], (page.dialogs, page.errors)
 
 
+# What Leaflet does when a tooltip opens: its HTML put into the page. Folium names its layers by kind
+# (marker_cluster_…: a cluster whose markers carry tooltips; circle_marker_…: one marker with its own).
+OPEN_TOOLTIPS = """(_body, prefix) => {
+    let n = 0;
+    for (const key of Object.keys(window).filter(k => k.startsWith(prefix))) {
+        const layer = window[key];
+        for (const marker of (layer.getLayers ? layer.getLayers() : [layer])) {
+            const tip = marker.getTooltip && marker.getTooltip();
+            if (!tip) continue;
+            const box = document.createElement('div');
+            box.innerHTML = tip.getContent();
+            document.body.appendChild(box);
+            n++;
+        }
+    }
+    return n;
+}"""
+
+
+def _open_tooltips(frame, prefix: str) -> int:
+    """Open every tooltip of the map's layers named prefix…; how many were opened."""
+    return frame.evaluate(OPEN_TOOLTIPS, prefix)
+
+
 def test_opening_every_school_tooltip_runs_nothing(hostile_server, page):
     """What Leaflet does when a tooltip opens (its HTML put into the page), for every school on the map."""
     _visit(page, f"{hostile_server}/{PAGES['left_behind']}?county={COUNTY}", "left_behind_tooltips")
     frame = page.frame_locator('iframe[src*="streamlit_folium"]').last.locator("body")
-    opened = frame.evaluate("""() => {
-        let n = 0;
-        for (const key of Object.keys(window).filter(k => k.startsWith('marker_cluster_'))) {
-            for (const marker of window[key].getLayers()) {
-                const tip = marker.getTooltip();
-                if (!tip) continue;
-                const box = document.createElement('div');
-                box.innerHTML = tip.getContent();
-                document.body.appendChild(box);
-                n++;
-            }
-        }
-        return n;
-    }""")
+    opened = _open_tooltips(frame, "marker_cluster_")
     page.wait_for_timeout(1000)  # an <img onerror> would fire now
     assert opened >= 20
     texts = frame.inner_text()
@@ -135,18 +146,7 @@ def test_opening_every_school_status_tooltip_runs_nothing(hostile_server, page):
     _visit(page, f"{hostile_server}/{PAGES['evaluation']}?county={COUNTY}&evaluation_view=tab_schools",
            "school_status_tooltips")
     frame = page.frame_locator('iframe[src*="streamlit_folium"]').first.locator("body")
-    opened = frame.evaluate("""() => {
-        let n = 0;
-        for (const key of Object.keys(window).filter(k => k.startsWith('circle_marker_'))) {
-            const tip = window[key].getTooltip();
-            if (!tip) continue;
-            const box = document.createElement('div');
-            box.innerHTML = tip.getContent();
-            document.body.appendChild(box);
-            n++;
-        }
-        return n;
-    }""")
+    opened = _open_tooltips(frame, "circle_marker_")
     page.wait_for_timeout(1000)  # an <img onerror> would fire now
     assert opened >= 20
     texts = frame.inner_text()

@@ -460,7 +460,7 @@ def import_markdown(result: dict) -> str:
     lines = ["## Import validation (national-size file)", "",
              f"`importer.validate` on {result['rows']:,} schools ({result['year']}, the national demo data as a "
              "bureau would export them: Chinese headers, 是/否), each file in a fresh process; peak memory is "
-             "that process's maximum resident set (Python, Polars and GeoPandas loaded included). To reproduce: "
+             "that process's own high-water mark (VmHWM, with Python, Polars and GeoPandas loaded). To reproduce: "
              "`junheng bench --only import --data-dir data-national --report docs/benchmarks.md` (this section "
              "only; without a national-size year in the data directory, one is generated).", "",
              "| file | MB | validate s | peak RSS MB | before validating MB | errors | warnings | load avg |",
@@ -469,8 +469,8 @@ def import_markdown(result: dict) -> str:
         lines.append(f"| {f['format']} | {f['megabytes']} | {f['seconds']} | {f['peak_rss_mb']:,} | "
                      f"{f['baseline_rss_mb']:,} | {f['errors']} | {f['warnings']} | {f.get('load_average', '')} |")
     lines += ["", "Load avg: the machine's 1-minute load average after the run (2 cores, shared): times grow with it. "
-              "Across runs on this machine the .xlsx took 11–44 s (most of it fastexcel/calamine parsing the sheet's "
-              "XML) and a CSV 2–13 s; a national file is fastest as CSV.", "",
+              "Under load from other work the .xlsx took 11–44 s on this machine (most of it fastexcel/calamine "
+              "parsing the sheet's XML) and a CSV 2–13 s; a national file is fastest as CSV.", "",
               f"Target: ≤ {IMPORT_TARGETS['seconds']} s and ≤ {IMPORT_TARGETS['peak_rss_mb']:,} MB."]
     for f in result["files"]:
         met = f["seconds"] <= IMPORT_TARGETS["seconds"] and f["peak_rss_mb"] <= IMPORT_TARGETS["peak_rss_mb"]

@@ -21,3 +21,14 @@ def test_the_p10_p90_bands_are_see_through_so_the_lines_show():
     assert len(bands) == 2
     for band in bands:
         assert band.fillcolor.startswith("rgba(") and float(band.fillcolor.rstrip(")").split(",")[-1]) < 0.5
+
+
+def test_similar_counties_show_measures_as_the_summary_does():
+    similar = pl.DataFrame({"county_code": ["370724", "370783"], "rank": [0, 1], "distance": [0.0, 0.3361],
+                            "schools": [149, 183], "left_behind_share": [0.0264, None],
+                            "students_per_teacher": [15.6287, 16.2366]})
+    counties = pl.DataFrame({"county_code": ["370724", "370783"], "county_name": ["临朐县", "寿光市"],
+                             "prefecture_name": ["潍坊市", "潍坊市"], "province_name": ["山东省", "山东省"]})
+    table = cohort_views.similar_table(similar, counties, ["left_behind_share", "students_per_teacher"], "zh")
+    assert table.row(0)[-2:] == ("2.6%", "15.6")
+    assert table.row(1)[-2:] == ("—", "16.2")

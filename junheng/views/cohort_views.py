@@ -88,7 +88,9 @@ def similar_table(similar: pl.DataFrame, counties: pl.DataFrame, measures, lang:
         pl.concat_str("province_name", "prefecture_name", separator=" ").alias(t("prefecture", lang)),
         pl.col("distance").round(3).alias(t("similar_distance", lang)),
         pl.col("schools").alias(t("cohort_schools", lang)),
-        *[pl.col(m).round(4).alias(cohort.fields()[m].label(lang)) for m in measures],
+        # each measure as the summary shows it: shares in %, numbers to 3 or 1 decimals, a dash when missing
+        *[pl.col(m).map_elements(lambda v, m=m: _format(m, v), return_dtype=pl.String).fill_null(MISSING)
+          .alias(cohort.fields()[m].label(lang)) for m in measures],
     )
 
 

@@ -58,3 +58,73 @@ def test_small_multiples_draw_each_target_once_per_panel_on_its_own_axes():
     assert [(tr.yaxis, list(tr.y)) for tr in fig.data] == [("y", [0.2, 0.3]), ("y2", [0.5, 0.6]), ("y3", [0.9])]
     lines = sorted((s.yref, s.y0, s.xref) for s in fig.layout.shapes)
     assert lines == sorted((f"y{n}", v, f"x{n} domain") for n in ("", "2", "3") for v in (0.85, 0.5))
+
+
+def _small_multiples_by_make_subplots(frame, columns, names, title, lang, targets=(), max_panels=36,
+                                      higher_is_worse=False):
+    """The small multiples as they were built with make_subplots (the reference for the dict-built figure)."""
+    import math
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from junheng import escape
+    from junheng.i18n import t
+    first = next(iter(columns))
+    last = frame.sort("year").group_by("county_code").agg(pl.col(first).last())
+    codes = last.sort(first, "county_code", descending=[higher_is_worse, False])["county_code"].to_list()[:max_panels]
+    cols = min(6, max(1, len(codes)))
+    rows = max(1, math.ceil(len(codes) / cols))
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
+                        subplot_titles=[escape.plotly(names.get(c, c)) for c in codes],
+                        vertical_spacing=0.3 / rows + 0.02)
+    palette = ("#3182bd", "#e6550d", "#31a354")
+    by_county = {key[0]: part.sort("year") for key, part in frame.filter(pl.col("county_code").is_in(codes))
+                 .group_by("county_code")}
+    traces, rows_of, cols_of, shapes = [], [], [], []
+    for n, code in enumerate(codes):
+        r = by_county[code]
+        county = escape.plotly(names.get(code, code))
+        for (column, label), colour in zip(columns.items(), palette):
+            traces.append(go.Scatter(x=r["year"].to_numpy(), y=r[column].to_numpy(), mode="lines",
+                                     name=escape.plotly(label), line_color=colour, legendgroup=column,
+                                     showlegend=n == 0, text=[county] * r.height,
+                                     hovertemplate="%{text} %{x}: %{y:.1%}<extra></extra>"))
+            rows_of.append(n // cols + 1)
+            cols_of.append(n % cols + 1)
+        axis = "" if n == 0 else str(n + 1)
+        shapes += [dict(type="line", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=value, y1=value,
+                        line=dict(dash="dot", color="#d62728", width=1)) for value, _ in targets]
+    if traces:
+        fig.add_traces(traces, rows=rows_of, cols=cols_of)
+    fig.update_layout(shapes=shapes)
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_annotations(font_size=11)
+    charts._layout(fig, title, "", "", height=150 * rows + 140, subtitle=" · ".join(label for _, label in targets))
+    fig.update_xaxes(title_text=t("year", lang), row=rows, col=1)
+    fig.update_yaxes(title_text=t("share", lang), row=1, col=1)
+    fig.update_layout(margin=dict(l=50, r=20, t=90, b=40))
+    return fig
+
+
+@pytest.mark.parametrize("panels", [1, 2, 5, 6, 7, 12, 13, 31, 36, 40])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_small_multiples_are_the_figure_make_subplots_built(panels, lang):
+    """The dict-built small multiples are, number for number, the figure make_subplots built before (domains,
+    shared axes, titles, traces, target lines, template)."""
+    import json
+
+    import plotly.io as pio
+    codes = [f"37{n:04d}" for n in range(panels)]
+    frame = pl.DataFrame({"county_code": [c for c in codes for _ in range(3)],
+                          "year": [2023, 2024, 2025] * panels,
+                          "s": [None if n == 3 and y == 2024 else (n * 7 % 11) / 10 + y / 100
+                                for n in range(panels) for y in range(3)],
+                          "k": [(n * 5 % 13) / 20 for n in range(panels) for _ in range(3)]})
+    names = {c: f"<b>县{n}</b>" if n % 4 else f"{{x}}%{n}" for n, c in enumerate(codes)} | {codes[0]: ""}
+    for columns, targets, worse in (({"s": "a<i>"}, [(0.85, "t1"), (1.0, "t2")], False),
+                                    ({"s": "a", "k": "b"}, [], True)):
+        args = (frame, columns, names, "标题 <x>", lang, targets)
+        new = charts.small_multiples_chart(*args, higher_is_worse=worse)
+        old = _small_multiples_by_make_subplots(*args, higher_is_worse=worse)
+        assert json.loads(pio.to_json(new)) == json.loads(pio.to_json(old))

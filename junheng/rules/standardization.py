@@ -145,8 +145,8 @@ def _counts(frame: pl.DataFrame, band: str) -> dict[tuple[str, int], tuple[float
     count, den = BANDS[band]
     if count not in frame.columns:
         return {}
-    return {(r["county_code"], r["year"]): (r[count], r[den])
-            for r in frame.select("county_code", "year", count, den).iter_rows(named=True)}
+    return dict(zip(zip(frame["county_code"].to_list(), frame["year"].to_list()),
+                    zip(frame[count].to_list(), frame[den].to_list())))
 
 
 def milestone_checks(progress_frame: pl.DataFrame, rules: dict, profile: str) -> pl.DataFrame:
@@ -166,7 +166,11 @@ def milestone_checks(progress_frame: pl.DataFrame, rules: dict, profile: str) ->
         rows.append({"county_code": code, "milestone": key, "band": m.get("band"), "rule": m.get("rule"),
                      "year": year, "target": float(target), "value": value, "met": met})
 
-    std = {(r["county_code"], r["year"]): r for r in frame.iter_rows(named=True)}
+    # Only the columns read here: the rows of every column of 2,852 counties × 13 years took 0.1 s a call.
+    std = {(r["county_code"], r["year"]): r for r in frame.select(
+        "county_code", "year", "standardized_share", "public_standardized_share").iter_rows(named=True)}
+    counts_of = {band: _counts(frame, band)
+                 for band in {m["band"] for m in rules["class_profiles"][profile]["milestones"]}}
     for key, year, column, target in (
             ("standardized_share", int(tg["standardized_share_year"]), "standardized_share", tg["standardized_share"]),
             ("all_public", int(tg["standardized_all_public_year"]), "public_standardized_share", 1.0)):
@@ -175,7 +179,7 @@ def milestone_checks(progress_frame: pl.DataFrame, rules: dict, profile: str) ->
                 v = std[(code, year)][column]
                 add(code, key, {}, year, target, v, v >= target - 1e-12)
     for i, m in enumerate(rules["class_profiles"][profile]["milestones"]):
-        counts = _counts(frame, m["band"])
+        counts = counts_of[m["band"]]
         if not counts:
             continue
         first = int(m["year"])

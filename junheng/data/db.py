@@ -122,7 +122,9 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
 # Per county and year, what the evaluation takes from the school rows (evaluation.level_results and
 # verdicts.school_row_items): computed in Polars once per data version and rules, stored beside the SQL
 # aggregates, so a national evaluation page never fetches and re-evaluates 250,000 school rows.
-EVALUATED = ("county_level_results", "county_row_items", "school_count_status")
+EVALUATED = ("county_level_results", "county_row_items", "school_count_status", "left_behind_groups", "migrant_groups")
+# Decided by the privacy threshold alone (the count suppression), not by the evaluation rules.
+BY_MIN_COUNT = ("school_count_status", "left_behind_groups", "migrant_groups")
 
 
 def evaluation_params(rules: dict) -> dict:
@@ -134,23 +136,36 @@ def evaluation_params(rules: dict) -> dict:
 
 def evaluated_params(name: str, rules: dict) -> dict:
     """The cache tag of an evaluated aggregate: the count statuses depend on the privacy threshold only."""
-    if name == "school_count_status":
+    if name in BY_MIN_COUNT:
         return {"min_count": int(rules["privacy"]["min_count"])}
     return evaluation_params(rules)
 
 
-def evaluated(schools: pl.DataFrame, year: int, rules: dict) -> dict[str, pl.DataFrame]:
-    """The evaluated aggregates of one year's school rows (every dictionary column present)."""
-    from junheng.rules import evaluation, published_counts, verdicts
-    levels = evaluation.level_results(evaluation.level_values(schools, rules), rules)
+def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, ...] = EVALUATED) -> dict[str, pl.DataFrame]:
+    """The evaluated aggregates `names` of one year's school rows (every dictionary column present)."""
+    from junheng.rules import evaluation, indicators, left_behind, published_counts, verdicts
     min_count = int(rules["privacy"]["min_count"])
-    # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
-    # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
-    status = published_counts.status(schools, min_count).join(
-        schools.select("school_id", "county_code"), on="school_id", how="left").with_columns(
-        pl.lit(min_count).alias("min_count"))
-    out = {"county_level_results": levels, "county_row_items": verdicts.school_row_items(schools, rules),
-           "school_count_status": status.drop("year")}
+    out = {}
+    if "county_level_results" in names:
+        out["county_level_results"] = evaluation.level_results(evaluation.level_values(schools, rules), rules)
+    if "county_row_items" in names:
+        out["county_row_items"] = verdicts.school_row_items(schools, rules)
+    if "school_count_status" in names:
+        # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
+        # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
+        out["school_count_status"] = published_counts.status(schools, min_count).join(
+            schools.select("school_id", "county_code"), on="school_id", how="left").drop("year")
+    if "left_behind_groups" in names:
+        # The left-behind page's breakdowns above a county: group sums and statuses per county (its suppression
+        # took 7.6 s for a national year, on each year's first visit).
+        rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+        shield = left_behind.protection(rows, {"privacy": {"min_count": min_count}})
+        out["left_behind_groups"] = left_behind.stored_groups(rows, shield)
+    if "migrant_groups" in names:
+        out["migrant_groups"] = left_behind.migrant_groups(schools, min_count)
+    for name in BY_MIN_COUNT:
+        if name in out:
+            out[name] = out[name].with_columns(pl.lit(min_count).alias("min_count"))
     return {name: frame.with_columns(pl.lit(year, dtype=pl.Int32).alias("year")) for name, frame in out.items()}
 
 
@@ -169,12 +184,15 @@ def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manif
     for year in years:
         paths = {name: aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest)
                  for name in EVALUATED}
-        if all(p is not None and p.exists() for p in paths.values()):
-            for name, path in paths.items():
-                frames[name].append(pl.read_parquet(path))
+        stored = {name: path for name, path in paths.items() if path is not None and path.exists()}
+        for name, path in stored.items():
+            frames[name].append(pl.read_parquet(path))
+        missing = tuple(name for name in EVALUATED if name not in stored)
+        if not missing:
             continue
+        # Only what is missing (a new aggregate in older data is computed without redoing the others).
         schools = con.sql("select * from schools where year = $year", params={"year": year}).pl()
-        for name, frame in evaluated(schools, year, rules).items():
+        for name, frame in evaluated(schools, year, rules, missing).items():
             frames[name].append(frame)
             if paths[name] is not None:
                 try:

@@ -71,12 +71,25 @@ def published_groups(rows: pl.DataFrame, by: str, count: str, shield: privacy.Pr
     adds up only the counties whose breakdown is fully shown; the counties with a hidden group total go
     into one row (OTHER) as their county totals, so every number is a sum of numbers published elsewhere.
     """
+    return region_groups(county_groups(rows, by, shield, sums), count, min_count)
+
+
+def county_groups(rows: pl.DataFrame, by: str, shield: privacy.Protection, sums: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Per county and group of `by`: the sums, the status of the group's total and of the county's total
+    (county_status). What a region's published breakdown is made of (stored with each version)."""
     per_county = rows.group_by("county_code", pl.col(by).cast(pl.String).fill_null("—").alias("group")).agg(**sums)
-    per_county = per_county.join(shield.group_status(by).select("county_code", "group", "status"),
-                                 on=["county_code", "group"], how="left").with_columns(
-        pl.col("status").fill_null(privacy.SHOWN))
-    if rows["county_code"].n_unique() <= 1:
-        return per_county.drop("county_code")
+    return per_county.join(shield.group_status(by).select("county_code", "group", "status"),
+                           on=["county_code", "group"], how="left").with_columns(
+        pl.col("status").fill_null(privacy.SHOWN)).join(
+        shield.counties.select("county_code", pl.col("status").alias("county_status")), on="county_code",
+        how="left").with_columns(pl.col("county_status").fill_null(privacy.SHOWN))
+
+
+def region_groups(per_county: pl.DataFrame, count: str, min_count: int) -> pl.DataFrame:
+    """A breakdown as published from `county_groups` rows (see `published_groups`): group, the sums, status."""
+    sums = [c for c in per_county.columns if c not in ("county_code", "group", "status", "county_status")]
+    if per_county["county_code"].n_unique() <= 1:
+        return per_county.drop("county_code", "county_status")
     split = per_county.group_by("county_code").agg((pl.col("status") == privacy.SHOWN).all().alias("split"))
     per_county = per_county.join(split, on="county_code")
     shown = per_county.filter(pl.col("split")).group_by("group").agg(pl.col(c).sum() for c in sums).with_columns(
@@ -84,8 +97,7 @@ def published_groups(rows: pl.DataFrame, by: str, count: str, shield: privacy.Pr
     rest = per_county.filter(~pl.col("split"))
     if rest.is_empty():
         return shown
-    hidden_county = shield.counties.filter(pl.col("county_code").is_in(rest["county_code"].unique().implode())
-                                           & (pl.col("status") != privacy.SHOWN)).height
+    hidden_county = rest.filter(pl.col("county_status") != privacy.SHOWN)["county_code"].n_unique()
     total = rest[count].sum()
     status = (privacy.PRIMARY if 0 < total < min_count else privacy.COMPLEMENTARY if hidden_county
               else privacy.SHOWN)
@@ -95,8 +107,22 @@ def published_groups(rows: pl.DataFrame, by: str, count: str, shield: privacy.Pr
 
 def published_breakdown(care: pl.DataFrame, by: str, shield: privacy.Protection, rules: dict) -> pl.DataFrame:
     """The left-behind breakdown as published (see `published_groups`), with the left-behind share."""
-    rows = published_groups(care, by, "left_behind_students", shield, rules["privacy"]["min_count"], _sums())
+    return stored_breakdown(county_groups(care, by, shield, _sums()), rules)
+
+
+def stored_breakdown(per_county: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """`published_breakdown` from `county_groups` rows (a version's stored `left_behind_groups` of one `by`)."""
+    rows = region_groups(per_county.select("county_code", "group", *_sums(), "status", "county_status"),
+                         "left_behind_students", rules["privacy"]["min_count"])
     return rows.with_columns((pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"))
+
+
+def stored_groups(care: pl.DataFrame, shield: privacy.Protection) -> pl.DataFrame:
+    """Every breakdown's `county_groups` rows, the breakdown's name in `breakdown`: what a version stores as
+    `left_behind_groups`."""
+    return pl.concat([county_groups(care, by, shield, _sums()).with_columns(pl.lit(by).alias("breakdown"))
+                      for by in BREAKDOWNS], how="vertical_relaxed").select(
+        "county_code", "breakdown", "group", *_sums(), "status", "county_status")
 
 
 def breakdown_table(published: pl.DataFrame, by: str, rules: dict, lang: str) -> pl.DataFrame:
@@ -147,6 +173,15 @@ def care_gap_table(care: pl.DataFrame, shield: privacy.Protection, rules: dict, 
         pl.col("left_behind_per_psych_teacher").round(0).alias(t("left_behind_per_psych_teacher", lang)),
         pl.col("care_gap").round(0).alias(t("care_gap", lang)),
     )
+
+
+def stored_care_gap_table(rows: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
+    """`care_gap_table` of school rows that carry the stored status of their count (left_behind_status, from
+    `school_count_status` or the `care_gap_top` query)."""
+    status = rows.select("county_code", "school_id", pl.col("left_behind_students").alias("value"),
+                         pl.col("left_behind_status").fill_null(privacy.SHOWN).alias("status"))
+    shield = privacy.Protection(schools=status, groups=status.clear(), counties=status.clear())
+    return care_gap_table(school_care(rows.drop("left_behind_status"), rules), shield, rules, lang)
 
 
 def school_map_rows(care: pl.DataFrame, shield: privacy.Protection, rules: dict, lang: str) -> list[dict]:
@@ -233,12 +268,28 @@ def migrant_where(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
     like left-behind counts, and a public share is left out when it would give a small public or private
     count back.
     """
-    min_count = rules["privacy"]["min_count"]
+    return stored_migrant_where(migrant_groups(schools, rules["privacy"]["min_count"]), rules)
+
+
+MIGRANT_SUMS = ("migrant_students", "migrant_public")
+
+
+def migrant_groups(schools: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """Per county and 城乡 group: migrant children, those in public schools, the statuses of the group and county
+    totals (`county_groups`): what a version stores as `migrant_groups`."""
     frame = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
     shield = privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
-    rows = published_groups(frame, "urban_rural_group", "migrant_students", shield, min_count, {
+    return county_groups(frame, "urban_rural_group", shield, {
         "migrant_students": pl.col("migrant_students").sum(),
-        "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()})
+        "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()}).select(
+        "county_code", "group", *MIGRANT_SUMS, "status", "county_status")
+
+
+def stored_migrant_where(per_county: pl.DataFrame, rules: dict) -> pl.DataFrame:
+    """`migrant_where` from `migrant_groups` rows."""
+    min_count = rules["privacy"]["min_count"]
+    rows = region_groups(per_county.select("county_code", "group", *MIGRANT_SUMS, "status", "county_status"),
+                         "migrant_students", min_count)
     shown = pl.col("status") == privacy.SHOWN
     total = rows.filter(shown)["migrant_students"].sum() or 1
     private = pl.col("migrant_students") - pl.col("migrant_public")

@@ -86,6 +86,16 @@ def query(name: str, **params) -> pl.DataFrame:
     return _query(str(data_dir()), fingerprint(), name, frozen, scope().key)
 
 
+def query_later(name: str, **params):
+    """A function that runs a named query when it is called (a download's builder): in the current visitor's
+    scope, not cached (a region's school rows are fetched for the file, not kept)."""
+    path, fp, scope_key = str(data_dir()), fingerprint(), scope().key
+
+    def run() -> pl.DataFrame:
+        return db.run(_connection(path, fp), name, Scope(*scope_key), **params)
+    return run
+
+
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def _memo(path: str, fp: str, key: tuple, _build):
     return _build()
@@ -364,6 +374,10 @@ def county_map(fmap, key: str, current_county: str | None, height: int = 520) ->
     event = st_folium(fmap, height=height, use_container_width=True, key=key,
                       returned_objects=["last_active_drawing"])
     map_download(fmap, key)
+    _county_clicked(event, key, current_county)
+
+
+def _county_clicked(event, key: str, current_county: str | None) -> None:
     clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
     if clicked and clicked != st.session_state.get(f"{key}_handled"):
         st.session_state[f"{key}_handled"] = clicked
@@ -378,13 +392,75 @@ def static_map(fmap, key: str, height: int = 520) -> None:
     map_download(fmap, key)
 
 
+# Maps built and rendered once per data version and view (issue 15: a national county map cost 0.35 s to build and
+# 1 s to render in st_folium on every run). streamlit_folium changes the Folium object it renders, so what is kept
+# is what it sends to the browser (the rendered script and page parts), never a live map.
+MAP_RETURNS = {"last_active_drawing": None}
+
+
+def folium_parts(fmap) -> dict:
+    """What st_folium sends to the browser for fmap (streamlit-folium 0.27), rendered the way it renders it."""
+    from folium.elements import JSCSSMixin
+    from streamlit_folium import _get_header, _get_html, _get_map_string, get_full_id
+    fmap.get_root().render()
+    fmap.render()
+    html, header = _get_html(fmap), _get_header(fmap)
+    script = _get_map_string(fmap)
+
+    def walk(element):  # the elements that bring their own scripts and style sheets (ours: vendored files)
+        if isinstance(element, JSCSSMixin):
+            yield element
+        for child in getattr(element, "_children", {}).values():
+            yield from walk(child)
+    elements = list(walk(fmap))
+    return {"script": script, "header": header, "html": html, "id": get_full_id(fmap),
+            "css_links": list(dict.fromkeys(h for e in elements for _, h in getattr(e, "default_css", []))),
+            "js_links": list(dict.fromkeys(s for e in elements for _, s in getattr(e, "default_js", [])))}
+
+
+@st.cache_resource(show_spinner=False, max_entries=12, ttl=CACHE_TTL_S)
+def _folium_parts(path: str, fp: str, cache_key: tuple, _build) -> dict:
+    return folium_parts(_build())
+
+
+def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):
+    """st_folium(map, key, height, use_container_width=True, returned_objects=returned) from a map's parts."""
+    from streamlit_folium import _component_func, generate_js_hash
+    hash_key = generate_js_hash(parts["script"], key, False)
+
+    def on_change():
+        st.session_state[key] = st.session_state.get(hash_key, {})
+    return _component_func(
+        script=parts["script"], header=parts["header"], html=parts["html"], id=parts["id"], key=hash_key,
+        height=height, width=None, returned_objects=list(returned),
+        default={k: v for k, v in MAP_RETURNS.items() if k in returned}, zoom=None, center=None,
+        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        css_links=parts["css_links"], js_links=parts["js_links"], on_change=on_change, wrap_longitude=False)
+
+
+def cached_county_map(cache_key: tuple, build, key: str, current_county: str | None, height: int = 520) -> None:
+    """county_map for a map that build() makes, built and rendered once per data version and cache_key (which
+    names everything the map shows besides the data: view, year, region, language, scope, threshold)."""
+    parts = _folium_parts(str(data_dir()), fingerprint(), cache_key, build)
+    event = show_folium(parts, key, height, ("last_active_drawing",))
+    map_download(build, key)
+    _county_clicked(event, key, current_county)
+
+
+def cached_static_map(cache_key: tuple, build, key: str, height: int = 520) -> None:
+    """static_map for a map that build() makes, built and rendered once per data version and cache_key."""
+    show_folium(_folium_parts(str(data_dir()), fingerprint(), cache_key, build), key, height, ())
+    map_download(build, key)
+
+
 def map_download(fmap, key: str) -> None:
-    """A PNG download under a map, drawn by the headless browser only when the button is clicked."""
+    """A PNG download under a map, drawn by the headless browser only when the button is clicked (fmap: a map,
+    or a function that builds it then)."""
     from junheng.reports import pictures
 
     def png() -> bytes:
         try:
-            return pictures.map_png(fmap)
+            return pictures.map_png(fmap() if callable(fmap) else fmap)
         except pictures.PictureError:  # logged; the user gets no file rather than a traceback
             log.exception("map picture failed")
             return b""
@@ -394,7 +470,8 @@ def map_download(fmap, key: str) -> None:
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True,
               formats: tuple[str, ...] = ("csv", "xlsx"), build=None) -> None:
-    """Download buttons (CSV, Excel, Parquet) for a table exactly as shown (through the one export module).
+    """Download buttons (CSV, Excel, Parquet) for a table exactly as shown (through the one export module);
+    frame: the table, or a function that makes it when a button is clicked.
 
     School-level rows are for analysts and administrators. The file is built only when a button is clicked
     (Streamlit calls the builder then), and every download is audited. build(frame, kind) -> bytes replaces the
@@ -414,16 +491,18 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level:
                                exports.file_name(name, kind), mime[kind], key=f"{key}_{kind}", on_click="ignore")
 
 
-def _export(frame: pl.DataFrame, name: str, kind: str, account, build):
-    """A builder Streamlit runs when the button is clicked: it records the export, then makes the file."""
+def _export(frame, name: str, kind: str, account, build):
+    """A builder Streamlit runs when the button is clicked: it records the export, then makes the file (frame:
+    the table, or a function that makes it then)."""
     from junheng.access import audit
     from junheng.access.accounts import Account
     data_dir_now = data_dir()
 
     def make() -> bytes:
+        rows = frame() if callable(frame) else frame
         audit.record(data_dir_now, account or Account("guest", "viewer", ""), "export",
-                     {"file": name, "format": kind, "rows": frame.height})
-        return build(frame)
+                     {"file": name, "format": kind, "rows": rows.height})
+        return build(rows)
     return make
 
 

@@ -49,6 +49,14 @@ def _proxy_problem(value: str) -> str | None:
     return None
 
 
+MEMORY = r"\d{1,6}(\.\d{1,3})?\s?(MB|GB|MiB|GiB)"
+
+
+def _memory_problem(value: str) -> str | None:
+    import re
+    return None if re.fullmatch(MEMORY, value) else "must be a size such as 1GB or 512MB"
+
+
 def flag(name: str) -> bool:
     """A 0/1 setting as a boolean."""
     return get(name) == "1"
@@ -73,6 +81,8 @@ SETTINGS = (
             "everyone must log in.", lambda v: _flag_problem(v)),
     Setting("JUNHENG_ANALYST_EXACT_COUNTS", "0", "1: analysts and admins see exact small counts of left-behind "
             "children; 0: suppressed for everyone.", lambda v: _flag_problem(v)),
+    Setting("JUNHENG_DUCKDB_MEMORY", "1GB", "Memory DuckDB may use per data connection (one per app server): larger "
+            "query steps spill to the system's temporary directory instead of growing the server.", _memory_problem),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -52,3 +52,15 @@ def test_demo_data_document_names_every_parameter():
     undocumented = [n for n in names if n not in doc and not any(n.startswith(p.rstrip("*")) and p.endswith("*")
                                                                  for p in re.findall(r"`([A-Z_]+\*)`", doc))]
     assert names and not undocumented, undocumented
+
+
+def test_the_duckdb_memory_setting_bounds_the_data_connection(monkeypatch, demo_data):
+    from junheng.data import db
+    monkeypatch.setenv("JUNHENG_DUCKDB_MEMORY", "300MB")
+    settings.check()
+    con = db.connect(demo_data)
+    limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.endswith("MiB") and 280 <= float(limit.split()[0]) <= 300
+    monkeypatch.setenv("JUNHENG_DUCKDB_MEMORY", "lots")
+    with pytest.raises(settings.SettingsError, match="JUNHENG_DUCKDB_MEMORY"):
+        settings.check()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def fingerprint(data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def duckdb_config() -> dict:
+    """A bounded DuckDB (issue 15: server memory ≤ 1.5 GB): its memory limit from the settings (the default
+    is 80% of the machine), spilling to a private folder in the system's temporary directory."""
+    import tempfile
+
+    from junheng import settings
+    return {"memory_limit": settings.get("JUNHENG_DUCKDB_MEMORY"),
+            "temp_directory": str(Path(tempfile.gettempdir()) / f"junheng-duckdb-{os.getuid()}")}
+
+
 def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the views `schools` and `counties` and the pre-aggregated tables.
 
@@ -77,7 +88,7 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     county_file = data_dir / "boundaries" / "counties.parquet"
     if not county_file.exists():
         raise DataError("boundaries missing: boundaries/counties.parquet")
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     # Each file's footer is read once per connection, not once per query.
     con.execute("set parquet_metadata_cache = true")
     _schools_view(con, _snapshot_source(files), "_schools")
@@ -176,34 +187,53 @@ def _write_frame(frame: pl.DataFrame, target: Path) -> None:
     tmp.replace(target)
 
 
+# Evaluated aggregates read in place from their stored files instead of copied into the connection: the
+# per-school count statuses are 3.9 million rows nationally (320 MB as a table). The files are named by
+# version and never rewritten, so a connection never sees them change.
+READ_IN_PLACE = ("school_count_status",)
+
+
 def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manifest: dict | None) -> None:
-    """The tables _county_level_results and _county_row_items: read from the stored files of the current
-    versions; a year without them (older data, other rules) is evaluated here once and its files written
-    (best effort: a read-only data directory just evaluates it again next time)."""
-    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in EVALUATED}
+    """The evaluated tables (the view _school_count_status): read from the stored files of the current versions
+    (by DuckDB, no Polars copy); what a year lacks (older data, other rules) is evaluated here once and its files
+    written (best effort: a read-only data directory just evaluates it again next time)."""
+    files: dict[str, list[str]] = {name: [] for name in EVALUATED}
+    built: dict[str, list[pl.DataFrame]] = {name: [] for name in EVALUATED}
     for year in years:
         paths = {name: aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest)
                  for name in EVALUATED}
         stored = {name: path for name, path in paths.items() if path is not None and path.exists()}
         for name, path in stored.items():
-            frames[name].append(pl.read_parquet(path))
+            files[name].append(str(path))
         missing = tuple(name for name in EVALUATED if name not in stored)
         if not missing:
             continue
         # Only what is missing (a new aggregate in older data is computed without redoing the others).
         schools = con.sql("select * from schools where year = $year", params={"year": year}).pl()
         for name, frame in evaluated(schools, year, rules, missing).items():
-            frames[name].append(frame)
+            built[name].append(frame)
             if paths[name] is not None:
                 try:
                     _write_frame(frame, paths[name])
                 except OSError:
                     pass
-    for name, parts in frames.items():
-        table = pl.concat(parts, how="diagonal_relaxed")
-        con.register("_frame", table)
-        con.execute(f"create table _{name} as select * from _frame")  # name: from EVALUATED
-        con.unregister("_frame")
+        del schools
+    for name in EVALUATED:  # name: from EVALUATED, never a user's
+        if name in READ_IN_PLACE and files[name] and not built[name]:
+            # a view cannot hold bound parameters: the file list (our own paths) is written into it, quoted
+            listed = "[" + ", ".join(_quote(Path(f)) for f in files[name]) + "]"
+            con.execute(f"create view _{name} as select * from read_parquet({listed}, hive_partitioning = false)")
+            continue
+        parts = []
+        if files[name]:
+            parts.append("select * from read_parquet($files, union_by_name = true, hive_partitioning = false)")
+        if built[name]:
+            con.register(f"_built_{name}", pl.concat(built[name], how="diagonal_relaxed"))
+            parts.append(f"select * from _built_{name}")
+        con.execute(f"create table _{name} as " + " union all by name ".join(parts),
+                    {"files": files[name]} if files[name] else {})
+        if built[name]:
+            con.unregister(f"_built_{name}")
 
 
 # Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.

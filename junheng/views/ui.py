@@ -14,7 +14,7 @@ from junheng import escape, settings
 from junheng.data import boundaries, db
 from junheng.i18n import t
 from junheng.access.scope import GUEST, Scope
-from junheng.views import links
+from junheng.views import links, shared
 
 log = logging.getLogger("junheng")
 
@@ -68,13 +68,13 @@ def warm() -> None:
         log.info("warming the data connection failed; the first page will say why", exc_info=True)
 
 
-# Bounded caches (issue 15: server memory ≤ 1.5 GB after a benchmark pass): a national school_rows frame is about
-# 100 MB, and st.cache_data keeps a pickled copy besides every unpickled one it hands out; so query results are
-# shared as they are (Polars frames are never changed in place here), at most 48 of them, each for an hour.
+# Bounded caches (issue 15: server memory ≤ 1.5 GB after a benchmark pass): query results and memos are shared
+# by every session as they are (Polars frames are never changed in place here), bounded by the bytes they hold
+# (junheng/views/shared.py), each for an hour at most.
 CACHE_TTL_S = 3600
+RESULTS = shared.SharedResults(max_bytes=384 * shared.MB, ttl_s=CACHE_TTL_S)
 
 
-@st.cache_resource(show_spinner=False, max_entries=48, ttl=CACHE_TTL_S)
 def _query(path: str, fp: str, name: str, params: tuple, scope_key: tuple) -> pl.DataFrame:
     con = _connection(path, fp)
     return db.run(con, name, Scope(*scope_key), **{k: list(v) if isinstance(v, tuple) else v for k, v in params})
@@ -83,7 +83,9 @@ def _query(path: str, fp: str, name: str, params: tuple, scope_key: tuple) -> pl
 def query(name: str, **params) -> pl.DataFrame:
     """Run a named query inside the signed-in account's region scope, cached per scope, parameters and data."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()))
-    return _query(str(data_dir()), fingerprint(), name, frozen, scope().key)
+    path, fp, scope_key = str(data_dir()), fingerprint(), scope().key
+    return RESULTS.get(("query", path, fp, name, frozen, scope_key),
+                       lambda: _query(path, fp, name, frozen, scope_key))
 
 
 def query_later(name: str, **params):
@@ -96,15 +98,10 @@ def query_later(name: str, **params):
     return run
 
 
-@st.cache_resource(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
-def _memo(path: str, fp: str, key: tuple, _build):
-    return _build()
-
-
 def memo(key: tuple, build):
     """build() once per data version and key, shared by every session (bounded): the key names everything the
     result depends on besides the data (page, year, region, scope, rules)."""
-    return _memo(str(data_dir()), fingerprint(), key, build)
+    return RESULTS.get(("memo", str(data_dir()), fingerprint(), key), build)
 
 
 def scope() -> Scope:
@@ -112,7 +109,7 @@ def scope() -> Scope:
     return st.session_state.get("scope", GUEST)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)  # coarse and fine, this version and the one before
 def _county_geometry(path: str, fp: str, coarse: bool) -> "gpd.GeoDataFrame":  # noqa: F821
     return boundaries.read(Path(path), "county_coarse" if coarse else "county")
 

@@ -124,3 +124,30 @@ def test_the_import_child_reports_its_own_peak_not_its_parents(tiny_data):
                          capture_output=True, text=True, check=True)
     outcome = json.loads(run.stdout.strip().splitlines()[-1])
     assert len(ballast) and 50 < outcome["peak_rss_mb"] < 1000, outcome
+
+
+def test_a_page_without_its_own_filter_at_a_scope_has_the_province_changed_instead():
+    from junheng.tools import bench_pages
+
+    class Page:
+        def __init__(self, keys):
+            self.keys = keys
+
+        def locator(self, selector):
+            class Found:
+                def __init__(self, n):
+                    self.n = n
+
+                def count(self):
+                    return self.n
+            return Found(int(selector.removeprefix(".st-key-") in self.keys))
+
+    used = set()
+    assert bench_pages.filter_key(Page({"evaluation_view", "province"}), "evaluation", used) == "evaluation_view"
+    assert bench_pages.filter_key(Page({"province"}), "evaluation", used) == "province"
+    assert used == {"evaluation_view", "province"}
+    assert bench_pages.filter_key(Page({"gaps_indicator"}), "gaps", set()) == "gaps_indicator"
+    lines = bench_pages.report_lines({"pages": [
+        {"page": "evaluation", "scope": "national", "fresh_ms": 1, "navigation_ms": 2, "year_ms": 3, "filter_ms": 4,
+         "filter_keys": ["province"], "map_bytes": 0, "samples": {"filter": [4]}}]})
+    assert any("| evaluation | national (filter: province) | 1 | 2 | 3 | 4 |" in line for line in lines)

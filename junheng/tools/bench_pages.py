@@ -23,7 +23,9 @@ from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, dismi
 COUNTY = "370724"
 SCOPES = {"county": f"?county={COUNTY}", "national": ""}
 # The filter a user changes on each page (a widget key).
-PAGE_FILTERS = {"overview": "overview_metric", "evaluation": "evaluation_view", "gaps": "gaps_indicator",
+# A page without its own filter at a scope (the evaluation page's national region view has none) has the
+# sidebar's province changed instead: the second key (the report says so).
+PAGE_FILTERS = {"overview": "overview_metric", "evaluation": ("evaluation_view", "province"), "gaps": "gaps_indicator",
                 "left_behind": "left_behind_by", "standardization": "class_profile",
                 "cohort": "cohort_where_facet_urban_rural"}
 # The cohort page's condition change (issue 14: ≤ 1.5 s p95): one more 城乡 facet value per click, this many
@@ -116,6 +118,14 @@ def _nav_link(page, url: str, path: str):
     return page.locator(f'[data-testid="stSidebarNav"] a[href="{url}/{path}"]')
 
 
+def filter_key(page, name: str, used: set[str]) -> str:
+    """The key of the filter to change on this page: its own, or where it has none here, the fallback."""
+    keys = PAGE_FILTERS[name] if isinstance(PAGE_FILTERS[name], tuple) else (PAGE_FILTERS[name],)
+    key = next((k for k in keys if page.locator(f".st-key-{k}").count()), keys[0])
+    used.add(key)
+    return key
+
+
 def _errors_shown(page) -> int:
     return page.locator('[data-testid="stException"]').count()
 
@@ -183,6 +193,7 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
                 errors = {name: 0 for name in paths}
                 not_found = {name: 0 for name in paths}
                 map_bytes = {}
+                filter_keys: dict[str, set[str]] = {}
                 for _ in range(rounds):
                     for name, path in paths.items():
                         got = samples[name]
@@ -198,9 +209,11 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
                         map_bytes.setdefault(name, sum(map_sizes))
                         _measure(name, scope, lambda: _after(page, lambda: change_widget(page, "year"), timeout_ms),
                                  got["year"], log)
+                        used = filter_keys.setdefault(name, set())
                         for _ in range(CONDITION_CLICKS if name == "cohort" else 1 if PAGE_FILTERS.get(name) else 0):
                             _measure(name, scope, lambda: _after(
-                                page, lambda: change_widget(page, PAGE_FILTERS[name]), timeout_ms), got["filter"], log)
+                                page, lambda: change_widget(page, filter_key(page, name, used)), timeout_ms),
+                                got["filter"], log)
                         errors[name] += _errors_shown(page)
                     for name, path in paths.items():  # navigation: from the page before it, in the same session
                         if page.url.split("?")[0].rstrip("/") == f"{url}/{path}".rstrip("/"):  # one page only
@@ -212,7 +225,7 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
                 for name in paths:
                     row = {"page": name, "scope": scope, **{f"{k}_ms": _median(samples[name][k]) for k in KINDS},
                            "filter_p95_ms": _p95(samples[name]["filter"]),
-                           "samples": samples[name], "map_bytes": map_bytes.get(name, 0), "errors": errors[name],
+                           "filter_keys": sorted(filter_keys.get(name, ())), "samples": samples[name], "map_bytes": map_bytes.get(name, 0), "errors": errors[name],
                            "page_not_found": not_found[name], "load_average": round(os.getloadavg()[0], 2)}
                     if name == "overview":
                         row["map_bytes"] = max(row["map_bytes"], rendered_map_bytes(
@@ -236,14 +249,16 @@ def report_lines(result: dict) -> list[str]:
              "finished and every chart and map is drawn, stable for 300 ms)", "",
              "fresh: the page's link opened anew (new session); navigation: its sidebar link clicked from another "
              "page; year: another year picked; filter: the page's own filter changed "
-             f"({', '.join(f'`{k}`' for k in PAGE_FILTERS.values() if k)}).", "",
+             f"({', '.join(f'`{k}`' for k in PAGE_FILTERS.values() if isinstance(k, str))}, "
+             "`evaluation_view` where the evaluation page shows it, else the sidebar's `province`).", "",
              "load: the machine's 1-minute load average when the rounds of that scope ended (2 shared cores: above 2, "
              "other work was competing for them).", "",
              "| page | scope | fresh | navigation | year | filter | map bytes | errors | load |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for p in result["pages"]:
         cells = [("—" if p.get(f"{k}_ms") is None else f"{p[f'{k}_ms']:,}") for k in KINDS]
-        lines.append(f"| {p['page']} | {p['scope']} | {' | '.join(cells)} | {p['map_bytes'] or 0:,} | "
+        fallback = " (filter: province)" if p.get("filter_keys") == ["province"] else ""
+        lines.append(f"| {p['page']} | {p['scope']}{fallback} | {' | '.join(cells)} | {p['map_bytes'] or 0:,} | "
                      f"{p.get('errors', 0)} | {p.get('load_average', '')} |")
     for p in result["pages"]:
         if p["page"] == "cohort" and p.get("filter_p95_ms") is not None:

@@ -2,7 +2,7 @@
 -- params: $region
 with final as (
     select *
-    from schools
+    from schools_by_county($region)
     where starts_with(county_code, $region)
 )
 

@@ -82,7 +82,7 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     rules: the evaluation rules whose counting settings the pre-aggregates use (default: the settings file).
     """
     data_dir = Path(data_dir)
-    files, _ = snapshot_health(data_dir)
+    files, damaged = snapshot_health(data_dir)
     if not files:
         raise DataError("no snapshots under snapshots/")
     county_file = data_dir / "boundaries" / "counties.parquet"
@@ -92,6 +92,10 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     # Each file's footer is read once per connection, not once per query.
     con.execute("set parquet_metadata_cache = true")
     _schools_view(con, _snapshot_source(files), "_schools")
+    manifest = _manifest(data_dir)
+    history = history_path(data_dir, manifest)
+    # Without a layout (older data) or with a damaged year: the yearly files, which leave that year out.
+    _history_macro(con, history if history is not None and history.exists() and not damaged else None)
     con.execute(
         "create view counties as select county_code, county_name, prefecture_code, prefecture_name, "
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
@@ -115,7 +119,6 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         from junheng import settings
         rules = settings.load_thresholds()
     con.execute("create view schools as select * from _schools")  # unscoped only while the aggregates are built
-    manifest = _manifest(data_dir)
     for name, params in materialized_params(rules).items():
         stored = [aggregate_path(data_dir, year, name, params, manifest) for year in years]
         if all(path is not None and path.exists() for path in stored):
@@ -127,6 +130,8 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     _evaluation_tables(con, data_dir, years, rules, manifest)
     for name in ("schools", *MATERIALIZED, *EVALUATED):
         con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
+    con.execute(f"create macro schools_by_county(region) as table select * from _schools_by_county(region) as rows "
+                f"where {SCOPED}")
     return con
 
 
@@ -262,6 +267,75 @@ def aggregate_path(data_dir: Path, year: int, name: str, params: dict, manifest:
         return None
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
     return Path(data_dir) / "aggregates" / name / f"year={year}" / f"{entry['current']}-{tag}.parquet"
+
+
+# Every year's school rows in one file per province, sorted by county, year and school, in row groups of
+# HISTORY_ROWS rows: one county's history then sits in one or two row groups of one file instead of a row group in
+# each of the yearly files (issue 15: `school_history` for one county read a slice of every year; one national
+# file of 945 row groups was slower still). Named by the current versions of all years, rewritten after each
+# write; readers fall back to the yearly files when it does not match them.
+HISTORY_ROWS = 4096
+HISTORY_KEPT = 3  # older layouts are deleted beyond this many (a connection opened on one keeps reading it)
+
+
+def history_path(data_dir: Path, manifest: dict | None) -> Path | None:
+    """The folder of the by-county layout of the current versions (or where it would be); None without a
+    manifest. Inside: province=XX/data_0.parquet."""
+    import json
+    try:
+        current = sorted((int(y), e["current"]) for y, e in manifest["years"].items())
+    except (TypeError, KeyError, AttributeError):
+        return None
+    if not current:
+        return None
+    tag = hashlib.sha1(json.dumps(current).encode()).hexdigest()[:12]
+    return Path(data_dir) / "aggregates" / "by_county" / tag
+
+
+def write_history(data_dir: Path) -> Path | None:
+    """Write the by-county layout of the current snapshots (nothing to do when it exists). Best effort."""
+    import shutil
+    data_dir = Path(data_dir)
+    target = history_path(data_dir, _manifest(data_dir))
+    files, problems = snapshot_health(data_dir)
+    if target is None or target.exists() or problems or not files:
+        return target if target is not None and target.exists() else None
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config=duckdb_config())
+    try:
+        con.execute("set enable_progress_bar = false")
+        _schools_view(con, _snapshot_source(files))
+        con.execute("copy (select *, left(county_code, 2) as province from schools order by county_code, year, "
+                    f"school_id) to {_quote(tmp)} (format parquet, partition_by (province), "
+                    f"row_group_size {HISTORY_ROWS})")  # our own path and constant
+    finally:
+        con.close()
+    tmp.replace(target)
+    older = sorted((p for p in target.parent.iterdir() if p != target and not p.name.startswith(".")),
+                   key=lambda p: p.stat().st_mtime)
+    for stale in older[:max(0, len(older) - (HISTORY_KEPT - 1))]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return target
+
+
+def _history_macro(con, history: Path | None) -> None:
+    """The table macro _schools_by_county(region): the rows of region's province from the by-county layout (every
+    province for a region that is not a province code, e.g. ''), or without a layout, every yearly row. Queries
+    still filter by their region; the scoped macro schools_by_county applies the cursor's scope."""
+    if history is None:
+        con.execute("create macro _schools_by_county(region) as table select * from _schools")
+        return
+    import re
+    held = [p.name.removeprefix("province=") for p in history.glob("province=*")]
+    listed = ", ".join(f"'{code}'" for code in sorted(held) if re.fullmatch(r"\d{2}", code)) or "''"
+    # A province the layout does not hold reads every province (its rows are then filtered away), never a
+    # file pattern that matches nothing (an error).
+    province = f"case when left(region, 2) in ({listed}) then left(region, 2) else '*' end"
+    folder = str(history).replace("'", "''")  # our own path
+    con.execute(f"create macro _schools_by_county(region) as table select * from read_parquet("
+                f"'{folder}/province=' || ({province}) || '/*.parquet', hive_partitioning = false)")
 
 
 def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> None:

@@ -28,11 +28,13 @@ file stamps are part of junheng.data.db.fingerprint, hence of every cache key. d
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
 import os
 import shutil
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -373,7 +375,8 @@ def recover(data_dir: Path, timeout: float = 0) -> list[int]:
 def _strays(data_dir: Path) -> list[Path]:
     """Temporary files an interrupted write left (hidden names no reader lists)."""
     return [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
-            *data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob(".*.tmp")]
+            *data_dir.glob("aggregates/*/year=*/.*.tmp"),
+            *data_dir.glob(".*.tmp")]
 
 
 def _recover_locked(data_dir: Path, manifest: dict) -> list[int]:
@@ -418,13 +421,40 @@ def consistency_problems(data_dir: Path) -> list[str]:
 
 
 def _aggregates(data_dir: Path, year: int) -> None:
-    """Pre-aggregates of the year's current snapshot. Best effort: without them, readers build their own."""
+    """Pre-aggregates of the year's current snapshot and the by-county layout of all years (unless deferred).
+    Best effort: without them, readers build their own or read the yearly files."""
     from junheng import settings
     from junheng.data import db
     try:
         db.write_aggregates(data_dir, year, current_path(data_dir, year), settings.load_thresholds())
     except (settings.SettingsError, OSError, db.duckdb.Error):
         pass
+    if not _LAYOUT_DEFERRED.get():
+        write_layout(data_dir)
+
+
+# A writer of many years at once (the demo) defers the by-county layout to its end instead of after each year.
+_LAYOUT_DEFERRED = contextvars.ContextVar("junheng_layout_deferred", default=False)
+
+
+@contextmanager
+def layout_deferred(data_dir: Path):
+    """Years written inside this block rewrite the by-county layout once, at its end."""
+    token = _LAYOUT_DEFERRED.set(True)
+    try:
+        yield
+    finally:
+        _LAYOUT_DEFERRED.reset(token)
+    write_layout(data_dir)
+
+
+def write_layout(data_dir: Path) -> None:
+    """The by-county layout of every year's current snapshot (junheng/data/db.py write_history); best effort."""
+    from junheng.data import db
+    try:
+        db.write_history(Path(data_dir))
+    except (OSError, db.duckdb.Error):
+        log.warning("by-county layout not written; readers use the yearly files", exc_info=True)
 
 
 def versions(data_dir: Path, lang: str | None = None) -> pl.DataFrame:

@@ -225,3 +225,32 @@ def test_page_checks_the_default_profile_and_switches_to_anshan(monkeypatch, dem
     at.run()
     assert not at.exception
     assert "超大班额（66人及以上）清零" in milestones() and "≤ 2%" not in milestones()
+
+
+def test_the_page_parts_kept_per_view_are_what_the_page_built_before(demo_data, monkeypatch):
+    """A second visit shows what is kept from the first (ui.memo) and it equals the page built from the rules:
+    the same figures and tables."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from junheng.views import standardization_views
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    page = str(Path(__file__).resolve().parent.parent / "pages" / "standardization.py")
+    built = []
+    real = standardization_views.page_parts
+    monkeypatch.setattr(standardization_views, "page_parts", lambda *a: built.append(a) or real(*a))
+    runs = []
+    for _ in range(2):
+        at = AppTest.from_file(page, default_timeout=120)
+        at.query_params["region"] = "37"
+        at.run()
+        assert not at.exception
+        runs.append(at)
+    assert len(built) <= 1  # the second visit built nothing (the first may find it kept by an earlier test)
+    first, second = runs
+    assert len(first.dataframe) == len(second.dataframe) >= 3
+    for a, b in zip(first.dataframe, second.dataframe):
+        assert a.value.equals(b.value)
+    assert [c.proto.spec for c in first.get("plotly_chart")] == [c.proto.spec for c in second.get("plotly_chart")]
+    assert len(first.get("plotly_chart")) == 5  # two trends, class counts, two small multiples

@@ -415,9 +415,9 @@ def folium_parts(fmap) -> dict:
             "js_links": list(dict.fromkeys(s for e in elements for _, s in getattr(e, "default_js", [])))}
 
 
-@st.cache_resource(show_spinner=False, max_entries=12, ttl=CACHE_TTL_S)
-def _folium_parts(path: str, fp: str, cache_key: tuple, _build) -> dict:
-    return folium_parts(_build())
+def _folium_parts(path: str, fp: str, cache_key: tuple, build) -> dict:
+    # in the shared results, counted by their bytes (a national county map's parts are about 4.5 MB)
+    return RESULTS.get(("map", path, fp, cache_key), lambda: folium_parts(build()))
 
 
 def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from junheng.rules import overview
-from junheng.views import evaluation_views as kit, maps, ui
+from junheng.views import evaluation_views as kit, overview_views, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -30,13 +30,10 @@ this_year = totals.filter(totals["year"] == year)
 
 @st.fragment
 def county_map() -> None:
-    label = overview.metric_label(metric, lang)
-    st.markdown(f"**{t('map_title', lang, metric=label, year=year)}**")
-    data = overview.county_map_data(ui.county_geometry(this_year.height), this_year, metric, lang)
-    fmap = maps.county_choropleth_map(data, "value", "value_text", {
-        "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
-        "format": overview.metric_format(metric)}, selected=filters.county)
-    ui.county_map(fmap, "overview_map", filters.county)
+    st.markdown(f"**{t('map_title', lang, metric=overview.metric_label(metric, lang), year=year)}**")
+    ui.cached_county_map(overview_views.map_key(metric, year, map_region, filters.county, lang, ui.scope().key),
+                         lambda: overview_views.build_map(ui.county_geometry(this_year.height), this_year, metric,
+                                                          year, lang, filters.county), "overview_map", filters.county)
     st.caption(t("map_hint", lang))
 
 

@@ -75,3 +75,27 @@ def test_colour_classes(value, colour):
     breaks = maps.class_breaks(pl.Series(range(1, 101)).to_numpy().astype(float))
     assert len(breaks) == 4
     assert maps.colour_for(value, breaks) == colour
+
+
+def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatch, demo_data):
+    """ui.warm (run as the server starts) builds the national overview map a guest sees first; the first visit
+    then only sends it (a build during the page run would raise here)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from junheng.views import overview_views, ui
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    built = []
+    real = overview_views.build_map
+    monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
+    ui.warm()
+    assert built == [1]
+
+    def no_build(*_):
+        raise AssertionError("the first page built its map again")
+    monkeypatch.setattr(overview_views, "build_map", no_build)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "overview.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("学校数" in m.value for m in at.markdown)

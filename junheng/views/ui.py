@@ -64,6 +64,8 @@ def warm() -> None:
         _connection(str(path), fp)
         for coarse in (True, False):
             _county_geometry(str(path), fp, coarse)
+        from junheng.views import overview_views
+        overview_views.warm_first_page(str(path), fp)
     except Exception:  # noqa: BLE001 — the page reports it with its own message
         log.info("warming the data connection failed; the first page will say why", exc_info=True)
 
@@ -82,8 +84,12 @@ def _query(path: str, fp: str, name: str, params: tuple, scope_key: tuple) -> pl
 
 def query(name: str, **params) -> pl.DataFrame:
     """Run a named query inside the signed-in account's region scope, cached per scope, parameters and data."""
+    return cached_query(str(data_dir()), fingerprint(), scope().key, name, params)
+
+
+def cached_query(path: str, fp: str, scope_key: tuple, name: str, params: dict) -> pl.DataFrame:
+    """query() with the data and scope named (the server's warm-up runs outside any session)."""
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in params.items()))
-    path, fp, scope_key = str(data_dir()), fingerprint(), scope().key
     return RESULTS.get(("query", path, fp, name, frozen, scope_key),
                        lambda: _query(path, fp, name, frozen, scope_key))
 
@@ -116,7 +122,11 @@ def _county_geometry(path: str, fp: str, coarse: bool) -> "gpd.GeoDataFrame":  #
 
 def county_geometry(shown: int = 0) -> "gpd.GeoDataFrame":  # noqa: F821
     """County polygons; coarser ones when a map shows more than COARSE_ABOVE counties (a province or more)."""
-    return _county_geometry(str(data_dir()), fingerprint(), shown > boundaries.COARSE_ABOVE)
+    return county_geometry_of(data_dir(), fingerprint(), shown)
+
+
+def county_geometry_of(path: Path, fp: str, shown: int = 0) -> "gpd.GeoDataFrame":  # noqa: F821
+    return _county_geometry(str(path), fp, shown > boundaries.COARSE_ABOVE)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -368,6 +378,7 @@ def language_code() -> str:
 def county_map(fmap, key: str, current_county: str | None, height: int = 520) -> None:
     """Show a county map; a click on a county makes it the selected region (only the click reruns)."""
     from streamlit_folium import st_folium  # in the script's thread: it declares its component when imported
+    register_folium()
     event = st_folium(fmap, height=height, use_container_width=True, key=key,
                       returned_objects=["last_active_drawing"])
     map_download(fmap, key)
@@ -385,6 +396,7 @@ def _county_clicked(event, key: str, current_county: str | None) -> None:
 def static_map(fmap, key: str, height: int = 520) -> None:
     """A display-only map: panning and zooming never rerun the app."""
     from streamlit_folium import st_folium
+    register_folium()
     st_folium(fmap, height=height, use_container_width=True, key=key, returned_objects=[])
     map_download(fmap, key)
 
@@ -420,9 +432,22 @@ def _folium_parts(path: str, fp: str, cache_key: tuple, build) -> dict:
     return RESULTS.get(("map", path, fp, cache_key), lambda: folium_parts(build()))
 
 
+def register_folium() -> None:
+    """streamlit_folium declares its component when first imported but registers it only inside a script run;
+    the server's warm-up imports it before any (to build the first page's map), so it is registered here, in a
+    script run, once. Unregistered, the component's files are never served and no map draws."""
+    from streamlit.runtime import Runtime
+    from streamlit_folium import _component_func
+    if Runtime.exists():
+        registry = Runtime.instance().component_registry
+        if registry.get_component(_component_func.name) is None:
+            registry.register_component(_component_func)
+
+
 def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):
     """st_folium(map, key, height, use_container_width=True, returned_objects=returned) from a map's parts."""
     from streamlit_folium import _component_func, generate_js_hash
+    register_folium()
     hash_key = generate_js_hash(parts["script"], key, False)
 
     def on_change():
@@ -442,6 +467,11 @@ def cached_county_map(cache_key: tuple, build, key: str, current_county: str | N
     event = show_folium(parts, key, height, ("last_active_drawing",))
     map_download(build, key)
     _county_clicked(event, key, current_county)
+
+
+def warm_map(path: str, fp: str, cache_key: tuple, build) -> None:
+    """Build a map's parts into the cache cached_county_map reads (the server's warm-up)."""
+    _folium_parts(path, fp, cache_key, build)
 
 
 def cached_static_map(cache_key: tuple, build, key: str, height: int = 520) -> None:

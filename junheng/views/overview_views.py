@@ -1,0 +1,46 @@
+"""The overview page's county map, built once per data version and view and shared by every session; the
+server builds the first page's map (the national view a guest sees first) while it starts."""
+from __future__ import annotations
+
+import logging
+
+from junheng.i18n import t
+from junheng.rules import overview
+from junheng.views import maps
+
+log = logging.getLogger("junheng")
+
+
+def map_key(metric: str, year: int, map_region: str, county: str | None, lang: str, scope_key: tuple) -> tuple:
+    """Everything the overview map shows besides the data."""
+    return ("overview_map", metric, int(year), map_region, county, lang, scope_key)
+
+
+def build_map(geometry, this_year, metric: str, year: int, lang: str, county: str | None):
+    """The choropleth of one measure over the counties of this_year (one row per county)."""
+    label = overview.metric_label(metric, lang)
+    data = overview.county_map_data(geometry, this_year, metric, lang)
+    return maps.county_choropleth_map(data, "value", "value_text", {
+        "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
+        "format": overview.metric_format(metric)}, selected=county)
+
+
+def warm_first_page(path: str, fp: str) -> None:
+    """Build the map of the page a visitor sees first (the national overview, default language, a guest's view)
+    into the shared caches, as that page would, so the first visit only sends it."""
+    from pathlib import Path
+
+    from junheng import settings
+    from junheng.access.scope import GUEST
+    from junheng.views import ui
+    if not settings.flag("JUNHENG_GUEST_ACCESS"):
+        return
+    years = ui.cached_query(path, fp, GUEST.key, "snapshot_years", {})["year"].to_list()
+    if not years:
+        return
+    year, lang, metric = max(years), settings.default_lang(), overview.metric_keys()[0]
+    totals = ui.cached_query(path, fp, GUEST.key, "county_totals", {"years": [year - 1, year], "region": ""})
+    this_year = totals.filter(totals["year"] == year)
+    ui.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key), lambda: build_map(
+        ui.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None))
+    log.info("first page's map built for %s", year)

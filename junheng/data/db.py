@@ -310,9 +310,11 @@ def write_history(data_dir: Path) -> Path | None:
         con.execute("copy (select *, left(county_code, 2) as province from schools order by county_code, year, "
                     f"school_id) to {_quote(tmp)} (format parquet, partition_by (province), "
                     f"row_group_size {HISTORY_ROWS})")  # our own path and constant
-    finally:
         con.close()
-    tmp.replace(target)
+        tmp.replace(target)
+    finally:  # a failed write leaves nothing behind (a crash leaves the hidden folder, which store.recover removes)
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     older = sorted((p for p in target.parent.iterdir() if p != target and not p.name.startswith(".")),
                    key=lambda p: p.stat().st_mtime)
     for stale in older[:max(0, len(older) - (HISTORY_KEPT - 1))]:

@@ -375,13 +375,16 @@ def recover(data_dir: Path, timeout: float = 0) -> list[int]:
 def _strays(data_dir: Path) -> list[Path]:
     """Temporary files an interrupted write left (hidden names no reader lists)."""
     return [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
-            *data_dir.glob("aggregates/*/year=*/.*.tmp"),
+            *data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob("aggregates/by_county/.*.tmp"),
             *data_dir.glob(".*.tmp")]
 
 
 def _recover_locked(data_dir: Path, manifest: dict) -> list[int]:
     for stray in _strays(data_dir):
-        stray.unlink(missing_ok=True)
+        if stray.is_dir():  # a by-county layout being written
+            shutil.rmtree(stray, ignore_errors=True)
+        else:
+            stray.unlink(missing_ok=True)
     pending = data_dir / PENDING
     if not pending.exists():
         return []

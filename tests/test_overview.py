@@ -86,6 +86,7 @@ def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatc
 
     from junheng.views import overview_views, ui
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    ui.RESULTS.clear()  # other tests may have drawn this map already
     built = []
     real = overview_views.build_map
     monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
@@ -99,3 +100,20 @@ def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatc
     at.run()
     assert not at.exception and not at.error
     assert any("学校数" in m.value for m in at.markdown)
+
+
+def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, demo_data):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from junheng.data import db as data_db
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    calls = []
+    real = data_db.fingerprint
+    monkeypatch.setattr(data_db, "fingerprint", lambda path: calls.append(1) or real(path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "left_behind.py"), default_timeout=120)
+    at.run()
+    first = len(calls)
+    at.run()
+    assert not at.exception and first == 1 and len(calls) == 2

@@ -128,3 +128,21 @@ def test_small_multiples_are_the_figure_make_subplots_built(panels, lang):
         new = charts.small_multiples_chart(*args, higher_is_worse=worse)
         old = _small_multiples_by_make_subplots(*args, higher_is_worse=worse)
         assert json.loads(pio.to_json(new)) == json.loads(pio.to_json(old))
+
+
+def test_the_template_set_without_validation_gives_the_same_figure():
+    import json
+
+    import plotly.graph_objects as go
+
+    from junheng.views import charts
+
+    def figure():
+        fig = go.Figure()
+        fig.add_scatter(x=[2024, 2025], y=[0.4, 0.5], name="城区")
+        return fig
+    fast = charts._layout(figure(), "标题", "年份", "差异系数")
+    validated = charts._layout(figure(), "标题", "年份", "差异系数")
+    validated.update_layout(template="plotly_white")
+    assert json.loads(fast.to_json()) == json.loads(validated.to_json())
+    assert fast.layout.template.layout.paper_bgcolor == "white"

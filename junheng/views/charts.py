@@ -24,10 +24,23 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380, subti
                       margin=dict(l=60, r=20, t=60, b=50),
                       # At the figure's bottom edge: Plotly then shrinks the plot so the legend never covers the
                       # x-axis labels or title, however many rows it takes.
-                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0),
-                      template="plotly_white")
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01, x=0))
+    _with_template(fig, "plotly_white")
     fig.update_xaxes(automargin=True)
     return fig
+
+
+def _with_template(fig: go.Figure, name: str) -> None:
+    """Set a named template the way Plotly sets its default one: without validating it again. Validating it
+    (`update_layout(template=name)`) deep-copies the whole template: about half of a chart's build time."""
+    import plotly.io as pio
+    layout = fig.layout
+    validate = layout._validate
+    layout._validate = False
+    try:
+        layout.template = pio.templates[name]
+    finally:
+        layout._validate = validate
 
 
 def _labels(values) -> list[str]:

@@ -20,12 +20,13 @@ def region_view() -> None:
     st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
-    fmap = maps.county_category_map(
+    # Kept per view and per the statuses themselves (a county table imported changes them, not the data's stamp).
+    shown = ("evaluation_map", year, region, lang, filters.county, ui.scope().key, status.hash_rows().sum())
+    st.fragment(ui.cached_county_map)(shown, lambda: maps.county_category_map(
         tables.status_map_data(ui.county_geometry(status.height), status, lang), "status", "status_text",
         tables.STATUS_COLOURS, tables.status_labels(lang),
         {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
-        selected=filters.county)
-    st.fragment(ui.county_map)(fmap, "evaluation_map", filters.county, height=460)
+        selected=filters.county), "evaluation_map", filters.county, height=460)
     st.caption(t("map_hint", lang))
 
 

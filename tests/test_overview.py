@@ -86,7 +86,9 @@ def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatc
 
     from junheng.views import overview_views, ui
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
-    ui.RESULTS.clear()  # other tests may have drawn this map already
+    ui.RESULTS.clear()  # other tests may have drawn this map already (or stored it)
+    for old in (demo_data / "aggregates" / "maps").glob("*.json"):
+        old.unlink()
     built = []
     real = overview_views.build_map
     monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
@@ -117,3 +119,22 @@ def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, dem
     first = len(calls)
     at.run()
     assert not at.exception and first == 1 and len(calls) == 2
+
+
+def test_a_restarted_server_reads_the_first_pages_map_stored_by_the_one_before(monkeypatch, demo_data):
+    from junheng.views import overview_views, ui
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    for old in (demo_data / "aggregates" / "maps").glob("*.json"):
+        old.unlink()
+    ui.RESULTS.clear()
+    built = []
+    real = overview_views.build_map
+    monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
+    ui.warm()
+    stored = list((demo_data / "aggregates" / "maps").glob("*.json"))
+    assert built == [1] and len(stored) == 1
+    ui.RESULTS.clear()  # a new server process: nothing in memory
+    ui.warm()
+    assert built == [1]  # read, not built
+    parts = ui.RESULTS.get(next(k for k in ui.RESULTS._cache if k[0] == "map"), lambda: None)
+    assert "L.map" in parts["script"] or "L.map" in parts["html"]

@@ -481,8 +481,41 @@ def cached_county_map(cache_key: tuple, build, key: str, current_county: str | N
 
 
 def warm_map(path: str, fp: str, cache_key: tuple, build) -> None:
-    """Build a map's parts into the cache cached_county_map reads (the server's warm-up)."""
-    _folium_parts(path, fp, cache_key, build)
+    """Build a map's parts into the cache cached_county_map reads (the server's warm-up), or read them from the
+    data directory where a server (this one before a restart, or another replica) stored them for this data
+    version, view and code; stored after a build (best effort: a read-only data directory just builds them)."""
+    RESULTS.get(("map", path, fp, cache_key), lambda: _stored_parts(Path(path), fp, cache_key, build))
+
+
+STORED_MAPS_KEPT = 24
+
+
+def _stored_parts(path: Path, fp: str, cache_key: tuple, build) -> dict:
+    import hashlib
+    import json
+
+    from importlib.metadata import version
+
+    from junheng.views import maps, overview_views
+    code = [Path(m.__file__).read_bytes() for m in (maps, overview_views)]
+    tag = hashlib.sha1(repr((fp, cache_key, version("folium"), version("streamlit-folium"), code)).encode())
+    folder = path / "aggregates" / "maps"
+    stored = folder / f"{tag.hexdigest()[:20]}.json"
+    try:
+        return json.loads(stored.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    parts = folium_parts(build())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = stored.with_name(f".{stored.name}.tmp")
+        tmp.write_text(json.dumps(parts), encoding="utf-8")
+        tmp.replace(stored)
+        for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-STORED_MAPS_KEPT]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        log.info("the first page's map could not be stored; it is built at each start", exc_info=True)
+    return parts
 
 
 def cached_static_map(cache_key: tuple, build, key: str, height: int = 520) -> None:

@@ -151,3 +151,14 @@ def test_a_page_without_its_own_filter_at_a_scope_has_the_province_changed_inste
         {"page": "evaluation", "scope": "national", "fresh_ms": 1, "navigation_ms": 2, "year_ms": 3, "filter_ms": 4,
          "filter_keys": ["province"], "map_bytes": 0, "samples": {"filter": [4]}}]})
     assert any("| evaluation | national (filter: province) | 1 | 2 | 3 | 4 |" in line for line in lines)
+
+
+def test_a_full_report_keeps_the_deck_section_measured_on_its_own():
+    from junheng.tools import bench
+    old = "# Benchmarks\n\n## Queries\n\nold\n\n## County deck (junheng report)\n\n| pptx | 9.4 |\n\n" \
+          "<!-- loadtest: written by junheng loadtest --report -->\nx\n<!-- /loadtest -->\n"
+    deck = bench.section_named(old, "## County deck (junheng report)")
+    assert deck == "## County deck (junheng report)\n\n| pptx | 9.4 |\n"
+    new = bench.splice_section("# Benchmarks\n\n## Queries\n\nnew\n", deck)
+    assert "new" in new and "| pptx | 9.4 |" in new and "old" not in new
+    assert bench.section_named("# Benchmarks\n", "## County deck (junheng report)") is None

@@ -478,6 +478,15 @@ def import_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def section_named(report: str, heading: str) -> str | None:
+    """The section of report under heading (up to the next `## ` heading or a load-test marker), or None."""
+    if not report or heading not in report:
+        return None
+    rest = report.split(heading, 1)[1]
+    body = rest.split("\n## ", 1)[0].split("\n<!-- loadtest", 1)[0]
+    return heading + body.rstrip("\n") + "\n"
+
+
 def splice_section(report: str, section: str) -> str:
     """report with its section of the same heading replaced by section (or section appended)."""
     heading = section.splitlines()[0]

@@ -166,6 +166,9 @@ def _template(args) -> int:
     return 0
 
 
+DECK_HEADING = "## County deck (junheng report)"
+
+
 def _bench(args) -> int:
     import json
 
@@ -197,6 +200,9 @@ def _bench(args) -> int:
             text = old or "# Benchmarks\n"
         else:
             text = bench.report_markdown(result, command)
+            # The deck section is measured on its own (--only deck): a full run keeps the last one.
+            deck = bench.section_named(old, DECK_HEADING) if "deck" not in result else None
+            text = bench.splice_section(text, deck) if deck else text
             kept = loadtest.section_of(old) if old else None
             text = loadtest.with_section(text, kept) if kept else text
         if "import" in result:

@@ -11,14 +11,19 @@ PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "county": "370724",
     "junior_weight": 1.1, "senior_weight": 1.32, "large_school_max": 2000, "small_school_min": 100,
     "combined_school_max": 2500, "primary_max": 45, "junior_max": 50, "year_from": 2023, "year_to": 2024,
-    "min_count": 5, "by": "urban_rural_group", "classes_per_psych_teacher": 10, "limit": 500,
+    "min_count": 5, "by": "urban_rural_group", "classes_per_psych_teacher": 10, "limit": 500, "bins": 30,
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "county × level": ["county_code", "level"], "county × item": ["county_code", "item"],
               "school × year": ["school_id", "year"], "school": ["school_id"], "county × group": ["county_code", "group"],
               "year × urban-rural code": ["year", "urban_rural_code"],
               "year × level × urban-rural code": ["year", "level", "urban_rural_code"],
-              "county × year × level × urban-rural code": ["county_code", "year", "level", "urban_rural_code"]}
+              "county × year × level × urban-rural code": ["county_code", "year", "level", "urban_rural_code"],
+              # the cohort's statistics (queries/cohort_*.sql) and the stored privacy thresholds
+              "cohort": ["cohort"], "cohort × facet × value": ["cohort", "facet", "value"],
+              "cohort × measure": ["cohort", "measure"], "cohort × year": ["cohort", "year"],
+              "cohort × bin": ["cohort", "bin"], "county × measure": ["county_code", "measure"],
+              "threshold": ["min_count"]}
 
 
 def header(name: str) -> tuple[str, list[str]]:

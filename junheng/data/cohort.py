@@ -8,13 +8,14 @@ published values only, so a cohort can never tell a suppressed count by includin
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from junheng.data import db
 from junheng.rules import cohort as grammar
-from junheng.rules import published_counts
+from junheng.rules import privacy, published_counts
 
 QUERY = "cohort_rows"
 COUNT_QUERY = "cohort_count_rows"
@@ -44,10 +45,12 @@ class Result:
     notes: list = field(default_factory=list)
 
 
-def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=None) -> tuple[str, dict]:
+def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=None, prefix: str = "c"
+        ) -> tuple[str, dict]:
     """(SQL, bound values) for the cohort's rows; columns: the columns to select (all when None).
 
     in_sql: the conditions written into the SQL (default all); the others are left to the privacy step.
+    prefix: the conditions' parameter names ($c0, $c1, … by default; another prefix for a second cohort).
     """
     body = db.query_text(QUERY)
     if CONDITIONS_MARK not in body or COLUMNS_MARK not in body:
@@ -56,7 +59,7 @@ def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=Non
     clauses = []
     for n, condition in enumerate(cohort.conditions if in_sql is None else in_sql):
         column = _identifier(condition.column)
-        param = f"c{n}"
+        param = f"{_prefix(prefix)}{n}"
         clauses.append(f"      and {TEMPLATES[condition.op].format(column=column, param=param)}")
         params[param] = list(condition.value) if condition.op == "in" else condition.value
     text = body.replace(CONDITIONS_MARK, "\n".join(clauses) if clauses else CONDITIONS_MARK)
@@ -193,3 +196,321 @@ def rerun_script(result: Result, present_columns: set[str] | None = None) -> str
         lines.append("-- then, as the app does: a suppressed left-behind or migrant count meets no condition on it: "
                      + "; ".join(c.text for c in result.after))
     return "\n".join(lines) + "\n"
+
+
+# --- The cohort's statistics, computed in DuckDB -------------------------------------------------------------------
+# The page shows a cohort's size, facet counts, summary, distributions, trend, map and first rows; each is one query
+# over the cohort's rows as published (queries/cohort_*.sql, their `cohort` part replaced by the cohort's SQL below),
+# so only what is shown reaches Python: a national cohort is 3.9 million school-years.
+
+COHORT_PART = re.compile(r"with cohort as \(\n.*?\n\),\n", re.S)
+NAMES = ("a", "b")   # the cohorts of one statistic (written into the SQL as literals: never a user's text)
+ORDER = "order by county_code, school_id, year"
+
+
+@dataclass(frozen=True)
+class Rest:
+    """The school-years of a cohort's region and years that are not in the cohort ("A against the rest")."""
+    of: grammar.Cohort
+
+
+def _prefix(prefix: str) -> str:
+    if prefix not in ("c", "b", "r"):
+        raise KeyError(f"not a parameter prefix: {prefix!r}")
+    return prefix
+
+
+def _later(cohort: grammar.Cohort, min_count: int) -> tuple:
+    return tuple(c for c in cohort.conditions if c.protected) if min_count > 0 else ()
+
+
+def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_count: int, prefix: str = "c"
+                  ) -> tuple[str, dict]:
+    """(SQL, bound values) of the cohort's rows as published, with the columns KEYS + columns: the SQL of `sql`,
+    then, where small counts are hidden and the columns touch them, each protected count (and the measures made
+    from it) null where the stored decision (school_count_status) does not publish it, with its status column, and
+    the conditions on protected counts applied to the published values (a hidden value never meets one)."""
+    later = _later(cohort, min_count)
+    now = tuple(c for c in cohort.conditions if c not in later)
+    wanted = list(dict.fromkeys([*(columns or ()), *(c.column for c in later)]))
+    text, params = sql(cohort, years, wanted if columns is not None else None, now, prefix)
+    text = text.split("\n", 2)[2].strip()
+    if not text.endswith(ORDER):
+        raise db.DataError(f"queries/{QUERY}.sql lost its order")
+    text = text.removesuffix(ORDER).rstrip()
+    touched = [c for c in (wanted if columns is not None else grammar.fields()) if c in protected_columns()]
+    if not (min_count > 0 and (touched or later)):
+        return text, params
+    params.update(min_count=int(min_count), status_shown=privacy.SHOWN, status_hidden=privacy.COMPLEMENTARY)
+    derived = derived_from()
+    hidden = []
+    for count, status in published_counts.STATUS.items():
+        for column in (count, *derived.get(count, ())):
+            if column in touched:
+                hidden.append(f"case when coalesce(count_status.{status}, $status_hidden) = $status_shown "
+                              f"then cohort_rows.{_identifier(column)} end as {_identifier(column)}")
+    replace = f" replace ({', '.join(hidden)})" if hidden else ""
+    statuses = ", ".join(f"coalesce(count_status.{s}, $status_hidden) as {s}" for s in published_counts.STATUS.values())
+    text = (f"select cohort_rows.*{replace}, {statuses}\nfrom (\n{text}\n) as cohort_rows\n"
+            "left join (\n    select year, school_id, left_behind_status, migrant_status\n"
+            "    from school_count_status\n    where min_count = $min_count\n) as count_status\n"
+            "    on cohort_rows.year = count_status.year and cohort_rows.school_id = count_status.school_id")
+    if later:
+        clauses = []
+        for n, condition in enumerate(later):
+            param = f"{_prefix(prefix)}later{n}"
+            clauses.append(TEMPLATES[condition.op].format(column=_identifier(condition.column), param=param))
+            params[param] = list(condition.value) if condition.op == "in" else condition.value
+        text = f"select *\nfrom (\n{text}\n) as published\nwhere " + "\n  and ".join(clauses)
+    return text, params
+
+
+def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c") -> tuple[str, dict]:
+    """A cohort's published rows (a Cohort), or the rest of its region and years (Rest): (SQL, bound values)."""
+    if isinstance(source, Rest):
+        region, params = published_sql(source.of.with_conditions(()), years, columns, min_count, "r")
+        cohort, own = published_sql(source.of, years, (), min_count, prefix)
+        return (f"select region_rows.*\nfrom (\n{region}\n) as region_rows\nanti join (\n{cohort}\n) as cohort_rows\n"
+                "    on region_rows.year = cohort_rows.year and region_rows.school_id = cohort_rows.school_id",
+                {**params, **own})
+    return published_sql(source, years, columns, min_count, prefix)
+
+
+def stored_statuses(con, scope, min_count: int, memo: dict | None = None) -> bool:
+    """Whether the count decisions for this threshold are stored with the data (school_count_status): then the
+    statistics join them in DuckDB; else they are decided in Polars as `run` does, from the cohort's rows."""
+    if min_count <= 0:
+        return True
+    memo = {} if memo is None else memo
+    key = ("stored", scope.key, int(min_count))
+    if key not in memo:
+        memo[key] = int(min_count) in set(db.run(con, "count_status_thresholds", scope)["min_count"].to_list())
+    return memo[key]
+
+
+def _run_statistic(con, name: str, scope, body: str, params: dict) -> pl.DataFrame:
+    """queries/<name>.sql with its `cohort` part replaced by body (built here from allow-listed names only)."""
+    text, n = COHORT_PART.subn(lambda _: "with cohort as (\n" + body + "\n),\n", db.query_text(name), count=1)
+    if n != 1:
+        raise db.DataError(f"queries/{name}.sql lost its cohort part")
+    return db.run_text(con, text, scope, params)
+
+
+def _sources(sources: dict, years, columns, min_count) -> tuple[list[tuple[str, str]], dict]:
+    """[(name, published SQL)] and the bound values of every cohort of a statistic (name: a or b)."""
+    parts, params = [], {}
+    for (name, source), prefix in zip(sources.items(), ("c", "b")):
+        if name not in NAMES:
+            raise KeyError(f"not a cohort name: {name!r}")
+        text, own = source_sql(source, years, columns, min_count, prefix)
+        parts.append((name, text))
+        params.update(own)
+    return parts, params
+
+
+def _measures(measures) -> list[str]:
+    return [_identifier(m) for m in dict.fromkeys(measures)]
+
+
+def _fallback_rows(con, scope, source, years, columns, min_count, memo) -> pl.DataFrame:
+    """A cohort's rows fetched into Polars (only when no count decisions are stored for this threshold)."""
+    if isinstance(source, Rest):
+        from junheng.rules import cohort_stats
+        region = run(con, source.of.with_conditions(()), scope, years, min_count, columns, memo).rows
+        return cohort_stats.rest(region, run(con, source.of, scope, years, min_count, columns, memo).rows)
+    return run(con, source, scope, years, min_count, columns, memo).rows
+
+
+def size(con, scope, source, years: tuple[int, int], min_count: int, memo: dict | None = None) -> dict:
+    """schools (distinct), school-years, students in the cohort's last year, that year, the rows of that year, and
+    sql_rows: the school-years the SQL gave before conditions on protected counts (the method panel's count)."""
+    from junheng.rules import cohort_stats
+    later = _later(source, min_count) if isinstance(source, grammar.Cohort) else ()
+    if not stored_statuses(con, scope, min_count, memo):
+        rows = _fallback_rows(con, scope, source, years, ["students"], min_count, memo)
+        out = cohort_stats.size(rows)
+        out["last_year_rows"] = rows.filter(pl.col("year") == out["year"]).height if out["year"] else 0
+        sql_rows = rows.height
+    else:
+        ((_, text),), params = _sources({"a": source}, years, ["students"], min_count)
+        body = f"select 'a' as cohort, year, school_id, students\nfrom (\n{text}\n) as cohort_rows"
+        found = _run_statistic(con, "cohort_size", scope, body, params)
+        out = {"schools": 0, "school_years": 0, "students": 0, "year": None, "last_year_rows": 0}
+        if found.height:
+            row = found.row(0, named=True)
+            out = {k: (int(row[k]) if row[k] is not None else None) for k in out}
+        sql_rows = out["school_years"]
+    if later:  # conditions on protected counts left out: what the SQL alone gives
+        sql_rows = size(con, scope, source.with_conditions(c for c in source.conditions if c not in later), years,
+                        min_count, memo)["school_years"]
+    return {**out, "sql_rows": sql_rows}
+
+
+def facet_counts(con, scope, source, years, min_count: int, columns, memo: dict | None = None) -> dict:
+    """facet column -> {value -> school-years of the cohort with it} (nulls left out)."""
+    columns = _measures(columns)
+    if not stored_statuses(con, scope, min_count, memo):
+        from junheng.rules import cohort_stats
+        rows = _fallback_rows(con, scope, source, years, columns, min_count, memo)
+        return {c: cohort_stats.facet_counts(rows, c) for c in columns}
+    ((_, text),), params = _sources({"a": source}, years, columns, min_count)
+    listed = ", ".join(f"{c}::varchar as {c}" for c in columns)
+    body = (f"select cohort, facet, value\nfrom (\n    unpivot (select 'a' as cohort, {listed} from (\n{text}\n) as "
+            f"cohort_rows)\n    on {', '.join(columns)}\n    into name facet value value\n)")
+    found = _run_statistic(con, "cohort_facets", scope, body, params)
+    out: dict = {c: {} for c in columns}
+    for facet, value, n in found.select("facet", "value", "school_years").iter_rows():
+        out[facet][_typed(facet, value)] = int(n)
+    return out
+
+
+def _typed(column: str, text: str):
+    """A facet value read back from its text: booleans as booleans, the rest as stored."""
+    if grammar.fields()[column].kind == "bool":
+        return text == "true"
+    return text
+
+
+SUMMARY_SCHEMA = {"measure": pl.String, "schools": pl.UInt32, "mean": pl.Float64, "median": pl.Float64,
+                  "p10": pl.Float64, "p90": pl.Float64}
+
+
+def summaries(con, scope, sources: dict, years, min_count: int, measures, memo: dict | None = None
+              ) -> dict[str, pl.DataFrame]:
+    """name -> one row per measure (in the order given): school-years with a value, enrolment-weighted mean,
+    median, p10, p90 (junheng/rules/cohort_stats.py `summary`, computed in DuckDB)."""
+    from junheng.rules import cohort_stats
+    measures = _measures(measures)
+    if not stored_statuses(con, scope, min_count, memo):
+        return {name: cohort_stats.summary(_fallback_rows(con, scope, s, years, ["students", *measures], min_count,
+                                                          memo), measures) for name, s in sources.items()}
+    parts, params = _sources(sources, years, ["students", *measures], min_count)
+    body = "\nunion all\n".join(
+        f"select * from (\n    unpivot (select '{name}' as cohort, students as weight, {', '.join(measures)} from (\n"
+        f"{text}\n) as cohort_rows)\n    on {', '.join(measures)}\n    into name measure value value\n)"
+        for name, text in parts)
+    found = _run_statistic(con, "cohort_summary", scope, body, params)
+    out = {}
+    for name in sources:
+        mine = found.filter(pl.col("cohort") == name).drop("cohort")
+        full = pl.DataFrame({"measure": measures, "order": range(len(measures))}).join(
+            mine, on="measure", how="left").sort("order").drop("order")
+        out[name] = full.with_columns(pl.col("schools").fill_null(0)).select(list(SUMMARY_SCHEMA)).cast(SUMMARY_SCHEMA)
+    return out
+
+
+TREND_SCHEMA = {"year": pl.Int32, "school_count": pl.UInt32, "students": pl.Int64, "schools": pl.UInt32,
+                "mean": pl.Float64, "median": pl.Float64, "p10": pl.Float64, "p90": pl.Float64}
+
+
+def trends(con, scope, sources: dict, years, min_count: int, measure: str, memo: dict | None = None
+           ) -> dict[str, pl.DataFrame]:
+    """name -> per year: schools, students and the measure's weighted mean, median, p10 and p90."""
+    from junheng.rules import cohort_stats
+    measure = _identifier(measure)
+    if not stored_statuses(con, scope, min_count, memo):
+        return {name: cohort_stats.trend(_fallback_rows(con, scope, s, years, ["students", measure], min_count, memo),
+                                         measure).cast(TREND_SCHEMA) for name, s in sources.items()}
+    parts, params = _sources(sources, years, ["students", measure], min_count)
+    body = "\nunion all\n".join(f"select '{name}' as cohort, year, students, {measure} as value\nfrom (\n{text}\n) "
+                                f"as cohort_rows" for name, text in parts)
+    found = _run_statistic(con, "cohort_trend", scope, body, params)
+    return {name: found.filter(pl.col("cohort") == name).drop("cohort").select(list(TREND_SCHEMA)).cast(TREND_SCHEMA)
+            for name in sources}
+
+
+HISTOGRAM_SCHEMA = {"cohort": pl.String, "bin_start": pl.Float64, "bin_end": pl.Float64, "count": pl.UInt32,
+                    "share": pl.Float64}
+
+
+def histogram(con, scope, sources: dict, years, min_count: int, measure: str, year: int, bins: int = 30,
+              memo: dict | None = None) -> pl.DataFrame:
+    """School-years of `year` per bin of measure for one or more cohorts on the same bins (cohort_stats.histogram,
+    computed in DuckDB): cohort, bin_start, bin_end, count, share."""
+    from junheng.rules import cohort_stats
+    measure = _identifier(measure)
+    if not stored_statuses(con, scope, min_count, memo):
+        frames = {name: _fallback_rows(con, scope, s, years, [measure], min_count, memo) for name, s in sources.items()}
+        return cohort_stats.histogram({n: f.filter(pl.col("year") == year) for n, f in frames.items()}, measure, bins)
+    parts, params = _sources(sources, years, [measure], min_count)
+    params.update(bins=int(bins), shown_year=int(year))
+    body = "\nunion all\n".join(f"select '{name}' as cohort, {measure} as value\nfrom (\n{text}\n) as cohort_rows\n"
+                                "where year = $shown_year" for name, text in parts)
+    found = _run_statistic(con, "cohort_histogram", scope, body, params)
+    if found.is_empty():
+        return pl.DataFrame(schema=HISTOGRAM_SCHEMA)
+    low, high = float(found["low"][0]), float(found["high"][0])
+    width = (high - low) / bins
+    out = []
+    for name in sources:
+        counts = found.filter(pl.col("cohort") == name).select("bin", pl.col("count").alias("len"))
+        full = pl.DataFrame({"bin": range(bins)}).join(counts, on="bin", how="left").fill_null(0).sort("bin")
+        total = int(counts["len"].sum() or 0)
+        out.append(full.select(
+            pl.lit(name).alias("cohort"), (low + pl.col("bin") * width).alias("bin_start"),
+            (low + (pl.col("bin") + 1) * width).alias("bin_end"), pl.col("len").cast(pl.UInt32).alias("count"),
+            (pl.col("len") / max(total, 1)).alias("share")))
+    return pl.concat(out).cast(HISTOGRAM_SCHEMA)
+
+
+def county_values(con, scope, source, years, min_count: int, measures, memo: dict | None = None) -> pl.DataFrame:
+    """Per county: schools, students and each measure's enrolment-weighted mean (cohort_stats.county_values)."""
+    from junheng.rules import cohort_stats
+    measures = _measures(measures)
+    if not stored_statuses(con, scope, min_count, memo) or not measures:
+        rows = _fallback_rows(con, scope, source, years, ["students", *measures], min_count, memo)
+        return cohort_stats.county_values(rows, measures)
+    ((_, text),), params = _sources({"a": source}, years, ["students", *measures], min_count)
+    body = (f"select * from (\n    select county_code, school_id, students as weight, {', '.join(measures)}\n"
+            f"    from (\n{text}\n) as cohort_rows\n) unpivot include nulls (value for measure in "
+            f"({', '.join(measures)}))")
+    found = _run_statistic(con, "cohort_county_values", scope, body, params)
+    counties = found.group_by("county_code").agg(pl.col("schools").first().cast(pl.UInt32),
+                                                 pl.col("students").first().cast(pl.Int64))
+    means = found.pivot(on="measure", index="county_code", values="mean") if found.height else pl.DataFrame(
+        {"county_code": []}, schema={"county_code": pl.String})
+    for m in measures:
+        if m not in means.columns:
+            means = means.with_columns(pl.lit(None, pl.Float64).alias(m))
+    return counties.join(means.select("county_code", *[pl.col(m).cast(pl.Float64) for m in measures]),
+                         on="county_code", how="left").sort("county_code")
+
+
+def rows_page(con, scope, source, years, min_count: int, columns=None, year: int | None = None, limit: int = 1000,
+              memo: dict | None = None) -> pl.DataFrame:
+    """The first `limit` rows of the cohort in the query's order (of one year when given), as published."""
+    if not stored_statuses(con, scope, min_count, memo):
+        rows = _fallback_rows(con, scope, source, years, columns, min_count, memo)
+        return (rows if year is None else rows.filter(pl.col("year") == year)).head(limit)
+    ((_, text),), params = _sources({"a": source}, years, columns, min_count)
+    params["row_limit"] = int(limit)
+    where = ""
+    if year is not None:
+        params["shown_year"] = int(year)
+        where = "where year = $shown_year\n"
+    return db.run_text(con, f"select *\nfrom (\n{text}\n) as cohort_rows\n{where}{ORDER}\nlimit $row_limit", scope,
+                       params)
+
+
+def county_counts(con, scope, source, years, min_count: int, year: int, memo: dict | None = None) -> pl.DataFrame:
+    """county_code, value: the cohort's schools in each county in `year` (the map when there are too many)."""
+    if not stored_statuses(con, scope, min_count, memo):
+        rows = _fallback_rows(con, scope, source, years, [], min_count, memo).filter(pl.col("year") == year)
+        return rows.group_by("county_code").agg(pl.col("school_id").n_unique().alias("value")).sort("county_code")
+    ((_, text),), params = _sources({"a": source}, years, [], min_count)
+    params["shown_year"] = int(year)
+    return db.run_text(con, f"select county_code, count(distinct school_id) as value\nfrom (\n{text}\n) as cohort_rows\n"
+                       "where year = $shown_year\ngroup by county_code\norder by county_code", scope, params)
+
+
+def plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Result:
+    """The SQL `run` runs for the cohort's rows (every column) and its bound values, without running it: what the
+    method panel shows (its row counts come from `size`)."""
+    later = _later(cohort, min_count)
+    text, params = sql(cohort, years, None, tuple(c for c in cohort.conditions if c not in later))
+    return Result(pl.DataFrame(), text, params, 0, later, min_count)
+
+
+# What the page may ask for (junheng/views/ui.py `cohort`): each returns a small result.
+STATISTICS = {"size": size, "facets": facet_counts, "summaries": summaries, "trends": trends, "histogram": histogram,
+              "county_values": county_values, "rows_page": rows_page, "county_counts": county_counts}

@@ -116,9 +116,9 @@ def group_label(value: str, lang: str) -> str:
     return t(f"group_{value}", lang) if value in indicators.GROUPS else value
 
 
-def county_counts_map(geometry, rows: pl.DataFrame, lang: str):
-    """County polygons with the number of the cohort's schools in each (value, value_text), for a choropleth."""
-    counts = rows.group_by("county_code").agg(pl.col("school_id").n_unique().alias("value"))
+def county_counts_map(geometry, counts: pl.DataFrame, lang: str):
+    """County polygons with the number of the cohort's schools in each (counts: county_code, value), for a
+    choropleth: value, value_text."""
     shown = geometry[geometry["county_code"].isin(counts["county_code"].to_list())].copy()
     by_code = dict(zip(counts["county_code"].to_list(), counts["value"].to_list()))
     shown["value"] = [float(by_code.get(c, 0)) for c in shown["county_code"]]

@@ -700,18 +700,28 @@ def _count_memo(path: str, fp: str) -> dict:
     return {}
 
 
-@st.cache_resource(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
-def _cohort(path: str, fp: str, spec, years: tuple[int, int], columns, min_count: int, scope_key: tuple):
+# Small results only (sizes, facet counts, summaries, trends, bins, a page of rows, the map's points): a cohort's
+# rows never stay in memory (a national cohort is 3.9 million school-years; 8 of them once held 6 GB).
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=CACHE_TTL_S)
+def _cohort(path: str, fp: str, part: str, args: tuple, kwargs: tuple, min_count: int, scope_key: tuple):
     from junheng.data import cohort as cohort_query
-    return cohort_query.run(_connection(path, fp), spec, Scope(*scope_key), years, min_count, columns,
-                            _count_memo(path, fp))
+    return cohort_query.STATISTICS[part](_connection(path, fp), Scope(*scope_key), *args, min_count=min_count,
+                                         memo=_count_memo(path, fp), **dict(kwargs))
 
 
-def cohort(spec, years: tuple[int, int], columns=None):
-    """A cohort's rows as this visitor may see them (region scope, small counts), cached per cohort and columns."""
-    columns = None if columns is None else tuple(dict.fromkeys(columns))
-    return _cohort(str(data_dir()), fingerprint(), spec, tuple(years), columns, rules()["privacy"]["min_count"],
-                   scope().key)
+def cohort(part: str, *args, **kwargs):
+    """One statistic of a cohort as this visitor may see it (region scope, small counts), computed in DuckDB and
+    cached: part is a name of junheng/data/cohort.py STATISTICS, args its cohort(s) and years, kwargs the rest."""
+    kwargs = {k: tuple(dict.fromkeys(v)) if isinstance(v, list) else v for k, v in kwargs.items()}
+    return _cohort(str(data_dir()), fingerprint(), part, args, tuple(sorted(kwargs.items())),
+                   rules()["privacy"]["min_count"], scope().key)
+
+
+def cohort_rows(spec, years: tuple[int, int]):
+    """A cohort's rows (every column) as this visitor may see them, for a file built on click: never cached."""
+    from junheng.data import cohort as cohort_query
+    return cohort_query.run(_connection(str(data_dir()), fingerprint()), spec, scope(), tuple(years),
+                            rules()["privacy"]["min_count"], None, _count_memo(str(data_dir()), fingerprint()))
 
 
 # The cohort page's link: ?from=2016&to=2025&where=…&where=…&compare=b&bwhere=…&measures=a,b&measure=a&view=trend&k=5

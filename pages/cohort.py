@@ -27,14 +27,13 @@ for e in errors:
 spec = cohort.Cohort(filters.region, span[0], span[1], tuple(conditions))
 
 st.markdown(f"**{t('cohort_facets', lang)}**")
-facet_counts = ui.cohort("facets", spec, span, columns=list(views.facets(filters.county)))
+size = ui.cohort("overview", spec, span, columns=list(views.facets(filters.county)))
 for column, place in zip(views.facets(filters.county), st.columns(len(views.facets(filters.county)))):
-    counts = facet_counts[column]
+    counts = size["facets"][column]
     st.session_state[f"cohort_where_facet_{column}"] = list(cohort.facet_values(conditions, column))
     place.pills(t(f"facet_{column}", lang), views.facet_options(column, counts), selection_mode="multi",
                 key=f"cohort_where_facet_{column}", format_func=lambda v, c=column, n=counts: views.facet_label(
                     c, v, n, lang), on_change=ui.facet_changed, args=(column, "cohort_where"))
-size = ui.cohort("size", spec, span)
 for place, label, value in zip(st.columns(3), (t("cohort_schools", lang), t("cohort_school_years", lang),
                                                 t("cohort_students", lang, year=size["year"] or span[1])),
                                (size["schools"], size["school_years"], size["students"])):

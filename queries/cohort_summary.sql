@@ -24,17 +24,27 @@ valid as (
       and weight is not null
 ),
 
-final as (
+statistics as (
     select
         cohort,
         measure,
         count(*) as schools,
         case when sum(weight) > 0 then sum(value * weight) / sum(weight) end as mean,
-        quantile_cont(value, 0.5) as median,
-        quantile_cont(value, 0.1) as p10,
-        quantile_cont(value, 0.9) as p90
+        quantile_cont(value, [0.5, 0.1, 0.9]) as quantiles  -- one pass for the three
     from valid
     group by cohort, measure
+),
+
+final as (
+    select
+        cohort,
+        measure,
+        schools,
+        mean,
+        quantiles[1] as median,
+        quantiles[2] as p10,
+        quantiles[3] as p90
+    from statistics
 )
 
 select * from final

@@ -23,7 +23,7 @@ flagged as (
     from cohort
 ),
 
-final as (
+statistics as (
     select
         cohort,
         year,
@@ -33,11 +33,18 @@ final as (
         case when sum(weight) filter (where is_valid) > 0
             then sum(value * weight) filter (where is_valid) / sum(weight) filter (where is_valid)
         end as mean,
-        quantile_cont(value, 0.5) filter (where is_valid) as median,
-        quantile_cont(value, 0.1) filter (where is_valid) as p10,
-        quantile_cont(value, 0.9) filter (where is_valid) as p90
+        quantile_cont(value, [0.5, 0.1, 0.9]) filter (where is_valid) as quantiles
     from flagged
     group by cohort, year
+),
+
+final as (
+    select
+        * exclude (quantiles),
+        quantiles[1] as median,
+        quantiles[2] as p10,
+        quantiles[3] as p90
+    from statistics
 )
 
 select * from final

@@ -203,7 +203,7 @@ def rerun_script(result: Result, present_columns: set[str] | None = None) -> str
 # over the cohort's rows as published (queries/cohort_*.sql, their `cohort` part replaced by the cohort's SQL below),
 # so only what is shown reaches Python: a national cohort is 3.9 million school-years.
 
-COHORT_PART = re.compile(r"with cohort as \(\n.*?\n\),\n", re.S)
+COHORT_PART = re.compile(r"with cohort as (materialized )?\(\n.*?\n\),\n", re.S)
 NAMES = ("a", "b")   # the cohorts of one statistic (written into the SQL as literals: never a user's text)
 ORDER = "order by county_code, school_id, year"
 
@@ -290,7 +290,8 @@ def stored_statuses(con, scope, min_count: int, memo: dict | None = None) -> boo
 
 def _run_statistic(con, name: str, scope, body: str, params: dict) -> pl.DataFrame:
     """queries/<name>.sql with its `cohort` part replaced by body (built here from allow-listed names only)."""
-    text, n = COHORT_PART.subn(lambda _: "with cohort as (\n" + body + "\n),\n", db.query_text(name), count=1)
+    text, n = COHORT_PART.subn(lambda m: f"with cohort as {m[1] or ''}(\n" + body + "\n),\n", db.query_text(name),
+                               count=1)
     if n != 1:
         raise db.DataError(f"queries/{name}.sql lost its cohort part")
     return db.run_text(con, text, scope, params)
@@ -321,47 +322,50 @@ def _fallback_rows(con, scope, source, years, columns, min_count, memo) -> pl.Da
     return run(con, source, scope, years, min_count, columns, memo).rows
 
 
-def size(con, scope, source, years: tuple[int, int], min_count: int, memo: dict | None = None) -> dict:
-    """schools (distinct), school-years, students in the cohort's last year, that year, the rows of that year, and
-    sql_rows: the school-years the SQL gave before conditions on protected counts (the method panel's count)."""
+def overview(con, scope, source, years: tuple[int, int], min_count: int, columns=(), memo: dict | None = None
+             ) -> dict:
+    """The cohort's size and facet counts in one pass: schools (distinct), school_years, students in the cohort's
+    last year, that year, last_year_rows (its rows that year), sql_rows (the school-years the SQL gave before
+    conditions on protected counts: the method panel's count) and facets: column -> {value -> school-years}."""
     from junheng.rules import cohort_stats
+    columns = _measures(columns)
     later = _later(source, min_count) if isinstance(source, grammar.Cohort) else ()
+    empty = {"schools": 0, "school_years": 0, "students": 0, "year": None, "last_year_rows": 0}
     if not stored_statuses(con, scope, min_count, memo):
-        rows = _fallback_rows(con, scope, source, years, ["students"], min_count, memo)
+        rows = _fallback_rows(con, scope, source, years, ["students", *columns], min_count, memo)
         out = cohort_stats.size(rows)
         out["last_year_rows"] = rows.filter(pl.col("year") == out["year"]).height if out["year"] else 0
-        sql_rows = rows.height
+        out["facets"] = {c: cohort_stats.facet_counts(rows, c) for c in columns}
     else:
-        ((_, text),), params = _sources({"a": source}, years, ["students"], min_count)
-        body = f"select 'a' as cohort, year, school_id, students\nfrom (\n{text}\n) as cohort_rows"
-        found = _run_statistic(con, "cohort_size", scope, body, params)
-        out = {"schools": 0, "school_years": 0, "students": 0, "year": None, "last_year_rows": 0}
-        if found.height:
-            row = found.row(0, named=True)
-            out = {k: (int(row[k]) if row[k] is not None else None) for k in out}
-        sql_rows = out["school_years"]
+        ((_, text),), params = _sources({"a": source}, years, ["students", *columns], min_count)
+        # with no facet asked for, one that is always null (UNPIVOT needs a column; a null value counts nowhere)
+        listed = "".join(f", {c}::varchar as {c}" for c in columns) or ", null::varchar as no_facet"
+        body = f"select 'a' as cohort, year, school_id, students{listed}\nfrom (\n{text}\n) as cohort_rows"
+        found = _run_statistic(con, "cohort_overview", scope, body, params)
+        sizes = found.filter(pl.col("facet").is_null())
+        out = {k: (int(v) if v is not None else None) for k, v in sizes.row(0, named=True).items()
+               if k in empty} if sizes.height else dict(empty)
+        out["facets"] = {c: {} for c in columns}
+        for facet, value, n in found.filter(pl.col("facet").is_not_null()).select(
+                "facet", "value", "school_years").iter_rows():
+            out["facets"][facet][_typed(facet, value)] = int(n)
+    out["sql_rows"] = out["school_years"]
     if later:  # conditions on protected counts left out: what the SQL alone gives
-        sql_rows = size(con, scope, source.with_conditions(c for c in source.conditions if c not in later), years,
-                        min_count, memo)["school_years"]
-    return {**out, "sql_rows": sql_rows}
+        out["sql_rows"] = overview(con, scope, source.with_conditions(c for c in source.conditions if c not in later),
+                                   years, min_count, (), memo)["school_years"]
+    return out
+
+
+def size(con, scope, source, years: tuple[int, int], min_count: int, memo: dict | None = None) -> dict:
+    """`overview` without the facets."""
+    out = overview(con, scope, source, years, min_count, (), memo)
+    out.pop("facets")
+    return out
 
 
 def facet_counts(con, scope, source, years, min_count: int, columns, memo: dict | None = None) -> dict:
     """facet column -> {value -> school-years of the cohort with it} (nulls left out)."""
-    columns = _measures(columns)
-    if not stored_statuses(con, scope, min_count, memo):
-        from junheng.rules import cohort_stats
-        rows = _fallback_rows(con, scope, source, years, columns, min_count, memo)
-        return {c: cohort_stats.facet_counts(rows, c) for c in columns}
-    ((_, text),), params = _sources({"a": source}, years, columns, min_count)
-    listed = ", ".join(f"{c}::varchar as {c}" for c in columns)
-    body = (f"select cohort, facet, value\nfrom (\n    unpivot (select 'a' as cohort, {listed} from (\n{text}\n) as "
-            f"cohort_rows)\n    on {', '.join(columns)}\n    into name facet value value\n)")
-    found = _run_statistic(con, "cohort_facets", scope, body, params)
-    out: dict = {c: {} for c in columns}
-    for facet, value, n in found.select("facet", "value", "school_years").iter_rows():
-        out[facet][_typed(facet, value)] = int(n)
-    return out
+    return overview(con, scope, source, years, min_count, columns, memo)["facets"]
 
 
 def _typed(column: str, text: str):
@@ -512,5 +516,5 @@ def plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Resu
 
 
 # What the page may ask for (junheng/views/ui.py `cohort`): each returns a small result.
-STATISTICS = {"size": size, "facets": facet_counts, "summaries": summaries, "trends": trends, "histogram": histogram,
+STATISTICS = {"overview": overview, "size": size, "facets": facet_counts, "summaries": summaries, "trends": trends, "histogram": histogram,
               "county_values": county_values, "rows_page": rows_page, "county_counts": county_counts}

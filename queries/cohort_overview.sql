@@ -1,7 +1,7 @@
 -- grain: cohort × facet × value
 -- params: $region, $year_from, $year_to
--- `cohort` is replaced by a cohort's published rows: `cohort`, `year`, `school_id`, `students` and each facet column
--- as text; as written, the region's school types. One row for the cohort's size (facet and value null: schools,
+-- `cohort` is replaced by a cohort's published rows: `cohort` (one), `year`, `school_id`, `students` and each facet
+-- column; as written, the region's school types. One row for the cohort's size (facet and value null: schools,
 -- school-years, students and rows of its last year), then one per facet value with its school-years.
 with cohort as materialized (
     select
@@ -9,35 +9,39 @@ with cohort as materialized (
         year,
         school_id,
         primary_students + junior_students as students,
-        school_type::varchar as school_type
+        school_type
     from schools
     where starts_with(county_code, $region) and year between $year_from and $year_to
 ),
 
 last_year as (
-    select cohort, max(year) as year
-    from cohort
-    group by cohort
+    select max(year) as year from cohort
 ),
 
 sizes as (
     select
-        cohort.cohort,
+        any_value(cohort) as cohort,
         null::varchar as facet,
         null::varchar as value,
         count(*) as school_years,
-        count(distinct cohort.school_id) as schools,
-        coalesce(sum(cohort.students) filter (where cohort.year = last_year.year), 0) as students,
-        any_value(last_year.year) as year,
-        count(*) filter (where cohort.year = last_year.year) as last_year_rows
+        count(distinct school_id) as schools,
+        coalesce(sum(students) filter (where year = (select year from last_year)), 0) as students,
+        (select year from last_year) as year,
+        count(*) filter (where year = (select year from last_year)) as last_year_rows
     from cohort
-    inner join last_year on cohort.cohort = last_year.cohort
-    group by cohort.cohort
+    having count(*) > 0
+),
+
+-- the facet columns' combinations first (a few dozen), then each column's values: far fewer rows to unpivot
+combinations as (
+    select cohort, columns(* exclude (cohort, year, school_id, students)), count(*) as school_years
+    from cohort
+    group by all
 ),
 
 facet_values as (
-    unpivot (select * exclude (year, school_id, students) from cohort)
-    on columns(* exclude (cohort))
+    unpivot (select cohort, school_years, columns(* exclude (cohort, school_years))::varchar from combinations)
+    on columns(* exclude (cohort, school_years))
     into name facet value value
 ),
 
@@ -46,7 +50,7 @@ facets as (
         cohort,
         facet,
         value,
-        count(*) as school_years,
+        sum(school_years) as school_years,
         null::bigint as schools,
         null::hugeint as students,
         null::integer as year,

@@ -224,8 +224,8 @@ def _later(cohort: grammar.Cohort, min_count: int) -> tuple:
     return tuple(c for c in cohort.conditions if c.protected) if min_count > 0 else ()
 
 
-def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_count: int, prefix: str = "c"
-                  ) -> tuple[str, dict]:
+def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_count: int, prefix: str = "c",
+                  statuses: bool = True) -> tuple[str, dict]:
     """(SQL, bound values) of the cohort's rows as published, with the columns KEYS + columns: the SQL of `sql`,
     then, where small counts are hidden and the columns touch them, each protected count (and the measures made
     from it) null where the stored decision (school_count_status) does not publish it, with its status column, and
@@ -241,20 +241,29 @@ def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_c
     touched = [c for c in (wanted if columns is not None else grammar.fields()) if c in protected_columns()]
     if not (min_count > 0 and (touched or later)):
         return text, params
-    params.update(min_count=int(min_count), status_shown=privacy.SHOWN, status_hidden=privacy.COMPLEMENTARY)
+    params.update(min_count=int(min_count), status_shown=privacy.SHOWN)
     derived = derived_from()
     hidden = []
     for count, status in published_counts.STATUS.items():
         for column in (count, *derived.get(count, ())):
-            if column in touched:
-                hidden.append(f"case when coalesce(count_status.{status}, $status_hidden) = $status_shown "
-                              f"then cohort_rows.{_identifier(column)} end as {_identifier(column)}")
+            if column not in touched:
+                continue
+            if statuses:
+                shown = f"coalesce(count_status.{status}, $status_hidden) = $status_shown"
+            else:  # no status column wanted (a statistic): a lookup of the shown ones is cheaper than the join
+                shown = (f"(cohort_rows.year, cohort_rows.school_id) in (select year, school_id from "
+                         f"school_count_status where min_count = $min_count and {status} = $status_shown)")
+            hidden.append(f"case when {shown} then cohort_rows.{_identifier(column)} end as {_identifier(column)}")
     replace = f" replace ({', '.join(hidden)})" if hidden else ""
-    statuses = ", ".join(f"coalesce(count_status.{s}, $status_hidden) as {s}" for s in published_counts.STATUS.values())
-    text = (f"select cohort_rows.*{replace}, {statuses}\nfrom (\n{text}\n) as cohort_rows\n"
-            "left join (\n    select year, school_id, left_behind_status, migrant_status\n"
-            "    from school_count_status\n    where min_count = $min_count\n) as count_status\n"
-            "    on cohort_rows.year = count_status.year and cohort_rows.school_id = count_status.school_id")
+    if statuses:
+        params["status_hidden"] = privacy.COMPLEMENTARY
+        listed = ", ".join(f"coalesce(count_status.{s}, $status_hidden) as {s}" for s in published_counts.STATUS.values())
+        text = (f"select cohort_rows.*{replace}, {listed}\nfrom (\n{text}\n) as cohort_rows\n"
+                "left join (\n    select year, school_id, left_behind_status, migrant_status\n"
+                "    from school_count_status\n    where min_count = $min_count\n) as count_status\n"
+                "    on cohort_rows.year = count_status.year and cohort_rows.school_id = count_status.school_id")
+    else:
+        text = f"select cohort_rows.*{replace}\nfrom (\n{text}\n) as cohort_rows"
     if later:
         clauses = []
         for n, condition in enumerate(later):
@@ -265,15 +274,16 @@ def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_c
     return text, params
 
 
-def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c") -> tuple[str, dict]:
+def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c", statuses: bool = True
+               ) -> tuple[str, dict]:
     """A cohort's published rows (a Cohort), or the rest of its region and years (Rest): (SQL, bound values)."""
     if isinstance(source, Rest):
-        region, params = published_sql(source.of.with_conditions(()), years, columns, min_count, "r")
-        cohort, own = published_sql(source.of, years, (), min_count, prefix)
+        region, params = published_sql(source.of.with_conditions(()), years, columns, min_count, "r", statuses)
+        cohort, own = published_sql(source.of, years, (), min_count, prefix, False)
         return (f"select region_rows.*\nfrom (\n{region}\n) as region_rows\nanti join (\n{cohort}\n) as cohort_rows\n"
                 "    on region_rows.year = cohort_rows.year and region_rows.school_id = cohort_rows.school_id",
                 {**params, **own})
-    return published_sql(source, years, columns, min_count, prefix)
+    return published_sql(source, years, columns, min_count, prefix, statuses)
 
 
 def stored_statuses(con, scope, min_count: int, memo: dict | None = None) -> bool:
@@ -297,13 +307,14 @@ def _run_statistic(con, name: str, scope, body: str, params: dict) -> pl.DataFra
     return db.run_text(con, text, scope, params)
 
 
-def _sources(sources: dict, years, columns, min_count) -> tuple[list[tuple[str, str]], dict]:
-    """[(name, published SQL)] and the bound values of every cohort of a statistic (name: a or b)."""
+def _sources(sources: dict, years, columns, min_count, statuses: bool = False) -> tuple[list[tuple[str, str]], dict]:
+    """[(name, published SQL)] and the bound values of every cohort of a statistic (name: a or b); statuses: with
+    the status columns of the protected counts (rows to show), else without (statistics)."""
     parts, params = [], {}
     for (name, source), prefix in zip(sources.items(), ("c", "b")):
         if name not in NAMES:
             raise KeyError(f"not a cohort name: {name!r}")
-        text, own = source_sql(source, years, columns, min_count, prefix)
+        text, own = source_sql(source, years, columns, min_count, prefix, statuses)
         parts.append((name, text))
         params.update(own)
     return parts, params
@@ -339,7 +350,7 @@ def overview(con, scope, source, years: tuple[int, int], min_count: int, columns
     else:
         ((_, text),), params = _sources({"a": source}, years, ["students", *columns], min_count)
         # with no facet asked for, one that is always null (UNPIVOT needs a column; a null value counts nowhere)
-        listed = "".join(f", {c}::varchar as {c}" for c in columns) or ", null::varchar as no_facet"
+        listed = "".join(f", {c}" for c in columns) or ", null::varchar as no_facet"
         body = f"select 'a' as cohort, year, school_id, students{listed}\nfrom (\n{text}\n) as cohort_rows"
         found = _run_statistic(con, "cohort_overview", scope, body, params)
         sizes = found.filter(pl.col("facet").is_null())
@@ -486,7 +497,7 @@ def rows_page(con, scope, source, years, min_count: int, columns=None, year: int
     if not stored_statuses(con, scope, min_count, memo):
         rows = _fallback_rows(con, scope, source, years, columns, min_count, memo)
         return (rows if year is None else rows.filter(pl.col("year") == year)).head(limit)
-    ((_, text),), params = _sources({"a": source}, years, columns, min_count)
+    ((_, text),), params = _sources({"a": source}, years, columns, min_count, statuses=True)
     params["row_limit"] = int(limit)
     where = ""
     if year is not None:

@@ -700,21 +700,21 @@ def _count_memo(path: str, fp: str) -> dict:
     return {}
 
 
-# Small results only (sizes, facet counts, summaries, trends, bins, a page of rows, the map's points): a cohort's
-# rows never stay in memory (a national cohort is 3.9 million school-years; 8 of them once held 6 GB).
-@st.cache_resource(show_spinner=False, max_entries=64, ttl=CACHE_TTL_S)
-def _cohort(path: str, fp: str, part: str, args: tuple, kwargs: tuple, min_count: int, scope_key: tuple):
-    from junheng.data import cohort as cohort_query
-    return cohort_query.STATISTICS[part](_connection(path, fp), Scope(*scope_key), *args, min_count=min_count,
-                                         memo=_count_memo(path, fp), **dict(kwargs))
-
-
+# Small results only (sizes, facet counts, summaries, trends, bins, a page of rows, the map's points), in the shared
+# byte-bounded cache: a cohort's rows never stay in memory (a national cohort is 3.9 million school-years; 8 of them
+# once held 6 GB).
 def cohort(part: str, *args, **kwargs):
     """One statistic of a cohort as this visitor may see it (region scope, small counts), computed in DuckDB and
     cached: part is a name of junheng/data/cohort.py STATISTICS, args its cohort(s) and years, kwargs the rest."""
+    from junheng.data import cohort as cohort_query
     kwargs = {k: tuple(dict.fromkeys(v)) if isinstance(v, list) else v for k, v in kwargs.items()}
-    return _cohort(str(data_dir()), fingerprint(), part, args, tuple(sorted(kwargs.items())),
-                   rules()["privacy"]["min_count"], scope().key)
+    path, fp, scope_key, min_count = str(data_dir()), fingerprint(), scope().key, rules()["privacy"]["min_count"]
+    frozen = tuple(tuple(a.items()) if isinstance(a, dict) else a for a in args)
+
+    def build():
+        return cohort_query.STATISTICS[part](_connection(path, fp), Scope(*scope_key), *args, min_count=min_count,
+                                             memo=_count_memo(path, fp), **kwargs)
+    return RESULTS.get(("cohort", path, fp, part, frozen, tuple(sorted(kwargs.items())), min_count, scope_key), build)
 
 
 def cohort_rows(spec, years: tuple[int, int]):

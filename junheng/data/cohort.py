@@ -18,6 +18,7 @@ from junheng.rules import cohort as grammar
 from junheng.rules import privacy, published_counts
 
 QUERY = "cohort_rows"
+BASE_QUERY = "cohort_base_rows"
 COUNT_QUERY = "cohort_count_rows"
 CONDITIONS_MARK = "    -- conditions"
 COLUMNS_MARK = "*  -- columns"
@@ -45,16 +46,19 @@ class Result:
     notes: list = field(default_factory=list)
 
 
-def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=None, prefix: str = "c"
-        ) -> tuple[str, dict]:
+def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=None, prefix: str = "c",
+        query: str = QUERY) -> tuple[str, dict]:
     """(SQL, bound values) for the cohort's rows; columns: the columns to select (all when None).
 
     in_sql: the conditions written into the SQL (default all); the others are left to the privacy step.
     prefix: the conditions' parameter names ($c0, $c1, … by default; another prefix for a second cohort).
+    query: the query file (cohort_rows, or cohort_base_rows for the cohort base).
     """
-    body = db.query_text(QUERY)
+    if query not in (QUERY, BASE_QUERY):
+        raise KeyError(f"not a cohort query: {query!r}")
+    body = db.query_text(query)
     if CONDITIONS_MARK not in body or COLUMNS_MARK not in body:
-        raise db.DataError(f"queries/{QUERY}.sql lost its markers")
+        raise db.DataError(f"queries/{query}.sql lost its markers")
     params: dict = {"region": cohort.region, "year_from": int(years[0]), "year_to": int(years[1])}
     clauses = []
     for n, condition in enumerate(cohort.conditions if in_sql is None else in_sql):
@@ -225,11 +229,17 @@ def _later(cohort: grammar.Cohort, min_count: int) -> tuple:
 
 
 def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_count: int, prefix: str = "c",
-                  statuses: bool = True) -> tuple[str, dict]:
+                  statuses: bool = True, base: bool = False) -> tuple[str, dict]:
     """(SQL, bound values) of the cohort's rows as published, with the columns KEYS + columns: the SQL of `sql`,
     then, where small counts are hidden and the columns touch them, each protected count (and the measures made
     from it) null where the stored decision (school_count_status) does not publish it, with its status column, and
-    the conditions on protected counts applied to the published values (a hidden value never meets one)."""
+    the conditions on protected counts applied to the published values (a hidden value never meets one).
+    base: read the cohort base instead (its counts already published; only when `fits_base`)."""
+    if base:
+        if statuses or not fits_base(cohort, columns, min_count):
+            raise KeyError("the cohort base does not hold this cohort's columns")
+        text, params = sql(cohort, years, columns, None, prefix, BASE_QUERY)
+        return text.split("\n", 2)[2].strip().removesuffix(ORDER).rstrip(), params
     later = _later(cohort, min_count)
     now = tuple(c for c in cohort.conditions if c not in later)
     wanted = list(dict.fromkeys([*(columns or ()), *(c.column for c in later)]))
@@ -274,16 +284,16 @@ def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_c
     return text, params
 
 
-def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c", statuses: bool = True
-               ) -> tuple[str, dict]:
+def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c", statuses: bool = True,
+               base: bool = False) -> tuple[str, dict]:
     """A cohort's published rows (a Cohort), or the rest of its region and years (Rest): (SQL, bound values)."""
     if isinstance(source, Rest):
-        region, params = published_sql(source.of.with_conditions(()), years, columns, min_count, "r", statuses)
-        cohort, own = published_sql(source.of, years, (), min_count, prefix, False)
+        region, params = published_sql(source.of.with_conditions(()), years, columns, min_count, "r", statuses, base)
+        cohort, own = published_sql(source.of, years, (), min_count, prefix, False, base)
         return (f"select region_rows.*\nfrom (\n{region}\n) as region_rows\nanti join (\n{cohort}\n) as cohort_rows\n"
                 "    on region_rows.year = cohort_rows.year and region_rows.school_id = cohort_rows.school_id",
                 {**params, **own})
-    return published_sql(source, years, columns, min_count, prefix, statuses)
+    return published_sql(source, years, columns, min_count, prefix, statuses, base)
 
 
 def stored_statuses(con, scope, min_count: int, memo: dict | None = None) -> bool:
@@ -307,14 +317,18 @@ def _run_statistic(con, name: str, scope, body: str, params: dict) -> pl.DataFra
     return db.run_text(con, text, scope, params)
 
 
-def _sources(sources: dict, years, columns, min_count, statuses: bool = False) -> tuple[list[tuple[str, str]], dict]:
+def _sources(sources: dict, years, columns, min_count, statuses: bool = False, con=None, memo: dict | None = None
+             ) -> tuple[list[tuple[str, str]], dict]:
     """[(name, published SQL)] and the bound values of every cohort of a statistic (name: a or b); statuses: with
-    the status columns of the protected counts (rows to show), else without (statistics)."""
+    the status columns of the protected counts (rows to show), else without (statistics). With con, a statistic
+    whose cohorts all fit the cohort base of con's data reads the base."""
+    base = (con is not None and not statuses and has_base(con, min_count, memo)
+            and all(fits_base(s.of if isinstance(s, Rest) else s, columns, min_count) for s in sources.values()))
     parts, params = [], {}
     for (name, source), prefix in zip(sources.items(), ("c", "b")):
         if name not in NAMES:
             raise KeyError(f"not a cohort name: {name!r}")
-        text, own = source_sql(source, years, columns, min_count, prefix, statuses)
+        text, own = source_sql(source, years, columns, min_count, prefix, statuses, base)
         parts.append((name, text))
         params.update(own)
     return parts, params
@@ -348,7 +362,8 @@ def overview(con, scope, source, years: tuple[int, int], min_count: int, columns
         out["last_year_rows"] = rows.filter(pl.col("year") == out["year"]).height if out["year"] else 0
         out["facets"] = {c: cohort_stats.facet_counts(rows, c) for c in columns}
     else:
-        ((_, text),), params = _sources({"a": source}, years, ["students", *columns], min_count)
+        ((_, text),), params = _sources({"a": source}, years, ["students", *columns], min_count,
+                                            con=con, memo=memo)
         # with no facet asked for, one that is always null (UNPIVOT needs a column; a null value counts nowhere)
         listed = "".join(f", {c}" for c in columns) or ", null::varchar as no_facet"
         body = f"select 'a' as cohort, year, school_id, students{listed}\nfrom (\n{text}\n) as cohort_rows"
@@ -399,7 +414,7 @@ def summaries(con, scope, sources: dict, years, min_count: int, measures, memo: 
     if not stored_statuses(con, scope, min_count, memo):
         return {name: cohort_stats.summary(_fallback_rows(con, scope, s, years, ["students", *measures], min_count,
                                                           memo), measures) for name, s in sources.items()}
-    parts, params = _sources(sources, years, ["students", *measures], min_count)
+    parts, params = _sources(sources, years, ["students", *measures], min_count, con=con, memo=memo)
     body = "\nunion all\n".join(
         f"select * from (\n    unpivot (select '{name}' as cohort, students as weight, {', '.join(measures)} from (\n"
         f"{text}\n) as cohort_rows)\n    on {', '.join(measures)}\n    into name measure value value\n)"
@@ -426,7 +441,7 @@ def trends(con, scope, sources: dict, years, min_count: int, measure: str, memo:
     if not stored_statuses(con, scope, min_count, memo):
         return {name: cohort_stats.trend(_fallback_rows(con, scope, s, years, ["students", measure], min_count, memo),
                                          measure).cast(TREND_SCHEMA) for name, s in sources.items()}
-    parts, params = _sources(sources, years, ["students", measure], min_count)
+    parts, params = _sources(sources, years, ["students", measure], min_count, con=con, memo=memo)
     body = "\nunion all\n".join(f"select '{name}' as cohort, year, students, {measure} as value\nfrom (\n{text}\n) "
                                 f"as cohort_rows" for name, text in parts)
     found = _run_statistic(con, "cohort_trend", scope, body, params)
@@ -447,7 +462,7 @@ def histogram(con, scope, sources: dict, years, min_count: int, measure: str, ye
     if not stored_statuses(con, scope, min_count, memo):
         frames = {name: _fallback_rows(con, scope, s, years, [measure], min_count, memo) for name, s in sources.items()}
         return cohort_stats.histogram({n: f.filter(pl.col("year") == year) for n, f in frames.items()}, measure, bins)
-    parts, params = _sources(sources, years, [measure], min_count)
+    parts, params = _sources(sources, years, [measure], min_count, con=con, memo=memo)
     params.update(bins=int(bins), shown_year=int(year))
     body = "\nunion all\n".join(f"select '{name}' as cohort, {measure} as value\nfrom (\n{text}\n) as cohort_rows\n"
                                 "where year = $shown_year" for name, text in parts)
@@ -475,7 +490,8 @@ def county_values(con, scope, source, years, min_count: int, measures, memo: dic
     if not stored_statuses(con, scope, min_count, memo) or not measures:
         rows = _fallback_rows(con, scope, source, years, ["students", *measures], min_count, memo)
         return cohort_stats.county_values(rows, measures)
-    ((_, text),), params = _sources({"a": source}, years, ["students", *measures], min_count)
+    ((_, text),), params = _sources({"a": source}, years, ["students", *measures], min_count, con=con,
+                                    memo=memo)
     body = (f"select * from (\n    select county_code, school_id, students as weight, {', '.join(measures)}\n"
             f"    from (\n{text}\n) as cohort_rows\n) unpivot include nulls (value for measure in "
             f"({', '.join(measures)}))")
@@ -512,7 +528,7 @@ def county_counts(con, scope, source, years, min_count: int, year: int, memo: di
     if not stored_statuses(con, scope, min_count, memo):
         rows = _fallback_rows(con, scope, source, years, [], min_count, memo).filter(pl.col("year") == year)
         return rows.group_by("county_code").agg(pl.col("school_id").n_unique().alias("value")).sort("county_code")
-    ((_, text),), params = _sources({"a": source}, years, [], min_count)
+    ((_, text),), params = _sources({"a": source}, years, [], min_count, con=con, memo=memo)
     params["shown_year"] = int(year)
     return db.run_text(con, f"select county_code, count(distinct school_id) as value\nfrom (\n{text}\n) as cohort_rows\n"
                        "where year = $shown_year\ngroup by county_code\norder by county_code", scope, params)
@@ -529,3 +545,82 @@ def plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Resu
 # What the page may ask for (junheng/views/ui.py `cohort`): each returns a small result.
 STATISTICS = {"overview": overview, "size": size, "facets": facet_counts, "summaries": summaries, "trends": trends, "histogram": histogram,
               "county_values": county_values, "rows_page": rows_page, "county_counts": county_counts}
+
+
+# --- The cohort base: the published rows, narrow, once per data version --------------------------------------------
+# A national cohort's statistics read 3.9 million school-years. From the yearly snapshots every query scans wide
+# files, computes the derived measures and looks up the stored count decisions (size, facets and summary: about
+# 2 s); from this copy, written with each data version for the privacy threshold of the settings file, a third of
+# that. A statistic uses it only when every column and condition it needs is in it and the threshold matches (a
+# condition on a raw count, on a protected count or on school_id reads the snapshots as before); pages of rows and
+# exports always read the snapshots.
+BASE_FACETS = ("urban_rural", "school_type", "is_public", "is_boarding", "township")
+BASE_KEPT = 2     # older bases are deleted beyond this many (a connection opened on one keeps reading it)
+BASE_ROWS = 100_000
+
+
+def base_columns() -> tuple[str, ...]:
+    """The cohort base's columns besides KEYS: the facets and every derived measure (students among them)."""
+    return tuple(dict.fromkeys([*BASE_FACETS, *(f.name for f in grammar.measures())]))
+
+
+def fits_base(cohort: grammar.Cohort, columns, min_count: int) -> bool:
+    """Whether the cohort base holds the columns and the conditions' columns (none on a protected count)."""
+    held = set(base_columns()) | {"year", "county_code"}
+    return (columns is not None and not _later(cohort, min_count)
+            and set(columns) <= held | {"school_id"} and all(c.column in held for c in cohort.conditions))
+
+
+def has_base(con, min_count: int, memo: dict | None = None) -> bool:
+    """Whether con's data have a cohort base published with this threshold (kept in memo)."""
+    from junheng.access.scope import EVERYTHING
+    memo = {} if memo is None else memo
+    key = ("base", int(min_count))
+    if key not in memo:
+        found = db.run(con, "cohort_base_threshold", EVERYTHING)["min_count"].to_list()
+        memo[key] = int(min_count) in found
+    return memo[key]
+
+
+def base_path(data_dir, manifest: dict | None, min_count: int):
+    """Where the cohort base of the current versions, this threshold and these measures is (or would be)."""
+    import hashlib
+    from pathlib import Path
+    folder = db.history_path(Path(data_dir), manifest)
+    if folder is None:
+        return None
+    key = "\n".join([folder.name, str(int(min_count)), db.query_text(QUERY), *base_columns()])
+    return Path(data_dir) / "aggregates" / "cohort_base" / f"{hashlib.sha1(key.encode()).hexdigest()[:12]}.parquet"
+
+
+def write_base(data_dir, min_count: int):
+    """Write the cohort base of the current data (nothing to do when it exists): every year's published rows with
+    KEYS and base_columns, sorted by county, school and year. Best effort: returns its path, or None."""
+    from pathlib import Path
+
+    from junheng.access.scope import EVERYTHING
+    data_dir = Path(data_dir)
+    target = base_path(data_dir, db._manifest(data_dir), min_count)
+    if target is None or target.exists():
+        return target
+    con = db.connect(data_dir)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if not stored_statuses(con, EVERYTHING, min_count):
+            return None   # decisions for another threshold are not stored: the statistics read the snapshots
+        years = db.run(con, "snapshot_years", EVERYTHING)["year"].to_list()
+        if not years:
+            return None
+        text, params = published_sql(grammar.Cohort("", None, None, ()), (min(years), max(years)),
+                                     list(base_columns()), min_count, statuses=False)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        db.copy_text(con, f"select *\nfrom (\n{text}\n) as cohort_rows\n{ORDER}", EVERYTHING, params, tmp,
+                     row_group_size=BASE_ROWS)
+        tmp.replace(target)
+    finally:
+        con.close()
+        tmp.unlink(missing_ok=True)
+    older = sorted((p for p in target.parent.glob("*.parquet") if p != target), key=lambda p: p.stat().st_mtime)
+    for stale in older[:max(0, len(older) - (BASE_KEPT - 1))]:
+        stale.unlink(missing_ok=True)
+    return target

@@ -128,11 +128,29 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         else:
             con.execute(f"create table _{name} as " + query_body(name), params)
     _evaluation_tables(con, data_dir, years, rules, manifest)
-    for name in ("schools", *MATERIALIZED, *EVALUATED):
+    _cohort_base(con, data_dir, manifest, rules, damaged)
+    for name in ("schools", *MATERIALIZED, *EVALUATED, "cohort_base"):
         con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
+    con.execute("create view cohort_base_threshold as select * from _cohort_base_threshold")
     con.execute(f"create macro schools_by_county(region) as table select * from _schools_by_county(region) as rows "
                 f"where {SCOPED}")
     return con
+
+
+def _cohort_base(con, data_dir: Path, manifest: dict | None, rules: dict, damaged: dict) -> None:
+    """The raw `_cohort_base` (junheng/data/cohort.py write_base) and its threshold, when written for the current
+    versions and the rules' privacy threshold; else an empty one (the statistics read the snapshots)."""
+    from junheng.data import cohort
+    min_count = (rules.get("privacy") or {}).get("min_count")
+    path = cohort.base_path(data_dir, manifest, int(min_count)) if isinstance(min_count, int) else None
+    if path is not None and path.exists() and not damaged:
+        con.execute(f"create view _cohort_base as select * from read_parquet({_quote(path)})")  # our own path
+        con.execute("create table _cohort_base_threshold as select $min_count::integer as min_count",
+                    {"min_count": int(min_count)})
+    else:
+        con.execute("create view _cohort_base as select null::varchar as county_code, null::integer as year "
+                    "where false")
+        con.execute("create table _cohort_base_threshold (min_count integer)")
 
 
 # Per county and year, what the evaluation takes from the school rows (evaluation.level_results and
@@ -432,6 +450,19 @@ def run(con: duckdb.DuckDBPyConnection, name: str, scope, **params) -> pl.DataFr
     rows; a cursor per call keeps threads and users apart.
     """
     return run_text(con, query_text(name), scope, params)
+
+
+def copy_text(con: duckdb.DuckDBPyConnection, text: str, scope, params: dict, target: Path, row_group_size: int
+              ) -> None:
+    """Write what SQL text gives inside scope (as `run_text`) to the Parquet file target (our own path)."""
+    cursor = con.cursor()
+    try:
+        cursor.execute("set variable scope_region = $region", {"region": scope.region})
+        cursor.execute("set variable scope_synthetic_only = $synthetic", {"synthetic": bool(scope.synthetic_only)})
+        cursor.execute(f"copy (\n{text}\n) to {_quote(target)} (format parquet, row_group_size {int(row_group_size)})",
+                       params)
+    finally:
+        cursor.close()
 
 
 def run_text(con: duckdb.DuckDBPyConnection, text: str, scope, params: dict) -> pl.DataFrame:

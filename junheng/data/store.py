@@ -376,6 +376,7 @@ def _strays(data_dir: Path) -> list[Path]:
     """Temporary files an interrupted write left (hidden names no reader lists)."""
     return [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
             *data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob("aggregates/by_county/.*.tmp"),
+            *data_dir.glob("aggregates/cohort_base/.*.tmp"),
             *data_dir.glob(".*.tmp")]
 
 
@@ -452,12 +453,18 @@ def layout_deferred(data_dir: Path):
 
 
 def write_layout(data_dir: Path) -> None:
-    """The by-county layout of every year's current snapshot (junheng/data/db.py write_history); best effort."""
-    from junheng.data import db
+    """The by-county layout of every year's current snapshot (junheng/data/db.py write_history) and the cohort base
+    (junheng/data/cohort.py write_base); best effort."""
+    from junheng import settings
+    from junheng.data import cohort, db
     try:
         db.write_history(Path(data_dir))
     except (OSError, db.duckdb.Error):
         log.warning("by-county layout not written; readers use the yearly files", exc_info=True)
+    try:  # the cohort page's statistics read it (junheng/data/cohort.py write_base)
+        cohort.write_base(Path(data_dir), int(settings.load_thresholds()["privacy"]["min_count"]))
+    except (OSError, KeyError, TypeError, ValueError, db.DataError, db.duckdb.Error, settings.SettingsError):
+        log.warning("cohort base not written; cohort statistics read the snapshots", exc_info=True)
 
 
 def versions(data_dir: Path, lang: str | None = None) -> pl.DataFrame:

@@ -80,12 +80,17 @@ def _warm() -> None:
     """Import what the first page needs and open the data while the server and the browser start (the first
     page of a fresh server took 6-15 s, most of it imports and opening the national data); then set aside what
     is loaded for good (modules, the data's connection) from the garbage collector's full passes."""
+    import time
+    start = time.perf_counter()
     import folium  # noqa: F401 — imported for the first script run
     import plotly.graph_objects  # noqa: F401
     from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
+    imported = time.perf_counter()
     ui.warm()
     gc.collect()
     gc.freeze()
+    logging.getLogger("junheng.serve").info("warm-up: imports %.1f s, data and first map %.1f s",
+                                            imported - start, time.perf_counter() - imported)
 
 
 # Streamlit runs a full garbage collection after every script run (`runner.postScriptGC`): with this app's

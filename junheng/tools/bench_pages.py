@@ -32,6 +32,7 @@ PAGE_FILTERS = {"overview": "overview_metric", "evaluation": ("evaluation_view",
 # clicks a round, so the p95 rests on more than three samples.
 CONDITION_CLICKS = 3
 KINDS = ("fresh", "navigation", "year", "filter")
+RUN_START_MS = 15_000  # an action's script run starts well within this (else the click did not take)
 MAP_MARKERS = (b"L.map(", b"leaflet")  # a websocket message that carries a Folium map
 VIEWPORT = {"width": 1400, "height": 1000}
 
@@ -137,6 +138,12 @@ def _after(page, action, timeout_ms: int) -> float:
     runs = script_runs(page)
     start = time.perf_counter()
     start = action() or start
+    try:  # a click that did not take starts no run: say so instead of waiting out the whole timeout
+        page.wait_for_function("(n) => (window.__junhengRuns || 0) > n", arg=runs, timeout=min(RUN_START_MS, timeout_ms),
+                               polling=50)
+    except Exception as e:
+        raise LookupError(f"no script run started within {RUN_START_MS / 1000:g} s of the action "
+                          f"({type(e).__name__})") from e
     return wait_for_page(page, timeout_ms, after_runs=runs) - start
 
 

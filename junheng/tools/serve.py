@@ -87,10 +87,12 @@ def _warm() -> None:
     from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
     imported = time.perf_counter()
     ui.warm()
+    from junheng.views import county_search  # noqa: F401 — pinyin for the first search, after the first page
+    warmed = time.perf_counter()
     gc.collect()
     gc.freeze()
-    logging.getLogger("junheng.serve").info("warm-up: imports %.1f s, data and first map %.1f s",
-                                            imported - start, time.perf_counter() - imported)
+    logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s, collection %.2f s",
+                                            imported - start, warmed - imported, time.perf_counter() - warmed)
 
 
 # Streamlit runs a full garbage collection after every script run (`runner.postScriptGC`): with this app's

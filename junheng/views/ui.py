@@ -344,11 +344,11 @@ def _choose_county(code: str) -> None:
 def county_search(counties: pl.DataFrame, lang: str) -> None:
     """A search box above the region dropdowns: name, code or pinyin initials; a found county sets the same
     region the dropdowns set (only counties in the visitor's scope are searched)."""
-    from junheng.views import county_search as search
     text = st.sidebar.text_input(t("county_search", lang), key="county_search", max_chars=32,
                                  placeholder=t("county_search_hint", lang))
     if not text:
         return
+    from junheng.views import county_search as search  # pinyin's dictionaries load in 0.1-0.3 s: on a search only
     found = search.search(_search_index(tuple(counties.select(
         "county_code", "county_name", "prefecture_name", "province_name").iter_rows())), text)
     if not found:

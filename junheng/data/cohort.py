@@ -555,7 +555,7 @@ STATISTICS = {"overview": overview, "size": size, "facets": facet_counts, "summa
 # condition on a raw count, on a protected count or on school_id reads the snapshots as before); pages of rows and
 # exports always read the snapshots.
 BASE_FACETS = ("urban_rural", "school_type", "is_public", "is_boarding", "township")
-BASE_KEPT = 2     # older bases are deleted beyond this many (a connection opened on one keeps reading it)
+BASE_KEPT = db.HISTORY_KEPT  # older bases are deleted beyond this many, as older layouts (open connections read them)
 BASE_ROWS = 100_000
 
 

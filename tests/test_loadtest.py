@@ -72,6 +72,18 @@ def test_the_report_section_is_replaced_and_the_rest_kept():
     assert loadtest.section_of(twice).count("second") == 1
 
 
+def test_a_kept_section_is_not_wrapped_twice():
+    doc = loadtest.with_section("# Benchmarks\n", "## Load test\n\nrun\n")
+    kept = loadtest.with_section("# Benchmarks\n\nnew queries\n", loadtest.section_of(doc))
+    again = loadtest.with_section(kept, loadtest.section_of(kept))
+    for text in (kept, again):
+        assert text.count(loadtest.BEGIN) == 1 and text.count(loadtest.END) == 1 and "run" in text
+    doubled = f"# B\n\n{loadtest.BEGIN}\n{loadtest.BEGIN}\nold\n{loadtest.END}\n{loadtest.END}\n\n## After\n"
+    repaired = loadtest.with_section(doubled, "## Load test\n\nnew\n")
+    assert repaired.count(loadtest.BEGIN) == 1 and repaired.count(loadtest.END) == 1
+    assert "old" not in repaired and repaired.endswith("## After\n")
+
+
 def test_cli_writes_runs_and_the_section(tiny_data, tmp_path):
     runs, report = tmp_path / "loadtest.json", tmp_path / "benchmarks.md"
     report.write_text("# Benchmarks\n\nqueries\n", encoding="utf-8")

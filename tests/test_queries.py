@@ -161,3 +161,11 @@ def test_a_guest_never_reads_an_imported_county_of_a_synthetic_year(tiny_data):
     assert set(db.run(con, "school_rows", EVERYTHING, year=2024, region="")["county_code"]) == {
         "370724", "370305", "341202"}
     assert db.run(con, "snapshot_years", GUEST)["year"].to_list() == [2023, 2024]
+
+
+def test_a_guest_reads_nothing_when_the_manifest_cannot_say_what_is_synthetic(tiny_data):
+    (tiny_data / "manifest.json").write_text("{ not json", encoding="utf-8")
+    con = db.connect(tiny_data)
+    assert db.run(con, "school_rows", GUEST, year=2024, region="").is_empty()
+    assert db.run(con, "snapshot_years", GUEST).is_empty()
+    assert db.run(con, "school_rows", EVERYTHING, year=2024, region="").height > 0

@@ -129,6 +129,11 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
             con.execute(f"create table _{name} as " + query_body(name), params)
     _evaluation_tables(con, data_dir, years, rules, manifest)
     _cohort_base(con, data_dir, manifest, rules, damaged)
+    # The county-years that are not synthetic (see SCOPED): every county-year of the county totals, which hold
+    # one row per county-year of the snapshots, less the synthetic ones. When the manifest cannot say which are
+    # synthetic, that is every county-year: a guest is shown less, never more.
+    con.execute("create table _real as select county_code, year::integer as year from _county_year_totals "
+                "except select county_code, year from _synthetic")
     for name in ("schools", *MATERIALIZED, *EVALUATED, "cohort_base"):
         con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
     con.execute("create view cohort_base_threshold as select * from _cohort_base_threshold")
@@ -184,19 +189,24 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
         out["county_level_results"] = evaluation.level_results(evaluation.level_values(schools, rules), rules)
     if "county_row_items" in names:
         out["county_row_items"] = verdicts.school_row_items(schools, rules)
+    # The left-behind page's protection and its migrant group totals' serve both the stored statuses and the
+    # stored breakdowns: solved once per year (solving each twice was 30% of a national demo's generation).
+    rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+    shield = (left_behind.protection(rows, {"privacy": {"min_count": min_count}})
+              if {"school_count_status", "left_behind_groups"} & set(names) else None)
+    migrant = (left_behind.migrant_protection(rows, min_count)
+               if {"school_count_status", "migrant_groups"} & set(names) else None)
     if "school_count_status" in names:
         # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
         # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
-        out["school_count_status"] = published_counts.status(schools, min_count).join(
-            schools.select("school_id", "county_code"), on="school_id", how="left").drop("year")
+        out["school_count_status"] = published_counts.year_status(rows, min_count, shield, migrant).join(
+            schools.select("school_id", "county_code"), on="school_id", how="left")
     if "left_behind_groups" in names:
         # The left-behind page's breakdowns above a county: group sums and statuses per county (its suppression
         # took 7.6 s for a national year, on each year's first visit).
-        rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-        shield = left_behind.protection(rows, {"privacy": {"min_count": min_count}})
         out["left_behind_groups"] = left_behind.stored_groups(rows, shield)
     if "migrant_groups" in names:
-        out["migrant_groups"] = left_behind.migrant_groups(schools, min_count)
+        out["migrant_groups"] = left_behind.migrant_groups(schools, min_count, migrant)
     for name in BY_MIN_COUNT:
         if name in out:
             out[name] = out[name].with_columns(pl.lit(min_count).alias("min_count"))
@@ -260,11 +270,15 @@ def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manif
 
 
 # Rows inside the cursor's scope (see `run`): an unset scope is NULL, so nothing is inside it.
-# An `in (select …)`, not a correlated `exists`: DuckDB then still pushes a query's own filters (a county, a
-# year) down into the Parquet scan; with `exists` it read every year of every county (1.4 s for one county).
+# A synthetic-only scope (a guest) drops the county-years in `_real` (every county-year the data hold that is not
+# synthetic, usually none or a few bureaus'): DuckDB builds its hash table on that small side. The earlier
+# `in (select … from _synthetic)` (37,000 county-years at national size) made it hash the school rows instead:
+# a guest's national year of school rows took 227 ms, now 110 ms, and every scope paid a join on the 37,000.
+# An uncorrelated subquery, not a correlated `exists`: DuckDB then still pushes a query's own filters (a county,
+# a year) down into the Parquet scan; with `exists` it read every year of every county (1.4 s for one county).
 SCOPED = ("starts_with(rows.county_code, getvariable('scope_region')) "
-          "and (not getvariable('scope_synthetic_only') or (rows.county_code, rows.year) in "
-          "(select county_code, year from _synthetic))")
+          "and (not getvariable('scope_synthetic_only') or (rows.county_code, rows.year) not in "
+          "(select county_code, year from _real))")
 
 
 def _manifest(data_dir: Path) -> dict | None:

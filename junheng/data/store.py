@@ -260,7 +260,9 @@ def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: d
     staging = data_dir / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)
     # Small row groups sorted by county: a county's rows sit in a few groups the reader can pick out.
-    frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000)
+    # LZ4, not Polars' default zstd: a national year (246,285 rows) reads into DuckDB in 61 ms instead of 70 ms,
+    # for files about 45% larger (11.6 -> 16.9 MB).
+    frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000, compression="lz4")
     file_sum = _sha256(staging)
     version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{file_sum[:8]}"
     os.replace(staging, version_path(data_dir, year, version))

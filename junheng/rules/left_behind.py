@@ -274,11 +274,18 @@ def migrant_where(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
 MIGRANT_SUMS = ("migrant_students", "migrant_public")
 
 
-def migrant_groups(schools: pl.DataFrame, min_count: int) -> pl.DataFrame:
+def migrant_protection(frame: pl.DataFrame, min_count: int) -> privacy.Protection:
+    """The suppression of the migrant group totals the page publishes (by 城乡 group; the school counts constrain
+    them but are never shown) for rows with urban_rural_group."""
+    return privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
+
+
+def migrant_groups(schools: pl.DataFrame, min_count: int, shield: privacy.Protection | None = None) -> pl.DataFrame:
     """Per county and 城乡 group: migrant children, those in public schools, the statuses of the group and county
-    totals (`county_groups`): what a version stores as `migrant_groups`."""
+    totals (`county_groups`): what a version stores as `migrant_groups`. shield: `migrant_protection` of the same
+    rows, when the caller has it."""
     frame = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    shield = privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
+    shield = shield or migrant_protection(frame, min_count)
     return county_groups(frame, "urban_rural_group", shield, {
         "migrant_students": pl.col("migrant_students").sum(),
         "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()}).select(

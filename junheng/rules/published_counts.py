@@ -34,18 +34,30 @@ def status(rows: pl.DataFrame, min_count: int) -> pl.DataFrame:
     for year in sorted(rows["year"].unique().to_list()):
         one = rows.filter(pl.col("year") == year).with_columns(
             indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-        lb = left_behind.protection(one, {"privacy": {"min_count": min_count}}).schools.select(
-            "school_id", pl.col("status").alias("left_behind_status"))
-        mig = _migrant_status(one, min_count)
-        parts.append(lb.join(mig, on="school_id", how="left").with_columns(pl.lit(year).alias("year")))
+        parts.append(year_status(one, min_count).with_columns(pl.lit(year).alias("year")))
     return pl.concat(parts).select(list(SCHEMA)).cast(SCHEMA)
 
 
-def _migrant_status(rows: pl.DataFrame, min_count: int) -> pl.DataFrame:
+def year_status(one: pl.DataFrame, min_count: int, left_behind_shield: privacy.Protection | None = None,
+                migrant_page: privacy.Protection | None = None) -> pl.DataFrame:
+    """school_id, left_behind_status, migrant_status of one year's rows (with urban_rural_group), min_count > 0.
+    A caller that has already worked out the left-behind page's protection (`left_behind.protection`) or its
+    migrant group totals' (`left_behind.migrant_protection`) of the same rows passes it, so it is not solved twice
+    (each is seconds for a national year)."""
+    if min_count <= 0 or one.is_empty():  # as `status`: exact counts allowed, or nothing to decide
+        return one.select("school_id", pl.lit(privacy.SHOWN).alias("left_behind_status"),
+                          pl.lit(privacy.SHOWN).alias("migrant_status")).cast(
+            {k: v for k, v in SCHEMA.items() if k != "year"})
+    shield = left_behind_shield or left_behind.protection(one, {"privacy": {"min_count": min_count}})
+    lb = shield.schools.select("school_id", pl.col("status").alias("left_behind_status"))
+    return lb.join(_migrant_status(one, min_count, migrant_page), on="school_id", how="left")
+
+
+def _migrant_status(rows: pl.DataFrame, min_count: int, page: privacy.Protection | None = None) -> pl.DataFrame:
     frame = rows.with_columns((pl.col("urban_rural_group").fill_null("—") + "|"
                                + pl.col("is_public").cast(pl.String).fill_null("—")).alias("group_public"))
     shield = privacy.protect(frame, "migrant_students", ("urban_rural_group", "group_public"), min_count)
-    page = privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
+    page = page or left_behind.migrant_protection(frame, min_count)
     unsafe = set(_page_shows_more(frame, shield, page, min_count))
     return shield.schools.select(
         "school_id",

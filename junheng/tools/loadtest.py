@@ -372,17 +372,23 @@ def _n(value) -> str:
 BEGIN, END = "<!-- loadtest: written by junheng loadtest --report -->", "<!-- /loadtest -->"
 
 
+def _inner(section: str) -> str:
+    """section without any load-test markers (a kept section may carry them)."""
+    return "\n".join(line for line in section.splitlines() if line.strip() not in (BEGIN, END)).strip("\n")
+
+
 def with_section(document: str, section: str) -> str:
-    """The document with its load-test section replaced by section (added at the end if it has none)."""
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}\n"
+    """The document with its load-test section replaced by section (added at the end if it has none). Everything
+    from the first begin marker to the last end marker is the section, so doubled markers are repaired."""
+    block = f"{BEGIN}\n{_inner(section)}\n{END}\n"
     if BEGIN in document and END in document:
         head, rest = document.split(BEGIN, 1)
-        return head + block + rest.split(END, 1)[1].lstrip("\n")
+        return head + block + rest.rsplit(END, 1)[1].lstrip("\n")
     return document.rstrip("\n") + "\n\n" + block if document.strip() else block
 
 
 def section_of(document: str) -> str | None:
-    """The load-test section of a document, markers included, or None."""
+    """The load-test section of a document, without its markers, or None."""
     if BEGIN in document and END in document:
-        return BEGIN + document.split(BEGIN, 1)[1].split(END, 1)[0] + END + "\n"
+        return _inner(document.split(BEGIN, 1)[1].rsplit(END, 1)[0]) + "\n"
     return None

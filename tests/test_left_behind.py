@@ -1,6 +1,7 @@
 """Left-behind children: care capacity by hand, and small counts that no published table lets anyone work back."""
 import io
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -330,3 +331,65 @@ def test_migrants_by_group_and_public_share():
     out = left_behind.migrant_where(rows, RULES)
     urban = out.filter(pl.col("urban_rural_group") == "urban").row(0, named=True)
     assert (urban["migrant_students"], urban["share_of_migrants"], urban["public_share"]) == (100, 0.5, 0.8)
+
+
+def _every_sum_every_round(system, lo, hi, rounds=1000):
+    """The reference: every sum worked out in every round (the solver's propagation before it skipped sums)."""
+    eq, cell, coef = system.eq, system.cell, system.coef
+    for _ in range(rounds):
+        t_lo = np.where(coef > 0, lo[cell], -hi[cell])
+        t_hi = np.where(coef > 0, hi[cell], -lo[cell])
+        s_lo = np.bincount(eq, t_lo, system.n_eq)[eq] - t_lo
+        s_hi = np.bincount(eq, t_hi, system.n_eq)[eq] - t_hi
+        x_lo, x_hi = np.where(coef > 0, -s_hi, s_lo), np.where(coef > 0, -s_lo, s_hi)
+        new_lo, new_hi = lo.copy(), hi.copy()
+        np.maximum.at(new_lo, cell, np.ceil(x_lo - 1e-6))
+        np.minimum.at(new_hi, cell, np.floor(x_hi + 1e-6))
+        if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
+            break
+        lo, hi = new_lo, new_hi
+    return lo, hi
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_propagation_of_only_the_changed_sums_equals_every_sum_every_round(seed):
+    from junheng.rules import privacy
+    rng = np.random.default_rng(seed)
+    n = 400
+    rows = pl.DataFrame({"county_code": rng.choice(["370724", "370725", "370726"], n),
+                         "school_id": [f"s{i:04d}" for i in range(n)],
+                         "left_behind_students": rng.choice([0, 1, 2, 3, 4, 6, 9, 20, 40], n),
+                         "township": rng.choice(["甲", "乙", "丙", "丁"], n),
+                         "school_type": rng.choice(["primary", "junior"], n)})
+    captured = []
+    real = privacy._System.solve
+
+    def solve(self, min_count):
+        captured.append(self)
+        return real(self, min_count)
+
+    privacy._System.solve = solve
+    try:
+        privacy.protect(rows, "left_behind_students", ("township", "school_type"), 5)
+    finally:
+        privacy._System.solve = real
+    system = captured[0]
+    for hidden in (0.1, 0.3, 0.6):  # some cells shown, some "<5", some "*"
+        # as a reader knows them: "<5" only for a count of 1-4, "*" for any (the true counts fit every sum)
+        small = (system.value > 0) & (system.value < 5)
+        code = np.where(rng.random(len(system.value)) < hidden, 2, 0).astype(np.int8)
+        code[small & (rng.random(len(system.value)) < 0.7)] = 1
+        lo, hi = system.bounds(code, 5)
+        before = (lo.copy(), hi.copy())
+        got = system.propagate(lo, hi)
+        want = _every_sum_every_round(system, lo, hi)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(lo, before[0]) and np.array_equal(hi, before[1])  # the caller's bounds kept
+        assert not np.array_equal(got[1], hi)  # the sums did tighten some interval
+        some = np.flatnonzero(rng.random(len(system.eq)) < 0.5)  # a subset of the terms, as solve passes
+        counties = np.isin(system.term_county, np.unique(system.term_county[some]))
+        got = system.propagate(lo, hi, counties)
+        sub = privacy._System(system.eq[counties], system.cell[counties], system.coef[counties], system.n_eq,
+                              system.value, system.kind, system.cell_county)
+        want = _every_sum_every_round(sub, lo, hi)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])

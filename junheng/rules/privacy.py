@@ -180,22 +180,36 @@ class _System:
 
     def propagate(self, lo: np.ndarray, hi: np.ndarray, terms: np.ndarray | None = None,
                   rounds: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-        """Tighten every cell's interval from every sum, repeatedly, as a reader doing the arithmetic would."""
+        """Tighten every cell's interval from every sum, repeatedly, as a reader doing the arithmetic would.
+
+        Each round applies, to every cell at once, the bounds each of its sums gives from the last round's
+        intervals. A sum none of whose cells changed in the last round gives the bounds it gave then, which are
+        applied already, so a round works out only the sums with a changed cell: the same rounds and the same
+        result as working out every sum every round (sums of whole numbers below 2^53 are exact in any order),
+        without redoing the 1.4 million terms of a national year each round."""
         eq, cell, coef = (self.eq, self.cell, self.coef) if terms is None else (
             self.eq[terms], self.cell[terms], self.coef[terms])
+        positive = coef > 0
+        todo = np.arange(len(eq))  # the terms of the sums to work out this round
         for _ in range(rounds):
-            t_lo = np.where(coef > 0, lo[cell], -hi[cell])
-            t_hi = np.where(coef > 0, hi[cell], -lo[cell])
-            s_lo = np.bincount(eq, t_lo, self.n_eq)[eq] - t_lo
-            s_hi = np.bincount(eq, t_hi, self.n_eq)[eq] - t_hi
-            x_lo = np.where(coef > 0, -s_hi, s_lo)  # coef · x = −(the other terms)
-            x_hi = np.where(coef > 0, -s_lo, s_hi)
-            new_lo, new_hi = lo.copy(), hi.copy()
-            np.maximum.at(new_lo, cell, np.ceil(x_lo - 1e-6))
-            np.minimum.at(new_hi, cell, np.floor(x_hi + 1e-6))
-            if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
-                break
+            t_eq, t_cell, t_pos = eq[todo], cell[todo], positive[todo]
+            c_lo, c_hi = lo[t_cell], hi[t_cell]
+            t_lo = np.where(t_pos, c_lo, -c_hi)
+            t_hi = np.where(t_pos, c_hi, -c_lo)
+            s_lo = np.bincount(t_eq, t_lo, self.n_eq)[t_eq] - t_lo
+            s_hi = np.bincount(t_eq, t_hi, self.n_eq)[t_eq] - t_hi
+            x_lo = np.where(t_pos, -s_hi, s_lo)  # coef · x = −(the other terms)
+            x_hi = np.where(t_pos, -s_lo, s_hi)
+            new_lo, new_hi = lo.copy(), hi.copy()  # the caller's bounds stay as they were
+            np.maximum.at(new_lo, t_cell, np.ceil(x_lo - 1e-6))
+            np.minimum.at(new_hi, t_cell, np.floor(x_hi + 1e-6))
+            moved = (new_lo != lo) | (new_hi != hi)
             lo, hi = new_lo, new_hi
+            if not moved.any():
+                break
+            again = np.zeros(self.n_eq, dtype=bool)  # the sums with a cell that moved
+            again[eq[moved[cell]]] = True
+            todo = np.flatnonzero(again[eq])
         return lo, hi
 
     def _complements(self, solved: np.ndarray, code: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> set[int]:

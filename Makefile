@@ -55,7 +55,7 @@ demo: setup
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
 
-# The national benchmark: ~2.6 million school-year rows (about a minute to generate), report in docs/.
+# The national benchmark: 3.9 million school-year rows (about 1.5 minutes to generate), report in docs/.
 NATIONAL ?= data-national
 bench: setup
 	@if [ ! -d "$(NATIONAL)/snapshots" ]; then .venv/bin/junheng demo --scope national --data-dir $(NATIONAL); fi

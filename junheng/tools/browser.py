@@ -52,7 +52,7 @@ def streamlit_server(data_dir: Path, script: str = "app.py", args: tuple[str, ..
                     if proc.poll() is not None or time.monotonic() > deadline:
                         output.seek(0)
                         raise RuntimeError(f"streamlit did not start: {output.read().decode()[-2000:]}")
-                    time.sleep(0.3)
+                    time.sleep(0.05)  # the first-page timing starts with the process: poll it closely
             yield url
         finally:
             proc.terminate()

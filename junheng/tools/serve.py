@@ -87,12 +87,18 @@ def _warm() -> None:
     from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
     imported = time.perf_counter()
     ui.warm()
-    from junheng.views import county_search  # noqa: F401 — pinyin for the first search, after the first page
     warmed = time.perf_counter()
+    logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s",
+                                            imported - start, warmed - imported)
+    # The rest waits for the first page to be served: each holds the interpreter lock for a while (pinyin's
+    # dictionaries about 0.4 s, a full collection about 0.15 s), which the first page's script run then waited for.
+    time.sleep(AFTER_FIRST_PAGE_S)
+    from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
     gc.collect()
     gc.freeze()
-    logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s, collection %.2f s",
-                                            imported - start, warmed - imported, time.perf_counter() - warmed)
+
+
+AFTER_FIRST_PAGE_S = 10.0
 
 
 # Streamlit runs a full garbage collection after every script run (`runner.postScriptGC`): with this app's

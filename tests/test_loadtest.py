@@ -104,3 +104,26 @@ def test_cli_writes_runs_and_the_section(tiny_data, tmp_path):
 def test_cli_refuses_bad_session_counts(sessions, tiny_data, capsys):
     assert cli.main(["loadtest", "--data-dir", str(tiny_data), "--sessions", sessions]) == 2
     assert "--sessions" in capsys.readouterr().err
+
+
+def test_memory_is_read_from_an_app_server_never_from_a_proxy():
+    import os
+    import subprocess
+
+    import psutil
+    assert loadtest.app_server(psutil.Process(os.getpid())) is not None  # this test runs in Python
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        assert loadtest.app_server(psutil.Process(sleeper.pid)) is None  # e.g. nginx in front of the servers
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert loadtest.app_server(None) is None
+    proxied = {"title": "behind a proxy", "url": "http://127.0.0.1:1", "think_s": 1.0, "start_within_s": 2.0,
+               "server_rss_start_mb": None, "server_rss_settled_mb": None, "levels": [
+                   {"sessions": 1, "runs": 2, "errors": 0, "p50_ms": 10, "p95_ms": 20, "max_ms": 20,
+                    "slowest_page": "/", "slowest_page_p95_ms": 20, "peak_rss_mb": None, "rss_after_close_mb": None,
+                    "wall_s": 1.0, "server_cpu_s": None, "finished": 2, "per_page_p95_ms": {"/": 20},
+                    "error_samples": []}]}
+    text = loadtest.report_markdown([proxied])
+    assert "not measured" in text and "| — | — |" in text

@@ -268,7 +268,8 @@ def run(url: str | None = None, data_dir: Path | None = None, sessions: tuple[in
     if url is None:
         with streamlit_server(Path(data_dir), script) as own:
             return run(own, None, sessions, pages, widgets, query, think, timeout, start_within, settle, script, log)
-    process = bench_pages.server_process(url) if urlparse(url).hostname in ("localhost", "127.0.0.1") else None
+    process = app_server(bench_pages.server_process(url) if urlparse(url).hostname in ("localhost", "127.0.0.1")
+                         else None)
     sampler = bench_pages.MemorySampler(process)
     started_mb = round(sampler.rss() / 2**20, 1) if process else None
     levels = []
@@ -299,6 +300,16 @@ def run(url: str | None = None, data_dir: Path | None = None, sessions: tuple[in
             "server_rss_settled_mb": round(sampler.rss() / 2**20, 1) if process else None, "settle_s": settle}
 
 
+def app_server(process):
+    """process when it is a Python process (the app server), else None: behind a proxy the process listening on the
+    URL is the proxy, whose memory and CPU say nothing of the app servers (read each server's own)."""
+    try:
+        return process if process is not None and "python" in " ".join(process.cmdline()[:1] + [process.name()]).lower() \
+            else None
+    except Exception:  # psutil.Error: gone or not ours to read
+        return None
+
+
 def _cpu_seconds(process) -> float:
     """CPU time the server process (and its children) has used so far."""
     if process is None:
@@ -327,9 +338,13 @@ def report_markdown(results: list[dict]) -> str:
                   f"`{result.get('command', 'junheng loadtest')}` on {result.get('when', '')}, load average "
                   f"{result.get('load_average', '—')} at the start.", "",
                   f"Think time {result['think_s']} s between actions; users start within "
-                  f"{result['start_within_s']} s. Server memory at start: {_n(result['server_rss_start_mb'])} MB; "
-                  f"{result.get('settle_s', 5):.0f} s after the last level: {_n(result.get('server_rss_settled_mb'))} MB "
-                  "(Streamlit keeps a closed session's state for `server.disconnectedSessionTTL`, 120 s).", "",
+                  f"{result['start_within_s']} s. " + (
+                      f"Server memory at start: {_n(result['server_rss_start_mb'])} MB; "
+                      f"{result.get('settle_s', 5):.0f} s after the last level: "
+                      f"{_n(result.get('server_rss_settled_mb'))} MB (Streamlit keeps a closed session's state for "
+                      "`server.disconnectedSessionTTL`, 120 s)." if result.get("server_rss_start_mb") is not None else
+                      "Server memory and CPU not measured: the URL is not a local app server's (behind a proxy, "
+                      "read each server's own)."), "",
                   "| sessions | runs | errors | p50 ms | p95 ms | max ms | slowest page (p95 ms) | server peak MB "
                   "| server MB after close | wall s | server CPU s per run |",
                   "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]

@@ -285,7 +285,7 @@ def migrant_groups(schools: pl.DataFrame, min_count: int, shield: privacy.Protec
     totals (`county_groups`): what a version stores as `migrant_groups`. shield: `migrant_protection` of the same
     rows, when the caller has it."""
     frame = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    shield = shield or migrant_protection(frame, min_count)
+    shield = shield if shield is not None else migrant_protection(frame, min_count)
     return county_groups(frame, "urban_rural_group", shield, {
         "migrant_students": pl.col("migrant_students").sum(),
         "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()}).select(

@@ -48,7 +48,8 @@ def year_status(one: pl.DataFrame, min_count: int, left_behind_shield: privacy.P
         return one.select("school_id", pl.lit(privacy.SHOWN).alias("left_behind_status"),
                           pl.lit(privacy.SHOWN).alias("migrant_status")).cast(
             {k: v for k, v in SCHEMA.items() if k != "year"})
-    shield = left_behind_shield or left_behind.protection(one, {"privacy": {"min_count": min_count}})
+    shield = left_behind_shield if left_behind_shield is not None else left_behind.protection(
+        one, {"privacy": {"min_count": min_count}})
     lb = shield.schools.select("school_id", pl.col("status").alias("left_behind_status"))
     return lb.join(_migrant_status(one, min_count, migrant_page), on="school_id", how="left")
 
@@ -57,7 +58,7 @@ def _migrant_status(rows: pl.DataFrame, min_count: int, page: privacy.Protection
     frame = rows.with_columns((pl.col("urban_rural_group").fill_null("—") + "|"
                                + pl.col("is_public").cast(pl.String).fill_null("—")).alias("group_public"))
     shield = privacy.protect(frame, "migrant_students", ("urban_rural_group", "group_public"), min_count)
-    page = page or left_behind.migrant_protection(frame, min_count)
+    page = page if page is not None else left_behind.migrant_protection(frame, min_count)
     unsafe = set(_page_shows_more(frame, shield, page, min_count))
     return shield.schools.select(
         "school_id",

@@ -90,7 +90,7 @@ def test_a_county_viewer_stays_in_its_county(server, page, data):
     wait_for_page(page)
     table = _cells(page)
     assert "临朐县" in table and "寿光市" not in table and "颍州区" not in table
-    frame = page.frame_locator('iframe[src*="streamlit_folium"]').first
+    frame = page.frame_locator('iframe[src*=".st_folium"]').first
     assert frame.locator(".leaflet-interactive").count() <= 1  # the map holds only the account's county
 
 

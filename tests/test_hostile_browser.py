@@ -67,8 +67,8 @@ def _real_errors(page) -> list[str]:
 
 def _maps_drawn(page) -> None:
     """Every map iframe drew its layers: polygons or markers on the canvas, or marker clusters."""
-    frames = page.frame_locator('iframe[src*="streamlit_folium"]')
-    for i in range(page.locator('iframe[src*="streamlit_folium"]').count()):
+    frames = page.frame_locator('iframe[src*=".st_folium"]')
+    for i in range(page.locator('iframe[src*=".st_folium"]').count()):
         drawn = frames.nth(i).locator(".leaflet-overlay-pane canvas, .leaflet-overlay-pane path, .marker-cluster")
         drawn.first.wait_for(state="attached", timeout=30_000)
 
@@ -132,7 +132,7 @@ def _open_tooltips(frame, prefix: str) -> int:
 def test_opening_every_school_tooltip_runs_nothing(hostile_server, page):
     """What Leaflet does when a tooltip opens (its HTML put into the page), for every school on the map."""
     _visit(page, f"{hostile_server}/{PAGES['left_behind']}?county={COUNTY}", "left_behind_tooltips")
-    frame = page.frame_locator('iframe[src*="streamlit_folium"]').last.locator("body")
+    frame = page.frame_locator('iframe[src*=".st_folium"]').last.locator("body")
     opened = _open_tooltips(frame, "marker_cluster_")
     page.wait_for_timeout(1000)  # an <img onerror> would fire now
     assert opened >= 20
@@ -145,7 +145,7 @@ def test_opening_every_school_status_tooltip_runs_nothing(hostile_server, page):
     """The 优质均衡 pass/fail school map: every marker's tooltip put into the page shows the names as text."""
     _visit(page, f"{hostile_server}/{PAGES['evaluation']}?county={COUNTY}&evaluation_view=tab_schools",
            "school_status_tooltips")
-    frame = page.frame_locator('iframe[src*="streamlit_folium"]').first.locator("body")
+    frame = page.frame_locator('iframe[src*=".st_folium"]').first.locator("body")
     opened = _open_tooltips(frame, "circle_marker_")
     page.wait_for_timeout(1000)  # an <img onerror> would fire now
     assert opened >= 20

@@ -123,21 +123,23 @@ def test_the_page_above_a_county_shows_what_the_school_rows_show(demo_data, monk
 
 
 def test_a_cached_map_sends_what_st_folium_sends(boundary_dir):
-    """The maps kept per data version and view send the browser exactly what st_folium sends for the map."""
+    """The maps kept per data version and view send the browser what st_folium sends for the map, through the
+    same frontend, and a style that gives the map its height from the start."""
     import copy
 
     import streamlit_folium
 
     from junheng.data import boundaries
-    from junheng.views import maps, ui
+    from junheng.views import folium_frame, maps, ui
     counties = boundaries.read(boundary_dir.parent, "county_coarse").head(40)
     counties["value"] = range(len(counties))
     counties["value_text"] = [f"{v}<b>" for v in counties["value"]]
     fmap = maps.county_choropleth_map(counties, "value", "value_text", {"name": "县", "metric": "m", "no_data": "无"},
                                       selected=counties["county_code"].iloc[3])
     sent = []
-    original = streamlit_folium._component_func
+    original, original_frame = streamlit_folium._component_func, folium_frame._declared
     streamlit_folium._component_func = lambda **kwargs: sent.append(kwargs)
+    folium_frame._declared = streamlit_folium._component_func
     try:
         for returned in (["last_active_drawing"], []):
             sent.clear()
@@ -145,10 +147,22 @@ def test_a_cached_map_sends_what_st_folium_sends(boundary_dir):
                                        returned_objects=returned)
             ui.show_folium(ui.folium_parts(copy.deepcopy(fmap)), "k", 440, tuple(returned))
             old, new = ({k: v for k, v in s.items() if k != "on_change"} for s in sent)
+            assert new.pop("header") == old.pop("header") + f"<style>#{old['id']}{{height:440px}}</style>"
             assert new == old
             assert "leaflet.js" in " ".join(new["js_links"]) and "/app/static/vendor" in new["js_links"][0]
     finally:
-        streamlit_folium._component_func = original
+        streamlit_folium._component_func, folium_frame._declared = original, original_frame
+
+
+def test_the_map_component_is_st_folium_frontend_declared_without_importing_folium():
+    """The stored maps' component serves streamlit-folium's built frontend, and declaring it imports no Folium."""
+    import subprocess
+    import sys
+    code = ("import sys; from junheng.views import folium_frame, overview_views, evaluation_views, login, ui; "
+            "print(','.join(m for m in ('folium', 'pandas', 'geopandas', 'streamlit_folium') if m in sys.modules)); "
+            "print((folium_frame.BUILD / 'index.html').is_file())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["", "True"]
 
 
 def test_the_downloaded_care_gap_list_above_a_county_is_the_whole_list(con, care):

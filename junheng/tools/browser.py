@@ -109,7 +109,7 @@ _SETTLED = """([afterRuns, stableMs]) => {
       if (expected > 0 && drawn === 0) return null;
       parts.push('p' + drawn);
     }
-    for (const frame of document.querySelectorAll('iframe[src*="streamlit_folium"]')) {
+    for (const frame of document.querySelectorAll('iframe[src*=".st_folium"]')) {
       const doc = frame.contentDocument, map = frame.contentWindow && frame.contentWindow.map;
       if (!doc || !map || !map._loaded) return null;
       const shapes = doc.querySelectorAll('.leaflet-overlay-pane path, .leaflet-overlay-pane canvas').length

@@ -82,18 +82,30 @@ def _warm() -> None:
     is loaded for good (modules, the data's connection) from the garbage collector's full passes."""
     import time
     start = time.perf_counter()
-    import folium  # noqa: F401 — imported for the first script run
-    import plotly.graph_objects  # noqa: F401
+    import pandas  # noqa: F401 — Streamlit imports it at a page's first table or component (0.17 s)
+
     from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
     imported = time.perf_counter()
     ui.warm()
+    # One of Streamlit's one-time costs that fell on the first script run (0.13 s of its 0.54 s): declaring the
+    # map's component asks inspect.getmodule for its caller, which maps every loaded module to its real path the
+    # first time it is asked. (Another, the emoji catalogue's pattern, 0.18 s, is never compiled: the app's icons
+    # are Material Symbols.) Folium itself is not imported: the first page's map is stored with the data.
+    import inspect
+
+    from junheng.views import evaluation_views, login, present  # noqa: F401 — the frame's and first page's
+    inspect.getmodule(inspect.currentframe())
     warmed = time.perf_counter()
     logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s",
                                             imported - start, warmed - imported)
-    # The rest waits for the first page to be served: each holds the interpreter lock for a while (pinyin's
-    # dictionaries about 0.4 s, a full collection about 0.15 s), which the first page's script run then waited for.
+    # The rest waits for the first page to be served: each holds the interpreter lock for a while (Folium and
+    # pandas about 0.35 s, pinyin's dictionaries about 0.4 s, geopandas and the county outlines about 0.3 s, a full
+    # collection about 0.15 s), which the first page's script run then waited for.
     time.sleep(AFTER_FIRST_PAGE_S)
+    import folium.plugins  # noqa: F401 — the maps the other pages build
+    import plotly.graph_objects  # noqa: F401 — the charts of the other pages
     from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
+    ui.warm_later()
     gc.collect()
     gc.freeze()
 
@@ -117,15 +129,28 @@ def collect_garbage(stop: threading.Event, every_s: float = GC_EVERY_S) -> None:
 def server_config(argv: list[str]) -> dict:
     """Streamlit's options for this server: the production defaults, then the command line's."""
     # No file watcher outside development: it polls the project's files while serving (pass
-    # --server.fileWatcherType auto to reload on edits).
-    return {"server.fileWatcherType": "none", "runner.postScriptGC": False, **_config(argv)}
+    # --server.fileWatcherType auto to reload on edits). No welcome banner: for its "External URL" line a
+    # headless Streamlit asks checkip.amazonaws.com for this machine's address, twice with a 1 s timeout each,
+    # before it serves anything (0.36 s here; on an intranet without internet, seconds) - the launcher prints
+    # the local address itself.
+    return {"server.fileWatcherType": "none", "runner.postScriptGC": False, "logger.hideWelcomeMessage": True,
+            **_config(argv)}
 
 
 def main(argv: list[str] | None = None) -> None:
+    from streamlit import delta_generator
     from streamlit.runtime.pages_manager import PagesManager
     PagesManager.uses_pages_directory = False
+    # Streamlit checks once, at the first element a script draws, whether it runs in a Python prompt, to warn
+    # that it should be started with `streamlit run`: with inspect.stack(), which reads the source of every
+    # frame on the script thread's stack (0.1-0.3 s of the first page of a fresh server). This is the server.
+    delta_generator._use_warning_has_been_displayed = True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(sys.argv[1:] if argv is None else argv)
+    if config["logger.hideWelcomeMessage"]:
+        import os
+        port = config.get("server.port") or os.environ.get("STREAMLIT_SERVER_PORT") or 8501
+        logging.getLogger("junheng.serve").info("Junheng starts: open http://localhost:%s", port)
     threading.Thread(target=_warm, name="junheng-warm", daemon=True).start()
     if not config["runner.postScriptGC"]:
         threading.Thread(target=collect_garbage, args=(threading.Event(),), name="junheng-gc", daemon=True).start()

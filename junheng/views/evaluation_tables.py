@@ -1,11 +1,15 @@
 """Display tables for the evaluation page, labelled in the chosen language (pure: frames in, frames out)."""
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from junheng.rules import evaluation, indicators, verdicts
 from junheng.i18n import labels, t
+
+if TYPE_CHECKING:  # a Styler's columns; pandas itself is not needed to show the first page
+    import pandas as pd
 
 
 def mark(value, lang: str) -> str:

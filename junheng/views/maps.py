@@ -1,13 +1,17 @@
 """Folium map builders that draw with no internet access: Leaflet comes from the app's own static files."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import folium
-import geopandas as gpd
 import numpy as np
 from branca.element import Element
 from folium.plugins import MarkerCluster
 
 from junheng import escape, settings
+
+if TYPE_CHECKING:  # the frames come in from the callers: geopandas is not imported for a stored map
+    import geopandas as gpd
 
 ASSET_BASE = "/app/static/vendor"
 LOCAL_JS = [("leaflet", f"{ASSET_BASE}/leaflet/leaflet.js")]
@@ -28,7 +32,11 @@ def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = N
     if tile_url:
         folium.TileLayer(tile_url, attr="tiles: local configuration").add_to(fmap)
     minx, miny, maxx, maxy = bounds
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fit = folium.map.FitBounds([[miny, minx], [maxy, maxx]])
+    # Leaflet opens the map at zoom 1 and then fits it; animated, that fit ended 250 ms later with a second
+    # full draw of every outline before the map held still.
+    fit.options["animate"] = False
+    fit.add_to(fmap)
     return fmap
 
 

@@ -67,18 +67,28 @@ def _connection(path: str, fp: str):
 
 
 def warm() -> None:
-    """Open the data's connection and read the county boundaries before the first visitor asks (the launcher
-    calls this in a thread as the server starts); any problem is left for the first page to show."""
+    """Open the data's connection and build (or read) the first page's map before the first visitor asks (the
+    launcher calls this in a thread as the server starts); any problem is left for the first page to show."""
     try:
         path = data_dir()
         fp = db.fingerprint(path) + ":" + str(sorted(db.materialized_params(settings.load_thresholds()).items()))
         _connection(str(path), fp)
-        for coarse in (True, False):
-            _county_geometry(str(path), fp, coarse)
         from junheng.views import overview_views
         overview_views.warm_first_page(str(path), fp)
     except Exception:  # noqa: BLE001 — the page reports it with its own message
         log.info("warming the data connection failed; the first page will say why", exc_info=True)
+
+
+def warm_later() -> None:
+    """What the pages after the first need (the launcher calls this once the first page is served): the county
+    outlines, read with geopandas, which the first page does not need when its map is stored with the data."""
+    try:
+        path = data_dir()
+        fp = db.fingerprint(path) + ":" + str(sorted(db.materialized_params(settings.load_thresholds()).items()))
+        for coarse in (True, False):
+            _county_geometry(str(path), fp, coarse)
+    except Exception:  # noqa: BLE001 — the page reports it with its own message
+        log.info("reading the county outlines failed; the page that needs them will say why", exc_info=True)
 
 
 # Bounded caches (issue 15: server memory ≤ 1.5 GB after a benchmark pass): query results and memos are shared
@@ -457,14 +467,17 @@ def register_folium() -> None:
 
 def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):
     """st_folium(map, key, height, use_container_width=True, returned_objects=returned) from a map's parts."""
-    from streamlit_folium import _component_func, generate_js_hash
-    register_folium()
-    hash_key = generate_js_hash(parts["script"], key, False)
+    from junheng.views import folium_frame
+    _component_func = folium_frame.component()
+    hash_key = folium_frame.js_hash(parts["script"], key, False)
 
     def on_change():
         st.session_state[key] = st.session_state.get(hash_key, {})
+    # The map at its final height from the start: the component's frame opens 0 px high, so a map as high as
+    # the frame was laid out empty, then resized and drawn a second time once the frame had its height.
+    header = parts["header"] + f"<style>#{parts['id']}{{height:{int(height)}px}}</style>"
     return _component_func(
-        script=parts["script"], header=parts["header"], html=parts["html"], id=parts["id"], key=hash_key,
+        script=parts["script"], header=header, html=parts["html"], id=parts["id"], key=hash_key,
         height=height, width=None, returned_objects=list(returned),
         default={k: v for k, v in MAP_RETURNS.items() if k in returned}, zoom=None, center=None,
         feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
@@ -496,8 +509,9 @@ def _stored_parts(path: Path, fp: str, cache_key: tuple, build) -> dict:
 
     from importlib.metadata import version
 
-    from junheng.views import maps, overview_views
-    code = [Path(m.__file__).read_bytes() for m in (maps, overview_views)]
+    from importlib.util import find_spec
+    # the map builders' code, read without importing Folium (a stored map is shown without it)
+    code = [Path(find_spec(f"junheng.views.{m}").origin).read_bytes() for m in ("maps", "overview_views")]
     tag = hashlib.sha1(repr((fp, cache_key, version("folium"), version("streamlit-folium"), code)).encode())
     folder = path / "aggregates" / "maps"
     stored = folder / f"{tag.hexdigest()[:20]}.json"
@@ -603,9 +617,9 @@ def notice(filters: Filters | None) -> None:
     synthetic = set(shown) if known is None else known.get(filters.year, set())
     made_up = sum(c in synthetic for c in shown)
     if made_up and made_up == len(shown):
-        st.warning(t("synthetic_notice", filters.lang), icon="⚠️")
+        st.warning(t("synthetic_notice", filters.lang), icon=":material/warning:")
     elif made_up:
-        st.warning(t("synthetic_notice_some", filters.lang, n=made_up, total=len(shown)), icon="⚠️")
+        st.warning(t("synthetic_notice_some", filters.lang, n=made_up, total=len(shown)), icon=":material/warning:")
     elif shown:
         st.caption(t("imported_notice", filters.lang))
 

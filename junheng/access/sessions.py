@@ -18,10 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from junheng import settings
 from junheng.access.accounts import Account, get
 from junheng.access.database import engine, sessions
-
-COOKIE = "junheng_session"
-SESSION_ROUTE = "/_junheng/session"  # the app's own routes (junheng/tools/serve.py)
-LOGOUT_ROUTE = "/_junheng/logout"
+from junheng.access.routes import COOKIE, LOGOUT_ROUTE, SESSION_ROUTE  # noqa: F401 — the cookie, the routes
 TICKET_SECONDS = 120
 
 

@@ -15,18 +15,23 @@ import threading
 import time
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
 from junheng import settings
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# SQLAlchemy is imported where an engine is made: reading the data (a fresh server's first page) never needs it,
+# and it took 0.15 s of that page's start-up.
 LOCK_NAME = ".write.lock"
 # One database serves one store; every writer of that store asks for this key.
 ADVISORY_KEY = zlib.crc32(b"junheng.store.write")
 POLL_S = 0.1
-TRY_LOCK = sa.text("select pg_try_advisory_lock(:key)")
-UNLOCK = sa.text("select pg_advisory_unlock(:key)")
+TRY_LOCK = "select pg_try_advisory_lock(:key)"
+UNLOCK = "select pg_advisory_unlock(:key)"
 
 _engines: dict[str, sa.Engine] = {}
 _guard = threading.Lock()
@@ -44,6 +49,7 @@ def is_shared(data_dir: Path | None = None) -> bool:
 
 def engine(data_dir: Path) -> sa.Engine:
     """The engine for the data directory's database (cached per URL)."""
+    import sqlalchemy as sa
     key = url(data_dir)
     with _guard:
         if key not in _engines:
@@ -88,11 +94,12 @@ class AdvisoryLock:
         self.engine, self.timeout, self.connection = eng, timeout, None
 
     def __enter__(self):
+        import sqlalchemy as sa
         connection = self.engine.connect()
         deadline = time.monotonic() + max(self.timeout, 0)
         try:
             while True:
-                got = connection.execute(TRY_LOCK, {"key": ADVISORY_KEY}).scalar_one()
+                got = connection.execute(sa.text(TRY_LOCK), {"key": ADVISORY_KEY}).scalar_one()
                 connection.commit()  # no transaction stays open while the lock is held
                 if got:
                     self.connection = connection
@@ -105,9 +112,10 @@ class AdvisoryLock:
             raise
 
     def __exit__(self, *exc):
+        import sqlalchemy as sa
         connection, self.connection = self.connection, None
         try:
-            connection.execute(UNLOCK, {"key": ADVISORY_KEY})
+            connection.execute(sa.text(UNLOCK), {"key": ADVISORY_KEY})
             connection.commit()
         except sa.exc.DBAPIError:  # the connection is gone, and the lock with it: never pool it again
             connection.invalidate()

@@ -57,10 +57,12 @@ def build_app():
     import streamlit as st
     from starlette.routing import Route
 
-    from junheng.access import sessions
+    # the routes' names only: the sessions module (SQLAlchemy, argon2, Polars) loads in the warm-up, not before
+    # the server listens
+    from junheng.access.routes import LOGOUT_ROUTE, SESSION_ROUTE
     return st.App(str(PROJECT_DIR / "app.py"), routes=[
-        Route(sessions.SESSION_ROUTE, session_route, methods=["POST"]),
-        Route(sessions.LOGOUT_ROUTE, logout_route, methods=["POST"]),
+        Route(SESSION_ROUTE, session_route, methods=["POST"]),
+        Route(LOGOUT_ROUTE, logout_route, methods=["POST"]),
     ])
 
 
@@ -98,11 +100,12 @@ def _warm() -> None:
     warmed = time.perf_counter()
     logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s",
                                             imported - start, warmed - imported)
-    # The rest waits for the first page to be served: each holds the interpreter lock for a while (Folium and
-    # pandas about 0.35 s, pinyin's dictionaries about 0.4 s, geopandas and the county outlines about 0.3 s, a full
+    # The rest waits for the first page to be served: each holds the interpreter lock for a while (Folium about
+    # 0.15 s, the account database's SQLAlchemy and argon2 0.25 s, pinyin's dictionaries about 0.4 s, geopandas and the county outlines about 0.3 s, a full
     # collection about 0.15 s), which the first page's script run then waited for.
     time.sleep(AFTER_FIRST_PAGE_S)
     import folium.plugins  # noqa: F401 — the maps the other pages build
+    from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor
     import plotly.graph_objects  # noqa: F401 — the charts of the other pages
     from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
     ui.warm_later()

@@ -6,14 +6,20 @@ layer applies to every read (junheng/views/ui.py `query`).
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from junheng import escape, settings
-from junheng.access import accounts, audit, sessions
-from junheng.access.accounts import Account, AccountError
+from junheng.access.routes import COOKIE, LOGOUT_ROUTE, SESSION_ROUTE
 from junheng.access.scope import GUEST
 from junheng.i18n import t
+
+if TYPE_CHECKING:
+    from junheng.access.accounts import Account
+
+# The account database's modules (SQLAlchemy, argon2, Polars: 0.25 s to import) are imported where an account is
+# read or written: a guest's page, the first a fresh server shows, never needs them.
 
 
 def current(lang: str) -> Account | None:
@@ -23,8 +29,11 @@ def current(lang: str) -> Account | None:
     """
     data_dir = settings.data_dir()
     if "account" not in st.session_state:
-        cookie = st.context.cookies.get(sessions.COOKIE)
-        account, sid, problem = sessions.account_for(data_dir, cookie if isinstance(cookie, str) else None)
+        cookie = st.context.cookies.get(COOKIE)
+        account, sid, problem = None, None, None
+        if isinstance(cookie, str) and cookie:
+            from junheng.access import sessions
+            account, sid, problem = sessions.account_for(data_dir, cookie)
         if account is None:
             account, problem = _single_sign_on(data_dir) or (None, problem)
         _set(account, sid)
@@ -69,6 +78,8 @@ def box(lang: str, account: Account | None) -> None:
 
 
 def login(name: str, password: str, lang: str) -> None:
+    from junheng.access import accounts, sessions
+    from junheng.access.accounts import AccountError
     data_dir = settings.data_dir()
     try:
         peer = st.context.ip_address
@@ -80,19 +91,20 @@ def login(name: str, password: str, lang: str) -> None:
         return
     sid, ticket = sessions.start(data_dir, account)
     _set(account, sid)
-    st.session_state["browser_call"] = (sessions.SESSION_ROUTE, ticket)  # the browser swaps the ticket for its cookie
+    st.session_state["browser_call"] = (SESSION_ROUTE, ticket)  # the browser swaps the ticket for its cookie
     _forget_view_state()
     st.rerun()
 
 
 def logout() -> None:
+    from junheng.access import audit, sessions
     data_dir = settings.data_dir()
     account = st.session_state.get("account")
     sessions.end(data_dir, st.session_state.get("session_id"))
     if account is not None:
         audit.record(data_dir, account, "logout")
     _set(None, None)
-    st.session_state["browser_call"] = (sessions.LOGOUT_ROUTE, "")
+    st.session_state["browser_call"] = (LOGOUT_ROUTE, "")
     _forget_view_state()
     if _sso_configured() and getattr(st.user, "is_logged_in", False):
         st.logout()
@@ -129,6 +141,8 @@ def _single_sign_on(data_dir) -> tuple[Account | None, str | None] | None:
     """The local account named by the identity provider's email (or None and why), when signed in by SSO."""
     if not _sso_configured() or not getattr(st.user, "is_logged_in", False):
         return None
+    from junheng.access import accounts, audit
+    from junheng.access.accounts import Account
     name = st.user.get("email") or st.user.get("preferred_username") or ""
     account = accounts.get(data_dir, name)
     if account is None or account.disabled:

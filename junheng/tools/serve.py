@@ -91,8 +91,8 @@ def _warm() -> None:
     ui.warm()
     # One of Streamlit's one-time costs that fell on the first script run (0.13 s of its 0.54 s): declaring the
     # map's component asks inspect.getmodule for its caller, which maps every loaded module to its real path the
-    # first time it is asked. (Another, the emoji catalogue's pattern, 0.18 s, is never compiled: the app's icons
-    # are Material Symbols.) Folium itself is not imported: the first page's map is stored with the data.
+    # first time it is asked. (Another, the emoji catalogue's pattern, is never compiled: the app's icons are its
+    # own SVG and Material Symbols, not emoji.) Folium is not imported: the first page's map is stored with the data.
     import inspect
 
     from junheng.views import evaluation_views, login, present  # noqa: F401 — the frame's and first page's
@@ -101,8 +101,9 @@ def _warm() -> None:
     logging.getLogger("junheng.serve").info("warm-up: imports %.2f s, data and first map %.2f s",
                                             imported - start, warmed - imported)
     # The rest waits for the first page to be served: each holds the interpreter lock for a while (Folium about
-    # 0.15 s, the account database's SQLAlchemy and argon2 0.25 s, pinyin's dictionaries about 0.4 s, geopandas and the county outlines about 0.3 s, a full
-    # collection about 0.15 s), which the first page's script run then waited for.
+    # 0.15 s, the account database's SQLAlchemy and argon2 0.25 s, pinyin's dictionaries about 0.4 s, geopandas
+    # and the county outlines about 0.3 s, a full collection about 0.15 s), which the first page's script run
+    # then waited for.
     time.sleep(AFTER_FIRST_PAGE_S)
     import folium.plugins  # noqa: F401 — the maps the other pages build
     from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor

@@ -21,15 +21,21 @@ def component():
     """The component function: declared at the first call (inside a script run, so Streamlit registers it and
     serves its files) and registered again with a runtime that does not have it (a new server in the process)."""
     global _declared
-    from streamlit.runtime import Runtime
     if _declared is None:
         import streamlit.components.v1 as components
         _declared = components.declare_component("st_folium", path=str(BUILD))
+    return registered(_declared)
+
+
+def registered(declared):
+    """declared, registered with the running server if it is not yet: Streamlit registers a component only when
+    it is declared inside a script run, and serves the files of registered ones only (else no map draws)."""
+    from streamlit.runtime import Runtime
     if Runtime.exists():
         registry = Runtime.instance().component_registry
-        if registry.get_component(_declared.name) is None:
-            registry.register_component(_declared)
-    return _declared
+        if registry.get_component(declared.name) is None:
+            registry.register_component(declared)
+    return declared
 
 
 def js_hash(js_string: str, key: str | None = None, return_on_hover: bool = False) -> str:

@@ -457,12 +457,10 @@ def register_folium() -> None:
     """streamlit_folium declares its component when first imported but registers it only inside a script run;
     the server's warm-up imports it before any (to build the first page's map), so it is registered here, in a
     script run, once. Unregistered, the component's files are never served and no map draws."""
-    from streamlit.runtime import Runtime
     from streamlit_folium import _component_func
-    if Runtime.exists():
-        registry = Runtime.instance().component_registry
-        if registry.get_component(_component_func.name) is None:
-            registry.register_component(_component_func)
+
+    from junheng.views import folium_frame
+    folium_frame.registered(_component_func)
 
 
 def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +40,8 @@ sessions = sa.Table(
     sa.Column("ticket", sa.String(64), nullable=True),  # one-time: exchanged once for the browser's cookie
 )
 
+# A login attempt is written here before its password is checked and deleted again when the password was right:
+# the rows left are the failures (junheng/access/accounts.py verify).
 login_failures = sa.Table(
     "login_failures", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -73,6 +78,9 @@ APPEND_ONLY = {
 
 _ready: set[str] = set()
 _lock = threading.Lock()
+# PostgreSQL's two-number advisory locks are a key space apart from the store's one-number lock (data/backend.py);
+# the first number says which kind of key the second is.
+KEYED_LOCK_SPACE = 7001
 
 
 def url(data_dir: Path) -> str:
@@ -96,6 +104,36 @@ def engine(data_dir: Path) -> sa.Engine:
                 os.chmod(Path(data_dir) / "access.sqlite3", 0o600)  # password hashes: the owner only
             _ready.add(key)
         return eng
+
+
+@contextmanager
+def serialized(data_dir: Path, keys: Iterable[str]) -> Iterator[sa.Connection]:
+    """A transaction that runs alone among those naming any of the same keys, committed when the block ends.
+
+    SQLite: BEGIN IMMEDIATE, the database's one writer from the first statement (a reader's count cannot be
+    overtaken by another writer before this one writes). PostgreSQL: a transaction-level advisory lock per key,
+    taken in one order so that two transactions never wait on each other, released at commit or rollback."""
+    eng = engine(data_dir)
+    with eng.connect() as con:
+        if eng.dialect.name == "sqlite":
+            # pysqlite would begin a deferred transaction only at the first write; this begins a writing one now
+            con.exec_driver_sql("begin immediate")
+        else:
+            for key in sorted({_lock_number(k) for k in keys}):
+                con.execute(sa.text("select pg_advisory_xact_lock(:space, :key)"),
+                            {"space": KEYED_LOCK_SPACE, "key": key})
+        try:
+            yield con
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+
+
+def _lock_number(key: str) -> int:
+    """A key's advisory lock number: its CRC-32 as the signed 32-bit integer PostgreSQL's int4 expects."""
+    value = zlib.crc32(key.encode())
+    return value - 2**32 if value >= 2**31 else value
 
 
 def dispose() -> None:

@@ -165,7 +165,96 @@ class _System:
             changed = np.unique(self.cell_county[list(added)])
             active = np.isin(self.cell_county, changed)
             terms = np.isin(self.term_county, changed)
+        self.repair(code, min_count)
         return _NAMES[code]
+
+    def repair(self, code: np.ndarray, min_count: int) -> None:
+        """Withhold more cells, one at a time, until the audit by optimisation (privacy_audit) finds nothing in any
+        county. The interval arithmetic above is a cheap first pass; it misses what several sums give together
+        (issue 23: four hidden cells of 颍东区 2025 forced to their true values by three sums)."""
+        from junheng.rules import privacy_audit
+        to_audit = {_SHOWN: privacy_audit.SHOWN, _PRIMARY: privacy_audit.SMALL, _HIDDEN: privacy_audit.WITHHELD,
+                    _UNPUBLISHED: privacy_audit.FREE}
+        eq_county = np.zeros(self.n_eq, dtype=np.int64)
+        eq_county[self.eq] = self.term_county
+        counties = np.unique(self.cell_county[(code == _PRIMARY) | (code == _HIDDEN)])
+        county_cell = np.zeros(self.cell_county.max() + 1, dtype=np.int64)
+        county_cell[self.cell_county[self.kind == "county"]] = np.flatnonzero(self.kind == "county")
+        cell_order = np.argsort(self.cell_county, kind="stable")
+        cell_start = np.searchsorted(self.cell_county[cell_order], np.arange(self.cell_county.max() + 2))
+        eq_order = np.argsort(eq_county, kind="stable")
+        eq_start = np.searchsorted(eq_county[eq_order], np.arange(self.cell_county.max() + 2))
+        for county in counties:
+            cells = np.sort(cell_order[cell_start[county]:cell_start[county + 1]])
+            local = {int(c): i for i, c in enumerate(cells)}
+            sums = []
+            for e in np.sort(eq_order[eq_start[county]:eq_start[county + 1]]):
+                members = self.eq_terms(e)
+                total = [local[int(c)] for c in self.cell[members][self.coef[members] > 0]]
+                parts = np.array([local[int(c)] for c in self.cell[members][self.coef[members] < 0]], dtype=np.int64)
+                sums.append((total[0], parts))
+            table = privacy_audit.Table(self.value[cells], np.array([to_audit[c] for c in code[cells]]), sums)
+            by_rule, cover = False, None
+            while unsafe := privacy_audit.audit(table, min_count):
+                if cover is None:
+                    cover = privacy_audit.Cover(table, local[int(county_cell[county])], min_count)
+                # Each unsafe cell in turn, against the cells withheld for the ones before it (one audit per round,
+                # not per cell); a round whose linear programs withhold nothing is redone withholding by rule.
+                before = int((table.status == privacy_audit.WITHHELD).sum())
+                for cell in unsafe:
+                    picks = self._repairs(cell, table, cover, min_count, by_rule)
+                    table.status[picks] = privacy_audit.WITHHELD
+                    code[cells[picks]] = _HIDDEN
+                    if picks:
+                        cover.refresh()
+                changed = int((table.status == privacy_audit.WITHHELD).sum()) > before
+                if not changed and by_rule:
+                    break  # cannot happen: the county total is the last resort
+                by_rule = not changed
+
+    def _repairs(self, unsafe: tuple[int, int, int], table, cover, min_count: int, by_rule: bool) -> list[int]:
+        """The cells to withhold (local indices of table) so that the unsafe cell can take the values it must:
+        the least costly set a linear program finds (privacy_audit.Cover), else (by_rule) one cell by rule."""
+        from junheng.rules import privacy_audit
+        bad, low, high = unsafe
+        if table.status[bad] == privacy_audit.SMALL:
+            targets = [t for t, short in ((min_count - 1, high < min_count - 1), (1, low > 1)) if short]
+        else:  # a span of min_count values (fewer in a "<5" total): up from the lowest seen, else down from the highest
+            span = int(privacy_audit.spans(table, min_count)[bad])
+            targets = [low + span] + ([high - span] if high - span >= 0 else [])
+        for target in targets:
+            picks = cover.picks(bad, target)
+            if picks:
+                return picks
+            if picks is not None and table.status[bad] == privacy_audit.WITHHELD:
+                break  # reachable as a linear program's fraction: a rule's cell instead
+        if not by_rule:
+            return []
+        pick = self._repair_cell(bad, table, cover.fixed)
+        return [] if pick is None else [pick]
+
+    def _repair_cell(self, bad: int, table, county_cell: int) -> int | None:
+        """The cell to withhold (a local index of table) so that `bad` can move: the shown cell that shares the
+        most published sums with it (a school in the same township, 城乡 group, type and boarding moves against
+        it in every sum at once), the smallest first; a zero or a group total only when no such school is left;
+        failing all that, a small cell of those sums becomes withheld, and as the very last resort the county
+        total."""
+        from junheng.rules import privacy_audit
+        status, value = table.status, table.value
+        holding = [np.r_[total, parts] for total, parts in table.sums if total == bad or bad in parts]
+        every = np.concatenate(holding)
+        cells, shared = np.unique(every[every != bad], return_counts=True)
+        shown = (status[cells] == privacy_audit.SHOWN) & (cells != county_cell)
+        for pick in (shown & (value[cells] > 0), shown):
+            if pick.any():
+                order = np.lexsort((cells[pick], value[cells[pick]], -shared[pick]))
+                return int(cells[pick][order[0]])
+        for cell in cells:
+            if status[cell] == privacy_audit.SMALL:
+                return int(cell)
+        if status[bad] == privacy_audit.SMALL:
+            return int(bad)
+        return county_cell if status[county_cell] == privacy_audit.SHOWN else None
 
     def bounds(self, code: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
         """What a reader may know of each cell: shown exactly, "<5" in 1..4, "*" at least min_count (or the

@@ -1,0 +1,265 @@
+"""The reader's strongest attack on published counts, and the check that it learns nothing (as τ-ARGUS audits a table).
+
+A reader of one county-year's published counts knows: every shown cell exactly, every small cell ("<5") is a whole
+number from 1 to min_count − 1, every withheld cell ("*") a whole number ≥ 0, and every published sum
+(total = sum of its parts). Minimising and maximising each hidden cell over all of that at once (a mixed-integer
+program, HiGHS through `scipy.optimize.milp`) gives the most the reader can learn about it. The counts are safe
+when every small cell can still be anything from 1 to min_count − 1, and every withheld cell takes at least
+min_count values.
+
+Each solution the solver returns is a table the reader cannot tell from the true one, so it shows a value each
+hidden cell can take: those are kept (`seen`) and a bound already shown to be wide enough is never solved for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SHOWN, SMALL, WITHHELD, FREE = 0, 1, 2, 3  # FREE: a cell never published and in no sum the reader sees
+UNBOUNDED = 10 ** 7  # "no upper bound" for a withheld cell (the published sums bound it anyway)
+
+
+@dataclass
+class Table:
+    """One county-year-measure as a reader sees it. value: the true counts (the solver's starting point, never
+    read for a hidden cell's bounds); status: SHOWN, SMALL, WITHHELD or FREE per cell; sums: (total, parts) cell
+    indices."""
+    value: np.ndarray
+    status: np.ndarray
+    sums: list[tuple[int, np.ndarray]]
+    seen: dict[int, tuple[int, int]] = field(default_factory=dict)  # cell -> (lowest, highest) value in a solution
+    _terms: tuple | None = None
+
+    def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sums as triples (sum, cell, coefficient): total − Σ parts = 0."""
+        if self._terms is None:
+            sizes = np.array([1 + len(parts) for _, parts in self.sums], dtype=np.int64)
+            cells = np.concatenate([np.r_[total, parts] for total, parts in self.sums]).astype(np.int64) \
+                if self.sums else np.zeros(0, dtype=np.int64)
+            first = np.r_[0, np.cumsum(sizes)[:-1]] if len(sizes) else sizes
+            coefs = -np.ones(len(cells))
+            coefs[first] = 1.0
+            self._terms = (np.repeat(np.arange(len(sizes)), sizes), cells, coefs)
+        return self._terms
+
+
+def _needs(status: int, low: int, high: int, min_count: int, span: int) -> tuple[bool, bool]:
+    """(the maximum must be solved for, the minimum must be) given the values seen so far."""
+    if status == SMALL:
+        return high < min_count - 1, low > 1
+    wide = high - low >= span
+    return not wide, not wide
+
+
+def spans(table: Table, min_count: int) -> np.ndarray:
+    """How far apart each withheld cell's lowest and highest value must be: min_count − 1, or less for a part of a
+    "<5" total, which the marks alone bound (a total of at most 4 holding two other "<5" parts leaves this part
+    at most 2, so 0..2 is all a reader could ever be unsure of)."""
+    need = np.full(len(table.value), min_count - 1)
+    for total, parts in table.sums:
+        if table.status[total] != SMALL:
+            continue
+        small = table.status[parts] == SMALL
+        allowed = (min_count - 1) - (small.sum() - small)  # the other "<5" parts are at least 1 each
+        need[parts] = np.minimum(need[parts], allowed)
+    return need
+
+
+def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[int, int, int]]:
+    """The unsafe hidden cells as (cell, lowest, highest value the reader can prove), in cell order.
+    first_only: stop at the first (the repair loop re-audits after each change)."""
+    hidden = np.flatnonzero(table.status != SHOWN)
+    if len(hidden) == 0:
+        return []
+    local = np.full(len(table.value), -1)
+    local[hidden] = np.arange(len(hidden))
+    sums, cells, coef = table.terms()
+    unknown = local[cells] >= 0
+    count = np.bincount(sums[unknown], minlength=len(table.sums))
+    known = np.bincount(sums[~unknown], weights=(coef * table.value[cells])[~unknown], minlength=len(table.sums))
+    # a sum with one hidden cell gives that cell away: no solver needed
+    pinned = set(cells[unknown & (count[sums] == 1)].tolist())
+    used = np.flatnonzero(count > 0)
+    row_of = np.full(len(table.sums), -1)
+    row_of[used] = np.arange(len(used))
+    rows, cols, coefs = row_of[sums[unknown]], local[cells[unknown]], coef[unknown]
+    rhs = -known[used]
+    status = table.status[hidden]
+    truth = table.value[hidden].astype(np.int64)
+    low = np.array([table.seen.get(int(c), (v, v))[0] for c, v in zip(hidden, truth)])
+    high = np.array([table.seen.get(int(c), (v, v))[1] for c, v in zip(hidden, truth)])
+    low, high = np.minimum(low, truth), np.maximum(high, truth)
+    span = spans(table, min_count)[hidden]
+    solver = _Solver(status, min_count, rows, cols, coefs, rhs)
+    if not table.seen:  # a few broad objectives first: their solutions settle most cells without a solve each
+        auditable = ((status == SMALL) | (status == WITHHELD)).astype(float)
+        alternate = np.where(np.arange(len(hidden)) % 2 == 0, 1.0, -1.0)
+        for weights in (auditable * 1.0, -auditable * 1.0, auditable * alternate, -auditable * alternate):
+            x = solver.solve(weights)
+            low, high = np.minimum(low, x), np.maximum(high, x)
+    unsafe = []
+    for j, cell in enumerate(hidden):
+        if status[j] == FREE:
+            continue
+        if int(cell) in pinned:
+            unsafe.append((int(cell), int(truth[j]), int(truth[j])))
+            if first_only:
+                break
+            continue
+        for sign in (1.0, -1.0):  # the maximum first: for a withheld cell it usually settles the question
+            need_max, need_min = _needs(status[j], low[j], high[j], min_count, span[j])
+            if not (need_max if sign > 0 else need_min):
+                continue
+            objective = np.zeros(len(hidden))
+            objective[j] = -sign
+            x = solver.solve(objective)
+            low, high = np.minimum(low, x), np.maximum(high, x)
+        if any(_needs(status[j], low[j], high[j], min_count, span[j])):
+            unsafe.append((int(cell), int(low[j]), int(high[j])))
+            if first_only:
+                break
+    table.seen.update({int(c): (int(a), int(b)) for c, a, b in zip(hidden, low, high)})
+    return unsafe
+
+
+class _Solver:
+    """The reader's integer program for one table, kept in HiGHS between objectives (building it once per
+    table instead of once per solve; scipy.optimize.milp builds it anew each call)."""
+
+    def __init__(self, status, min_count, rows, cols, coefs, rhs):
+        import highspy
+        from scipy.sparse import coo_matrix
+        n = len(status)
+        matrix = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), n)).tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, len(rhs)
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = np.where(status == SMALL, 1.0, 0.0)
+        lp.col_upper_ = np.where(status == SMALL, float(min_count - 1), float(UNBOUNDED))
+        lp.row_lower_ = lp.row_upper_ = np.array(rhs, dtype=float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        # The bare solver: highspy.Highs adds Python callbacks to every run and prints a banner on stdout (which
+        # `junheng published --json` must keep clean).
+        self.highs = highspy._core._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("mip_rel_gap", 0.0)
+        self.highs.setOptionValue("threads", 1)
+        self.highs.passModel(lp)
+        self.n = n
+        self.indices = np.arange(n, dtype=np.int32)
+        self.integer = np.full(n, highspy.HighsVarType.kInteger)
+        self.continuous = np.full(n, highspy.HighsVarType.kContinuous)
+
+    def solve(self, objective: np.ndarray) -> np.ndarray:
+        """A whole-number solution minimising objective · x (a table the reader cannot tell from the true one).
+        The linear relaxation first (a warm-started simplex, well under a millisecond): its optimum is very often
+        whole, and then it is the integer program's optimum too; otherwise the integer program is solved."""
+        import highspy
+        self.highs.changeColsCost(self.n, self.indices, np.asarray(objective, dtype=float))
+        x = self._run()
+        if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
+            self.highs.changeColsIntegrality(self.n, self.indices, self.integer)
+            x = self._run()
+            self.highs.changeColsIntegrality(self.n, self.indices, self.continuous)
+        return np.round(x).astype(np.int64)
+
+    def _run(self) -> np.ndarray:
+        import highspy
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # cannot happen: the true counts are a solution
+            raise RuntimeError(f"privacy audit: {self.highs.modelStatusToString(self.highs.getModelStatus())}")
+        return np.array(self.highs.getSolution().col_value)
+
+
+def safe(table: Table, min_count: int) -> bool:
+    return not audit(table, min_count, first_only=True)
+
+
+class Cover:
+    """The shown cells to withhold so that a hidden cell can take a value it must, while every published sum still
+    holds (the classic complementary-suppression step, as a linear program): each cell changes by d = d⁺ − d⁻;
+    hidden cells change for free within what the reader knows of them, shown cells at a cost (one each, a little
+    more for a larger count, group totals double), the cell `fixed` (the county total) never. One HiGHS model per
+    table, warm-started from one cell to the next."""
+
+    def __init__(self, table: Table, fixed: int, min_count: int):
+        import highspy
+        from scipy.sparse import coo_matrix
+        self.table, self.fixed, self.min_count = table, fixed, min_count
+        n = self.n = len(table.value)
+        self.value = table.value.astype(float)
+        totals = np.zeros(n, dtype=bool)
+        totals[[t for t, _ in table.sums]] = True
+        self.price = (1.0 + self.value / (1.0 + self.value.max())) * np.where(totals, 2.0, 1.0)
+        sums, cells, coefs = table.terms()
+        matrix = coo_matrix((np.r_[coefs, -coefs], (np.r_[sums, sums], np.r_[cells, cells + n])),
+                            shape=(len(table.sums), 2 * n)).tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = 2 * n, len(table.sums)
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(2 * n), np.zeros(2 * n), np.zeros(2 * n)
+        lp.row_lower_ = lp.row_upper_ = np.zeros(len(table.sums))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+        self.highs = highspy._core._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("threads", 1)
+        self.highs.passModel(lp)
+        self.columns = np.arange(2 * n, dtype=np.int32)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Costs and bounds from the table's current statuses."""
+        status, value = self.table.status, self.value
+        shown = status == SHOWN
+        low = np.where(status == SMALL, 1.0, 0.0)
+        high = np.where(status == SMALL, float(self.min_count - 1), float(UNBOUNDED))
+        self.up, self.down = high - value, value - low  # how far each cell may move up and down
+        self.up[self.fixed] = self.down[self.fixed] = 0.0
+        cost = np.where(shown, self.price, 0.0)
+        self.highs.changeColsCost(2 * self.n, self.columns, np.r_[cost, cost])
+        self.highs.changeColsBounds(2 * self.n, self.columns, np.zeros(2 * self.n), np.r_[self.up, self.down])
+
+    def picks(self, cell: int, target: int) -> list[int] | None:
+        """The shown cells to withhold so that cell can be target; None when no change reaches it."""
+        import highspy
+        delta = float(target - self.value[cell])
+        column = cell if delta > 0 else cell + self.n
+        others = cell + self.n if delta > 0 else cell
+        self.highs.changeColBounds(column, abs(delta), abs(delta))
+        self.highs.changeColBounds(others, 0.0, 0.0)
+        self.highs.run()
+        ok = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        x = np.array(self.highs.getSolution().col_value) if ok else None
+        self.highs.changeColBounds(cell, 0.0, self.up[cell])
+        self.highs.changeColBounds(cell + self.n, 0.0, self.down[cell])
+        if x is None:
+            return None
+        moved = x[:self.n] + x[self.n:] > 1e-7
+        return np.flatnonzero(moved & (self.table.status == SHOWN)).tolist()
+
+
+def _linear_program(cost, lower, upper, rows, cols, coefs, rhs) -> np.ndarray | None:
+    """min cost · x with A x = rhs, lower ≤ x ≤ upper (A from its (row, col, coef) triples) by HiGHS; None when
+    infeasible."""
+    import highspy
+    from scipy.sparse import coo_matrix
+    matrix = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), len(cost))).tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(cost), len(rhs)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+    lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    highs = highspy._core._Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    highs.passModel(lp)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.array(highs.getSolution().col_value)

@@ -2,17 +2,21 @@
 import streamlit as st
 
 from junheng import escape
+from junheng.commands import audit_log
+from junheng.commands import data as data_commands
+from junheng.commands.gate import Denied, message
 from junheng.data import county_table, dictionary, importer, store
-from junheng.reports import exports
-from junheng.access import audit
-from junheng.views import admin_tables, login, ui
 from junheng.i18n import t
+from junheng.reports import exports
+from junheng.views import admin_tables, login, ui
 
 
 def failed(error: Exception) -> None:
     """One line for the user (a StoreError says what and how to recover); the details go to the server log."""
     if isinstance(error, store.StoreError):
         st.error(t("import_failed", lang, detail=escape.markdown(str(error))))
+    elif isinstance(error, Denied):
+        st.error(message(error, lang))
     else:
         ui.fail(lang, error, "import_failed_unexpected")
 
@@ -40,9 +44,8 @@ uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
 report = unreadable = None
 if uploaded is not None:
     try:
-        report, unreadable = (
-            county_table.validate_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
-            if county else ui.validate_upload(uploaded, int(year), lang, replace_year))
+        report, unreadable = ui.validate_upload(uploaded, int(year), lang, replace_year,
+                                                table="county" if county else "school")
     except Exception as e:
         failed(e)
 if unreadable:
@@ -67,10 +70,8 @@ elif report is not None:
     if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",
                                             key="import_confirm", disabled=not confirmed):
         try:
-            result, version = (
-                county_table.import_upload(uploaded.name, uploaded.getvalue(), int(year), ui.data_dir(), lang)
-                if county else ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False,
-                                                replace_year=replace_year))
+            result, version = ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False,
+                                               replace_year=replace_year, table="county" if county else "school")
         except Exception as e:
             failed(e)
         else:
@@ -84,8 +85,8 @@ elif report is not None:
 
 st.markdown(f"**{t('ct_versions_title' if county else 'versions_title', lang)}**")
 try:
-    versions = county_table.versions(ui.data_dir()) if county else store.versions(ui.data_dir(), lang)
-except store.StoreError as e:
+    versions = data_commands.versions(ui.data_dir(), admin, "county" if county else "school", lang)
+except (store.StoreError, Denied) as e:
     failed(e)
     versions = None
 if versions is not None:
@@ -100,10 +101,7 @@ if versions is not None and not versions.is_empty():
                                     format_func=lambda v: importer.version_label(choices, v, lang))
     if col_button.button(t("rollback" if county else "undo_import", lang), key="rollback_button"):
         try:
-            if county:
-                county_table.rollback(ui.data_dir(), int(back_year), back_to)
-            else:
-                ui.undo_import(int(back_year), back_to, lang)
+            ui.undo_import(int(back_year), back_to, lang, table="county" if county else "school")
         except Exception as e:
             failed(e)
         else:
@@ -112,7 +110,11 @@ if versions is not None and not versions.is_empty():
             st.rerun()
 
 st.markdown(f"**{t('audit_title', lang)}**")
-st.dataframe(admin_tables.audit_table(audit.entries(ui.data_dir(), limit=500), lang), hide_index=True, width="stretch")
+try:  # an administrator reads its own region's entries; addresses only a national one
+    st.dataframe(admin_tables.audit_table(audit_log.entries(ui.data_dir(), admin, limit=500), lang), hide_index=True,
+                 width="stretch")
+except Denied as e:
+    st.error(message(e, lang))
 
 st.markdown(f"**{t('template_title', lang)}**")
 left, right = st.columns(2)

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from junheng.data import boundaries, db, demo
+from junheng.commands import accounts as commands_accounts
 
 SCHEMA = {
     "year": pl.Int32, "school_id": pl.String, "school_name": pl.String, "county_code": pl.String,
@@ -104,7 +105,7 @@ def add_account(data_dir: Path, name: str, role: str, region: str = "") -> None:
     """An account for tests (password PASSWORD); nothing happens when it exists already."""
     from junheng.access import accounts
     try:
-        accounts.add(data_dir, name, role, region, PASSWORD, accounts.SYSTEM)
+        commands_accounts.add(data_dir, accounts.SYSTEM, name, role, region, PASSWORD)
     except accounts.AccountError as e:
         if e.key != "account_exists":
             raise
@@ -116,6 +117,7 @@ def sign_in(at, role: str = "admin", region: str = ""):
     account = Account(f"test-{role}", role, region)
     at.session_state["account"], at.session_state["scope"] = account, account.scope
     at.session_state["session_id"] = None
+    at.session_state["account_via"] = "pinned"  # no session to check again (views/login.py _check_again)
     return at
 
 

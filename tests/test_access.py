@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from junheng.access import accounts, audit, database, sessions
+from junheng.commands import accounts as commands_accounts
 from junheng.access.accounts import SYSTEM, AccountError
 
 
@@ -20,7 +21,7 @@ def data_dir(tmp_path, boundary_dir):
 
 
 def test_passwords_are_stored_as_argon2_hashes(data_dir):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     with database.engine(data_dir).connect() as con:
         stored = con.execute(sa.select(database.accounts.c.password_hash)).scalar_one()
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
@@ -29,18 +30,18 @@ def test_passwords_are_stored_as_argon2_hashes(data_dir):
 
 @pytest.mark.parametrize("name, password", [("chief", "wrong password"), ("nobody", "correct horse")])
 def test_a_wrong_password_and_an_unknown_user_get_the_same_message(data_dir, name, password):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     with pytest.raises(AccountError) as e:
         accounts.verify(data_dir, name, password)
     assert e.value.key == "login_wrong"
 
 
 def test_a_disabled_account_cannot_log_in_and_its_sessions_end(data_dir):
-    account = accounts.add(data_dir, "county", "viewer", "370724", "correct horse", SYSTEM)
+    account = commands_accounts.add(data_dir, SYSTEM, "county", "viewer", "370724", "correct horse")
     sid, ticket = sessions.start(data_dir, account)
     cookie = sessions.exchange(data_dir, ticket)
     assert sessions.account_for(data_dir, cookie)[0] == account
-    accounts.disable(data_dir, "county", SYSTEM)
+    commands_accounts.set_disabled(data_dir, SYSTEM, "county")
     with pytest.raises(AccountError) as e:
         accounts.verify(data_dir, "county", "correct horse")
     assert e.value.key == "login_disabled"
@@ -48,7 +49,7 @@ def test_a_disabled_account_cannot_log_in_and_its_sessions_end(data_dir):
 
 
 def test_failed_logins_are_rate_limited_even_with_the_right_password(data_dir):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     for _ in range(accounts.MAX_FAILURES["user"]):
         with pytest.raises(AccountError):
             accounts.verify(data_dir, "chief", "guess", ip="10.0.0.9")
@@ -58,7 +59,7 @@ def test_failed_logins_are_rate_limited_even_with_the_right_password(data_dir):
 
 
 def test_failed_logins_from_one_address_are_rate_limited_across_names(data_dir):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     for n in range(accounts.MAX_FAILURES["ip"]):
         with pytest.raises(AccountError):
             accounts.verify(data_dir, f"user{n}", "guess", ip="10.0.0.9")
@@ -72,18 +73,18 @@ def test_failed_logins_from_one_address_are_rate_limited_across_names(data_dir):
                                          ("37072", "account_bad_region"), ("abc", "account_bad_region")])
 def test_a_region_that_does_not_exist_is_refused(data_dir, region, key):
     with pytest.raises(AccountError) as e:
-        accounts.add(data_dir, "x", "viewer", region, "correct horse", SYSTEM)
+        commands_accounts.add(data_dir, SYSTEM, "x", "viewer", region, "correct horse")
     assert e.value.key == key
     assert accounts.listing(data_dir) == []
 
 
 @pytest.mark.parametrize("region", ["", "37", "3707", "370724"])
 def test_real_regions_are_accepted(data_dir, region):
-    assert accounts.add(data_dir, "x", "viewer", region, "correct horse", SYSTEM).scope.region == region
+    assert commands_accounts.add(data_dir, SYSTEM, "x", "viewer", region, "correct horse").scope.region == region
 
 
 def test_a_tampered_cookie_is_refused(data_dir):
-    account = accounts.add(data_dir, "x", "viewer", "370724", "correct horse", SYSTEM)
+    account = commands_accounts.add(data_dir, SYSTEM, "x", "viewer", "370724", "correct horse")
     cookie = sessions.exchange(data_dir, sessions.start(data_dir, account)[1])
     body, signature = cookie.rsplit(".", 1)
     forged = sessions.URLSafeTimedSerializer(b"another secret", salt="junheng-session").dumps({"sid": "x"})
@@ -92,7 +93,7 @@ def test_a_tampered_cookie_is_refused(data_dir):
 
 
 def test_an_expired_cookie_is_refused(data_dir, monkeypatch):
-    account = accounts.add(data_dir, "x", "viewer", "", "correct horse", SYSTEM)
+    account = commands_accounts.add(data_dir, SYSTEM, "x", "viewer", "", "correct horse")
     cookie = sessions.exchange(data_dir, sessions.start(data_dir, account)[1])
     later = datetime.now(timezone.utc).timestamp() + sessions.hours() * 3600 + 60
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
@@ -100,7 +101,7 @@ def test_an_expired_cookie_is_refused(data_dir, monkeypatch):
 
 
 def test_a_ticket_is_exchanged_once_and_log_out_ends_the_session(data_dir):
-    account = accounts.add(data_dir, "x", "viewer", "", "correct horse", SYSTEM)
+    account = commands_accounts.add(data_dir, SYSTEM, "x", "viewer", "", "correct horse")
     sid, ticket = sessions.start(data_dir, account)
     cookie = sessions.exchange(data_dir, ticket)
     assert cookie and sessions.exchange(data_dir, ticket) is None
@@ -117,11 +118,11 @@ def test_the_signing_secret_is_made_once_and_owner_only(data_dir):
 
 
 def test_every_login_and_change_is_audited_and_the_log_is_append_only(data_dir):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     accounts.verify(data_dir, "chief", "correct horse", ip="1.2.3.4")
     with pytest.raises(AccountError):
         accounts.verify(data_dir, "chief", "nope")
-    accounts.set_password(data_dir, "chief", "another horse", SYSTEM)
+    commands_accounts.set_password(data_dir, SYSTEM, "chief", "another horse")
     log = audit.entries(data_dir)
     assert log["action"].to_list() == ["account_password", "login_failed", "login", "account_add"]
     assert log["account"].to_list() == ["system", "chief", "chief", "system"]

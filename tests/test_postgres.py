@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from junheng.access import accounts, database
+from junheng.commands import accounts as commands_accounts
 from junheng.access.accounts import SYSTEM
 from junheng.data import backend, store
 from tests.test_access import *  # noqa: F401,F403
@@ -42,7 +43,7 @@ def tiny_data(tiny_data, postgres_url):
 
 
 def test_accounts_live_in_postgresql_not_in_the_data_directory(data_dir, postgres_url):
-    accounts.add(data_dir, "chief", "admin", "", "correct horse", SYSTEM)
+    commands_accounts.add(data_dir, SYSTEM, "chief", "admin", "", "correct horse")
     eng = database.engine(data_dir)
     assert eng.dialect.name == "postgresql"
     with eng.connect() as con:

@@ -99,8 +99,9 @@ def _check_password(password: str) -> str:
     return password
 
 
-def add(data_dir: Path, name: str, role: str, region: str, password: str, actor: Account) -> Account:
-    """Create an account; the name must be new, the role known, the region real."""
+def add(data_dir: Path, name: str, role: str, region: str, password: str) -> Account:
+    """Create an account; the name must be new, the role known, the region real. Not authorized, not audited:
+    call junheng.commands.accounts.add."""
     name = _check_name(name)
     if role not in ROLES:
         raise AccountError("account_bad_role", roles=" / ".join(ROLES))
@@ -111,7 +112,6 @@ def add(data_dir: Path, name: str, role: str, region: str, password: str, actor:
             raise AccountError("account_exists", name=name)
         con.execute(accounts.insert().values(name=name, password_hash=digest, role=role, region=region,
                                              disabled=False, created_at=_now()))
-    audit.record(data_dir, actor, "account_add", {"name": name, "role": role, "region": region})
     return Account(name, role, region)
 
 
@@ -127,8 +127,8 @@ def listing(data_dir: Path) -> list[Account]:
     return [Account(r["name"], r["role"], r["region"], r["disabled"]) for r in rows]
 
 
-def disable(data_dir: Path, name: str, actor: Account, disabled: bool = True) -> None:
-    """Disable (or enable again) an account; its open sessions end at once."""
+def disable(data_dir: Path, name: str, disabled: bool = True) -> None:
+    """Disable (or enable again) an account; its open sessions end at once (junheng.commands.accounts)."""
     from junheng.access import sessions
     with engine(data_dir).begin() as con:
         changed = con.execute(accounts.update().where(accounts.c.name == name).values(disabled=disabled)).rowcount
@@ -136,11 +136,10 @@ def disable(data_dir: Path, name: str, actor: Account, disabled: bool = True) ->
         raise AccountError("account_unknown", name=name)
     if disabled:
         sessions.revoke_all(data_dir, name)
-    audit.record(data_dir, actor, "account_disable" if disabled else "account_enable", {"name": name})
 
 
-def set_password(data_dir: Path, name: str, password: str, actor: Account) -> None:
-    """A new password; the account's open sessions end."""
+def set_password(data_dir: Path, name: str, password: str) -> None:
+    """A new password; the account's open sessions end (junheng.commands.accounts)."""
     from junheng.access import sessions
     digest = _hasher.hash(_check_password(password))
     with engine(data_dir).begin() as con:
@@ -148,7 +147,6 @@ def set_password(data_dir: Path, name: str, password: str, actor: Account) -> No
     if not changed:
         raise AccountError("account_unknown", name=name)
     sessions.revoke_all(data_dir, name)
-    audit.record(data_dir, actor, "account_password", {"name": name})
 
 
 def verify(data_dir: Path, name: str, password: str, ip: str = "") -> Account:

@@ -8,6 +8,7 @@ from pathlib import Path
 from junheng import settings
 from junheng.i18n import t
 from junheng.access.scope import EVERYTHING
+from junheng.access.accounts import SYSTEM
 
 
 def _demo(args) -> int:
@@ -38,11 +39,12 @@ def _dictionary(args) -> int:
 def _evaluate(args) -> int:
     import json
 
-    import polars as pl
-
     from junheng.data import county_table, db
     from junheng.rules import evaluation, verdicts
     lang = args.lang
+    _, damaged = db.snapshot_health(Path(args.data_dir))
+    if args.year in damaged:  # not "no data": the year is there, its file cannot be read
+        return _fail(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
     try:
         rules = settings.load_thresholds()
         con = db.connect(Path(args.data_dir))
@@ -59,11 +61,7 @@ def _evaluate(args) -> int:
         return _fail(str(e))
     if schools.is_empty():
         return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校", f"{args.county} has no schools in {args.year}"))
-    try:
-        table = county_table.read(Path(args.data_dir), args.year)
-    except (OSError, pl.exceptions.PolarsError) as e:
-        return _fail(_msg(lang, f"{args.year} 年县级自评数据无法读取（{type(e).__name__}）",
-                          f"the {args.year} county self-assessment cannot be read ({type(e).__name__})"))
+    table = county_table.read(con, scope, args.year)  # through the query layer, as the pages read it
     levels = evaluation.evaluate_county(schools, rules)
     for level in levels.values():  # the published shape: quality.pass covers both CVs and schools
         level["quality"].pop("cv_pass")
@@ -75,24 +73,23 @@ def _evaluate(args) -> int:
 
 
 def _import(args) -> int:
-    from junheng.data import county_table, importer, store
+    from junheng.commands import data as data_commands
+    from junheng.commands.gate import Denied, message
+    from junheng.data import importer, store
     path = Path(args.file)
     if not path.is_file():
         return _fail(_msg(args.lang, f"文件不存在：{path}", f"no such file: {path}"), code=2)
     if not (Path(args.data_dir) / "boundaries" / "counties.parquet").exists():
         return _fail(_msg(args.lang, f"数据目录缺少行政区划边界：{args.data_dir}（先运行 junheng boundaries）",
                           f"the data directory has no boundaries: {args.data_dir} (run junheng boundaries)"), code=2)
-    try:
-        if args.table == "county":
-            report, version = county_table.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run)
-        else:
-            report, version = importer.import_file(path, args.year, Path(args.data_dir), args.lang, args.dry_run,
-                                                   allow_removal=args.allow_removal, replace_year=args.replace_year)
+    try:  # the command line acts as the local system administrator
+        report, version = data_commands.import_file(
+            Path(args.data_dir), SYSTEM, args.table, path, args.year, args.lang, args.dry_run,
+            allow_removal=args.allow_removal, replace_year=args.replace_year)
     except (importer.UnreadableFile, store.StoreError) as e:
         return _fail(str(e), code=1)
-    if version:
-        _audited(args.data_dir, "import", {"table": args.table, "year": args.year, "version": version,
-                                           "file": path.name, "replace_year": getattr(args, "replace_year", False)})
+    except Denied as e:
+        return _fail(message(e, args.lang), code=1)
     print(report.text(args.lang))
     if report.error_count:
         print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
@@ -120,8 +117,8 @@ def _versions(args) -> int:
             table = table.filter(table["year"] == args.year)
         for row in table.iter_rows(named=True):
             mark = "*" if row["is_current"] else " "
-            print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>6} rows  {row['counties']:>5} counties  "
-                  f"{row['written_at']}  {row['source']}")
+            print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>6} rows  {row['county_count'] or 0:>5} counties  "
+                  f"{row['written_at']}  {row['source']}  [{row['counties']}]")
         return 0
     try:
         table = store.versions(Path(args.data_dir), args.lang)
@@ -132,30 +129,23 @@ def _versions(args) -> int:
     for row in table.iter_rows(named=True):
         mark = "*" if row["is_current"] else " "
         kind = "synthetic" if row["synthetic"] else "imported"
-        print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>8} rows  {kind:9}  {row['written_at']}  "
-              f"{row['source']}  sha256:{(row['checksum'] or '')[:12]}")
+        print(f"{mark} {row['year']}  {_clean(row['id'])}  {row['rows']:>8} rows  {kind:9}  {row['written_at']}  "
+              f"{_clean(row['source'])}  sha256:{_clean(row['checksum'] or '')[:12]}")
     return 0
 
 
 def _rollback(args) -> int:
-    from junheng.data import county_table, store
-    try:
-        if args.table == "county":
-            entry = county_table.rollback(Path(args.data_dir), args.year, args.version)
-        else:
-            entry = store.rollback(Path(args.data_dir), args.year, args.version, args.lang)
+    from junheng.commands import data as data_commands
+    from junheng.commands.gate import Denied, message
+    from junheng.data import store
+    try:  # the command line acts as the local system administrator
+        entry = data_commands.rollback(Path(args.data_dir), SYSTEM, args.table, args.year, args.version, args.lang)
     except store.StoreError as e:
         return _fail(str(e))
-    _audited(args.data_dir, "rollback", {"table": args.table, "year": args.year, "undone": args.version,
-                                         "version": entry["id"]})
+    except Denied as e:
+        return _fail(message(e, args.lang))
     print(f"{args.year}: {entry['id']} ({entry['source']}, {entry['rows']} rows) is current")
     return 0
-
-
-def _audited(data_dir: str, action: str, details: dict) -> None:
-    """The command line acts as the local system administrator and is audited as such."""
-    from junheng.access import accounts, audit
-    audit.record(Path(data_dir), accounts.SYSTEM, action, details)
 
 
 def _template(args) -> int:
@@ -273,31 +263,35 @@ def _names(text: str | None) -> list[str] | None:
 
 def _users(args) -> int:
     """Accounts from the command line, which acts as the local system administrator (audited as `system`)."""
-    from junheng.access import accounts
+    from junheng.access.accounts import AccountError
+    from junheng.commands import accounts as account_commands
+    from junheng.commands.gate import Denied, message
     from junheng.i18n import t
     data_dir = Path(args.data_dir)
     try:
         if args.action == "list":
-            for a in accounts.listing(data_dir):
+            for a in account_commands.listing(data_dir, SYSTEM):
                 status = "disabled" if a.disabled else "active"
                 print(f"{a.name}\t{a.role}\t{a.region or 'all'}\t{status}")
             return 0
         if args.action == "add":
             password = _password_from_stdin(args)
-            account = accounts.add(data_dir, args.name, args.role, args.region or "", password, accounts.SYSTEM)
+            account = account_commands.add(data_dir, SYSTEM, args.name, args.role, args.region or "", password)
             print(_msg(args.lang, f"已添加账户 {account.name}（{account.role}，地区 {account.region or '全国'}）",
                        f"added {account.name} ({account.role}, region {account.region or 'all'})"))
         elif args.action == "disable":
-            accounts.disable(data_dir, args.name, accounts.SYSTEM)
+            account_commands.set_disabled(data_dir, SYSTEM, args.name)
             print(_msg(args.lang, f"已停用账户 {args.name}", f"disabled {args.name}"))
         elif args.action == "enable":
-            accounts.disable(data_dir, args.name, accounts.SYSTEM, disabled=False)
+            account_commands.set_disabled(data_dir, SYSTEM, args.name, disabled=False)
             print(_msg(args.lang, f"已启用账户 {args.name}", f"enabled {args.name}"))
         elif args.action == "passwd":
-            accounts.set_password(data_dir, args.name, _password_from_stdin(args), accounts.SYSTEM)
+            account_commands.set_password(data_dir, SYSTEM, args.name, _password_from_stdin(args))
             print(_msg(args.lang, f"已重设 {args.name} 的密码", f"set the password of {args.name}"))
-    except accounts.AccountError as e:
+    except AccountError as e:
         return _fail(t(e.key, args.lang, **e.values))
+    except Denied as e:
+        return _fail(message(e, args.lang))
     return 0
 
 
@@ -311,7 +305,7 @@ def _password_from_stdin(args) -> str:
 def _audit(args) -> int:
     from datetime import datetime, timezone
 
-    from junheng.access import audit
+    from junheng.commands import audit_log
     since = None
     if args.since:
         try:
@@ -320,8 +314,8 @@ def _audit(args) -> int:
             return _fail(_msg(args.lang, f"日期格式不正确：{args.since}（例如 2026-11-24）",
                               f"not a date: {args.since} (e.g. 2026-11-24)"))
         since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-    for row in reversed(audit.entries(Path(args.data_dir), since).rows()):
-        print("\t".join(row))
+    for row in reversed(audit_log.entries(Path(args.data_dir), SYSTEM, since).rows()):
+        print("\t".join(_clean(cell) for cell in row))
     return 0
 
 
@@ -330,6 +324,9 @@ def _cohort(args) -> int:
     from junheng.access import audit
     from junheng.access.accounts import SYSTEM
     from junheng.access.scope import REGION
+    import duckdb
+    import polars as pl
+
     from junheng.data import cohort as cohort_query, db
     from junheng.reports import exports
     from junheng.rules import cohort
@@ -348,23 +345,32 @@ def _cohort(args) -> int:
         years = db.run(con, "snapshot_years", EVERYTHING)["year"].to_list()
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
+    damaged = cohort_query.damaged_years(Path(args.data_dir), args.year_from, args.year_to)
     for name in ("year_from", "year_to"):
         year = getattr(args, name)
-        if year is not None and year not in years:
+        if year is not None and year not in years and year not in damaged:
             return _fail(t("cohort_err_year", lang, value=year, years=f"{min(years)}–{max(years)}"))
     spec = cohort.Cohort(region, args.year_from, args.year_to, tuple(conditions))
     # The command line acts as the local system administrator: exact small counts only when the setting allows
     # analysts and administrators to see them, as on the pages.
     min_count = 0 if settings.flag("JUNHENG_ANALYST_EXACT_COUNTS") else rules["privacy"]["min_count"]
-    result = cohort_query.run(con, spec, EVERYTHING, cohort_query.year_span(spec, years), min_count)
+    try:
+        result = cohort_query.run(con, spec, EVERYTHING, cohort_query.year_span(spec, years), min_count)
+    except (pl.exceptions.PolarsError, duckdb.Error) as e:  # the grammar took it, the data could not: say which
+        return _fail(t("cohort_err_apply", lang, condition=_clean("; ".join(c.text for c in conditions)),
+                       detail=type(e).__name__))
     frame = cohort_query.export_frame(result)
     Path(args.out).write_bytes(exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql,
-                                                                         "junheng.params": _json(result.params)}))
+                                                                         "junheng.params": _json(result.params)},
+                                                    damaged_years=damaged))
     audit.record(Path(args.data_dir), SYSTEM, "export", {"file": Path(args.out).name, "format": kind,
-                                                         "rows": frame.height, "cohort": [c.text for c in conditions]})
+                                                         "rows": frame.height, "cohort": [c.text for c in conditions],
+                                                         **({"damaged_years": sorted(damaged)} if damaged else {})})
+    if damaged:  # on standard error: the file is written, but without these years
+        print(exports.damaged_note(damaged, lang), file=sys.stderr)
     schools = frame["school_id"].n_unique() if frame.height else 0
-    print(_msg(lang, f"{frame.height} 个学校·年度（{schools} 所学校）已写入 {args.out}",
-               f"{frame.height} school-years ({schools} schools) written to {args.out}"))
+    print(_msg(lang, f"{frame.height} 个学校·年度（{schools} 所学校）已写入 {_clean(args.out)}",
+               f"{frame.height} school-years ({schools} schools) written to {_clean(args.out)}"))
     return 0
 
 
@@ -374,8 +380,8 @@ def _report(args) -> int:
     import tempfile
     import time
 
-    from junheng.access import audit
-    from junheng.access.accounts import SYSTEM
+    from junheng.commands import exports as export_commands
+    from junheng.commands.gate import Denied, message
     from junheng.data import db
     from junheng.reports import content, pictures, report
     lang, out = args.lang, Path(args.out)
@@ -386,8 +392,10 @@ def _report(args) -> int:
         return _fail(_msg(lang, "请给出 --county 或 --region 之一", "give one of --county or --region"), code=2)
     started = time.monotonic()
     try:  # the command line acts as the local system administrator
-        data, made = report.build(Path(args.data_dir), EVERYTHING, args.year, kind, lang, county=args.county,
-                                  region=args.region)
+        data, made = export_commands.report(Path(args.data_dir), SYSTEM, args.year, kind, lang, county=args.county,
+                                            region=args.region)
+    except Denied as e:
+        return _fail(message(e, lang))
     except content.ReportError as e:
         return _fail(str(e))
     except (settings.SettingsError, db.DataError) as e:
@@ -403,8 +411,6 @@ def _report(args) -> int:
         if "temporary" in locals() and Path(temporary).exists():
             Path(temporary).unlink()
         return _fail(t("report_err_build", lang, what=f"{type(e).__name__}: {out.name}"))
-    audit.record(Path(args.data_dir), SYSTEM, "export", {"file": out.name, "format": kind, "report": args.county
-                                                         or args.region, "year": args.year})
     print(t("report_written", lang, path=args.out, seconds=f"{time.monotonic() - started:.1f}"))
     return 0
 
@@ -416,6 +422,14 @@ def _json(value) -> str:
 
 def _msg(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
+
+
+def _clean(value) -> str:
+    """Text from files and users as one printed field: what pages remove (bidirectional overrides, control
+    characters) removed, and tabs and line breaks made spaces, so a value can neither reorder a line a terminal
+    shows nor forge another line or column."""
+    from junheng import escape
+    return " ".join(escape.plain(value).replace("\t", " ").splitlines())
 
 
 def _fail(message: str, code: int = 1) -> int:

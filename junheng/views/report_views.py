@@ -28,16 +28,13 @@ def deck_downloads(county: str, year: int, lang: str) -> None:
 
 
 def _builder(county: str, year: int, kind: str, lang: str, account):
-    """What Streamlit runs on the click: record the export, then build the file inside the user's scope."""
-    from junheng.access import audit
-    from junheng.reports import report
-    data_dir, scope = ui.data_dir(), ui.scope()
+    """What Streamlit runs on the click: the export command checks, builds inside the account's scope and audits."""
+    from junheng.commands import exports as export_commands
+    data_dir = ui.data_dir()
 
     def make() -> bytes:
-        audit.record(data_dir, account, "export", {"file": f"report_{county}_{year}", "format": kind, "report": county,
-                                                   "year": year})
         try:
-            return report.build(data_dir, scope, year, kind, lang, county=county)[0]
+            return export_commands.report(data_dir, account, year, kind, lang, county=county)[0]
         except Exception:  # the server log has the details; the user sees Streamlit's plain error notice
             log.exception("report %s %s %s failed", county, year, kind)
             raise RuntimeError(t("report_err_build", lang, what=kind)) from None

@@ -552,13 +552,13 @@ def map_download(fmap, key: str) -> None:
 
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level: bool = True,
-              formats: tuple[str, ...] = ("csv", "xlsx"), build=None) -> None:
+              formats: tuple[str, ...] = ("csv", "xlsx"), build=None, regions: tuple[str, ...] = ()) -> None:
     """Download buttons (CSV, Excel, Parquet) for a table exactly as shown (through the one export module);
     frame: the table, or a function that makes it when a button is clicked.
 
-    School-level rows are for analysts and administrators. The file is built only when a button is clicked
-    (Streamlit calls the builder then), and every download is audited. build(frame, kind) -> bytes replaces the
-    plain files (the cohort page's carry their data dictionary).
+    Each file is released by the command layer (junheng/commands/exports.py `table`: school-level rows for
+    analysts and administrators, inside the account's region, audited), built only when a button is clicked.
+    build(frame, kind) -> bytes replaces the plain files (the cohort page's carry their data dictionary).
     """
     from junheng.reports import exports
     account = st.session_state.get("account")
@@ -570,22 +570,18 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level:
     mime = {"csv": "text/csv", "xlsx": exports.XLSX_MIME, "parquet": exports.COHORT_FORMATS["parquet"]}
     for column, kind in zip(st.columns(len(formats)), formats):
         maker = plain[kind] if build is None else (lambda f, kind=kind: build(f, kind))
-        column.download_button(t(f"download_{kind}", lang), _export(frame, name, kind, account, maker),
+        column.download_button(t(f"download_{kind}", lang),
+                               _export(frame, name, kind, account, maker, school_level, regions),
                                exports.file_name(name, kind), mime[kind], key=f"{key}_{kind}", on_click="ignore")
 
 
-def _export(frame, name: str, kind: str, account, build):
-    """A builder Streamlit runs when the button is clicked: it records the export, then makes the file (frame:
-    the table, or a function that makes it then)."""
-    from junheng.access import audit
-    from junheng.access.accounts import Account
+def _export(frame, name: str, kind: str, account, build, school_level: bool, regions: tuple[str, ...]):
+    """What Streamlit runs when the button is clicked: the command that checks, builds and records the file."""
+    from junheng.commands import exports as export_commands
     data_dir_now = data_dir()
 
     def make() -> bytes:
-        rows = frame() if callable(frame) else frame
-        audit.record(data_dir_now, account or Account("guest", "viewer", ""), "export",
-                     {"file": name, "format": kind, "rows": rows.height})
-        return build(rows)
+        return export_commands.table(data_dir_now, account, name, kind, frame, build, school_level, regions)
     return make
 
 
@@ -653,56 +649,33 @@ def housekeeping() -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _validate_upload(name: str, content: bytes, year: int, lang: str, path: str, fp: str, region: str,
-                     replace_year: bool):
-    from junheng.data import importer
-    try:
-        with importer.stored_upload(Path(path), name, content) as stored:
-            _, report = importer.validate(stored, year, Path(path), lang, name=name, region=region,
-                                          replace_year=replace_year)
-    except importer.UnreadableFile as e:
-        return None, str(e)
-    return report, None
+def _validate_upload(table: str, name: str, content: bytes, year: int, lang: str, path: str, fp: str,
+                     account, replace_year: bool):
+    from junheng.commands import data as data_commands
+    return data_commands.validate_upload(Path(path), account, table, name, content, year, lang, replace_year)
 
 
-def validate_upload(uploaded, year: int, lang: str, replace_year: bool = False):
-    """(report, unreadable-file message) for an uploaded file, computed once per file, year, language, region.
-
-    Rows of counties outside the signed-in account's region are errors. The file is stored under a random
-    name in the data directory's private upload folder while it is read, and deleted right after.
-    """
-    return _validate_upload(uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint(),
-                            scope().region, replace_year)
+def validate_upload(uploaded, year: int, lang: str, replace_year: bool = False, table: str = "school"):
+    """(report, unreadable-file message) for an uploaded file of either table, checked by the command layer once
+    per file, year, language and account (rows outside the account's region are errors)."""
+    return _validate_upload(table, uploaded.name, uploaded.getvalue(), year, lang, str(data_dir()), fingerprint(),
+                            st.session_state.get("account"), replace_year)
 
 
-def import_upload(uploaded, year: int, lang: str, allow_removal=False, replace_year: bool = False):
-    """Store the uploaded file as a new version of year (all or nothing); (report, version or None).
-
-    The file replaces its counties' rows (replace_year: the whole year within the account's region); the
-    import is audited. allow_removal: the Removal the user confirmed (see importer.import_file).
-    """
-    from junheng.access import audit
-    from junheng.data import importer
-    account = st.session_state.get("account")
-    with importer.stored_upload(data_dir(), uploaded.name, uploaded.getvalue()) as stored:
-        report, version = importer.import_file(stored, year, data_dir(), lang, allow_removal=allow_removal,
-                                               source=uploaded.name, region=scope().region,
-                                               replace_year=replace_year)
-    if version is not None and account is not None:
-        audit.record(data_dir(), account, "import", {"table": "school", "year": year, "version": version,
-                                                     "file": uploaded.name, "replace_year": replace_year})
-    return report, version
+def import_upload(uploaded, year: int, lang: str, allow_removal=False, replace_year: bool = False,
+                  table: str = "school"):
+    """Store the uploaded file as a new version of year through the command layer (authorized, all or nothing,
+    audited); (report, version or None)."""
+    from junheng.commands import data as data_commands
+    return data_commands.import_upload(data_dir(), st.session_state.get("account"), table, uploaded.name,
+                                       uploaded.getvalue(), year, lang, allow_removal=allow_removal,
+                                       replace_year=replace_year)
 
 
-def undo_import(year: int, version: str, lang: str) -> dict:
-    """Undo one import of year inside the account's region (see store.rollback); audited."""
-    from junheng.access import audit
-    from junheng.data import store
-    entry = store.rollback(data_dir(), year, version, lang, region=scope().region)
-    audit.record(data_dir(), st.session_state["account"], "rollback",
-                 {"table": "school", "year": year, "undone": version, "version": entry["id"],
-                  "counties": entry.get("counties", [])})
-    return entry
+def undo_import(year: int, version: str, lang: str, table: str = "school") -> dict:
+    """Undo one import of year inside the account's region, through the command layer (audited)."""
+    from junheng.commands import data as data_commands
+    return data_commands.rollback(data_dir(), st.session_state.get("account"), table, year, version, lang)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

@@ -7,7 +7,9 @@ with final as (
         migrant_students,
         migrant_public,
         status,
-        county_status
+        county_status,
+        public_status,
+        private_status
     from migrant_groups
     where year = $year
       and starts_with(county_code, $region)

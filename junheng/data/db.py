@@ -9,9 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from junheng.settings import PROJECT_DIR
-
-QUERY_DIR = PROJECT_DIR / "queries"
+from junheng.settings import QUERY_DIR
 
 
 class DataError(RuntimeError):
@@ -52,11 +50,12 @@ def snapshot_health(data_dir: Path) -> tuple[list[Path], dict[int, str]]:
 
 
 def fingerprint(data_dir: Path) -> str:
-    """Changes whenever a snapshot or boundary file is replaced; part of every cache key."""
+    """Changes whenever a snapshot, boundary or county self-assessment file is replaced; part of every cache key."""
     h = hashlib.sha1()
     paths = (snapshot_files(data_dir) + sorted(Path(data_dir).glob("boundaries/*.parquet"))
-             + sorted(Path(data_dir).glob("aggregates/*/year=*/*.parquet")))
-    for path in paths + [Path(data_dir) / "manifest.json"]:
+             + sorted(Path(data_dir).glob("aggregates/*/year=*/*.parquet"))
+             + sorted(Path(data_dir).glob("county_items/year=*/*.parquet")))
+    for path in paths + [Path(data_dir) / "manifest.json", Path(data_dir) / "county_items" / "manifest.json"]:
         if path.exists():
             st = path.stat()
             h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode())
@@ -137,9 +136,33 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
     for name in ("schools", *MATERIALIZED, *EVALUATED, "cohort_base"):
         con.execute(f"create or replace view {name} as select * from _{name} as rows where {SCOPED}")
     con.execute("create view cohort_base_threshold as select * from _cohort_base_threshold")
+    _county_items(con, data_dir)
+    con.execute(f"create view county_items as select * from _county_items as rows where {SCOPED_IMPORTED}")
     con.execute(f"create macro schools_by_county(region) as table select * from _schools_by_county(region) as rows "
                 f"where {SCOPED}")
     return con
+
+
+def _county_items(con, data_dir: Path) -> None:
+    """The raw `_county_items` (the county self-assessment, junheng/data/county_table.py): every year's current
+    file copied in (a few rows per county), so a later import never changes what an open connection reads. A
+    year whose file cannot be read is left out and logged (its items then read as not assessed)."""
+    import logging
+
+    from junheng.data import store
+    frames = []
+    for path in sorted(store.COUNTY_ITEMS.root(data_dir).glob("year=*/part-0.parquet")):
+        try:
+            frames.append(pl.read_parquet(path, columns=["county_code", "item", "value"]).with_columns(
+                pl.lit(int(path.parent.name.removeprefix("year=")), dtype=pl.Int32).alias("year")))
+        except (OSError, ValueError, pl.exceptions.PolarsError):
+            logging.getLogger(__name__).warning("county self-assessment file unreadable, left out: %s",
+                                                path.relative_to(data_dir), exc_info=True)
+    con.execute("create table _county_items (county_code varchar, year integer, item varchar, value double)")
+    if frames:
+        con.register("_county_items_rows", pl.concat(frames, how="vertical_relaxed"))
+        con.execute("insert into _county_items select county_code, year, item, value from _county_items_rows")
+        con.unregister("_county_items_rows")
 
 
 def _cohort_base(con, data_dir: Path, manifest: dict | None, rules: dict, damaged: dict) -> None:
@@ -161,9 +184,11 @@ def _cohort_base(con, data_dir: Path, manifest: dict | None, rules: dict, damage
 # Per county and year, what the evaluation takes from the school rows (evaluation.level_results and
 # verdicts.school_row_items): computed in Polars once per data version and rules, stored beside the SQL
 # aggregates, so a national evaluation page never fetches and re-evaluates 250,000 school rows.
-EVALUATED = ("county_level_results", "county_row_items", "school_count_status", "left_behind_groups", "migrant_groups")
+EVALUATED = ("county_level_results", "county_row_items", "school_count_status", "left_behind_groups", "migrant_groups",
+             "published_cells")
 # Decided by the privacy threshold alone (the count suppression), not by the evaluation rules.
-BY_MIN_COUNT = ("school_count_status", "left_behind_groups", "migrant_groups")
+BY_MIN_COUNT = ("school_count_status", "left_behind_groups", "migrant_groups", "published_cells")
+PROTECTED = ("school_count_status", "left_behind_groups", "migrant_groups", "published_cells")
 
 
 def evaluation_params(rules: dict) -> dict:
@@ -176,7 +201,8 @@ def evaluation_params(rules: dict) -> dict:
 def evaluated_params(name: str, rules: dict) -> dict:
     """The cache tag of an evaluated aggregate: the count statuses depend on the privacy threshold only."""
     if name in BY_MIN_COUNT:
-        return {"min_count": int(rules["privacy"]["min_count"])}
+        # "audit": statuses stored before the audit by optimisation (issue 23) are not read: they could be worked back
+        return {"min_count": int(rules["privacy"]["min_count"]), "audit": 1}
     return evaluation_params(rules)
 
 
@@ -193,9 +219,8 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
     # stored breakdowns: solved once per year (solving each twice was 30% of a national demo's generation).
     rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
     shield = (left_behind.protection(rows, {"privacy": {"min_count": min_count}})
-              if {"school_count_status", "left_behind_groups"} & set(names) else None)
-    migrant = (left_behind.migrant_protection(rows, min_count)
-               if {"school_count_status", "migrant_groups"} & set(names) else None)
+              if set(PROTECTED) & set(names) else None)
+    migrant = left_behind.migrant_protection(rows, min_count) if set(PROTECTED) & set(names) else None
     if "school_count_status" in names:
         # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
         # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
@@ -207,6 +232,9 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
         out["left_behind_groups"] = left_behind.stored_groups(rows, shield)
     if "migrant_groups" in names:
         out["migrant_groups"] = left_behind.migrant_groups(schools, min_count, migrant)
+    if "published_cells" in names:
+        # Every left-behind and migrant cell anything shows, with its status (`junheng published` prints it).
+        out["published_cells"] = published_counts.cells(rows, shield, migrant)
     for name in BY_MIN_COUNT:
         if name in out:
             out[name] = out[name].with_columns(pl.lit(min_count).alias("min_count"))
@@ -282,6 +310,12 @@ def _evaluation_tables(con, data_dir: Path, years: list[int], rules: dict, manif
 SCOPED = ("starts_with(rows.county_code, getvariable('scope_region')) "
           "and (not getvariable('scope_synthetic_only') or (rows.county_code, rows.year) not in "
           "(select county_code, year from _real))")
+
+
+# The county self-assessment holds imported items only (the demo data ship none): a guest's scope, synthetic data
+# only, sees none of it, whatever county; others see the items of their region.
+SCOPED_IMPORTED = ("starts_with(rows.county_code, getvariable('scope_region')) "
+                   "and not getvariable('scope_synthetic_only')")
 
 
 def _manifest(data_dir: Path) -> dict | None:

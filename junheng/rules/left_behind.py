@@ -272,39 +272,66 @@ def migrant_where(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
 
 
 MIGRANT_SUMS = ("migrant_students", "migrant_public")
+PUBLIC_GROUP = "group_public"  # a 城乡 group's public or private part, "urban|true" (a published sum of its own)
+
+
+def migrant_frame(schools: pl.DataFrame) -> pl.DataFrame:
+    """School rows with urban_rural_group and group_public, what the migrant protection is decided on."""
+    frame = schools if "urban_rural_group" in schools.columns else schools.with_columns(
+        indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+    return frame.with_columns((pl.col("urban_rural_group").fill_null("—") + "|"
+                               + pl.col("is_public").cast(pl.String).fill_null("—")).alias(PUBLIC_GROUP))
 
 
 def migrant_protection(frame: pl.DataFrame, min_count: int) -> privacy.Protection:
-    """The suppression of the migrant group totals the page publishes (by 城乡 group; the school counts constrain
-    them but are never shown) for rows with urban_rural_group."""
-    return privacy.protect(frame, "migrant_students", ("urban_rural_group",), min_count, schools_published=False)
+    """The one suppression of migrant counts (issue 23): school counts (the cohort workbench), 城乡 group totals
+    and each group's public and private parts (the page's public share gives them) and the county total, all
+    decided together, so the page and the workbench publish the same cells."""
+    return privacy.protect(migrant_frame(frame), "migrant_students", ("urban_rural_group", PUBLIC_GROUP), min_count)
 
 
 def migrant_groups(schools: pl.DataFrame, min_count: int, shield: privacy.Protection | None = None) -> pl.DataFrame:
     """Per county and 城乡 group: migrant children, those in public schools, the statuses of the group and county
-    totals (`county_groups`): what a version stores as `migrant_groups`. shield: `migrant_protection` of the same
-    rows, when the caller has it."""
-    frame = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
+    totals (`county_groups`) and of the group's public and private parts: what a version stores as
+    `migrant_groups`. shield: `migrant_protection` of the same rows, when the caller has it."""
+    frame = migrant_frame(schools)
     shield = shield if shield is not None else migrant_protection(frame, min_count)
+    parts = shield.group_status(PUBLIC_GROUP).select(
+        "county_code", pl.col("group").str.split("|").list.first().alias("group"),
+        pl.col("group").str.split("|").list.last().alias("_public"), "status").group_by("county_code", "group").agg(
+        pl.col("status").filter(pl.col("_public") == "true").first().alias("public_status"),
+        pl.col("status").filter(pl.col("_public") != "true").first().alias("private_status"))
     return county_groups(frame, "urban_rural_group", shield, {
         "migrant_students": pl.col("migrant_students").sum(),
-        "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()}).select(
-        "county_code", "group", *MIGRANT_SUMS, "status", "county_status")
+        "migrant_public": pl.col("migrant_students").filter(pl.col("is_public")).sum()}).join(
+        parts, on=["county_code", "group"], how="left").with_columns(
+        pl.col("public_status", "private_status").fill_null(privacy.SHOWN)).select(
+        "county_code", "group", *MIGRANT_SUMS, "status", "county_status", "public_status", "private_status")
 
 
 def stored_migrant_where(per_county: pl.DataFrame, rules: dict) -> pl.DataFrame:
-    """`migrant_where` from `migrant_groups` rows."""
+    """`migrant_where` from `migrant_groups` rows. A public share is shown only where the group total and both its
+    public and private parts are published (the share gives the parts back); above a county, only where every
+    county's are."""
     min_count = rules["privacy"]["min_count"]
+    parts = per_county.with_columns(
+        ((pl.col("public_status") == privacy.SHOWN) & (pl.col("private_status") == privacy.SHOWN)).alias("_parts")
+    ).group_by("group").agg(pl.col("_parts").all()) if "public_status" in per_county.columns else None
     rows = region_groups(per_county.select("county_code", "group", *MIGRANT_SUMS, "status", "county_status"),
                          "migrant_students", min_count)
+    if parts is not None:
+        rows = rows.join(parts, on="group", how="left").with_columns(pl.col("_parts").fill_null(False))
+    else:  # stored before the parts had statuses: the old rule, neither part a small count
+        private = pl.col("migrant_students") - pl.col("migrant_public")
+        rows = rows.with_columns((~_small(pl.col("migrant_public"), min_count) & ~_small(private, min_count))
+                                 .alias("_parts"))
     shown = pl.col("status") == privacy.SHOWN
     total = rows.filter(shown)["migrant_students"].sum() or 1
-    private = pl.col("migrant_students") - pl.col("migrant_public")
     return rows.rename({"group": "urban_rural_group"}).with_columns(
         pl.when(shown).then(pl.col("migrant_students") / total).alias("share_of_migrants"),
-        pl.when(shown & ~_small(pl.col("migrant_public"), min_count) & ~_small(private, min_count))
-        .then(pl.col("migrant_public") / pl.col("migrant_students")).alias("public_share"),
-    ).sort(pl.col("urban_rural_group").replace_strict({"urban": 0, "town": 1, "rural": 2}, default=9))
+        pl.when(shown & pl.col("_parts")).then(pl.col("migrant_public") / pl.col("migrant_students"))
+        .alias("public_share"),
+    ).drop("_parts").sort(pl.col("urban_rural_group").replace_strict({"urban": 0, "town": 1, "rural": 2}, default=9))
 
 
 def _small(value: pl.Expr, min_count: int) -> pl.Expr:

@@ -1,16 +1,13 @@
-"""Which school-level left-behind and migrant counts a cohort may publish: the same cells as everywhere else.
+"""The one published view of left-behind and migrant counts (issue 23): every cell anything shows, with its status.
 
-Left-behind counts: exactly the statuses of the left-behind page (junheng/rules/left_behind.py `protection`),
-decided per county from all of that county's schools, so a cohort table or export shows the same "<5" and "*" as
-the page and together they reveal nothing either does not.
+Left-behind counts: schools (care-gap list, map, cohorts), group totals by 乡镇, 城乡, 办学类型 and 寄宿, and the
+county total (junheng/rules/left_behind.py `protection`). Migrant counts: schools (cohorts), 城乡 group totals and
+each group's public and private parts (the page's public share), and the county total (`migrant_protection`).
+Each is decided per county from all of that county's schools and audited by optimisation (privacy_audit), so the
+pages, reports, exports and cohorts, which all read these statuses, together reveal nothing.
 
-Migrant counts: the left-behind page publishes them only as 城乡 group totals (and public shares); a cohort
-publishes school counts too. They are protected with the group totals and the public / private parts of each
-group as published sums; where the page shows a group figure this protection would hide, every migrant count of
-that county-year is hidden instead (the page alone is safe).
-
-Protection is decided per county, so it is computed a province at a time (the solver's rounds cost grows with
-the rows it holds) and cached by the caller per year and chunk.
+`cells` is what a version stores as `published_cells`; `junheng published` prints it (tests/test_privacy_audit.py
+attacks it).
 """
 from __future__ import annotations
 
@@ -39,11 +36,10 @@ def status(rows: pl.DataFrame, min_count: int) -> pl.DataFrame:
 
 
 def year_status(one: pl.DataFrame, min_count: int, left_behind_shield: privacy.Protection | None = None,
-                migrant_page: privacy.Protection | None = None) -> pl.DataFrame:
+                migrant_shield: privacy.Protection | None = None) -> pl.DataFrame:
     """school_id, left_behind_status, migrant_status of one year's rows (with urban_rural_group), min_count > 0.
-    A caller that has already worked out the left-behind page's protection (`left_behind.protection`) or its
-    migrant group totals' (`left_behind.migrant_protection`) of the same rows passes it, so it is not solved twice
-    (each is seconds for a national year)."""
+    A caller that has already worked out the left-behind protection (`left_behind.protection`) or the migrant one
+    (`left_behind.migrant_protection`) of the same rows passes it, so it is not solved twice."""
     if min_count <= 0 or one.is_empty():  # as `status`: exact counts allowed, or nothing to decide
         return one.select("school_id", pl.lit(privacy.SHOWN).alias("left_behind_status"),
                           pl.lit(privacy.SHOWN).alias("migrant_status")).cast(
@@ -51,42 +47,12 @@ def year_status(one: pl.DataFrame, min_count: int, left_behind_shield: privacy.P
     shield = left_behind_shield if left_behind_shield is not None else left_behind.protection(
         one, {"privacy": {"min_count": min_count}})
     lb = shield.schools.select("school_id", pl.col("status").alias("left_behind_status"))
-    return lb.join(_migrant_status(one, min_count, migrant_page), on="school_id", how="left")
+    return lb.join(_migrant_status(one, min_count, migrant_shield), on="school_id", how="left")
 
 
-def _migrant_status(rows: pl.DataFrame, min_count: int, page: privacy.Protection | None = None) -> pl.DataFrame:
-    frame = rows.with_columns((pl.col("urban_rural_group").fill_null("—") + "|"
-                               + pl.col("is_public").cast(pl.String).fill_null("—")).alias("group_public"))
-    shield = privacy.protect(frame, "migrant_students", ("urban_rural_group", "group_public"), min_count)
-    page = page if page is not None else left_behind.migrant_protection(frame, min_count)
-    unsafe = set(_page_shows_more(frame, shield, page, min_count))
-    return shield.schools.select(
-        "school_id",
-        pl.when(pl.col("county_code").is_in(list(unsafe))).then(pl.lit(privacy.COMPLEMENTARY))
-        .otherwise(pl.col("status")).alias("migrant_status"))
-
-
-def _page_shows_more(frame: pl.DataFrame, shield: privacy.Protection, page: privacy.Protection,
-                     min_count: int) -> list[str]:
-    """Counties where the left-behind page publishes a migrant group figure (a group total, or a public share,
-    which gives the public and private parts) that the cohort's protection hides."""
-    shown = pl.col("status") == privacy.SHOWN
-    ours = shield.group_status("urban_rural_group").select("county_code", "group", shown.alias("ours"))
-    theirs = page.group_status("urban_rural_group").select("county_code", "group", shown.alias("theirs"))
-    totals = theirs.join(ours, on=["county_code", "group"], how="left").filter(
-        pl.col("theirs") & ~pl.col("ours").fill_null(False))["county_code"].to_list()
-    # The page's public share: shown when the group is and neither its public nor its private part is small.
-    parts = frame.group_by("county_code", pl.col("urban_rural_group").fill_null("—").alias("group")).agg(
-        pl.col("migrant_students").filter(pl.col("is_public")).sum().alias("public"),
-        pl.col("migrant_students").filter(~pl.col("is_public")).sum().alias("private"))
-    small = lambda c: (pl.col(c) > 0) & (pl.col(c) < min_count)  # noqa: E731
-    shares = theirs.filter("theirs").join(parts, on=["county_code", "group"]).filter(
-        ~small("public") & ~small("private"))
-    ours_parts = shield.group_status("group_public").select(
-        "county_code", pl.col("group").str.split("|").list.first().alias("group"), shown.alias("ours"))
-    hidden_part = shares.join(ours_parts, on=["county_code", "group"], how="left").filter(
-        ~pl.col("ours").fill_null(True))["county_code"].to_list()
-    return sorted(set(totals) | set(hidden_part))
+def _migrant_status(rows: pl.DataFrame, min_count: int, shield: privacy.Protection | None = None) -> pl.DataFrame:
+    shield = shield if shield is not None else left_behind.migrant_protection(rows, min_count)
+    return shield.schools.select("school_id", pl.col("status").alias("migrant_status"))
 
 
 def mark(rows: pl.DataFrame, statuses: pl.DataFrame, derived: dict[str, tuple[str, ...]]) -> pl.DataFrame:
@@ -110,3 +76,68 @@ def as_published(rows: pl.DataFrame, min_count: int) -> pl.DataFrame:
         if count in out.columns and status_column in out.columns:
             out = out.with_columns(privacy.status_marks(count, min_count, status_column).alias(count))
     return out.drop([s for s in STATUS.values() if s in out.columns])
+
+
+MEASURES = ("left_behind_students", "migrant_students")
+KIND_STATUS = {privacy.SHOWN: "shown", privacy.PRIMARY: "small", privacy.COMPLEMENTARY: "withheld"}
+SUM_MARK = "#"  # in `sums`: "<total cell id>#<what it adds up>" (school, or a breakdown's groups)
+CELLS_SCHEMA = {"county_code": pl.String, "measure": pl.String, "cell_id": pl.String, "kind": pl.String,
+                "status": pl.String, "value": pl.Int64, "sums": pl.List(pl.String)}
+
+
+def cells(rows: pl.DataFrame, left_behind_shield: privacy.Protection, migrant_shield: privacy.Protection
+          ) -> pl.DataFrame:
+    """Every published cell of one year's rows (with urban_rural_group): county_code, measure, cell_id, kind
+    (school, group, county), status (shown, small, withheld), value (the number, shown cells only) and sums (the
+    published sums it is a part of, see SUM_MARK)."""
+    frame = left_behind.migrant_frame(rows)
+    parts = [_cells(frame, "left_behind_students", left_behind_shield, left_behind.BREAKDOWNS, {}),
+             _cells(frame, "migrant_students", migrant_shield, ("urban_rural_group", left_behind.PUBLIC_GROUP),
+                    {left_behind.PUBLIC_GROUP: "urban_rural_group"})]
+    return pl.concat(parts).cast(CELLS_SCHEMA)
+
+
+def _cells(frame: pl.DataFrame, measure: str, shield: privacy.Protection, by: tuple[str, ...],
+           within: dict[str, str]) -> pl.DataFrame:
+    """within: a breakdown whose groups are parts of another breakdown's groups (public / private of a 城乡 group)."""
+    county = "county:" + pl.col("county_code")
+    shown_value = pl.when(pl.col("status") == privacy.SHOWN).then(pl.col("value")).alias("value")
+    keys = frame.select("school_id", *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by])
+    schools = shield.schools.join(keys, on="school_id", how="left").select(
+        "county_code", pl.lit(measure).alias("measure"), ("school:" + pl.col("school_id")).alias("cell_id"),
+        pl.lit("school").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,
+        pl.concat_list(county + f"{SUM_MARK}school",
+                       *[(pl.lit(f"{b}:") + pl.col(b) + f"{SUM_MARK}school") for b in by]).alias("sums"))
+    groups = shield.groups.select(
+        "county_code", pl.lit(measure).alias("measure"), (pl.col("by") + ":" + pl.col("group")).alias("cell_id"),
+        pl.lit("group").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,
+        pl.when(pl.col("by").is_in(list(within))).then(pl.concat_list(
+            county + SUM_MARK + pl.col("by"),
+            pl.col("by").replace_strict(within, default="") + ":" + pl.col("group").str.split("|").list.first()
+            + SUM_MARK + pl.col("by")))
+        .otherwise(pl.concat_list(county + SUM_MARK + pl.col("by"))).alias("sums"))
+    counties = shield.counties.select(
+        "county_code", pl.lit(measure).alias("measure"), county.alias("cell_id"), pl.lit("county").alias("kind"),
+        pl.col("status").replace_strict(KIND_STATUS), shown_value,
+        pl.lit([], dtype=pl.List(pl.String)).alias("sums"))
+    return pl.concat([s.cast(CELLS_SCHEMA) for s in (counties, groups, schools)])
+
+
+def view(published: pl.DataFrame, year: int) -> list[dict]:
+    """`published_cells` rows as the JSON contract of `junheng published` (issue 23): one object per county, year and
+    measure with its cells and its sums (total = sum of parts)."""
+    out = []
+    for (county_code, measure), part in published.sort("county_code", "measure").group_by(
+            ["county_code", "measure"], maintain_order=True):
+        members: dict[str, list[str]] = {}
+        for cell_id, sums in zip(part["cell_id"].to_list(), part["sums"].to_list()):
+            for key in sums or ():
+                members.setdefault(key, []).append(cell_id)
+        out.append({
+            "county_code": county_code, "year": int(year), "measure": measure,
+            "cells": [{"id": r["cell_id"], "kind": r["kind"], "status": r["status"],
+                       "value": None if r["status"] != "shown" else int(r["value"])}
+                      for r in part.select("cell_id", "kind", "status", "value").iter_rows(named=True)],
+            "sums": [{"total": key.rsplit(SUM_MARK, 1)[0], "parts": parts} for key, parts in members.items()],
+        })
+    return out

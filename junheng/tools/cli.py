@@ -345,7 +345,7 @@ def _cohort(args) -> int:
         years = db.run(con, "snapshot_years", EVERYTHING)["year"].to_list()
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
-    damaged = cohort_query.damaged_years(Path(args.data_dir), args.year_from, args.year_to)
+    damaged = cohort_query.damaged_years(db.snapshot_health(Path(args.data_dir))[1], args.year_from, args.year_to)
     for name in ("year_from", "year_to"):
         year = getattr(args, name)
         if year is not None and year not in years and year not in damaged:
@@ -412,6 +412,39 @@ def _report(args) -> int:
             Path(temporary).unlink()
         return _fail(t("report_err_build", lang, what=f"{type(e).__name__}: {out.name}"))
     print(t("report_written", lang, path=args.out, seconds=f"{time.monotonic() - started:.1f}"))
+    return 0
+
+
+def _published(args) -> int:
+    """Every left-behind and migrant count of a year as published (issue 23's contract), as JSON."""
+    import json
+
+    from junheng.data import db
+    from junheng.rules import published_counts
+    lang = args.lang
+    try:
+        rules = settings.load_thresholds()
+        con = db.connect(Path(args.data_dir), rules)
+        scope = EVERYTHING  # the command line acts as the local system administrator, but prints only what is published
+        years = db.run(con, "snapshot_years", scope)["year"].to_list()
+        if args.year not in years:
+            return _fail(_msg(lang, f"没有 {args.year} 年的数据（现有年度：{', '.join(map(str, years))}）",
+                              f"no snapshot for {args.year} (years present: {', '.join(map(str, years))})"))
+        if args.county and args.county not in set(db.run(con, "counties_with_data", scope)["county_code"]):
+            return _fail(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
+                              f"unknown county code: {args.county} (no such county in the data)"))
+        cells = db.run(con, "published_cells", scope, year=args.year, region=args.county or "",
+                       min_count=int(rules["privacy"]["min_count"]))
+    except (settings.SettingsError, db.DataError) as e:
+        return _fail(str(e))
+    view = published_counts.view(cells, args.year)
+    if args.json:
+        print(json.dumps(view, ensure_ascii=False))
+    else:
+        for item in view:
+            hidden = sum(c["status"] != "shown" for c in item["cells"])
+            print(f"{item['county_code']} {item['year']} {item['measure']}: {len(item['cells'])} cells, "
+                  f"{hidden} hidden, {len(item['sums'])} sums")
     return 0
 
 
@@ -560,6 +593,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_report)
 
+    p = sub.add_parser("published", help="every left-behind and migrant count of a year as published (shown, <5 or *), "
+                                          "with the sums that hold between them")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--county", default=None, help="one county code (default: every county)")
+    p.add_argument("--json", action="store_true", help="print the JSON list (one object per county, year and measure)")
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_published)
     p = sub.add_parser("dictionary", help="print (or write) the data dictionary as Markdown")
     p.add_argument("--out", help="file to write, e.g. docs/data_dictionary.md")
     p.set_defaults(func=_dictionary)

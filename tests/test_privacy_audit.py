@@ -1,0 +1,175 @@
+"""The attack statistical offices audit with (τ-ARGUS): from what `junheng published` prints, minimise and maximise
+every hidden left-behind and migrant count over all published sums at once, as whole numbers (scipy's HiGHS), and
+check that nothing is learned (issue 23).
+
+The attacker here is written from the JSON contract alone, independently of junheng/rules/privacy_audit.py: a
+reader knows each shown value, that a "<5" cell is 1..4, that a withheld cell is ≥ 0 and at most the smallest shown
+total holding it, and every sum. Safe: a "<5" cell can still be each of 1 and 4; a withheld cell takes at least 5
+values (fewer only where the "<5" marks alone allow fewer: a part of a "<5" total).
+"""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import coo_matrix
+
+from junheng import settings
+from junheng.data import demo
+
+MIN = settings.load_thresholds()["privacy"]["min_count"]
+LARGE = 10 ** 7
+
+
+def published(data_dir, year: int, county: str | None = None) -> list[dict]:
+    command = [sys.executable, "-m", "junheng.tools.cli", "published", "--data-dir", str(data_dir),
+               "--year", str(year), "--json"] + (["--county", county] if county else [])
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def attack(item: dict, min_count: int = MIN) -> list[dict]:
+    """What the reader learns about one county-year-measure: every hidden cell whose range is narrower than its
+    mark allows, with that range (lowest, highest value of any table consistent with everything published)."""
+    cells = {c["id"]: c for c in item["cells"]}
+    hidden = [c["id"] for c in item["cells"] if c["status"] != "shown"]
+    if not hidden:
+        return []
+    index = {cid: j for j, cid in enumerate(hidden)}
+    upper = np.full(len(hidden), float(LARGE))
+    rows, cols, coefs, rhs = [], [], [], []
+    for r, s in enumerate(item["sums"]):
+        known = 0.0
+        for cid, coef in [(s["total"], 1.0)] + [(p, -1.0) for p in s["parts"]]:
+            if cid in index:
+                rows.append(r), cols.append(index[cid]), coefs.append(coef)
+            else:
+                known += coef * cells[cid]["value"]
+        rhs.append(-known)
+        if cells[s["total"]]["status"] == "shown":  # a part is at most its shown total
+            for p in s["parts"]:
+                if p in index:
+                    upper[index[p]] = min(upper[index[p]], cells[s["total"]]["value"])
+    small = np.array([cells[cid]["status"] == "small" for cid in hidden])
+    lower = np.where(small, 1.0, 0.0)
+    upper = np.where(small, float(min_count - 1), upper)
+    matrix = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), len(hidden)))
+    constraints = [LinearConstraint(matrix, rhs, rhs)] if rhs else []
+    span = np.full(len(hidden), min_count - 1)
+    for s in item["sums"]:  # the marks alone bound a part of a "<5" total
+        if cells[s["total"]]["status"] == "small":
+            others = [p for p in s["parts"] if cells[p]["status"] == "small"]
+            for p in s["parts"]:
+                if p in index:
+                    span[index[p]] = min(span[index[p]], min_count - 1 - (len(others) - (p in others)))
+    low = np.full(len(hidden), np.inf)
+    high = np.full(len(hidden), -np.inf)
+
+    def solve(objective):
+        result = milp(objective, integrality=np.ones(len(hidden)), bounds=Bounds(lower, upper),
+                      constraints=constraints, options={"mip_rel_gap": 0})
+        assert result.success, result.message  # the true counts are a solution
+        x = np.round(result.x)
+        np.minimum(low, x, out=low)
+        np.maximum(high, x, out=high)
+
+    alternate = np.where(np.arange(len(hidden)) % 2 == 0, 1.0, -1.0)
+    for objective in (np.ones(len(hidden)), -np.ones(len(hidden)), alternate, -alternate):
+        solve(objective)  # broad objectives first: their solutions settle most cells
+    learned = []
+    for j, cid in enumerate(hidden):
+        # every solution found is a table the reader cannot tell from the true one: solve only what it leaves open
+        if not (high[j] >= (min_count - 1 if small[j] else low[j] + span[j])):
+            solve(-np.eye(len(hidden))[j])
+        if not (low[j] <= (1 if small[j] else high[j] - span[j])):
+            solve(np.eye(len(hidden))[j])
+        ok = (low[j] <= 1 and high[j] >= min_count - 1) if small[j] else high[j] - low[j] >= span[j]
+        if not ok:
+            learned.append({"county_code": item["county_code"], "year": item["year"], "measure": item["measure"],
+                            "id": cid, "status": cells[cid]["status"], "range": (int(low[j]), int(high[j]))})
+    return learned
+
+
+def test_the_contract_has_every_key_and_only_the_published_values(demo_data):
+    view = published(demo_data, 2025, "341203")
+    assert {(i["county_code"], i["year"], i["measure"]) for i in view} == {
+        ("341203", 2025, "left_behind_students"), ("341203", 2025, "migrant_students")}
+    for item in view:
+        assert set(item) == {"county_code", "year", "measure", "cells", "sums"}
+        ids = {c["id"] for c in item["cells"]}
+        for c in item["cells"]:
+            assert set(c) == {"id", "kind", "status", "value"}
+            assert c["kind"] in ("school", "group", "county") and c["status"] in ("shown", "small", "withheld")
+            assert (c["value"] is None) == (c["status"] != "shown")
+        assert all(s["total"] in ids and set(s["parts"]) <= ids for s in item["sums"])
+        shown = {c["id"]: c["value"] for c in item["cells"] if c["status"] == "shown"}
+        for s in item["sums"]:  # a sum of shown cells adds up
+            if s["total"] in shown and all(p in shown for p in s["parts"]):
+                assert shown[s["total"]] == sum(shown[p] for p in s["parts"])
+
+
+def test_the_county_total_is_the_sum_of_the_schools_as_the_snapshot_has_them(demo_data, demo_frame):
+    truth = demo_frame.filter((pl.col("year") == 2025) & (pl.col("county_code") == "341203"))
+    for item in published(demo_data, 2025, "341203"):
+        county = next(c for c in item["cells"] if c["kind"] == "county")
+        assert county["value"] == truth[item["measure"]].sum()
+        schools = [s for s in item["sums"] if s["total"] == county["id"] and s["parts"][0].startswith("school:")]
+        assert len(schools) == 1 and len(schools[0]["parts"]) == truth.height
+
+
+def test_the_hand_worked_yingdong_case_pins_no_cell(demo_data):
+    # 颍东区 2025 (issue 23): 城区 2186, 初中 1406 and 槐树镇 234 with the shown schools used to force four hidden
+    # cells to 1, 0, 1 and 1. Now no hidden cell has a single possible value, and nothing else is learned either.
+    for item in published(demo_data, 2025, "341203"):
+        learned = attack(item)
+        assert not [x for x in learned if x["range"][0] == x["range"][1]]
+        assert learned == []
+
+
+def test_nothing_is_learned_from_any_year_or_county_of_the_demo_data(demo_data):
+    years = sorted(int(p.name.removeprefix("year=")) for p in (demo_data / "snapshots").glob("year=*"))
+    assert len(years) >= 13
+    learned, hidden = [], 0
+    for year in years:
+        for item in published(demo_data, year):
+            hidden += sum(c["status"] != "shown" for c in item["cells"])
+            learned += attack(item)
+    assert hidden > 1000  # the attack had something to work on
+    assert learned == [], f"{len(learned)} of {hidden} hidden cells learned, e.g. {learned[:5]}"
+
+
+@pytest.fixture(scope="session")
+def national_year(tmp_path_factory, boundary_dir):
+    """One national year (all of China's counties, one year of the national demo generator)."""
+    out = tmp_path_factory.mktemp("national")
+    shutil.copytree(boundary_dir, out / "boundaries")
+    demo.generate(out, scope="national", years=(2025,), log=lambda *_: None)
+    return out
+
+
+@pytest.mark.slow
+def test_nothing_is_learned_from_a_national_year(national_year):
+    learned, hidden = [], 0
+    for item in published(national_year, 2025):
+        hidden += sum(c["status"] != "shown" for c in item["cells"])
+        learned += attack(item)
+    assert hidden > 10000
+    assert learned == [], f"{len(learned)} of {hidden} hidden cells learned, e.g. {learned[:5]}"
+
+
+def test_a_reader_learns_a_small_count_that_one_shown_neighbour_leaves_pinned():
+    # the attacker itself can fail: 3 shown as "<5" beside 10 "*" in a total of 33 with 20 shown: 10 = 13 − the
+    # "<5", so the "*" is 9..12 (4 values), and 13 − "*" ... is learned.
+    item = {"county_code": "x", "year": 2025, "measure": "left_behind_students",
+            "cells": [{"id": "t", "kind": "county", "status": "shown", "value": 33},
+                      {"id": "a", "kind": "school", "status": "small", "value": None},
+                      {"id": "b", "kind": "school", "status": "withheld", "value": None},
+                      {"id": "c", "kind": "school", "status": "shown", "value": 20}],
+            "sums": [{"total": "t", "parts": ["a", "b", "c"]}]}
+    learned = attack(item)
+    assert [(x["id"], x["range"]) for x in learned] == [("b", (9, 12))]
+    item["cells"][3] = {"id": "c", "kind": "school", "status": "withheld", "value": None}
+    assert attack(item) == []

@@ -2,7 +2,6 @@
 import polars as pl
 import streamlit as st
 
-from junheng.data import county_table
 from junheng.rules import evaluation, indicators, verdicts
 from junheng.views import charts, evaluation_tables as tables, evaluation_views as kit, maps, present, report_views, ui
 from junheng.i18n import t
@@ -16,7 +15,7 @@ def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
     status = verdicts.region_verdicts_from(ui.query("county_level_results", year=year, region=region),
                                            ui.query("county_row_items", year=year, region=region), rules,
-                                           county_table.read(ui.data_dir(), year))
+                                           ui.query("county_items", year=year))
     st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
@@ -41,7 +40,7 @@ if schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 result = evaluation.evaluate_county(schools, rules)
-verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir(), year))
+verdict, parts = verdicts.evaluate(schools, rules, ui.query("county_items", year=year))
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).

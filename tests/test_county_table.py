@@ -8,9 +8,15 @@ import polars as pl
 import pytest
 
 from tests.conftest import sign_in
-from junheng.data import county_table, store
+from junheng.access.scope import EVERYTHING
+from junheng.data import county_table, db, store
 from junheng.rules import verdicts
 from junheng.tools import cli
+
+
+def items(data_dir, year: int) -> pl.DataFrame:
+    """What an unrestricted reader sees of year's self-assessment (through the scoped query layer)."""
+    return county_table.read(db.connect(data_dir), EVERYTHING, year)
 
 
 def write(tmp_path, text: str, name: str = "county.csv", encoding: str = "utf-8") -> str:
@@ -31,11 +37,11 @@ GOOD = ("县级行政区划代码,评估项目,值\n"
 def test_a_valid_file_is_stored_as_numbers(tiny_data, tmp_path):
     report, version = county_table.import_file(write(tmp_path, GOOD), 2024, tiny_data)
     assert not report.errors and version
-    stored = county_table.read(tiny_data, 2024)
+    stored = items(tiny_data, 2024)
     assert dict(zip(stored["item"], stored["value"])) == {
         "social_recognition_rate": 0.85, "teacher_pay_not_below_civil_servants": 1.0, "veto_key_classes": 0.0,
         "teacher_rotation_rate": 0.12, "junior_retention_rate": 0.96, "special_ed_funding_cny": 6500.0}
-    assert county_table.read(tiny_data, 2023).is_empty()  # another year: nothing
+    assert items(tiny_data, 2023).is_empty()  # another year: nothing
 
 
 BAD = ("county_code,item,value\n"
@@ -91,18 +97,18 @@ def test_each_import_is_a_version_other_counties_are_kept_and_rollback_works(tin
     first = county_table.import_file(write(tmp_path, GOOD), 2024, tiny_data)[1]
     other = "county_code,item,value\n370305,social_recognition_rate,0.9\n"
     county_table.import_file(write(tmp_path, other, "other.csv"), 2024, tiny_data)
-    assert sorted(set(county_table.read(tiny_data, 2024)["county_code"])) == ["370305", "370724"]
+    assert sorted(set(items(tiny_data, 2024)["county_code"])) == ["370305", "370724"]
     again = "county_code,item,value\n370724,social_recognition_rate,0.80\n"
     report, third = county_table.import_file(write(tmp_path, again, "again.csv"), 2024, tiny_data, "en")
     assert [p["value"] for p in report.warnings] == ["370724"]  # says what it replaces
     assert "(6 items)" in report.warnings[0]["reason"]
-    rows = county_table.read(tiny_data, 2024)
+    rows = items(tiny_data, 2024)
     assert rows.filter(pl.col("county_code") == "370724").select("item", "value").rows() == [
         ("social_recognition_rate", 0.80)]
     versions = county_table.versions(tiny_data)
     assert versions.height == 3 and versions.filter(pl.col("is_current"))["id"].item() == third
     county_table.rollback(tiny_data, 2024, first)
-    assert set(county_table.read(tiny_data, 2024)["county_code"]) == {"370724"}
+    assert set(items(tiny_data, 2024)["county_code"]) == {"370724"}
     with pytest.raises(store.StoreError, match="no version nope"):
         county_table.rollback(tiny_data, 2024, "nope")
 
@@ -135,7 +141,7 @@ def test_template_lists_every_self_assessable_item_and_reads_back(tiny_data, tmp
     book.save(path)
     report, version = county_table.import_file(path, 2024, tiny_data, lang)
     assert not report.errors and version
-    assert county_table.read(tiny_data, 2024).height == len(keys)
+    assert items(tiny_data, 2024).height == len(keys)
 
 
 def test_cli_import_template_versions_and_evaluate_with_the_county_table(tiny_data, tmp_path, capsys):
@@ -164,7 +170,7 @@ def test_cli_import_template_versions_and_evaluate_with_the_county_table(tiny_da
 def test_the_sample_table_imports_cleanly(tiny_data):
     report, version = county_table.import_file(county_table.SAMPLE, 2025, tiny_data, "en")
     assert report.error_count == 0 and version
-    rows = county_table.read(tiny_data, 2025)
+    rows = items(tiny_data, 2025)
     assert rows["county_code"].n_unique() == 2
     assert rows.height == 2 * sum(i.self_assessable for i in verdicts.items())
 

@@ -65,14 +65,20 @@ def test_the_page_says_why(data, monkeypatch):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
+    from tests.conftest import sign_in
     _, failing = sample_counties()
-    if county_table.read(data, YEAR).is_empty():
+    if county_table.versions(data).is_empty():
         county_table.import_file(county_table.SAMPLE, YEAR, data)
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "evaluation.py"),
                            default_timeout=120)
     at.query_params["county"] = failing
     at.query_params["year"] = str(YEAR)
+    at.run()
+    assert not at.exception
+    # a guest's verdict never rests on a bureau's imported items
+    assert "社会认可度（81%" not in "\n".join(m.value for m in at.markdown)
+    sign_in(at)
     at.run()
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)
@@ -89,7 +95,7 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
     rules = settings.load_thresholds()
     con = db.connect(data, rules)  # written with the version, or here once if the data are older
     assert all(db.aggregate_path(data, YEAR, name, db.evaluated_params(name, rules)).exists() for name in db.EVALUATED)
-    table = county_table.read(data, YEAR)
+    table = county_table.read(con, EVERYTHING, YEAR)
     for region in ("", "37", "370724"):
         from_rows = verdicts.region_verdicts(db.run(con, "school_rows", EVERYTHING, year=YEAR, region=region), rules,
                                              table)

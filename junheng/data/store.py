@@ -25,6 +25,10 @@ The version catalog stays manifest.json, next to the files it names, on the shar
 rename is the commit point of the snapshot files too, which a database row could not be (a crash between the
 row and the files would let them disagree). Other servers see a write at once: the manifest's and snapshots'
 file stamps are part of junheng.data.db.fingerprint, hence of every cache key. docs/deploy.md has the rest.
+
+The county self-assessment (junheng/data/county_table.py) is a second table on the same protocol and lock, in
+its own folder (county_items/: manifest.json, manifest.json.bak, .pending.json, versions/, year=YYYY/): a
+`Table` says where a table's files are; `recover` finishes an interrupted write of either.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ import logging
 import os
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,6 +56,34 @@ LOCK_WAIT_S = 30
 MANIFEST = "manifest.json"
 BACKUP = "manifest.json.bak"
 PENDING = ".pending.json"
+
+
+@dataclass(frozen=True)
+class Table:
+    """Where one versioned table's files lie under the data directory: its folder ('' the data directory itself)
+    holds the manifest, its backup, the pending note and versions/; current files are under current_folder."""
+    folder: str
+    current_folder: str
+    sort_by: tuple[str, ...]  # version files are sorted so one county's rows sit together
+    aggregated: bool          # whether a write rebuilds the pre-aggregates (the school rows only)
+
+    def root(self, data_dir: Path) -> Path:
+        return Path(data_dir) / self.folder
+
+    def current_path(self, data_dir: Path, year: int) -> Path:
+        return self.root(data_dir) / self.current_folder / f"year={year}" / "part-0.parquet"
+
+    def version_path(self, data_dir: Path, year: int, version: str) -> Path:
+        return self.root(data_dir) / "versions" / f"year={year}" / f"{version}.parquet"
+
+    def shown(self, name: str) -> str:
+        """A file of the table as messages name it: relative to the data directory, never a server path."""
+        return f"{self.folder}/{name}" if self.folder else name
+
+
+SCHOOLS = Table("", "snapshots", ("county_code", "school_id"), aggregated=True)
+COUNTY_ITEMS = Table("county_items", "", ("county_code", "item"), aggregated=False)
+TABLES = (SCHOOLS, COUNTY_ITEMS)
 
 
 class StoreError(RuntimeError):
@@ -74,9 +107,10 @@ def lock(data_dir: Path, timeout: float = LOCK_WAIT_S):
     return backend.write_lock(data_dir, timeout)
 
 
-def read_manifest(data_dir: Path, lang: str | None = None) -> dict:
+def read_manifest(data_dir: Path, lang: str | None = None, table: Table = SCHOOLS) -> dict:
     """The manifest, checked: a damaged one raises ManifestError saying how to recover (no path beyond its name)."""
-    path = Path(data_dir) / MANIFEST
+    root = table.root(data_dir)
+    path = root / MANIFEST
     if not path.exists():
         return {"years": {}}
     try:
@@ -87,8 +121,8 @@ def read_manifest(data_dir: Path, lang: str | None = None) -> dict:
     except json.JSONDecodeError as e:
         problem = f"JSON, line {e.lineno}"
     if problem:
-        key = "store_manifest_damaged" if _backup_usable(data_dir) else "store_manifest_damaged_no_backup"
-        raise ManifestError(_say(key, lang, file=MANIFEST, backup=BACKUP, detail=problem))
+        key = "store_manifest_damaged" if _backup_usable(root) else "store_manifest_damaged_no_backup"
+        raise ManifestError(_say(key, lang, file=table.shown(MANIFEST), backup=table.shown(BACKUP), detail=problem))
     return manifest
 
 
@@ -108,9 +142,9 @@ def _manifest_problem(manifest) -> str | None:
     return None
 
 
-def _backup_usable(data_dir: Path) -> bool:
+def _backup_usable(root: Path) -> bool:
     try:
-        return _manifest_problem(json.loads((Path(data_dir) / BACKUP).read_text(encoding="utf-8"))) is None
+        return _manifest_problem(json.loads((Path(root) / BACKUP).read_text(encoding="utf-8"))) is None
     except (OSError, ValueError):
         return False
 
@@ -124,11 +158,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def _write_manifest(data_dir: Path, manifest: dict) -> None:
+def _write_manifest(root: Path, manifest: dict) -> None:
     """Keep the manifest being replaced (already checked) as the backup, then commit the new one."""
-    path = Path(data_dir) / MANIFEST
+    path = Path(root) / MANIFEST
     if path.exists():
-        _atomic_write(Path(data_dir) / BACKUP, path.read_bytes())
+        _atomic_write(Path(root) / BACKUP, path.read_bytes())
     _atomic_write(path, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
 
 
@@ -151,11 +185,11 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def current_path(data_dir: Path, year: int) -> Path:
-    return Path(data_dir) / "snapshots" / f"year={year}" / "part-0.parquet"
+    return SCHOOLS.current_path(data_dir, year)
 
 
 def version_path(data_dir: Path, year: int, version: str) -> Path:
-    return Path(data_dir) / "versions" / f"year={year}" / f"{version}.parquet"
+    return SCHOOLS.version_path(data_dir, year, version)
 
 
 def _swap_in(source: Path, target: Path) -> None:
@@ -255,18 +289,54 @@ def _current_frame(data_dir: Path, year: int) -> pl.DataFrame | None:
     return pl.read_parquet(path) if path.exists() else None
 
 
-def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: datetime) -> tuple[str, str]:
+def _write_version_file(data_dir: Path, year: int, frame: pl.DataFrame, stamp: datetime,
+                        table: Table = SCHOOLS) -> tuple[str, str]:
     """Write frame as a version file under a name nobody lists yet; (its sha256, the version id)."""
-    staging = data_dir / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
+    staging = table.root(data_dir) / "versions" / f"year={year}" / f".staging-{os.getpid()}.parquet"
     staging.parent.mkdir(parents=True, exist_ok=True)
     # Small row groups sorted by county: a county's rows sit in a few groups the reader can pick out.
     # LZ4, not Polars' default zstd: a national year (246,285 rows) reads into DuckDB in 61 ms instead of 70 ms,
     # for files about 45% larger (11.6 -> 16.9 MB).
-    frame.sort("county_code", "school_id").write_parquet(staging, row_group_size=10_000, compression="lz4")
+    frame.sort(*table.sort_by).write_parquet(staging, row_group_size=10_000, compression="lz4")
     file_sum = _sha256(staging)
     version = f"{stamp.strftime('%Y%m%dT%H%M%S%f')}-{file_sum[:8]}"
-    os.replace(staging, version_path(data_dir, year, version))
+    os.replace(staging, table.version_path(data_dir, year, version))
     return file_sum, version
+
+
+def manifest_for_write(data_dir: Path, table: Table, lang: str | None = None) -> dict:
+    """Step 1 of a write of table, the store's lock held: its checked manifest (a damaged one raises ManifestError
+    before anything is written), with an interrupted earlier write of the table finished first."""
+    manifest = read_manifest(data_dir, lang, table)
+    _recover_locked(Path(data_dir), manifest, table)
+    return manifest
+
+
+def write_table_version(data_dir: Path, table: Table, year: int, manifest: dict, frame: pl.DataFrame,
+                        entry: dict, lang: str | None = None) -> str:
+    """Steps 2-6 for a table whose manifest lists per year only `current` and `versions` (the county
+    self-assessment): store frame as a new version of year and make it current. entry: the version's facts
+    (its id and written_at are added). manifest: from manifest_for_write, the lock still held. Returns the id."""
+    data_dir = Path(data_dir)
+    stamp = datetime.now(timezone.utc)
+    try:
+        _, version = _write_version_file(data_dir, year, frame, stamp, table)
+    except OSError as e:  # disk full, permissions: nothing is committed, the table is as it was
+        log.exception("version file of %s %s not written", table.folder, year)
+        raise StoreError(_say("store_write_failed", lang, detail=type(e).__name__)) from None
+    year_entry = manifest["years"].get(str(year), {})
+    history = year_entry.get("versions", []) + [{"id": version, **entry,
+                                                 "written_at": stamp.isoformat(timespec="seconds")}]
+    manifest["years"][str(year)] = {**year_entry, "current": version, "versions": history}
+    _commit(data_dir, year, manifest, version, lang, table)
+    return version
+
+
+def make_current(data_dir: Path, table: Table, year: int, manifest: dict, version: str,
+                 lang: str | None = None) -> None:
+    """Steps 3-6 with a version already stored: make it year's current one again (a rollback to it)."""
+    manifest["years"][str(year)]["current"] = version
+    _commit(Path(data_dir), year, manifest, version, lang, table)
 
 
 def rollback(data_dir: Path, year: int, version: str, lang: str | None = None, region: str = "") -> dict:
@@ -338,57 +408,72 @@ def synthetic_counties(data_dir: Path) -> dict[int, set[str]]:
     return out
 
 
-def _commit(data_dir: Path, year: int, manifest: dict, version: str, lang: str | None) -> None:
+def _commit(data_dir: Path, year: int, manifest: dict, version: str, lang: str | None,
+            table: Table = SCHOOLS) -> None:
     """Steps 3-6 of a write (see the module notes); on a failure, the manifest decides what happened."""
+    root = table.root(data_dir)
     try:
-        _atomic_write(data_dir / PENDING, json.dumps({"years": [year]}).encode())
-        _write_manifest(data_dir, manifest)
-        _swap_in(version_path(data_dir, year, version), current_path(data_dir, year))
-        (data_dir / PENDING).unlink()
+        _atomic_write(root / PENDING, json.dumps({"years": [year]}).encode())
+        _write_manifest(root, manifest)
+        _swap_in(table.version_path(data_dir, year, version), table.current_path(data_dir, year))
+        (root / PENDING).unlink()
     except Exception as e:
-        log.exception("write of %s interrupted", year)
+        log.exception("write of %s %s interrupted", table.folder, year)
         try:
-            committed = read_manifest(data_dir)["years"].get(str(year), {}).get("current") == version
-            _recover_locked(data_dir, read_manifest(data_dir))
+            committed = read_manifest(data_dir, table=table)["years"].get(str(year), {}).get("current") == version
+            _recover_locked(data_dir, read_manifest(data_dir, table=table), table)
         except Exception:
             log.exception("recovery after the interrupted write failed; it runs again with the next write")
             raise StoreError(_say("store_write_interrupted", lang, detail=type(e).__name__)) from None
         if not committed:
             raise StoreError(_say("store_write_failed", lang, detail=type(e).__name__)) from None
-    _aggregates(data_dir, year)
+    if table.aggregated:
+        _aggregates(data_dir, year)
 
 
 def recover(data_dir: Path, timeout: float = 0) -> list[int]:
-    """Finish an interrupted write: make each pending year's current snapshot the version the manifest names.
+    """Finish an interrupted write of either table (the school snapshots, the county self-assessment): make each
+    pending year's current file the version its manifest names, remove temporary files.
 
-    Run when the app starts and by every write. Skipped (returns []) when another write holds the lock or the
-    manifest is damaged (that is reported by whatever reads it next). Returns the years repaired.
+    Run when the app starts and by every write. Skipped (returns []) when another write holds the lock; a table
+    whose manifest is damaged is left alone (that is reported by whatever reads it next). Returns the school
+    years repaired.
     """
     data_dir = Path(data_dir)
-    if not (data_dir / PENDING).exists() and not _strays(data_dir):
+    waiting = [table for table in TABLES if (table.root(data_dir) / PENDING).exists() or _strays(data_dir, table)]
+    if not waiting:
         return []
+    repaired: dict[Table, list[int]] = {}
     try:
         with lock(data_dir, timeout=timeout):
-            return _recover_locked(data_dir, read_manifest(data_dir))
-    except (Timeout, ManifestError):
+            for table in waiting:
+                try:
+                    repaired[table] = _recover_locked(data_dir, read_manifest(data_dir, table=table), table)
+                except ManifestError:
+                    continue
+    except Timeout:
         return []
+    return repaired.get(SCHOOLS, [])
 
 
-def _strays(data_dir: Path) -> list[Path]:
-    """Temporary files an interrupted write left (hidden names no reader lists)."""
-    return [*data_dir.glob("versions/year=*/.staging-*.parquet"), *data_dir.glob("snapshots/year=*/.*.tmp"),
-            *data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob("aggregates/by_county/.*.tmp"),
-            *data_dir.glob("aggregates/cohort_base/.*.tmp"),
-            *data_dir.glob(".*.tmp")]
+def _strays(data_dir: Path, table: Table = SCHOOLS) -> list[Path]:
+    """Temporary files an interrupted write of table left (hidden names no reader lists)."""
+    root = table.root(data_dir)
+    found = [*root.glob("versions/year=*/.staging-*.parquet"),
+             *root.glob(str(Path(table.current_folder, "year=*", ".*.tmp"))), *root.glob(".*.tmp")]
+    if table.aggregated:
+        found += [*data_dir.glob("aggregates/*/year=*/.*.tmp"), *data_dir.glob("aggregates/by_county/.*.tmp"),
+                  *data_dir.glob("aggregates/cohort_base/.*.tmp")]
+    return found
 
 
-def _recover_locked(data_dir: Path, manifest: dict) -> list[int]:
-    for stray in _strays(data_dir):
+def _recover_locked(data_dir: Path, manifest: dict, table: Table = SCHOOLS) -> list[int]:
+    for stray in _strays(data_dir, table):
         if stray.is_dir():  # a by-county layout being written
             shutil.rmtree(stray, ignore_errors=True)
         else:
             stray.unlink(missing_ok=True)
-    pending = data_dir / PENDING
+    pending = table.root(data_dir) / PENDING
     if not pending.exists():
         return []
     try:
@@ -400,18 +485,28 @@ def _recover_locked(data_dir: Path, manifest: dict) -> list[int]:
         entry = manifest["years"].get(str(year))
         if entry is None:  # the write never reached its commit: nothing of it is current
             continue
-        if not _matches(current_path(data_dir, year), entry["current"]):
-            _swap_in(version_path(data_dir, year, entry["current"]), current_path(data_dir, year))
-            _aggregates(data_dir, year)
+        stored = table.version_path(data_dir, year, entry["current"])
+        if not _matches(table.current_path(data_dir, year), entry["current"], stored):
+            _swap_in(stored, table.current_path(data_dir, year))
+            if table.aggregated:
+                _aggregates(data_dir, year)
             repaired.append(year)
-            log.warning("recovered %s: current snapshot set to %s as the manifest says", year, entry["current"])
+            log.warning("recovered %s %s: current file set to %s as the manifest says", table.folder or "snapshots",
+                        year, entry["current"])
     pending.unlink()
     return repaired
 
 
-def _matches(snapshot: Path, version: str) -> bool:
-    """Whether the snapshot file is that version (its id ends with the first 8 hex digits of the file's sha256)."""
-    return snapshot.exists() and _sha256(snapshot)[:8] == version.rsplit("-", 1)[-1]
+def _matches(snapshot: Path, version: str, stored: Path | None = None) -> bool:
+    """Whether the snapshot file is that version: its id ends with the first 8 hex digits of the file's sha256,
+    or (county self-assessment versions written before this store, named by their source file's checksum) the
+    file is the stored version file byte for byte."""
+    if not snapshot.exists():
+        return False
+    digest = _sha256(snapshot)
+    if digest[:8] == version.rsplit("-", 1)[-1]:
+        return True
+    return stored is not None and stored.exists() and _sha256(stored) == digest
 
 
 def consistency_problems(data_dir: Path) -> list[str]:

@@ -165,7 +165,7 @@ def _county(ctx: _Context) -> Report:
     place = f"{row['province_name']} {row['prefecture_name']} {row['county_name']}"
     history = ctx.q("school_history", region=ctx.code)
     result = evaluation.evaluate_county(schools, rules)
-    self_table = county_self_table.read(ctx.data_dir, year)
+    self_table = county_self_table.read(ctx.con, ctx.scope, year)
     verdict, parts = verdicts.evaluate(schools, rules, self_table.filter(pl.col("county_code") == ctx.code))
     levels = [lv for lv in indicators.LEVELS if lv in result]
     values = evaluation.level_values(schools, rules)
@@ -439,7 +439,7 @@ def _closing(ctx: _Context) -> list[str]:
 def _bulletin(ctx: _Context) -> Report:
     lang, rules, year = ctx.lang, ctx.rules, ctx.year
     row = ctx.counties.row(0, named=True)
-    self_table = county_self_table.read(ctx.data_dir, year)
+    self_table = county_self_table.read(ctx.con, ctx.scope, year)
     status = verdicts.region_verdicts(ctx.schools, rules, self_table)
     ranking = tables.region_table(status, ctx.counties, lang)
     names = dict(ctx.counties.select("county_code", "county_name").iter_rows())

@@ -142,7 +142,6 @@ STATUS_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "incomplete": "#4575b4"}
 def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
     """The overview's 优质均衡 card: reached / not reached / to be assessed from all four parts (verdicts), with
     the reasons; 'reached' only when the verdict is pass."""
-    from junheng.data import county_table
     from junheng.rules import verdicts
     with st.container(border=True, key="quality_status_card"):
         if not county:
@@ -151,7 +150,7 @@ def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
         schools = ui.query("school_rows", year=year, region=county)
         if schools.is_empty():
             return
-        verdict, parts = verdicts.evaluate(schools, rules, county_table.read(ui.data_dir(), year))
+        verdict, parts = verdicts.evaluate(schools, rules, ui.query("county_items", year=year))
         status = verdict["quality"] if verdict["quality"] in STATUS_COLOURS else "incomplete"
         st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>'
                 f'{escape.html(t("kit_colon", lang))}'

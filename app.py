@@ -1,13 +1,26 @@
 """Junheng's frame: page config, login, navigation, the shared sidebar and the synthetic-data notice."""
+import os
+import sys
+from pathlib import Path
+
 import streamlit as st
 
 from junheng.i18n import t
-from junheng.settings import PROJECT_DIR
-from junheng.views import login, present, ui
+from junheng.settings import LAUNCHER_ENV, STATIC_DIR
+
+# `streamlit run app.py` (Streamlit's command line makes the script sys.argv[0]) serves the frame without the
+# launcher's login routes, so a login would be lost at the next reload: stop at once and name the launcher. The
+# one hidden page replaces Streamlit's pages/-directory navigation, which would run each page without the frame.
+if os.environ.get(LAUNCHER_ENV) != "1" and Path(sys.argv[0]).resolve() == Path(__file__).resolve():
+    st.navigation([st.Page(lambda: st.error(f"{t('launcher_required', 'zh')}\n\n{t('launcher_required', 'en')}"),
+                           title="均衡 Junheng", url_path="launcher")], position="hidden").run()
+    st.stop()
+
+from junheng.views import login, present, ui  # noqa: E402 — after the check: a refused start loads no more
 
 # The tab's icon is the app's own SVG (sent inline): an emoji icon made Streamlit import its emoji catalogue
 # (0.2-0.4 s of a fresh server's first page), and a Material Symbols icon is fetched from fonts.gstatic.com.
-st.set_page_config(page_title="均衡 Junheng", page_icon=str(PROJECT_DIR / "static" / "favicon.svg"), layout="wide")
+st.set_page_config(page_title="均衡 Junheng", page_icon=str(STATIC_DIR / "favicon.svg"), layout="wide")
 
 lang = ui.language()
 ui.housekeeping()  # once per server process: finish an interrupted write, delete day-old uploads

@@ -472,6 +472,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "other_counties": ("其他县（区）合计（含不宜细分的小数目）", "Other counties together (small counts not broken down)"),
     "privacy_marks": ("“<{n}”：少于 {n} 人；“*”：为防止反推小数目而隐藏。", "\"<{n}\": under {n}; \"*\": hidden so that a small count cannot be worked out."),
     # accounts, login, roles, audit (issue 11)
+    "launcher_required": ("请用 `python -m junheng.tools.serve`（或 `make run`）启动均衡：`streamlit run app.py` 不提供"
+                          "登录所需的服务器路由，刷新页面后登录会丢失。",
+                          "Start Junheng with `python -m junheng.tools.serve` (or `make run`): `streamlit run app.py` "
+                          "serves it without the server routes a login needs, so a login is lost on reload."),
     "login_title": ("登录", "Log in"),
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),

@@ -10,7 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The named queries and the static files are package data (in a checkout, links to the top-level queries/ and
+# static/), so an installed wheel finds them in itself.
+QUERY_DIR = PACKAGE_DIR / "queries"
+STATIC_DIR = PACKAGE_DIR / "static"
+# The checkout: the web frame (app.py, pages/) lives there, not in the package.
 PROJECT_DIR = PACKAGE_DIR.parent
+# Set by the launcher (junheng/tools/serve.py) in its own process before the server starts: the frame refuses
+# to run under a bare `streamlit run app.py`, which lacks the launcher's login routes. Not a setting.
+LAUNCHER_ENV = "JUNHENG_LAUNCHER"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ every script run (two thirds of the server's CPU per run), a periodic one instea
 import threading
 import time
 
+import pytest
+
 from junheng.tools import serve
 
 
@@ -75,3 +77,54 @@ def test_the_prompt_check_the_launcher_skips_is_still_streamlits():
     from streamlit import delta_generator
     assert "_use_warning_has_been_displayed" in inspect.getsource(delta_generator._maybe_print_use_warning)
     assert hasattr(delta_generator, "_use_warning_has_been_displayed")
+
+
+@pytest.mark.browser
+def test_streamlit_run_app_py_stops_at_once_and_names_the_launcher(tmp_path, browser):
+    """`streamlit run app.py` serves the frame without the launcher's login routes (a login would be lost at the
+    next reload): the page says, in both languages, how to start the app, and shows nothing else."""
+    from junheng.tools.browser import ROOT, streamlit_server, wait_for_page
+    seen = {}
+    with streamlit_server(tmp_path, script=str(ROOT / "app.py")) as url:  # a path, not "app.py": `streamlit run`
+        page = browser.new_page()
+        try:
+            # the frame's address, and a pages/ file's own address (Streamlit's pages/-directory navigation)
+            for path in ("/", "/accounts"):
+                page.goto(url + path)
+                wait_for_page(page)
+                seen[path] = (page.locator('[data-testid="stAlertContentError"]').all_inner_texts(),
+                              page.locator('[data-testid="stSidebarNav"]').count(),
+                              page.locator('[data-testid="stTextInput"]').count())
+        finally:
+            page.close()
+    for path, (errors, navigation, inputs) in seen.items():
+        assert len(errors) == 1, (path, errors)
+        assert "python -m junheng.tools.serve" in errors[0] and "make run" in errors[0]
+        assert "启动均衡" in errors[0] and "a login is lost on reload" in errors[0]
+        assert navigation == 0 and inputs == 0, path  # no page list, no login box, no account form
+
+
+@pytest.mark.browser
+def test_the_launcher_serves_the_frame_with_its_login_routes(tmp_path, browser):
+    """The same app.py started by the launcher runs on (its navigation is drawn, no launcher message) and its
+    session route answers a forged ticket with 400, so the check does not stop the real server."""
+    import urllib.error
+    import urllib.request
+
+    from junheng.access.routes import SESSION_ROUTE
+    from junheng.tools.browser import streamlit_server, wait_for_page
+    with streamlit_server(tmp_path) as url:
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            wait_for_page(page)
+            errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+            navigation = page.locator('[data-testid="stSidebarNav"]').count()
+        finally:
+            page.close()
+        request = urllib.request.Request(url + SESSION_ROUTE, data=b"forged", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+    assert not any("junheng.tools.serve" in e for e in errors), errors
+    assert navigation == 1
+    assert refused.value.code == 400

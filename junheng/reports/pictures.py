@@ -12,12 +12,11 @@ from contextlib import contextmanager
 import warnings
 from pathlib import Path
 
-from junheng.settings import PROJECT_DIR
+from junheng.settings import STATIC_DIR
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STATIC_DIR = PROJECT_DIR / "static"
 MAP_ORIGIN = "http://junheng.invalid"  # never resolved: every request to it is answered by the route below
 MIME = {".js": "application/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml"}
 # The kaleido server is one queue per process: one caller at a time, or answers could cross.

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import threading
 
-from junheng.settings import PROJECT_DIR
+from junheng.settings import LAUNCHER_ENV, PROJECT_DIR
 
 
 
@@ -152,9 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(sys.argv[1:] if argv is None else argv)
     if config["logger.hideWelcomeMessage"]:
-        import os
         port = config.get("server.port") or os.environ.get("STREAMLIT_SERVER_PORT") or 8501
         logging.getLogger("junheng.serve").info("Junheng starts: open http://localhost:%s", port)
+    os.environ[LAUNCHER_ENV] = "1"  # app.py checks it first: the login routes below are served
     threading.Thread(target=_warm, name="junheng-warm", daemon=True).start()
     if not config["runner.postScriptGC"]:
         threading.Thread(target=collect_garbage, args=(threading.Event(),), name="junheng-gc", daemon=True).start()

@@ -57,13 +57,15 @@ def statuses(counts: list[int], townships: list[str] | None = None) -> dict[str,
 
 @pytest.mark.parametrize("count, status", [(0, "shown"), (1, "primary"), (MIN - 1, "primary"), (MIN, "shown")])
 def test_a_lone_count_is_suppressed_below_the_threshold(count, status):
-    # with a second school of 50 so the county total is not itself the small count
-    assert statuses([count, 50])[f"{count}@00"] == (status if status == "shown" else "primary")
+    # with schools of 50 and 60 so the county total is not itself the small count (with one other school alone,
+    # that school would be the total minus a "<5": four values, and the "<5" itself would have to become "*")
+    assert statuses([count, 50, 60])[f"{count}@00"] == status
 
 
 def test_the_next_smallest_school_is_hidden_so_total_minus_others_gives_nothing():
-    # 3, 10, 20 in one township: published total 33 − 10 − 20 would give the 3 back, so the 10 goes too.
-    assert statuses([3, 10, 20]) == {"3@00": "primary", "10@01": "complementary", "20@02": "shown"}
+    # 3, 10, 20 in one township: published total 33 − 10 − 20 would give the 3 back, so the 10 goes too; and then
+    # the 10 would be 33 − 20 − "<5", one of 9..12 (four values, issue 23): the 20 goes as well.
+    assert statuses([3, 10, 20]) == {"3@00": "primary", "10@01": "complementary", "20@02": "complementary"}
 
 
 def test_two_ones_are_not_enough_on_their_own():
@@ -74,13 +76,16 @@ def test_two_ones_are_not_enough_on_their_own():
 
 def test_a_small_township_total_is_itself_suppressed_and_protected():
     # 柳山乡 has one school with 2 children: its total is a small count, and the county total minus the other
-    # township's total would give it back, so that township's total is hidden too.
+    # township's total would give it back, so that township's total is hidden too; that total would then be 72
+    # minus a "<5" (68..71, four values), so 柳山乡's total is withheld ("*") rather than "<5", and its school too.
+    # The county total stays published.
     rows = frame([school(school_id="3707240001", township="柳山乡", left_behind_students=2),
                   school(school_id="3707240002", township="城关街道", left_behind_students=30),
                   school(school_id="3707240003", township="城关街道", left_behind_students=40)])
     shield = left_behind.protection(left_behind.school_care(rows, RULES), RULES)
     towns = dict(zip(shield.group_status("township")["group"], shield.group_status("township")["status"]))
-    assert towns["柳山乡"] == "primary" and towns["城关街道"] == "complementary"
+    assert towns["柳山乡"] == "complementary" and towns["城关街道"] == "complementary"
+    assert shield.counties["status"].to_list() == ["shown"]
 
 
 def _care_2025(demo_frame, county=None):
@@ -317,11 +322,13 @@ def test_migrant_table_hides_small_groups_and_public_shares_that_give_a_small_co
                   school(school_id="3707240003", urban_rural_code="121", migrant_students=40, is_public=True),
                   school(school_id="3707240004", urban_rural_code="220", migrant_students=2, is_public=True)])
     out = {r["urban_rural_group"]: r for r in left_behind.migrant_where(rows, RULES).iter_rows(named=True)}
-    assert out["urban"]["migrant_students"] == 303 and out["urban"]["public_share"] is None  # 3 private
+    assert out["urban"]["public_share"] is None                     # 3 private
     assert out["rural"]["status"] == "primary"                      # 2 children
     assert out["town"]["status"] == "complementary"                 # else 345 − 303 − 40 gives the 2
+    # and with 303 shown, the town's 40 would be 42 minus a "<5" (38..41, four values): 303 goes too (issue 23)
+    assert out["urban"]["status"] == "complementary"
     shown = left_behind.migrant_table(left_behind.migrant_where(rows, RULES), RULES, "zh")
-    assert shown["随迁子女数"].to_list() == ["303", "*", f"<{MIN}"]
+    assert shown["随迁子女数"].to_list() == ["*", "*", f"<{MIN}"]
 
 
 def test_migrants_by_group_and_public_share():

@@ -5,7 +5,7 @@ check that nothing is learned (issue 23).
 The attacker here is written from the JSON contract alone, independently of junheng/rules/privacy_audit.py: a
 reader knows each shown value, that a "<5" cell is 1..4, that a withheld cell is ≥ 0 and at most the smallest shown
 total holding it, and every sum. Safe: a "<5" cell can still be each of 1 and 4; a withheld cell takes at least 5
-values (fewer only where the "<5" marks alone allow fewer: a part of a "<5" total).
+values (fewer only where the "<5" marks alone allow fewer: a part of a "<5" total, see privacy_audit.spans).
 """
 import json
 import shutil
@@ -64,7 +64,7 @@ def attack(item: dict, min_count: int = MIN) -> list[dict]:
             others = [p for p in s["parts"] if cells[p]["status"] == "small"]
             for p in s["parts"]:
                 if p in index:
-                    span[index[p]] = min(span[index[p]], min_count - 1 - (len(others) - (p in others)))
+                    span[index[p]] = min(span[index[p]], max(1, min_count - 2 - (len(others) - (p in others))))
     low = np.full(len(hidden), np.inf)
     high = np.full(len(hidden), -np.inf)
 

@@ -230,6 +230,14 @@ class _System:
                 break  # reachable as a linear program's fraction: a rule's cell instead
         if not by_rule:
             return []
+        cover.refresh(widen=True)
+        try:
+            for target in targets:
+                picks = cover.picks(bad, target)
+                if picks:
+                    return picks
+        finally:
+            cover.refresh()
         pick = self._repair_cell(bad, table, cover.fixed)
         return [] if pick is None else [pick]
 

@@ -53,15 +53,16 @@ def _needs(status: int, low: int, high: int, min_count: int, span: int) -> tuple
 
 
 def spans(table: Table, min_count: int) -> np.ndarray:
-    """How far apart each withheld cell's lowest and highest value must be: min_count − 1, or less for a part of a
-    "<5" total, which the marks alone bound (a total of at most 4 holding two other "<5" parts leaves this part
-    at most 2, so 0..2 is all a reader could ever be unsure of)."""
+    """How far apart each withheld cell's lowest and highest value must be: min_count − 1 (min_count values), or
+    less for a part of a "<5" total, which the marks alone bound: at most 4 less 1 for each other "<5" part, and at
+    least 1 when it is the total's only part. Such a part must keep a span of min_count − 2 less 1 for each other
+    "<5" part (at least 1): a "<5" total with one other "<5" part leaves it 0..3, and it must stay 2 wide."""
     need = np.full(len(table.value), min_count - 1)
     for total, parts in table.sums:
         if table.status[total] != SMALL:
             continue
         small = table.status[parts] == SMALL
-        allowed = (min_count - 1) - (small.sum() - small)  # the other "<5" parts are at least 1 each
+        allowed = np.maximum(1, (min_count - 2) - (small.sum() - small))  # other "<5" parts are at least 1 each
         need[parts] = np.minimum(need[parts], allowed)
     return need
 
@@ -212,15 +213,17 @@ class Cover:
         self.columns = np.arange(2 * n, dtype=np.int32)
         self.refresh()
 
-    def refresh(self) -> None:
-        """Costs and bounds from the table's current statuses."""
+    def refresh(self, widen: bool = False) -> None:
+        """Costs and bounds from the table's current statuses. widen: a "<5" cell may become withheld too (at three
+        times a shown cell's cost), when withholding shown cells alone cannot do it."""
         status, value = self.table.status, self.value
-        shown = status == SHOWN
-        low = np.where(status == SMALL, 1.0, 0.0)
-        high = np.where(status == SMALL, float(self.min_count - 1), float(UNBOUNDED))
+        self.widen = widen
+        movable = (status == SHOWN) | ((status == SMALL) & widen)
+        low = np.where((status == SMALL) & ~widen, 1.0, 0.0)
+        high = np.where((status == SMALL) & ~widen, float(self.min_count - 1), float(UNBOUNDED))
         self.up, self.down = high - value, value - low  # how far each cell may move up and down
         self.up[self.fixed] = self.down[self.fixed] = 0.0
-        cost = np.where(shown, self.price, 0.0)
+        cost = np.where(movable, self.price * np.where(status == SMALL, 3.0, 1.0), 0.0)
         self.highs.changeColsCost(2 * self.n, self.columns, np.r_[cost, cost])
         self.highs.changeColsBounds(2 * self.n, self.columns, np.zeros(2 * self.n), np.r_[self.up, self.down])
 
@@ -240,7 +243,10 @@ class Cover:
         if x is None:
             return None
         moved = x[:self.n] + x[self.n:] > 1e-7
-        return np.flatnonzero(moved & (self.table.status == SHOWN)).tolist()
+        status = self.table.status
+        widened = moved & (status == SMALL) & self.widen & (x[:self.n] + x[self.n:] > 0) & (
+            (self.value + x[:self.n] - x[self.n:] < 1 - 1e-7) | (self.value + x[:self.n] - x[self.n:] > self.min_count - 1 + 1e-7))
+        return np.flatnonzero((moved & (status == SHOWN)) | widened).tolist()
 
 
 def _linear_program(cost, lower, upper, rows, cols, coefs, rhs) -> np.ndarray | None:

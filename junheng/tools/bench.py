@@ -441,7 +441,25 @@ def bench_import(data_dir: Path, log=print, xlsx: bool = True) -> dict:
             results.append({"format": kind, "megabytes": round(path.stat().st_size / 1e6, 1), **outcome,
                             "load_average": round(os.getloadavg()[0], 1)})
             log(f"  {outcome['seconds']} s, peak {outcome['peak_rss_mb']} MB")
-    return {"rows": schools.height, "year": year, "files": results}
+        protection = bench_protection(schools, year, log)
+    return {"rows": schools.height, "year": year, "files": results, "protection": protection}
+
+
+def bench_protection(schools: pl.DataFrame, year: int, log=print) -> dict:
+    """What protecting the small counts adds to writing a year (issue 23): the left-behind and migrant suppression,
+    audited by optimisation and repaired, and the published view, as `db.write_aggregates` computes them."""
+    from junheng import settings
+    from junheng.data import db
+    rules = settings.load_thresholds()
+    log("protecting the small counts of the year (suppression, audit by optimisation, repair) …")
+    started = time.perf_counter()
+    out = db.evaluated(schools, year, rules, db.PROTECTED)
+    seconds = round(time.perf_counter() - started, 1)
+    cells = out["published_cells"]
+    hidden = cells.filter(pl.col("status") != "shown").height
+    log(f"  {seconds} s, {hidden:,} of {cells.height:,} published cells hidden")
+    return {"seconds": seconds, "cells": cells.height, "hidden": hidden,
+            "load_average": round(os.getloadavg()[0], 1)}
 
 
 def _write_xlsx(table: pl.DataFrame, path: Path) -> None:
@@ -468,6 +486,12 @@ def import_markdown(result: dict) -> str:
     for f in result["files"]:
         lines.append(f"| {f['format']} | {f['megabytes']} | {f['seconds']} | {f['peak_rss_mb']:,} | "
                      f"{f['baseline_rss_mb']:,} | {f['errors']} | {f['warnings']} | {f.get('load_average', '')} |")
+    protection = result.get("protection")
+    if protection:
+        lines += ["", f"Protection (the small counts of minors, issue 23: suppression, audit of every hidden cell by "
+                      f"optimisation, repair; written with the year by `db.write_aggregates`): {protection['seconds']} s "
+                      f"for the year, {protection['hidden']:,} of {protection['cells']:,} published left-behind and "
+                      f"migrant cells hidden (load avg {protection['load_average']})."]
     lines += ["", "Load avg: the machine's 1-minute load average after the run (2 cores, shared): times grow with it. "
               "Under load from other work the .xlsx took 11–44 s on this machine (most of it fastexcel/calamine "
               "parsing the sheet's XML) and a CSV 2–13 s; a national file is fastest as CSV.", "",

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import html as _html
 import re
-import unicodedata
 
 # Directional overrides and isolates can make a name display as something else (and reorder a file name's
 # extension); they carry no meaning in a school or place name.
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
+# What plain() removes, as one regular expression that Python and Polars (Rust) both read: the bidirectional
+# controls above and every control character (Unicode Cc) but tab and newline. Files and command-line output use
+# it on whole columns (junheng/reports/exports.py); tests/test_escape.py checks it against that definition code
+# point by code point.
+UNSAFE_CHARACTERS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+_UNSAFE = re.compile(UNSAFE_CHARACTERS)
 # A spreadsheet starts a formula (or DDE) at these; OWASP: prefix such a cell with a single quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -22,9 +27,7 @@ MAX_TEXT = 500  # characters of one name shown in a map tooltip or chart label; 
 
 def plain(value, limit: int | None = None) -> str:
     """The text with bidirectional controls and other control characters removed, optionally shortened."""
-    text = "" if value is None else str(value)
-    text = text.translate(BIDI_CONTROLS)
-    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    text = _UNSAFE.sub("", "" if value is None else str(value))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

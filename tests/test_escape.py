@@ -81,7 +81,7 @@ def test_excel_cells_are_strings_never_formulas_or_links():
     for sheet in book.worksheets:
         cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
         assert [c.data_type for c in cells] == ["s"] * len(NAMES)
-        assert [c.value.replace("_x000D_", "\r") for c in cells] == list(NAMES)  # openpyxl keeps \r encoded
+        assert [c.value for c in cells] == [escape.plain(n) for n in NAMES]  # as pages show them
         assert not any(c.hyperlink for c in cells)
     assert len({s.title for s in book.worksheets}) == 2
 
@@ -135,3 +135,76 @@ def test_the_command_line_refuses_a_bad_language_setting_like_the_app(monkeypatc
     monkeypatch.setenv("JUNHENG_LANG", "fr")
     assert cli.main(["versions", "--data-dir", "nowhere"]) == 2
     assert "JUNHENG_LANG" in capsys.readouterr().err
+
+
+def test_the_characters_removed_are_exactly_bidirectional_controls_and_control_characters_but_tab_and_newline():
+    import unicodedata
+    pattern = re.compile(escape.UNSAFE_CHARACTERS)
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    wrong = [hex(c) for c in range(0x110000) if bool(pattern.fullmatch(chr(c))) != (
+        chr(c) in bidi or (unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\t\n"))]
+    assert wrong == []
+    # Polars reads the same expression the same way (exports clean whole columns with it)
+    every = "".join(chr(c) for c in range(0x3000) if c not in range(0xd800, 0xe000))
+    assert pl.Series([every]).str.replace_all(escape.UNSAFE_CHARACTERS, "")[0] == escape.plain(every)
+
+
+def _unsafe(text: str) -> list[str]:
+    """The bidirectional or control characters in text (tab and newline allowed)."""
+    return sorted({hex(ord(ch)) for ch in re.findall(escape.UNSAFE_CHARACTERS, text)})
+
+
+HOSTILE_FRAME = pl.DataFrame({"name": list(NAMES), "n": list(range(len(NAMES))),
+                              "\u202e列名\x07": list(NAMES)[::-1]}).with_columns(
+    pl.col("name").cast(pl.Categorical).alias("kind"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "parquet", "cohort_csv", "cohort_xlsx", "cohort_parquet"])
+def test_every_export_format_holds_no_bidirectional_or_control_characters(kind):
+    import zipfile
+
+    import pyarrow.parquet as pq
+    hostile_meta = {"junheng.query": "\u202eselect 1\x00", "junheng.params": "{\"a\": \"\u2066x\"}"}
+    data = {"csv": lambda: exports.csv_bytes(HOSTILE_FRAME),
+            "xlsx": lambda: exports.xlsx_bytes({"\u202e表\x1b": HOSTILE_FRAME}),
+            "parquet": lambda: exports.parquet_bytes(HOSTILE_FRAME, hostile_meta),
+            "cohort_csv": lambda: exports.cohort_bytes(HOSTILE_FRAME, "csv", "zh"),
+            "cohort_xlsx": lambda: exports.cohort_bytes(HOSTILE_FRAME, "xlsx", "zh", damaged_years=[2020]),
+            "cohort_parquet": lambda: exports.cohort_bytes(HOSTILE_FRAME, "parquet", "zh", hostile_meta)}[kind]()
+    if kind.endswith("csv"):
+        text = data.decode("utf-8-sig")
+        parsed = pl.read_csv(io.StringIO(text), infer_schema_length=0)
+        assert parsed.height == len(NAMES) and parsed.columns[2] == "列名"
+        texts = [text]
+    elif kind.endswith("xlsx"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            texts = [z.read(n).decode("utf-8") for n in z.namelist()]
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+        texts += cells + [sheet.title for sheet in book]
+        assert escape.plain(NAMES[15]) in cells  # the text itself stays, less its override
+    else:
+        table = pq.read_table(io.BytesIO(data))
+        texts = [str(v) for column in table.columns for v in column.to_pylist()] + table.column_names
+        texts += [v.decode() for v in (table.schema.metadata or {}).values()]
+        assert "列名" in table.column_names
+    assert [(t_, _unsafe(t_)) for t_ in texts if _unsafe(t_)] == []
+
+
+def test_junheng_versions_and_audit_print_no_bidirectional_or_control_characters(tmp_path, capsys):
+    from junheng.access import accounts, audit
+    from junheng.data import demo
+    from junheng.tools import cli
+    from tests.conftest import FIXTURE_ROWS, frame
+    rows = frame(FIXTURE_ROWS).filter(pl.col("year") == 2024)
+    hostile = "\u202eRTL覆盖gnp.exe\x1b[31m\nforged line\tcolumn"
+    demo.write_snapshot(tmp_path, 2024, rows, source=hostile, synthetic=False)
+    assert cli.main(["versions", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "RTL覆盖gnp.exe[31m forged line column" in out and _unsafe(out.replace("\n", "")) == []
+    assert len(out.splitlines()) == 1  # the source's line break forged no second version
+    audit.record(tmp_path, accounts.SYSTEM, "export", {"file": hostile})
+    assert cli.main(["audit", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "RTL覆盖gnp.exe" in out and _unsafe(out.replace("\n", "").replace("\t", "")) == []
+    assert len(out.splitlines()) == 1 and "forged line" in out

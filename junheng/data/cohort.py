@@ -88,6 +88,18 @@ def year_span(cohort: grammar.Cohort, years: list[int]) -> tuple[int, int]:
     return (start, end) if start <= end else (end, start)
 
 
+def damaged_years(problems: dict[int, str], year_from: int | None = None, year_to: int | None = None
+                  ) -> dict[int, str]:
+    """The years in the range (every year when unbounded) whose snapshot cannot be read, so a cohort over them
+    leaves their schools out: year -> what is wrong (problems: db.snapshot_health's). A file names them, never
+    drops them in silence."""
+    low, high = year_from, year_to
+    if low is not None and high is not None and low > high:  # a reversed range is read as the same range
+        low, high = high, low
+    return {y: p for y, p in sorted(problems.items())
+            if (low is None or y >= low) and (high is None or y <= high)}
+
+
 def derived_from() -> dict[str, tuple[str, ...]]:
     """protected count -> the measures made from it (hidden with it)."""
     out: dict[str, list[str]] = {}
@@ -128,9 +140,14 @@ def run(con, cohort: grammar.Cohort, scope, years: tuple[int, int], min_count: i
 def condition_expr(condition: grammar.Condition) -> pl.Expr:
     """The condition as a Polars filter (a null value, e.g. a suppressed count, never meets it)."""
     col, value = pl.col(condition.column), condition.value
+    if condition.op == "in":
+        # Numbers are parsed as floats while counts are stored as integers: Polars' is_in compares only like types
+        # (`left_behind_students in (1, 2)` raised InvalidOperationError), so both sides are compared as floats.
+        numeric = condition.field.numeric
+        values = pl.Series(list(value), dtype=pl.Float64 if numeric else None)
+        return (col.cast(pl.Float64) if numeric else col).is_in(values.implode()).fill_null(False)
     expr = {"=": lambda: col == value, "!=": lambda: col != value, ">": lambda: col > value,
-            ">=": lambda: col >= value, "<": lambda: col < value, "<=": lambda: col <= value,
-            "in": lambda: col.is_in(list(value))}[condition.op]()
+            ">=": lambda: col >= value, "<": lambda: col < value, "<=": lambda: col <= value}[condition.op]()
     return expr.fill_null(False)
 
 

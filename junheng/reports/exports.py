@@ -19,6 +19,24 @@ WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "str
                     "nan_inf_to_errors": True}
 
 
+def clean(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell and column name as pages show them (escape.plain): no bidirectional overrides, no control
+    characters but tab and newline. Applied once to every file this module writes."""
+    texts = [pl.col(c).cast(pl.String).str.replace_all(escape.UNSAFE_CHARACTERS, "")
+             for c, dtype in frame.schema.items() if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)]
+    out = frame.with_columns(texts) if texts else frame
+    used: set[str] = set()
+    names = {}
+    for column in out.columns:
+        name = base = escape.plain(column) or "column"
+        n = 2
+        while name in used:  # two names that differed only by a removed character stay two columns
+            name, n = f"{base} ({n})", n + 1
+        used.add(name)
+        names[column] = name
+    return out.rename(names) if any(k != v for k, v in names.items()) else out
+
+
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text columns with leading formula characters neutralised (for CSV, which has no cell types)."""
     starts = "^[" + "".join(re.escape(c) for c in escape.FORMULA_START) + "]"
@@ -30,7 +48,7 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
     """UTF-8 with BOM, so that Excel on a Chinese Windows opens it without garbling; formula-safe text."""
-    return b"\xef\xbb\xbf" + csv_safe(frame).write_csv().encode("utf-8")
+    return b"\xef\xbb\xbf" + csv_safe(clean(frame)).write_csv().encode("utf-8")
 
 
 def xlsx_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
@@ -41,7 +59,7 @@ def xlsx_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
         used: set[str] = set()
         for sheet, frame in frames.items():
             name = sheet_name(sheet, used)
-            frame.write_excel(workbook, worksheet=name, autofit=True, freeze_panes=(1, 0),
+            clean(frame).write_excel(workbook, worksheet=name, autofit=True, freeze_panes=(1, 0),
                               header_format={"bold": True})
     return buffer.getvalue()
 
@@ -60,10 +78,10 @@ def sheet_name(text: str, used: set[str]) -> str:
 def parquet_bytes(frame: pl.DataFrame, metadata: dict[str, str] | None = None) -> bytes:
     """Parquet with optional key-value metadata (e.g. the data dictionary as JSON)."""
     import pyarrow.parquet as pq
-    table = frame.to_arrow()
+    table = clean(frame).to_arrow()
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               **{k.encode(): v.encode() for k, v in metadata.items()}})
+                                               **{k.encode(): escape.plain(v).encode() for k, v in metadata.items()}})
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()
@@ -95,21 +113,39 @@ def dictionary_frame(columns, lang: str) -> pl.DataFrame:
                                       "meaning": pl.String}, orient="row")
 
 
-def cohort_bytes(frame: pl.DataFrame, kind: str, lang: str, meta: dict[str, str] | None = None) -> bytes:
+def cohort_bytes(frame: pl.DataFrame, kind: str, lang: str, meta: dict[str, str] | None = None,
+                 damaged_years=()) -> bytes:
     """A cohort's school-year rows as a file: CSV (UTF-8 with BOM), Excel with a second sheet holding the data
-    dictionary of its columns, or Parquet with the dictionary (and meta, e.g. the query) in its metadata."""
+    dictionary of its columns, or Parquet with the dictionary (and meta, e.g. the query) in its metadata.
+
+    damaged_years: years of the cohort's range whose snapshot could not be read, so their rows are missing: named in
+    Parquet's metadata (junheng.damaged_years) and in a notes sheet (说明) of the workbook. A CSV has no place for
+    them that every reader skips; the page and the command line name them beside it."""
     import json
 
     from junheng.i18n import t
     dictionary = dictionary_frame(frame.columns, lang)
+    damaged = sorted({int(y) for y in damaged_years})
     if kind == "csv":
         return csv_bytes(frame)
     if kind == "xlsx":
-        return fast_xlsx_bytes({t("cohort_sheet_rows", lang): frame, t("cohort_sheet_dictionary", lang): dictionary})
+        sheets = {t("cohort_sheet_rows", lang): frame, t("cohort_sheet_dictionary", lang): dictionary}
+        if damaged:
+            sheets[t("cohort_sheet_notes", lang)] = pl.DataFrame(
+                {t("cohort_sheet_notes", lang): [damaged_note(damaged, lang)]})
+        return fast_xlsx_bytes(sheets)
     if kind == "parquet":
         return parquet_bytes(frame, {"junheng.dictionary": json.dumps(dictionary.to_dicts(), ensure_ascii=False),
-                                     **(meta or {})})
+                                     **(meta or {}), **({"junheng.damaged_years": json.dumps(damaged)} if damaged
+                                                        else {})})
     raise ValueError(f"unknown format: {kind}")
+
+
+def damaged_note(years, lang: str) -> str:
+    """One line naming the damaged years left out of a file (for its notes and the command line)."""
+    from junheng.i18n import t
+    listed = ("、" if lang == "zh" else ", ").join(str(y) for y in sorted(years))
+    return t("cohort_damaged_left_out", lang, years=listed)
 
 
 _XML_BAD = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # characters XML 1.0 cannot hold
@@ -192,5 +228,5 @@ def fast_xlsx_bytes(frames: dict[str, pl.DataFrame]) -> bytes:
         for name, text in parts.items():
             z.writestr(name, text)
         for i, frame in enumerate(frames.values(), 1):
-            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(frame))
+            z.writestr(f"xl/worksheets/sheet{i}.xml", _sheet_xml(clean(frame)))
     return buffer.getvalue()

@@ -89,10 +89,14 @@ def rows(filters, spec, span, size: dict, lang: str) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(t("cohort_rows_note", lang, n=shown.height, total=size["school_years"]))
 
+    damaged = cohort_query.damaged_years(ui.snapshot_health()[1], span[0], span[1])
+    if damaged:  # the files say so too (their notes / metadata)
+        st.warning(exports.damaged_note(damaged, lang))
+
     def build(pending: _Rows, kind: str) -> bytes:
         result = ui.cohort_rows(pending.spec, pending.span)
         return exports.cohort_bytes(cohort_query.export_frame(result), kind, lang, {
-            "junheng.query": result.sql, "junheng.params": str(result.params)})
+            "junheng.query": result.sql, "junheng.params": str(result.params)}, damaged_years=damaged)
     ui.downloads(_Rows(spec, span, size["school_years"]), f"cohort_{filters.region or 'all'}_{span[0]}-{span[1]}",
                  lang, key="cohort_export", formats=("csv", "xlsx", "parquet"), build=build)
 

@@ -20,7 +20,7 @@ class Param:
 
 PARAMS = (
     Param("county", r"\d{6}", "county"),
-    Param("region", r"\d{2}|\d{4}", "region"),
+    Param("region", r"\d{2}|\d{4}|\d{6}", "region"),  # a county too, as `junheng cohort --region` takes
     Param("year", r"\d{4}", "year"),
     Param("lang", r"zh|en", "lang"),
     Param("present", r"[01]"),

@@ -296,11 +296,13 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
         params = {name: v[-1] for name, v in raw.items() if v}
         outside = []
         for name in ("county", "region"):
-            if links.check(name, params.get(name)) is None and name in params and not (
-                    scope().allows(params[name]) or own.startswith(params[name])):
-                outside.append(t("link_outside", lang, value=params.pop(name)))
+            # A region wider than the account's (?region=37 for a 370724 account) is outside it too: its figures
+            # would be the account's own under the wider region's name.
+            if name in params and links.check(name, params[name]) is None and not scope().allows(params[name]):
+                key = "link_outside" if len(params[name]) == 6 else "link_outside_region"
+                outside.append(t(key, lang, value=params.pop(name)))
         codes = set(counties["county_code"])
-        link = links.parse(params, lang, {"county": codes, "region": {c[:n] for c in codes for n in (2, 4)},
+        link = links.parse(params, lang, {"county": codes, "region": {c[:n] for c in codes for n in (2, 4, 6)},
                                           "year": {str(y) for y in years}}, names=("county", "region", "year"))
         st.session_state["link_notices"] = outside + link.notices
         st.session_state["pending_county"] = link.values.get("county") or link.values.get("region") or (
@@ -328,9 +330,11 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
         names.update(dict(zip(counties[code_col], counties[name_col])))
     st.sidebar.subheader(t("region", lang))
     county_search(counties, lang)
-    province = _pick("province", counties, "province_code", "", lang, names, t("all_provinces", lang))
-    prefecture = _pick("prefecture", counties, "prefecture_code", province, lang, names, t("all", lang)) if province else ""
-    county = _pick("county", counties, "county_code", prefecture, lang, names, t("all", lang)) if prefecture else ""
+    province = _pick("province", counties, "province_code", "", lang, names, t("all_provinces", lang), own)
+    prefecture = _pick("prefecture", counties, "prefecture_code", province, lang, names, t("all", lang),
+                       own) if province else ""
+    county = _pick("county", counties, "county_code", prefecture, lang, names, t("all", lang),
+                   own) if prefecture else ""
     region = county or prefecture or province
     region_name = " · ".join(names[c] for c in (province, prefecture, county) if c) or t("all_provinces", lang)
 
@@ -369,10 +373,15 @@ def county_search(counties: pl.DataFrame, lang: str) -> None:
                           on_click=_choose_county, args=(entry["code"],), width="stretch")
 
 
-def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str, names: dict, all_label: str) -> str:
-    options = [""] + sorted(set(counties.filter(pl.col(column).str.starts_with(parent))[column]))
+def _pick(key: str, counties: pl.DataFrame, column: str, parent: str, lang: str, names: dict, all_label: str,
+          own: str = "") -> str:
+    """One level of the region cascade. Its "all" choice means the parent region: offered only when the parent lies
+    inside the account's region (own), so the region shown, and its name, is never wider than what the account
+    may read (a 370724 account is on 临朐县 at every level)."""
+    codes = sorted(set(counties.filter(pl.col(column).str.starts_with(parent))[column]))
+    options = ([""] if parent.startswith(own) or not codes else []) + codes
     if st.session_state.get(key) not in options:
-        st.session_state[key] = ""
+        st.session_state[key] = options[0]
     return st.sidebar.selectbox(t(key, lang), options, key=key,
                                 format_func=lambda c: names.get(c, all_label) if c else all_label)
 

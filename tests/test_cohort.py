@@ -37,6 +37,7 @@ from junheng.tools import cli
     ('township = "城关 街道"', 'township = "城关 街道"'),
     ("school_name = '=1+1'", 'school_name = "=1+1"'),
     ("county_code in (370724, 370305)", "county_code in (370724, 370305)"),
+    ("left_behind_students in (1,2,3,4)", "left_behind_students in (1, 2, 3, 4)"),
     ("year <= 2020", "year <= 2020"),
 ])
 def test_a_condition_reads_into_its_canonical_form_and_back(text, canonical):
@@ -353,3 +354,72 @@ def test_the_three_export_formats_hold_the_same_rows(demo_data):
     for kind, read in back.items():
         assert read.columns == frame.columns, kind
         assert read.cast(frame.schema).rows() == frame.rows(), kind
+
+@pytest.mark.parametrize("text, kept", [
+    ("left_behind_students in (1,2,3,4)", [1, 4]),     # integers stored, floats parsed: compared as numbers
+    ("left_behind_students in (4.5)", []),
+    ("left_behind_students = 4", [4]),
+    ("school_type in (小学, 初中)", ["primary", "junior"]),
+    ("is_boarding = 否", [False]),
+])
+def test_a_condition_applied_to_published_values_compares_like_types(text, kept):
+    """The conditions on protected counts are applied in Polars after suppression: `in` on an integer column with
+    the grammar's float values raised InvalidOperationError (a traceback from `junheng cohort`)."""
+    condition = g.parse(text)
+    rows = pl.DataFrame({"left_behind_students": [1, None, 5, 4], "school_type": ["primary", "junior", None, "x"],
+                         "is_boarding": [True, False, None, True]},
+                        schema={"left_behind_students": pl.Int32, "school_type": pl.String, "is_boarding": pl.Boolean})
+    assert rows.filter(dc.condition_expr(condition))[condition.column].to_list() == kept
+
+
+def test_junheng_cohort_takes_an_in_list_of_counts_without_a_traceback(tiny_data, tmp_path, capsys):
+    # 2024 in the fixture: 临朐's schools have 8 and 50 left-behind pupils, the two others 10 (none below 5: shown)
+    out = tmp_path / "x.csv"
+    code = cli.main(["cohort", "--data-dir", str(tiny_data), "--out", str(out), "--lang", "en",
+                     "--where", "left_behind_students in (1,2,3,4,8,50)"])
+    captured = capsys.readouterr()
+    assert code == 0 and "Traceback" not in captured.err
+    assert "2 school-years (2 schools)" in captured.out
+    written = pl.read_csv(out, infer_schema_length=0)
+    assert sorted(written["left_behind_students"].to_list()) == ["50", "8"]
+
+
+def _damage(data_dir, year: int) -> None:
+    """Truncate a year's snapshot as a half-finished copy leaves it."""
+    from junheng.data import store
+    path = store.current_path(data_dir, year)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def test_junheng_evaluate_names_a_damaged_year_instead_of_saying_it_has_no_data(tiny_data, capsys):
+    _damage(tiny_data, 2023)
+    assert cli.main(["evaluate", "--data-dir", str(tiny_data), "--county", "370724", "--year", "2023"]) == 1
+    err = capsys.readouterr().err
+    assert "2023 年的数据文件已损坏" in err and "snapshots/year=2023" in err and "没有 2023 年" not in err
+    assert cli.main(["evaluate", "--data-dir", str(tiny_data), "--county", "370724", "--year", "2023",
+                     "--lang", "en"]) == 1
+    assert "The data file of 2023 is damaged" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--data-dir", str(tiny_data), "--county", "370724", "--year", "2024"]) == 0
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "parquet"])
+def test_a_cohort_export_names_the_damaged_years_it_leaves_out(tiny_data, tmp_path, capsys, kind):
+    import openpyxl
+    _damage(tiny_data, 2023)
+    out = tmp_path / f"cohort.{kind}"
+    assert cli.main(["cohort", "--data-dir", str(tiny_data), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "2023 年的数据文件已损坏，这些年度的学校未包含在导出中" in captured.err
+    assert "4 个学校·年度" in captured.out  # the four schools of 2024, none of 2023
+    if kind == "parquet":
+        assert json.loads(pq.read_schema(out).metadata[b"junheng.damaged_years"]) == [2023]
+    elif kind == "xlsx":
+        book = openpyxl.load_workbook(out)
+        assert [c.value for c in book["说明"]["A"]] == ["说明", "2023 年的数据文件已损坏，这些年度的学校未包含在导出中。"]
+    # a range that does not reach the damaged year says nothing of it
+    assert cli.main(["cohort", "--data-dir", str(tiny_data), "--out", str(out), "--year-from", "2024"]) == 0
+    assert "2023" not in capsys.readouterr().err
+    if kind == "parquet":
+        assert b"junheng.damaged_years" not in pq.read_schema(out).metadata
+    elif kind == "xlsx":
+        assert "说明" not in openpyxl.load_workbook(out).sheetnames

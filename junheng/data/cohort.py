@@ -202,17 +202,44 @@ def literal(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def rerun_script(result: Result, present_columns: set[str] | None = None) -> str:
+def published_plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Result:
+    """The SQL that gives the cohort's rows exactly as the page publishes them (issue 23): every condition, and each
+    protected count (with the measures made from it) null where the stored decision (school_count_status) does not
+    publish it, conditions on those counts applied to the published values. For the rerun script and file metadata."""
+    text, params = published_sql(cohort, years, None, min_count)
+    header = "-- grain: school × year, as published\n-- params: $region, $year_from, $year_to, the conditions'\n"
+    return Result(pl.DataFrame(), header + text + "\n" + ORDER, params, 0, (), min_count)
+
+
+def status_files(data_dir, years: tuple[int, int], min_count: int) -> list[str]:
+    """The stored count decisions of the current versions of years (paths relative to data_dir), for the script."""
+    from pathlib import Path
+    manifest = db._manifest(Path(data_dir))
+    out = []
+    for year in range(int(years[0]), int(years[1]) + 1):
+        path = db.aggregate_path(Path(data_dir), year, "school_count_status",
+                                 db.evaluated_params("school_count_status", {"privacy": {"min_count": min_count}}),
+                                 manifest)
+        if path is not None and path.exists():
+            out.append(path.relative_to(Path(data_dir)).as_posix())
+    return out
+
+
+def rerun_script(result: Result, present_columns: set[str] | None = None, statuses: list[str] | None = None) -> str:
     """What a researcher runs in DuckDB from the data directory to get the same rows from the Parquet snapshots:
-    the `schools` view, the query prepared, executed with the bound values."""
+    the `schools` view, the query prepared, executed with the bound values. statuses: the stored count decisions
+    (`status_files`) that a `published_plan` reads, so the script gives the page's published values and rows."""
     missing = [name for name in db.schools_columns() if present_columns is not None and name not in present_columns]
     extra = "".join(f", null::{db.SQL_TYPES[db.schools_columns()[m]]} as {m}" for m in missing)
     args = ", ".join(f"{k} := {literal(v)}" for k, v in result.params.items())
     lines = ["-- run in the data directory: duckdb -c \".read cohort.sql\"",
              f"create or replace view schools as select *{extra} "
-             "from read_parquet('snapshots/year=*/*.parquet', union_by_name = true);",
-             "prepare cohort as", result.sql.split("\n", 2)[2].rstrip().rstrip(";") + ";",
-             f"execute cohort({args});"]
+             "from read_parquet('snapshots/year=*/*.parquet', union_by_name = true);"]
+    if statuses:
+        lines.append("create or replace view school_count_status as select * from read_parquet(["
+                     + ", ".join(literal(f) for f in statuses) + "], hive_partitioning = false);")
+    lines += ["prepare cohort as", result.sql.split("\n", 2)[2].rstrip().rstrip(";") + ";",
+              f"execute cohort({args});"]
     if result.after:
         lines.append("-- then, as the app does: a suppressed left-behind or migrant count meets no condition on it: "
                      + "; ".join(c.text for c in result.after))

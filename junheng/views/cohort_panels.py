@@ -95,8 +95,12 @@ def rows(filters, spec, span, size: dict, lang: str) -> None:
 
     def build(pending: _Rows, kind: str) -> bytes:
         result = ui.cohort_rows(pending.spec, pending.span)
+        # the metadata's query gives the file's rows as published: every condition, the stored count decisions
+        published = (cohort_query.published_plan(pending.spec, pending.span, result.min_count)
+                     if result.min_count > 0 else result)
         return exports.cohort_bytes(cohort_query.export_frame(result), kind, lang, {
-            "junheng.query": result.sql, "junheng.params": str(result.params)}, damaged_years=damaged)
+            "junheng.query": published.sql, "junheng.params": str(published.params),
+            "junheng.conditions": "; ".join(c.text for c in pending.spec.conditions)}, damaged_years=damaged)
     ui.downloads(_Rows(spec, span, size["school_years"]), f"cohort_{filters.region or 'all'}_{span[0]}-{span[1]}",
                  lang, key="cohort_export", formats=("csv", "xlsx", "parquet"), build=build)
 
@@ -112,4 +116,7 @@ def method(spec, span, size: dict, lang: str) -> None:
         st.markdown(f"**{t('cohort_method_params', lang)}**")
         st.json(result.params)
         st.markdown(t("cohort_method_rerun", lang))
-        st.code(cohort_query.rerun_script(result), language="sql")
+        # the script gives the page's rows and published values: every condition, the stored count decisions
+        published = cohort_query.published_plan(spec, span, result.min_count) if result.min_count > 0 else result
+        st.code(cohort_query.rerun_script(published, statuses=cohort_query.status_files(
+            ui.data_dir(), span, result.min_count) if result.min_count > 0 else None), language="sql")

@@ -5,13 +5,18 @@ PORT    ?= 8501
 LEAFLET := 1.9.4
 CLUSTER := 1.5.3
 
-.PHONY: run test setup system venv vendor demo lock bench
+.PHONY: run test lint setup system venv vendor demo lock bench
 
 run: setup demo
 	.venv/bin/python -m junheng.tools.serve --server.port $(PORT)
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Ruff (lint and import order) and the layers contract of pyproject.toml ([tool.importlinter]).
+lint: setup
+	.venv/bin/ruff check
+	.venv/bin/lint-imports
 
 setup: system venv vendor
 
@@ -38,7 +43,7 @@ venv: .venv/.stamp-deps
 .venv/.stamp-deps: requirements.lock pyproject.toml
 	python3 -m venv .venv
 	$(PY) -m pip install -q -r requirements.lock
-	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .  # with the locked setuptools, offline
 	touch $@
 
 # Leaflet is served by the app itself (static/), so maps draw with no internet access.
@@ -52,8 +57,9 @@ static/vendor/.stamp-$(LEAFLET)-$(CLUSTER):
 demo: setup
 	@if [ ! -d "$(DATA)/snapshots" ]; then .venv/bin/junheng demo --scope demo --data-dir $(DATA); fi
 
+# --all keeps setuptools (the locked build backend); pip itself is the venv's own.
 lock:
-	$(PY) -m pip freeze --exclude-editable | grep -v '^junheng' > requirements.lock
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -e '^junheng' -e '^pip==' > requirements.lock
 
 # The national benchmark: 3.9 million school-year rows (about 1.5 minutes to generate), report in docs/.
 NATIONAL ?= data-national

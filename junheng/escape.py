@@ -60,16 +60,3 @@ def filename(value, default: str = "junheng", limit: int = 80) -> str:
     """A file name made only of letters (Chinese included), digits, '.', '-' and '_', never hidden or a path."""
     text = _FILENAME_BAD.sub("_", plain(value)).strip("._") or default
     return text[:limit]
-
-
-TILE_URL = re.compile(r"^https?://[^\s\"'<>`\\]+$")
-
-
-def tile_url_problem(url: str) -> str | None:
-    """Why url cannot be a map tile URL template (None when it can): http(s) with {z}, {x} and {y}."""
-    if not TILE_URL.match(url):
-        return "must be an http:// or https:// URL without spaces, quotes or angle brackets"
-    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
-    if missing:
-        return f"must contain {', '.join(missing)}"
-    return None

@@ -33,9 +33,22 @@ def _lang_problem(value: str) -> str | None:
     return None if value in LANGS else "must be zh or en"
 
 
+TILE_URL = r"^https?://[^\s\"'<>`\\]+$"
+
+
+def tile_url_problem(url: str) -> str | None:
+    """Why url cannot be a map tile URL template (None when it can): http(s) with {z}, {x} and {y}."""
+    import re
+    if not re.match(TILE_URL, url):
+        return "must be an http:// or https:// URL without spaces, quotes or angle brackets"
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        return f"must contain {', '.join(missing)}"
+    return None
+
+
 def _tile_problem(value: str) -> str | None:
-    from junheng import escape
-    return escape.tile_url_problem(value) if value else None
+    return tile_url_problem(value) if value else None
 
 
 def _flag_problem(value: str) -> str | None:

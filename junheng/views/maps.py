@@ -23,8 +23,8 @@ NO_DATA_COLOUR = "#d9d9d9"
 def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = None) -> folium.Map:
     """An empty map fitted to bounds (minx, miny, maxx, maxy); tiles only when a URL is configured."""
     tile_url = settings.tile_url() if tile_url is None else tile_url
-    if tile_url and escape.tile_url_problem(tile_url):
-        raise settings.SettingsError(f"JUNHENG_TILE_URL {escape.tile_url_problem(tile_url)}")
+    if tile_url and settings.tile_url_problem(tile_url):
+        raise settings.SettingsError(f"JUNHENG_TILE_URL {settings.tile_url_problem(tile_url)}")
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
     fmap.options["max_zoom"] = 18  # with no tile layer Leaflet has none, and marker clustering needs one
     fmap.default_js = LOCAL_JS

@@ -87,7 +87,8 @@ LANGS = ("zh", "en")
 SETTINGS = (
     Setting("JUNHENG_DATA_DIR", "data", "Data directory holding snapshots/, boundaries/ and manifest.json."),
     Setting("JUNHENG_THRESHOLDS", str(PACKAGE_DIR / "rules" / "thresholds.toml"),
-            "TOML file with evaluation thresholds, per-school minimums and counting rules; copy and edit it for a province's own rules."),
+            "TOML file with evaluation thresholds, per-school minimums and counting rules; copy and edit it for a "
+            "province's own rules."),
     Setting("JUNHENG_TILE_URL", "", "Optional base-map tile URL template (e.g. an intranet tile server): http(s) with "
             "{z}/{x}/{y}. Empty: boundaries only, nothing fetched.", _tile_problem),
     Setting("JUNHENG_LANG", "zh", "Default interface language: zh or en.", _lang_problem),
@@ -203,8 +204,9 @@ def _check_class_profiles(rules: dict, path: Path) -> None:
             numbers = ("year", "value") if m.get("rule") in ("share_max", "cut_min") else ("year",)
             if (m.get("band") not in CLASS_BANDS or m.get("rule") not in CLASS_RULES
                     or not all(isinstance(m.get(k), (int, float)) for k in numbers)):
-                raise SettingsError(f"{where} 的目标无效 / has an invalid milestone {m} (band: {', '.join(CLASS_BANDS)}; "
-                                    f"rule: {', '.join(CLASS_RULES)}; year and value numbers): {path.name}")
+                raise SettingsError(f"{where} 的目标无效 / has an invalid milestone {m} "
+                                    f"(band: {', '.join(CLASS_BANDS)}; rule: {', '.join(CLASS_RULES)}; "
+                                    f"year and value numbers): {path.name}")
 
 
 REQUIRED_RULES = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -477,7 +477,7 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-@lru_cache(maxsize=None)
+@cache
 def query_text(name: str) -> str:
     path = QUERY_DIR / f"{name}.sql"
     if not path.is_file() or path.parent != QUERY_DIR:

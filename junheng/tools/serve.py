@@ -20,7 +20,6 @@ import threading
 from junheng.settings import LAUNCHER_ENV, PROJECT_DIR
 
 
-
 def _cookie_response(request, value: str | None):
     from starlette.responses import Response
 
@@ -107,8 +106,9 @@ def _warm() -> None:
     # then waited for.
     time.sleep(AFTER_FIRST_PAGE_S)
     import folium.plugins  # noqa: F401 — the maps the other pages build
-    from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor
     import plotly.graph_objects  # noqa: F401 — the charts of the other pages
+
+    from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor
     from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
     ui.warm_later()
     gc.collect()

@@ -500,6 +500,8 @@ TEXT: dict[str, tuple[str, str]] = {
                       "The login has ended (logged out, account disabled or password changed); please log in again."),
     "session_changed": ("您的账户角色或地区已变更，页面已按新的权限显示。",
                         "Your account's role or region has changed; the pages now follow the new rights."),
+    "session_changed": ("您的账户角色或地区已变更，页面已按新的权限显示。",
+                        "Your account's role or region has changed; the pages now follow the new rights."),
     "role_required": ("此页面需要“{role}”权限，请以相应账户登录。", "This page needs the {role} role; please log in with such an account."),
     "account_bad_name": ("用户名只能包含字母、数字、汉字和 _ . - @，最长 64 个字符。",
                          "A user name may hold letters, digits, Chinese characters and _ . - @, at most 64 characters."),

@@ -23,22 +23,18 @@ if TYPE_CHECKING:
 
 
 def current(lang: str) -> Account | None:
-    """The signed-in account (None: a guest), restored from the session cookie on a new session.
+    """The signed-in account (None: a guest), checked again on every script run against the server-side session
+    (or, after single sign-on, the account itself): a tab whose session was logged out, whose account was
+    disabled or given a new password elsewhere drops to a guest at its next click, with a notice; one whose
+    role or region changed gets the changed account.
 
     With guest access turned off, a visitor who is not signed in sees only the login form.
     """
     data_dir = settings.data_dir()
     if "account" not in st.session_state:
-        cookie = st.context.cookies.get(COOKIE)
-        account, sid, problem = None, None, None
-        if isinstance(cookie, str) and cookie:
-            from junheng.access import sessions
-            account, sid, problem = sessions.account_for(data_dir, cookie)
-        if account is None:
-            account, problem = _single_sign_on(data_dir) or (None, problem)
-        _set(account, sid)
-        if problem:
-            st.session_state["login_notice"] = problem
+        _restore(data_dir)
+    else:
+        _check_again(data_dir)
     account = st.session_state["account"]
     if account is None and not settings.flag("JUNHENG_GUEST_ACCESS"):
         box(lang, None)
@@ -47,9 +43,53 @@ def current(lang: str) -> Account | None:
     return account
 
 
-def _set(account: Account | None, sid: str | None) -> None:
+def _restore(data_dir) -> None:
+    """A new Streamlit session: the account named by the session cookie, or by single sign-on, or a guest."""
+    cookie = st.context.cookies.get(COOKIE)
+    account, sid, problem = None, None, None
+    if isinstance(cookie, str) and cookie:
+        from junheng.access import sessions
+        account, sid, problem = sessions.account_for(data_dir, cookie)
+    if account is not None:
+        _set(account, sid, "session")
+    else:
+        account, problem = _single_sign_on(data_dir) or (None, problem)
+        _set(account, None, "sso" if account is not None else None)
+    if problem:
+        st.session_state["login_notice"] = problem
+
+
+def _check_again(data_dir) -> None:
+    """Every later script run: the session (or single sign-on account) as the database has it now. A guest
+    has nothing to check and imports nothing (see the import note above)."""
+    account = st.session_state["account"]
+    via, sid = st.session_state.get("account_via"), st.session_state.get("session_id")
+    if account is None or via == "pinned":  # pinned: placed by the process itself (an AppTest's sign-in)
+        return
+    if via == "session" and sid:
+        from junheng.access import sessions
+        fresh, problem = sessions.check(data_dir, sid)
+    elif via == "sso":
+        fresh, problem = _single_sign_on_now(data_dir)
+    else:  # an account of no known origin is not trusted
+        fresh, problem = None, "session_ended"
+    if fresh == account:
+        return
+    if fresh is None:
+        _set(None, None)
+        st.session_state["login_notice"] = problem
+        if via == "session":  # the cookie names an ended session: the browser forgets it
+            st.session_state["browser_call"] = (LOGOUT_ROUTE, "")
+    else:
+        _set(fresh, sid, via)
+        st.session_state["login_notice"] = "session_changed"
+    _forget_view_state()
+
+
+def _set(account: Account | None, sid: str | None, via: str | None = None) -> None:
     st.session_state["account"] = account
     st.session_state["session_id"] = sid
+    st.session_state["account_via"] = via  # 'session' (password and cookie), 'sso', or None for a guest
     st.session_state["scope"] = account.scope if account else GUEST
 
 
@@ -90,7 +130,7 @@ def login(name: str, password: str, lang: str) -> None:
         st.sidebar.error(t(e.key, lang, **e.values))
         return
     sid, ticket = sessions.start(data_dir, account)
-    _set(account, sid)
+    _set(account, sid, "session")
     st.session_state["browser_call"] = (SESSION_ROUTE, ticket)  # the browser swaps the ticket for its cookie
     _forget_view_state()
     st.rerun()
@@ -143,7 +183,7 @@ def _single_sign_on(data_dir) -> tuple[Account | None, str | None] | None:
         return None
     from junheng.access import accounts, audit
     from junheng.access.accounts import Account
-    name = st.user.get("email") or st.user.get("preferred_username") or ""
+    name = _sso_name()
     account = accounts.get(data_dir, name)
     if account is None or account.disabled:
         audit.record(data_dir, Account(name or "-", "viewer", ""), "login_refused", {"reason": "sso: no account"})
@@ -152,9 +192,26 @@ def _single_sign_on(data_dir) -> tuple[Account | None, str | None] | None:
     return account, None
 
 
+def _single_sign_on_now(data_dir) -> tuple[Account | None, str | None]:
+    """A single sign-on account re-read (at most a few seconds old): gone once the identity provider's login
+    ended or the local account was disabled or removed."""
+    if not _sso_configured() or not getattr(st.user, "is_logged_in", False):
+        return None, "session_ended"
+    from junheng.access import sessions
+    account = sessions.account_named(data_dir, _sso_name())
+    if account is None or account.disabled:
+        return None, "session_ended"
+    return account, None
+
+
+def _sso_name() -> str:
+    return st.user.get("email") or st.user.get("preferred_username") or ""
+
+
 def require(role: str, lang: str) -> Account:
-    """Stop the page unless the signed-in account has at least role (a page reached by its link, too)."""
-    account = st.session_state.get("account")
+    """Stop the page unless the signed-in account, as checked on this script run, has at least role (a page
+    reached by its link, too)."""
+    account = current(lang)
     if account is None or not account.can(role):
         st.error(t("role_required", lang, role=t(f"role_{role}", lang)))
         st.stop()

@@ -8,7 +8,7 @@ from junheng.views import charts, cohort_panels as panels, cohort_views as views
 
 filters = ui.page_filters()
 lang, years = filters.lang, filters.years
-st.subheader(t("cohort_title", lang, region=filters.region_name))
+st.subheader(t("cohort_title", lang, region=filters.region_md))
 st.caption(t("cohort_intro", lang))
 numeric = [f.name for f in cohort.numeric_fields()]
 defaults = {"cohort_years": (years[0], years[-1]), "cohort_where": "", "cohort_where_b": "", "cohort_compare": "rest",

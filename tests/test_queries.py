@@ -23,7 +23,9 @@ GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code
               "cohort": ["cohort"], "cohort × facet × value": ["cohort", "facet", "value"],
               "cohort × measure": ["cohort", "measure"], "cohort × year": ["cohort", "year"],
               "cohort × bin": ["cohort", "bin"], "county × measure": ["county_code", "measure"],
-              "threshold": ["min_count"]}
+              "threshold": ["min_count"],
+              # the published view of left-behind and migrant counts (issue 23)
+              "county × measure × cell": ["county_code", "measure", "cell_id"]}
 
 
 def header(name: str) -> tuple[str, list[str]]:

@@ -58,6 +58,25 @@ def test_query_runs_and_respects_its_grain(name, tiny_con):
     assert result.select(keys).is_duplicated().sum() == 0
 
 
+SELF_ASSESSMENT = ["county_code,item,value", "341202,social_recognition_rate,0.80",
+                   "370305,social_recognition_rate,0.90", "370724,social_recognition_rate,0.85",
+                   "370724,veto_key_classes,否"]
+
+
+def import_self_assessment(data_dir, folder, lines: list[str]) -> None:
+    from junheng.data import county_table
+    path = folder / "self_assessment.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert county_table.import_file(path, 2024, data_dir)[1]
+
+
+@pytest.fixture()
+def tiny_con(tiny_data, tmp_path_factory):
+    """The fixture data with a county self-assessment of 2024 too (queries/county_items.sql has rows to give)."""
+    import_self_assessment(tiny_data, tmp_path_factory.mktemp("items"), SELF_ASSESSMENT)
+    return db.connect(tiny_data)
+
+
 @pytest.fixture()
 def county_only_con(tiny_data, tmp_path):
     """The same fixture data holding only 临朐县's rows: what a county-scoped account must see, no more."""
@@ -69,6 +88,8 @@ def county_only_con(tiny_data, tmp_path):
     for year in (2023, 2024):
         rows = pl.read_parquet(store.current_path(tiny_data, year)).filter(pl.col("county_code") == "370724")
         demo.write_snapshot(only, year, rows, source="tests", synthetic=True)
+    import_self_assessment(only, only.parent, [line for line in SELF_ASSESSMENT if not line[:1].isdigit()
+                                            or line.startswith("370724")])
     return db.connect(only)
 
 

@@ -208,3 +208,16 @@ def test_junheng_versions_and_audit_print_no_bidirectional_or_control_characters
     out = capsys.readouterr().out
     assert "RTL覆盖gnp.exe" in out and _unsafe(out.replace("\n", "").replace("\t", "")) == []
     assert len(out.splitlines()) == 1 and "forged line" in out
+
+
+def test_junheng_import_prints_a_files_cells_without_bidirectional_or_control_characters(tiny_data, tmp_path, capsys):
+    from junheng.tools import cli
+    from tests.conftest import FIXTURE_ROWS, frame
+    from tests.test_import import as_text, write_csv
+    table = as_text(frame(FIXTURE_ROWS).filter(pl.col("year") == 2024).head(1), "en").with_columns(
+        pl.lit("\u202e12\x1b[2J").alias("teachers"))
+    path = write_csv(table, tmp_path / "bad.csv", "utf-8")
+    assert cli.main(["import", str(path), "--year", "2024", "--data-dir", str(tiny_data), "--dry-run",
+                     "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "12[2J" in out and _unsafe(out.replace("\n", "")) == []

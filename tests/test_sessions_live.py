@@ -199,3 +199,37 @@ def test_a_guests_runs_import_no_account_database(app_data):
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["None", "False"]
+
+
+@pytest.mark.browser
+def test_in_the_browser_a_disabled_admins_open_tab_loses_the_data_page_at_its_next_click(browser, demo_data,
+                                                                                          tmp_path):
+    from junheng.tools.browser import login, screenshot, streamlit_server, wait_for_page
+    from tests.conftest import PASSWORD
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data, ignore=shutil.ignore_patterns("access.sqlite3*", "secret.key"))
+    add_account(data, "chief", "admin")
+    add_account(data, "ops", "admin")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        with streamlit_server(data) as url:
+            login(page, url, "chief", PASSWORD)
+            page.goto(f"{url}/shuju")
+            wait_for_page(page)
+            main = page.locator('[data-testid="stMain"]')
+            assert t("data_title", "zh") in main.inner_text()
+            assert users(data, "disable", "chief") == 0  # another process than the server: seen within 2 s
+            page.wait_for_timeout(sessions.CHECK_SECONDS * 1000 + 500)
+            main.get_by_text(t("replace_year", "zh")).click()  # the next click, in the same tab
+            page.get_by_text("此页面需要“管理员”权限").wait_for(timeout=60_000)
+            wait_for_page(page)
+            screenshot(page, ROOT / "tests" / "screenshots" / "access_disabled_admin_next_click.png")
+            assert t("data_title", "zh") not in main.inner_text()
+            assert page.locator('[data-testid="stFileUploader"]').count() == 0
+            sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+            assert "chief（" not in sidebar and "登录已结束" in sidebar
+            nav = page.inner_text('[data-testid="stSidebarNav"]')
+            assert "数据管理" not in nav and "账户管理" not in nav
+    finally:
+        context.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +23,7 @@ from junheng.access.scope import EVERYTHING, Scope
 from junheng.data import db, demo
 from junheng.i18n import t
 from junheng.reports import content, deck, pdf
+from junheng.reports import report as report_module
 from junheng.rules import indicators, rectification
 from junheng.tools import cli
 
@@ -209,21 +211,19 @@ def test_hostile_names_are_plain_text_in_every_format(hostile_data):
     document = pdf.html(report)
     assert "<script>" not in document and "<img" not in document and "<svg" not in document
     assert escape.html("</script><script>alert(4)</script>") in document or not any("alert(4)" in n for n in shown)
-    # xlsx: names are strings, never formulas or links
-    book = openpyxl.load_workbook(io.BytesIO(content_xlsx(report)))
+    # xlsx (the workbook `junheng report` writes): names are strings, never formulas or links, and as pages show
+    # them: no direction override or control character survives into a cell or a sheet name
+    data, _ = report_module.build(hostile_data, EVERYTHING, YEAR, "xlsx", "zh", county=COUNTY)
+    book = openpyxl.load_workbook(io.BytesIO(data))
     header = [c.value for c in book["学校"][1]]
     column = header.index("学校名称")
-    names = [row[column].replace("_x000D_", "\r")  # xlsx stores a carriage return escaped
-             for row in book["学校"].iter_rows(min_row=2, values_only=True)]
-    assert set(names) <= set(NAMES) | {escape.plain(n) for n in NAMES}
+    names = [row[column] for row in book["学校"].iter_rows(min_row=2, values_only=True)]
+    assert set(names) <= {escape.plain(n) for n in NAMES} and escape.plain(NAMES[15]) in names
     cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
     assert not any(c.data_type == "f" for c in cells)
     assert any(c.value == "=cmd|' /C calc'!A0" for c in cells)
-
-
-def content_xlsx(report) -> bytes:
-    from junheng.reports import exports
-    return exports.xlsx_bytes(report.sheets)
+    texts = [str(c.value) for c in cells if c.value is not None] + book.sheetnames
+    assert [x for x in texts if re.search(escape.UNSAFE_CHARACTERS, x) or "_x000D_" in x] == []
 
 
 @pytest.mark.browser

@@ -236,29 +236,21 @@ def test_left_behind_counts_are_suppressed_exactly_as_on_the_left_behind_page(de
     assert set(both["status"]) == {privacy.SHOWN, privacy.PRIMARY, privacy.COMPLEMENTARY}
 
 
-def test_migrant_counts_publish_nothing_the_left_behind_page_would_not_let_be_worked_back(demo_2025):
-    """Every migrant figure the page shows is one the cohort's protection assumed shown, or the county's school
-    counts are all hidden; with that, the protection's own guarantee (tests/test_left_behind.py) applies."""
-    _, schools = demo_2025
-    frame = schools.with_columns(g.indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    status = published_counts.status(schools, 5)
-    hidden_counties = set()
-    for county, rows in frame.group_by("county_code"):
-        st = status.filter(pl.col("school_id").is_in(rows["school_id"].to_list()))
-        if (st["migrant_status"] == privacy.COMPLEMENTARY).all() and rows.height > 1:
-            hidden_counties.add(county[0])
-    page = privacy.protect(frame, "migrant_students", ("urban_rural_group",), 5, schools_published=False)
-    ours = privacy.protect(frame.with_columns((pl.col("urban_rural_group").fill_null("—") + "|" + pl.col(
-        "is_public").cast(pl.String)).alias("group_public")), "migrant_students",
-        ("urban_rural_group", "group_public"), 5)
-    shown_page = page.group_status("urban_rural_group").filter(pl.col("status") == privacy.SHOWN)
-    ours_groups = ours.group_status("urban_rural_group")
-    joined = shown_page.join(ours_groups, on=["county_code", "group"], suffix="_ours")
-    bad = joined.filter((pl.col("status_ours") != privacy.SHOWN) & ~pl.col("county_code").is_in(list(hidden_counties)))
-    assert bad.is_empty()
-    small = status.join(schools.select("school_id", "migrant_students"), on="school_id").filter(
+def test_migrant_counts_are_suppressed_exactly_as_on_the_left_behind_page(demo_2025):
+    """One migrant protection (issue 23): the page's 城乡 group totals and public shares and the cohort's school
+    counts are decided together (the published sums are audited in tests/test_privacy_audit.py)."""
+    con, schools = demo_2025
+    shield = left_behind.migrant_protection(schools.with_columns(
+        g.indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group")), 5)
+    ours = dc.count_status(con, EVERYTHING, "", (2025, 2025), 5, {})
+    both = shield.schools.join(ours, on="school_id")
+    assert both.height == schools.height and (both["status"] == both["migrant_status"]).all()
+    page = db.run(con, "migrant_groups", EVERYTHING, year=2025, region="", min_count=5)
+    groups = shield.group_status("urban_rural_group").join(page, on=["county_code", "group"], suffix="_page")
+    assert groups.height == page.height and (groups["status"] == groups["status_page"]).all()
+    small = ours.join(schools.select("school_id", "migrant_students"), on="school_id").filter(
         (pl.col("migrant_students") > 0) & (pl.col("migrant_students") < 5))
-    assert (small["migrant_status"] != privacy.SHOWN).all()  # every small count suppressed
+    assert small.height > 0 and (small["migrant_status"] != privacy.SHOWN).all()  # every small count suppressed
 
 
 def test_a_condition_on_a_suppressed_count_never_finds_its_school(demo_data):
@@ -423,3 +415,12 @@ def test_a_cohort_export_names_the_damaged_years_it_leaves_out(tiny_data, tmp_pa
         assert b"junheng.damaged_years" not in pq.read_schema(out).metadata
     elif kind == "xlsx":
         assert "说明" not in openpyxl.load_workbook(out).sheetnames
+
+
+def test_the_cohort_export_command_names_the_damaged_years_too(tiny_data):
+    from junheng.access.accounts import SYSTEM
+    from junheng.commands import exports as export_commands
+    _damage(tiny_data, 2023)
+    data, frame, _ = export_commands.cohort(tiny_data, SYSTEM, g.Cohort("37"), "parquet", "en")
+    assert json.loads(pq.read_schema(io.BytesIO(data)).metadata[b"junheng.damaged_years"]) == [2023]
+    assert set(frame["year"].to_list()) == {2024}

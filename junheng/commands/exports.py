@@ -72,9 +72,12 @@ def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, co
     exact = settings.flag("JUNHENG_ANALYST_EXACT_COUNTS") and actor is not None and actor.can("analyst")
     result = cohort_query.run(con, spec, scope, tuple(years), 0 if exact else rules["privacy"]["min_count"])
     frame = cohort_query.export_frame(result)
+    # years of the range whose snapshot cannot be read are named in the file, never left out in silence
+    damaged = cohort_query.damaged_years(db.snapshot_health(Path(data_dir))[1], spec.year_from, spec.year_to)
     data = exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql,
                                                     "junheng.params": json.dumps(result.params, ensure_ascii=False,
-                                                                                 default=str)})
+                                                                                 default=str)},
+                                damaged_years=damaged)
     audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export",
                  {"file": f"cohort_{spec.region or 'all'}", "format": kind, "rows": frame.height,
                   "cohort": [c.text for c in spec.conditions]}, region=spec.region or "")

@@ -7,7 +7,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.conftest import sign_in
+from tests.conftest import add_account, sign_in
 from junheng.access.scope import EVERYTHING
 from junheng.data import county_table, db, store
 from junheng.rules import verdicts
@@ -189,6 +189,7 @@ def test_data_page_offers_the_county_table(app_data):
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "data.py"), default_timeout=120)
     at.session_state["import_table"] = "county"
+    add_account(app_data, "test-admin", "admin")  # the command layer re-reads the signed-in account
     sign_in(at)
     at.run()
     assert not at.exception

@@ -4,7 +4,7 @@ import streamlit as st
 from junheng import escape
 from junheng.commands import audit_log
 from junheng.commands import data as data_commands
-from junheng.commands.gate import Denied, message
+from junheng.commands.gate import Denied, message as denied_message
 from junheng.data import county_table, dictionary, importer, store
 from junheng.i18n import t
 from junheng.reports import exports
@@ -16,7 +16,7 @@ def failed(error: Exception) -> None:
     if isinstance(error, store.StoreError):
         st.error(t("import_failed", lang, detail=escape.markdown(str(error))))
     elif isinstance(error, Denied):
-        st.error(message(error, lang))
+        st.error(denied_message(error, lang))
     else:
         ui.fail(lang, error, "import_failed_unexpected")
 
@@ -114,7 +114,7 @@ try:  # an administrator reads its own region's entries; addresses only a nation
     st.dataframe(admin_tables.audit_table(audit_log.entries(ui.data_dir(), admin, limit=500), lang), hide_index=True,
                  width="stretch")
 except Denied as e:
-    st.error(message(e, lang))
+    st.error(denied_message(e, lang))
 
 st.markdown(f"**{t('template_title', lang)}**")
 left, right = st.columns(2)

@@ -407,7 +407,8 @@ def test_a_cohort_export_names_the_damaged_years_it_leaves_out(tiny_data, tmp_pa
         assert json.loads(pq.read_schema(out).metadata[b"junheng.damaged_years"]) == [2023]
     elif kind == "xlsx":
         book = openpyxl.load_workbook(out)
-        assert [c.value for c in book["说明"]["A"]] == ["说明", "2023 年的数据文件已损坏，这些年度的学校未包含在导出中。"]
+        notes = [c.value for c in book["说明"]["A"]]
+        assert notes == ["说明", "2023 年的数据文件已损坏，这些年度的学校未包含在导出中。"]
     # a range that does not reach the damaged year says nothing of it
     assert cli.main(["cohort", "--data-dir", str(tiny_data), "--out", str(out), "--year-from", "2024"]) == 0
     assert "2023" not in capsys.readouterr().err

@@ -328,13 +328,14 @@ def _audit(args) -> int:
 
 def _cohort(args) -> int:
     """The school-year rows of a cohort, as the cohort page exports them; prints the count."""
-    from junheng.access import audit
-    from junheng.access.accounts import SYSTEM
-    from junheng.access.scope import REGION
     import duckdb
     import polars as pl
 
-    from junheng.data import cohort as cohort_query, db
+    from junheng.access import audit
+    from junheng.access.accounts import SYSTEM
+    from junheng.access.scope import REGION
+    from junheng.data import cohort as cohort_query
+    from junheng.data import db
     from junheng.reports import exports
     from junheng.rules import cohort
     lang = args.lang

@@ -118,7 +118,7 @@ def test_an_admin_adds_an_account_and_sees_the_audit_log(server, page, data):
     wait_for_page(page)
     form = page.locator('[data-testid="stForm"]').filter(has_text="添加账户")
     form.get_by_label("用户名").fill("weifang")
-    form.get_by_label("地区代码（留空为全国）").fill("3707")
+    form.get_by_role("textbox", name="地区代码", exact=True).fill("3707")
     form.get_by_label("密码").fill(PASSWORD)
     form.get_by_role("button", name="添加账户").click()
     page.get_by_text("已添加账户“weifang”").wait_for(timeout=30_000)

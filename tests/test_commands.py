@@ -213,3 +213,21 @@ def test_a_guest_may_download_a_table_that_is_not_school_level_and_it_is_audited
     assert export_commands.table(data_dir, None, "roadmap", "csv", pl.DataFrame({"a": [1]}), lambda f: b"ok",
                                  school_level=False) == b"ok"
     assert audit.entries(data_dir, limit=1)["account"][0] == "guest"
+
+
+def test_cohorts_and_reports_are_released_only_inside_the_actors_region(demo_copy):
+    from junheng.rules import cohort as grammar
+    analyst = make(demo_copy, "lq_a", "analyst", "370724")
+    viewer = make(demo_copy, "lq_v", "viewer", "370724")
+    for region in ("3707", "370725", ""):
+        with pytest.raises(Denied):
+            export_commands.cohort(demo_copy, analyst, grammar.Cohort(region, 2024, 2025, ()), "csv", "zh")
+        with pytest.raises(Denied):
+            export_commands.report(demo_copy, analyst, 2025, "xlsx", "zh", region=region or None,
+                                   county=None if region else "370725")
+    with pytest.raises(Denied):
+        export_commands.cohort(demo_copy, viewer, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
+    data, frame, _ = export_commands.cohort(demo_copy, analyst, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
+    assert data and frame.height and set(frame["county_code"]) == {"370724"}
+    assert not audit.entries(demo_copy).filter((pl.col("action") == "export")
+                                               & (pl.col("region") != "370724")).height

@@ -586,6 +586,9 @@ TEXT: dict[str, tuple[str, str]] = {
                                      "A count below the threshold reads \"<5\", one that would give it away \"*\" "
                                      "(as on every page)."),
     "cohort_sheet_rows": ("队列", "cohort"),
+    "report_damaged_years": ("{years} 年的数据文件已损坏，本报告的历年数据和同比变化不含这些年度。",
+                             "The data files of {years} are damaged: this report's history and year-on-year changes "
+                             "leave those years out."),
     "cohort_sheet_dictionary": ("数据字典", "dictionary"),
     "cohort_sheet_notes": ("说明", "notes"),
     "cohort_damaged_left_out": ("{years} 年的数据文件已损坏，这些年度的学校未包含在导出中。",

@@ -270,3 +270,15 @@ def test_libreoffice_shows_the_deck_in_the_cjk_font(demo_data, tmp_path):
     assert "NotoSansCJK" in fonts
     text = subprocess.run(["pdftotext", str(tmp_path / "deck.pdf"), "-"], capture_output=True, text=True).stdout
     assert "临朐县" in text and "整改清单" in text
+
+
+def test_a_damaged_year_is_named_by_the_report_and_in_the_workbooks_notes(tiny_data):
+    from junheng.data import store
+    from junheng.reports import report as report_module
+    path = store.current_path(tiny_data, 2023)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(content.ReportError, match="2023 年的数据文件已损坏"):  # not "no data for 2023"
+        report_module.build(tiny_data, EVERYTHING, 2023, "xlsx", "zh", county="370724")
+    data, _ = report_module.build(tiny_data, EVERYTHING, 2024, "xlsx", "zh", county="370724")
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert [c.value for c in book["说明"]["A"]] == ["说明", t("report_damaged_years", "zh", years="2023")]

@@ -212,3 +212,26 @@ def test_recover_removes_what_an_interrupted_county_write_left(imported):
         stray.write_bytes(b"half")
     store.recover(imported)
     assert not any(stray.exists() for stray in strays) and consistent(imported) == []
+
+
+def test_through_the_command_layer_a_county_admin_imports_and_rolls_back_its_own_county_only(imported, tmp_path):
+    from junheng.access import audit, database
+    from junheng.access.accounts import SYSTEM
+    from junheng.commands import accounts as account_commands
+    from junheng.commands import data as data_commands
+    try:
+        linqu = account_commands.add(imported, SYSTEM, "linqu", "admin", "370724", "correct horse battery")
+        before = manifest(imported)
+        report, version = data_commands.import_file(imported, linqu, "county", write(tmp_path, SECOND, "s.csv"),
+                                                    2024, "en")
+        assert version is None and [p["value"] for p in report.errors] == ["341202"] and manifest(imported) == before
+        own = write(tmp_path, "county_code,item,value\n370724,social_recognition_rate,0.5\n", "own.csv")
+        report, version = data_commands.import_file(imported, linqu, "county", own, 2024, "en")
+        assert version and json.loads(audit.entries(imported, limit=1)["details"][0])["counties"] == ["370724"]
+        first = before["years"]["2024"]["current"]
+        entry = data_commands.rollback(imported, linqu, "county", 2024, first, "en")
+        assert entry["counties"] == ["370724"]
+        assert ("370724", "social_recognition_rate", 0.85) in rows(imported)
+        assert audit.entries(imported, limit=1)["action"][0] == "rollback"
+    finally:
+        database.dispose()

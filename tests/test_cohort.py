@@ -14,6 +14,7 @@ import pytest
 from junheng.access.scope import EVERYTHING, Scope
 from junheng.data import cohort as dc
 from junheng.data import db
+from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort as g
 from junheng.rules import cohort_stats as stats
@@ -425,3 +426,17 @@ def test_the_cohort_export_command_names_the_damaged_years_too(tiny_data):
     data, frame, _ = export_commands.cohort(tiny_data, SYSTEM, g.Cohort("37"), "parquet", "en")
     assert json.loads(pq.read_schema(io.BytesIO(data)).metadata[b"junheng.damaged_years"]) == [2023]
     assert set(frame["year"].to_list()) == {2024}
+
+
+def test_a_condition_the_data_cannot_apply_is_named_in_one_line_not_a_traceback(tiny_data, tmp_path, capsys,
+                                                                               monkeypatch):
+    def refuse(*args, **kwargs):
+        raise pl.exceptions.InvalidOperationError("'is_in' cannot check for Int32 values in List(Float64) data")
+    monkeypatch.setattr(dc, "run", refuse)
+    out = tmp_path / "x.csv"
+    code = cli.main(["cohort", "--data-dir", str(tiny_data), "--out", str(out), "--lang", "en",
+                     "--where", "left_behind_students in (1,2)"])
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists() and "Traceback" not in err
+    assert err.strip() == t("cohort_err_apply", "en", condition="left_behind_students in (1, 2)",
+                            detail="InvalidOperationError")

@@ -7,11 +7,11 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.conftest import add_account, sign_in
 from junheng.access.scope import EVERYTHING
 from junheng.data import county_table, db, store
 from junheng.rules import verdicts
 from junheng.tools import cli
+from tests.conftest import add_account, sign_in
 
 
 def items(data_dir, year: int) -> pl.DataFrame:

@@ -40,7 +40,7 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -247,7 +247,7 @@ def _entry(year_entry: dict, source: str, synthetic: bool, checksum: str | None,
 def _write(data_dir: Path, year: int, manifest: dict, frame: pl.DataFrame, entry: dict,
            changes: dict, lang: str | None) -> str:
     """Write the version file, add its entry and the counties' new provenance to the manifest, commit."""
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     try:
         file_sum, version = _write_version_file(data_dir, year, frame, stamp)
     except OSError as e:  # disk full, permissions: nothing is committed, the store is as it was
@@ -318,7 +318,7 @@ def write_table_version(data_dir: Path, table: Table, year: int, manifest: dict,
     self-assessment): store frame as a new version of year and make it current. entry: the version's facts
     (its id and written_at are added). manifest: from manifest_for_write, the lock still held. Returns the id."""
     data_dir = Path(data_dir)
-    stamp = datetime.now(timezone.utc)
+    stamp = datetime.now(UTC)
     try:
         _, version = _write_version_file(data_dir, year, frame, stamp, table)
     except OSError as e:  # disk full, permissions: nothing is committed, the table is as it was

@@ -11,6 +11,12 @@ from tests.conftest import frame, school
 from tests.test_evaluation import even_school
 
 RULES = settings.load_thresholds()
+YEAR = 2025
+
+
+def county_verdicts(computed, assessed, rules, year=YEAR):
+    """verdicts.county_verdicts of an evaluated year (the 优质均衡 prerequisite is judged against it)."""
+    return verdicts.county_verdicts(computed, assessed, rules, year=year)
 
 
 def every_item_met() -> dict:
@@ -18,7 +24,10 @@ def every_item_met() -> dict:
     out = {}
     for it in verdicts.items():
         if it.self_assessable:
-            out[it.key] = float(verdicts.threshold(it, RULES)) - (0.01 if it.op == "<" else 0)
+            if it.kind == "year":  # recognised long before any year a test evaluates
+                out[it.key] = 2015
+                continue
+            out[it.key] = float(verdicts.threshold(it, RULES, YEAR)) - (0.01 if it.op == "<" else 0)
     return out
 
 
@@ -46,7 +55,7 @@ def test_combine_fail_beats_incomplete_beats_pass(statuses, verdict):
 
 
 def test_every_part_met_passes_both_evaluations():
-    result, parts = verdicts.county_verdicts(passing_rows(), every_item_met(), RULES)
+    result, parts = county_verdicts(passing_rows(), every_item_met(), RULES)
     assert result == {"basic": "pass", "quality": "pass"}
     assert {p: v["status"] for p, v in parts["quality"].items()} == dict.fromkeys(
         ["prerequisite", "resources", "government", "quality", "social", "veto"], "pass")
@@ -55,7 +64,7 @@ def test_every_part_met_passes_both_evaluations():
 
 
 def test_resources_alone_are_incomplete_never_pass():
-    result, parts = verdicts.county_verdicts(passing_rows(), {}, RULES)
+    result, parts = county_verdicts(passing_rows(), {}, RULES)
     assert result == {"basic": "incomplete", "quality": "incomplete"}
     assert parts["quality"]["resources"]["status"] == "pass"
     assert parts["quality"]["social"]["items"]["social_recognition_rate"]["source"] == "missing"
@@ -63,6 +72,10 @@ def test_resources_alone_are_incomplete_never_pass():
 
 @pytest.mark.parametrize("key, value, part", [
     ("veto_key_classes", 1.0, "veto"),                  # 是 = 一票否决
+    ("veto_unfilled_posts", 1.0, "veto"),
+    ("veto_major_incident", 1.0, "veto"),
+    ("veto_falsification", 1.0, "veto"),
+    ("basic_recognized_year", 2023, "prerequisite"),    # two years before 2025: too recent
     ("social_recognition_rate", 0.84, "social"),
     ("junior_retention_rate", 0.94, "quality"),
     ("teacher_rotation_rate", 0.09, "government"),
@@ -71,33 +84,51 @@ def test_resources_alone_are_incomplete_never_pass():
     ("monitoring_school_gap", 0.15, "quality"),         # must be below 0.15
 ])
 def test_one_item_not_met_fails_quality_even_with_the_other_parts_missing(key, value, part):
-    result, parts = verdicts.county_verdicts(passing_rows(), {key: value}, RULES)
+    result, parts = county_verdicts(passing_rows(), {key: value}, RULES)
     assert result["quality"] == "fail"
     assert parts["quality"][part]["status"] == "fail"
     assert verdicts.failing(parts["quality"]) == [key]
     # With every other item met too, the same value still fails; at the threshold it passes.
     assessed = every_item_met() | {key: value}
-    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "pass", "quality": "fail"}
+    assert county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "pass", "quality": "fail"}
 
 
 def test_quality_needs_basic_balance_reached():
     assessed = every_item_met() | {"public_satisfaction_rate": 0.80}
-    result, parts = verdicts.county_verdicts(passing_rows(), assessed, RULES)
+    result, parts = county_verdicts(passing_rows(), assessed, RULES)
     assert result == {"basic": "fail", "quality": "fail"}
     assert parts["quality"]["prerequisite"]["items"]["basic_reached"] == {
         "value": "fail", "rule": "== pass", "met": False, "source": "computed"}
     # 基本均衡 not yet decidable: 优质均衡 cannot pass either, though every 优质 item is met.
     assessed = every_item_met()
     del assessed["public_satisfaction_rate"]
-    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "incomplete",
+    assert county_verdicts(passing_rows(), assessed, RULES)[0] == {"basic": "incomplete",
                                                                             "quality": "incomplete"}
+
+
+@pytest.mark.parametrize("recognized, met, verdict", [
+    (2022, True, "pass"),            # three years before 2025: assessed
+    (2023, False, "fail"),           # two years before: too early, whatever else is met
+    (2025, False, "fail"),
+    (None, None, "incomplete"),      # unknown: to be assessed, never pass
+])
+def test_quality_is_judged_only_three_years_after_basic_recognition(recognized, met, verdict):
+    assessed = every_item_met() | {"basic_recognized_year": recognized}
+    if recognized is None:
+        del assessed["basic_recognized_year"]
+    result, parts = county_verdicts(passing_rows(), assessed, RULES)
+    assert result == {"basic": "pass", "quality": verdict}
+    entry = parts["quality"]["prerequisite"]["items"]["basic_recognized_year"]
+    assert (entry["met"], entry["rule"]) == (met, "<= 2022")
+    # the same county evaluated with no year known cannot pass either
+    assert verdicts.county_verdicts(passing_rows(), every_item_met(), RULES)[0]["quality"] == "incomplete"
 
 
 def test_a_province_threshold_in_the_settings_file_counts():
     assessed = every_item_met() | {"quota_allocation_share": 0.55}
-    assert verdicts.county_verdicts(passing_rows(), assessed, RULES)[0]["quality"] == "pass"
+    assert county_verdicts(passing_rows(), assessed, RULES)[0]["quality"] == "pass"
     stricter = copy.deepcopy(RULES) | {"items": {"quota_allocation_share": 0.6}}
-    result, parts = verdicts.county_verdicts(passing_rows(), assessed, stricter)
+    result, parts = county_verdicts(passing_rows(), assessed, stricter)
     assert result["quality"] == "fail"
     assert parts["quality"]["government"]["items"]["quota_allocation_share"]["rule"] == ">= 0.6"
 
@@ -108,8 +139,11 @@ def test_registry_covers_the_four_parts_and_the_named_keys():
     assert {i.number for i in verdicts.items("quality", "quality")} == {str(n) for n in range(1, 10)}  # 9 items
     assert [i.key for i in verdicts.items("quality", "social")] == ["social_recognition_rate"]
     assert len(verdicts.items("basic", "government")) == 17
-    assert {i.key for i in verdicts.items("quality", "veto")} == {"veto_exam_admission", "veto_school_choice",
-                                                                   "veto_key_classes"}
+    assert {i.key for i in verdicts.items("quality", "veto")} == {
+        "veto_exam_admission", "veto_school_choice", "veto_key_classes",
+        "veto_unfilled_posts", "veto_major_incident", "veto_falsification"}
+    # every ground for refusal names where it is written
+    assert all("教督〔2017〕6号" in i.cites for i in verdicts.items("quality", "veto"))
     named = {"social_recognition_rate": 0.85, "junior_retention_rate": 0.95, "teacher_rotation_rate": 0.10,
              "backbone_rotation_share": 0.20, "teacher_pay_not_below_civil_servants": True,
              "public_satisfaction_rate": 0.85}
@@ -154,14 +188,16 @@ def test_school_size_cap_2000_and_2500_for_nine_and_twelve_year_schools():
     assert out.filter(pl.col("item") == "school_size_cap")["value"].item() == 2
 
 
-@pytest.mark.parametrize("private_migrants, share, met", [(30, 0.85, True), (31, 170 / 201, False)])
+# The computed share counts public places only (a lower bound): it proves a pass at 85%, never a fail; below it
+# the county's own figure (purchased places counted) decides, if it is not below the bound.
+@pytest.mark.parametrize("private_migrants, share, met", [(30, 0.85, True), (31, 170 / 201, None)])
 def test_migrant_children_in_public_schools(private_migrants, share, met):
     rows = [school(school_id="3707240001", migrant_students=100),
             school(school_id="3707240002", migrant_students=70),
             school(school_id="3707240003", is_public=False, migrant_students=private_migrants)]
     assert computed(rows)["migrant_public_share"] == pytest.approx(share)
-    result = verdicts.county_verdicts({"migrant_public_share": (computed(rows)["migrant_public_share"], None)},
-                                      {}, RULES)[1]
+    result = county_verdicts({"migrant_public_share": (computed(rows)["migrant_public_share"], None)},
+                             {}, RULES)[1]
     assert result["quality"]["government"]["items"]["migrant_public_share"]["met"] is met
 
 
@@ -174,20 +210,61 @@ def test_art_rooms_only_where_the_rows_have_them():
     assert out["value"].item() == pytest.approx(0.5)  # 24 classes need 2 art rooms: the first school has 1
 
 
-def test_computed_beats_self_assessed_and_both_are_kept_where_they_disagree():
+def test_a_computed_lower_bound_over_the_cap_decides_a_fail_and_both_values_are_kept():
     rows = [school(school_id="3707240001", primary_students=100, primary_classes=2)]  # 1 of 2 classes over
-    result, parts = verdicts.county_verdicts(
+    result, parts = county_verdicts(
         {"class_size_cap": (computed(rows)["class_size_cap"], None)}, {"class_size_cap": 0.0}, RULES)
     assert parts["quality"]["government"]["items"]["class_size_cap"] == {
-        "value": 0.5, "rule": "<= 0.0", "met": False, "source": "computed", "self_assessed": 0.0,
-        "disagrees": True}
+        "value": 0.5, "rule": "<= 0.0", "met": False, "source": "computed", "bound": "lower", "computed": 0.5,
+        "self_assessed": 0.0, "decided_by": "computed", "disagrees": True}
     assert result["quality"] == "fail"
-    agree = verdicts.county_verdicts({"school_size_cap": (0.0, None)}, {"school_size_cap": 0.0}, RULES)[1]
-    assert agree["quality"]["government"]["items"]["school_size_cap"]["disagrees"] is False
+
+
+def item_entry(key: str, computed_value, assessed) -> dict:
+    got = county_verdicts({key: (computed_value, None)}, {} if assessed is None else {key: assessed}, RULES)[1]
+    return got["quality"]["government"]["items"][key]
+
+
+# Issue 24, point 1: every item with source `both`, the computed value at the favourable side of the rule.
+@pytest.mark.parametrize("key, computed_value, assessed, met, decided_by", [
+    # the rows see no class over the cap (a lower bound): the county's own 3% decides, a fail
+    ("class_size_cap", 0.0, 0.03, False, "self-assessed"),
+    ("class_size_cap", 0.0, 0.0, True, "self-assessed"),
+    ("class_size_cap", 0.0, None, None, "computed"),          # nothing proven, nothing said: to be assessed
+    ("class_size_cap", 0.02, 0.0, False, "computed"),         # the rows prove 2% over, whatever the county says
+    # no school over the size cap among the schools counted: the county's own count decides
+    ("school_size_cap", 0.0, 1.0, False, "self-assessed"),
+    ("school_size_cap", 0.0, 0.0, True, "self-assessed"),
+    ("school_size_cap", 0.0, None, None, "computed"),
+    ("school_size_cap", 2.0, 0.0, False, "computed"),          # two are over whatever the county says
+    # public places alone under 85% (a lower bound): purchased places may lift it
+    ("migrant_public_share", 0.80, 0.90, True, "self-assessed"),
+    ("migrant_public_share", 0.80, 0.84, False, "self-assessed"),
+    ("migrant_public_share", 0.80, None, None, "computed"),
+    ("migrant_public_share", 0.90, 0.50, True, "computed"),   # public places alone prove the pass
+    ("migrant_public_share", 0.80, 0.70, None, "computed"),   # below what public places alone give: impossible
+    # art rooms are counted exactly from the rows: the computed value decides both ways
+    ("art_rooms_per_12_classes", 0.5, 1.0, False, "computed"),
+    ("art_rooms_per_12_classes", 1.0, 0.5, True, "computed"),
+])
+def test_a_bound_never_overrides_a_self_assessed_value_in_the_favourable_direction(key, computed_value, assessed,
+                                                                                     met, decided_by):
+    entry = item_entry(key, computed_value, assessed)
+    assert (entry["met"], entry["source"]) == (met, decided_by)
+    if assessed is not None:
+        assert (entry["computed"], entry["self_assessed"], entry["decided_by"]) == (
+            pytest.approx(computed_value), pytest.approx(assessed), decided_by)
+    assert entry.get("bound", "exact") == verdicts.item(key).bound
+
+
+def test_both_kinds_of_item_declare_what_their_computed_value_is():
+    assert {i.key: i.bound for i in verdicts.items() if i.source == "both"} == {
+        "art_rooms_per_12_classes": "exact", "school_size_cap": "lower", "class_size_cap": "lower",
+        "migrant_public_share": "lower"}
 
 
 def test_self_assessed_counts_where_the_rows_cannot_show_the_item():
-    entry = verdicts.county_verdicts({}, {"art_rooms_per_12_classes": 1.0}, RULES)[1]["quality"]["government"][
+    entry = county_verdicts({}, {"art_rooms_per_12_classes": 1.0}, RULES)[1]["quality"]["government"][
         "items"]["art_rooms_per_12_classes"]
     assert (entry["source"], entry["met"]) == ("self-assessed", True)
 
@@ -225,10 +302,10 @@ def test_region_verdicts_status_from_all_parts():
 ])
 def test_page_says_resources_met_rest_to_be_assessed_never_reached(lang, incomplete, reached):
     from junheng.views import evaluation_tables as tables
-    result, parts = verdicts.county_verdicts(passing_rows(), {}, RULES)
+    result, parts = county_verdicts(passing_rows(), {}, RULES)
     line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, lang)
     assert line == incomplete and reached not in line
-    result, parts = verdicts.county_verdicts(passing_rows(), every_item_met(), RULES)
+    result, parts = county_verdicts(passing_rows(), every_item_met(), RULES)
     assert reached in tables.verdict_line("quality", result["quality"], parts["quality"], RULES, lang)
 
 
@@ -236,13 +313,14 @@ def test_page_names_the_reason_of_a_fail_and_shows_both_values_where_they_disagr
     from junheng.views import evaluation_tables as tables
     assessed = every_item_met() | {"social_recognition_rate": 0.8, "class_size_cap": 0.0}
     rows = passing_rows() | {"class_size_cap": (0.125, None)}
-    result, parts = verdicts.county_verdicts(rows, assessed, RULES)
+    result, parts = county_verdicts(rows, assessed, RULES)
     line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, "zh")
     assert line == ("**优质均衡：未达到** — 未达标：超过班额标准的班级比例（小学 >45 人，初中 >50 人）（12.5%，标准 ≤ 0%）、"
                     "社会认可度（80%，标准 ≥ 85%）")
     table = tables.parts_table("quality", parts["quality"], RULES, "zh")
     row = table.filter(pl.col("评估项目").str.starts_with("超过班额")).row(0, named=True)
-    assert (row["值"], row["来源"], row["自评值（与计算值不一致）"]) == ("12.5%", "学校数据计算", "0%")
+    assert (row["值"], row["判定依据"], row["学校数据计算值"], row["县级自评值"]) == (
+        "12.5%", "学校数据计算", "12.5%（下限：实际值不低于此）", "0%")
     assert table.height == sum(len(p["items"]) for p in parts["quality"].values())
 
 

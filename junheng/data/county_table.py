@@ -151,10 +151,10 @@ def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Repo
         report.add("warning", r, shown["value"], "", t("ct_warn_empty_value", lang, item=v),
                    summary=t("ct_warn_empty_value", lang, item="…"))
     parsed = pl.concat([keyed.filter(pl.col("kind") == kind).with_columns(_parse(kind, pl.col("value")).alias("number"))
-                        for kind in ("share", "yes_no", "number", "count")], how="vertical_relaxed").sort("_row")
+                        for kind in ("share", "yes_no", "number", "count", "year")], how="vertical_relaxed").sort("_row")
     given = pl.col("value").is_not_null() & pl.col("open")
     reasons = {"share": "ct_err_share", "yes_no": "err_not_yes_no", "number": "err_not_number",
-               "count": "err_not_whole"}
+               "count": "err_not_whole", "year": "err_not_whole"}
     for kind, reason in reasons.items():
         bad(parsed, given & (pl.col("kind") == kind) & pl.col("number").is_null(), "value", t(reason, lang))
     finite = pl.col("number").is_not_null() & pl.col("number").is_finite()
@@ -162,7 +162,7 @@ def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Repo
         t("err_not_number", lang))
     bad(parsed, given & finite & (pl.col("number") < 0), "value", t("err_negative", lang))
     bad(parsed, given & finite & (pl.col("kind") == "share") & (pl.col("number") > 1), "value", t("ct_err_share", lang))
-    bad(parsed, given & finite & (pl.col("kind") == "count") & (pl.col("number") != pl.col("number").round(0)),
+    bad(parsed, given & finite & pl.col("kind").is_in(["count", "year"]) & (pl.col("number") != pl.col("number").round(0)),
         "value", t("err_not_whole", lang))
     pairs = parsed.filter(pl.col("value").is_not_null())
     first = pairs.group_by("county_code", "key").agg(pl.col("_row").min().alias("first"))
@@ -338,15 +338,17 @@ def rollback(data_dir: Path, year: int, version: str, region: str = "", lang: st
         raise store.StoreError(store.busy_message(data_dir, lang)) from None
 
 
-def template_bytes(lang: str = "zh", county_code: str = "370724") -> bytes:
-    """The import template: one row per self-assessable item for an example county (values to fill in), and the
-    item list with each item's part, kind and rule."""
+def template_bytes(lang: str = "zh", county_code: str = "") -> bytes:
+    """The import template: one row per self-assessable item for the account's own county (blank for a national
+    or prefecture account: the bureau writes its code), values to fill in; and the item list with each item's
+    official text, part, kind, rule and where the rule is written."""
     from junheng import settings
     from junheng.reports import exports
     rules = settings.load_thresholds()
     open_items = [i for i in verdicts.items() if i.self_assessable]
     header = [HEADERS[c][1] if lang == "zh" else c for c in ("county_code", "item", "value", "item_name")]
-    data = pl.DataFrame([[county_code, i.key, None, i.label(lang)] for i in open_items], schema={
+    code = county_code if len(county_code or "") == 6 else None
+    data = pl.DataFrame([[code, i.key, None, i.label(lang)] for i in open_items], schema={
         h: pl.String for h in header}, orient="row")
     guide = pl.DataFrame([{
         t("ct_col_item", lang): i.key, t("ct_col_name", lang): i.label(lang),
@@ -355,5 +357,6 @@ def template_bytes(lang: str = "zh", county_code: str = "370724") -> bytes:
         t("ct_col_kind", lang): t(f"ct_kind_{i.kind}", lang),
         t("ct_col_rule", lang): verdicts.rule_label(i, rules, lang),
         t("ct_col_confirmed", lang): "✓" if i.confirmed else "~",
+        t("ct_col_cites", lang): i.cites,
     } for i in open_items])
     return exports.xlsx_bytes({t("ct_sheet_data", lang): data, t("ct_sheet_items", lang): guide})

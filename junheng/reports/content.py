@@ -77,14 +77,19 @@ def check(data_dir: Path, scope: Scope, year: int, lang: str, county: str | None
     _checked(data_dir, scope, year, lang, county, region)
 
 
-def _checked(data_dir, scope, year, lang, county, region):
-    rules = settings.load_thresholds()
-    con = db.connect(Path(data_dir), rules)
-    code = county or region or ""
+def check_codes(county: str | None, region: str | None, lang: str) -> None:
+    """ReportError unless county is a 6-digit code and region a 4-digit one (whichever is given)."""
     if county is not None and not (len(county) == 6 and REGION.fullmatch(county)):
         raise ReportError(t("report_err_county_code", lang, value=county[:20]))
     if region is not None and not (len(region) == 4 and REGION.fullmatch(region)):
         raise ReportError(t("report_err_region_code", lang, value=region[:20]))
+
+
+def _checked(data_dir, scope, year, lang, county, region):
+    rules = settings.load_thresholds()
+    con = db.connect(Path(data_dir), rules)
+    code = county or region or ""
+    check_codes(county, region, lang)
     known = db.run(con, "counties_with_data", Scope(synthetic_only=scope.synthetic_only))
     inside = known.filter(pl.col("county_code").str.starts_with(code))
     if inside.is_empty():
@@ -226,7 +231,7 @@ def _evaluation(ctx, result, verdict, parts, levels, history) -> list[Section]:
                          mark=tables.mark(level["quality"]["pass"], lang)).replace("**", "")
             section_tables.append(Table(t(f"level_{lv}", lang), frame, note))
         out.append(Section(t("report_eval_title", lang, evaluation=t(f"eval_{key}", lang)), lines, section_tables))
-        items = tables.parts_table(key, parts[key], rules, lang).drop(t("col_self_assessed", lang))
+        items = tables.parts_table(key, parts[key], rules, lang).drop(t("col_computed", lang), t("col_self_assessed", lang))
         decided = items.filter(pl.col(t("col_met", lang)) != t("part_incomplete", lang))
         open_items = items.height - decided.height
         out.append(Section(t("report_parts_title", lang, evaluation=t(f"eval_{key}", lang)),

@@ -3,9 +3,12 @@
 A county reaches an evaluation only when every part passes and no veto item applies. A part is judged from
 its items (county_items.toml): any item not met fails the part; any item with no value leaves it incomplete.
 The verdict: fail when any part fails (even with others missing), else incomplete when any part is
-incomplete, else pass. 优质均衡 requires this year's 基本均衡 verdict (its prerequisite part).
-Items come from the school rows (computed) or the county self-assessment table (self-assessed); where both
-exist the computed value counts and the self-assessed one is kept beside it.
+incomplete, else pass. 优质均衡's prerequisite: recognised as 基本均衡 at least three years before the evaluated
+year (the item basic_recognized_year) and this year's 基本均衡 verdict held (the annual monitoring).
+Items come from the school rows (computed) or the county self-assessment table (self-assessed). Where both
+exist, what decides depends on what the computed value can prove (the item's `bound`): an exact value decides;
+a lower or upper bound decides only in the direction it proves (a lower bound over a '<=' ceiling proves a
+fail, never a pass), else the self-assessed value decides when the bound allows it. Both values are kept.
 """
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ class Item:
     confirmed: bool
     source: str        # self, rows, both
     threshold: float | bool | None = None
+    bound: str = "exact"  # what the computed value is: exact, lower (the true value is ≥ it) or upper (≤ it)
+    cites: str = ""       # where the rule comes from, for items taken from a method's text
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -94,8 +99,15 @@ def part(evaluation_key: str, key: str) -> Part:
     return next(p for p in parts(evaluation_key) if p.key == key)
 
 
-def threshold(it: Item, rules: dict):
-    """The item's threshold: the thresholds file's [items] entry, else the registry's; CV ceilings from [basic]."""
+RECOGNITION_YEARS = 3  # 优质均衡 is assessed only this many years after the county's 基本均衡 recognition
+
+
+def threshold(it: Item, rules: dict, year: int | None = None):
+    """The item's threshold: the thresholds file's [items] entry, else the registry's; CV ceilings from [basic];
+    for basic_recognized_year the latest year of recognition allowed (year − 3), None when the year is unknown."""
+    if it.kind == "year":
+        wait = int(rules.get("items", {}).get(it.key, it.threshold if it.threshold is not None else RECOGNITION_YEARS))
+        return None if year is None else year - wait
     if it.key.startswith("composite_cv_"):
         return float(rules["basic"][it.key.removeprefix("composite_cv_")])
     if it.kind == "verdict":
@@ -103,16 +115,33 @@ def threshold(it: Item, rules: dict):
     return rules.get("items", {}).get(it.key, it.threshold)
 
 
-def is_met(it: Item, value, rules: dict) -> bool | None:
-    """Whether value meets the item's rule; None when there is no value."""
+def is_met(it: Item, value, rules: dict, year: int | None = None) -> bool | None:
+    """Whether value meets the item's rule; None when there is no value (or no year to judge a year against)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "incomplete":
         return None
-    return bool(OPS[it.op](value, threshold(it, rules)))
+    limit = threshold(it, rules, year)
+    if limit is None:
+        return None
+    return bool(OPS[it.op](value, limit))
 
 
-def rule(it: Item, rules: dict) -> str:
-    """The rule as plain text for the JSON, e.g. '>= 0.85', '== true', '<= 0.65', '== pass'."""
-    value = threshold(it, rules)
+def proves(it: Item, met: bool | None) -> bool:
+    """Whether a computed verdict `met` is proven by the computed value, given what the value is (it.bound).
+
+    A lower bound L (the true value is ≥ L) proves a fail of a '<=' / '<' / '==' rule and a pass of a '>=' rule;
+    an upper bound the reverse. An exact value proves both.
+    """
+    if met is None or it.bound == "exact":
+        return met is not None
+    rising = it.op == ">="  # larger values are better
+    return met is (rising if it.bound == "lower" else not rising)
+
+
+def rule(it: Item, rules: dict, year: int | None = None) -> str:
+    """The rule as plain text for the JSON, e.g. '>= 0.85', '== true', '<= 0.65', '== pass', '<= 2022'."""
+    value = threshold(it, rules, year)
+    if value is None and it.kind == "year":
+        return f"{it.op} year - {RECOGNITION_YEARS}"
     shown = str(value).lower() if isinstance(value, bool) else value
     return f"{it.op} {shown}"
 
@@ -130,14 +159,17 @@ def format_value(it: Item, value, lang: str) -> str:
         return t(f"verdict_{value}", lang)
     if it.kind == "share":
         return f"{float(value) * 100:.1f}".removesuffix(".0") + "%"
-    if it.kind == "count":
+    if it.kind in ("count", "year"):
         return str(int(value))
     return f"{float(value):.3f}".rstrip("0").rstrip(".")
 
 
-def rule_label(it: Item, rules: dict, lang: str) -> str:
-    """The rule as people read it, e.g. '≥ 85%', '= 是', '≤ 0.65'."""
-    return f"{SYMBOLS[it.op]} {format_value(it, threshold(it, rules), lang)}"
+def rule_label(it: Item, rules: dict, lang: str, year: int | None = None) -> str:
+    """The rule as people read it, e.g. '≥ 85%', '= 是', '≤ 0.65', '≤ 2022'."""
+    value = threshold(it, rules, year)
+    if value is None and it.kind == "year":
+        return t("rule_recognized_years", lang, n=RECOGNITION_YEARS)
+    return f"{SYMBOLS[it.op]} {format_value(it, value, lang)}"
 
 
 def school_row_items(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
@@ -221,32 +253,55 @@ def _json_value(it: Item, value):
         return None
     if it.kind == "yes_no":
         return bool(value)
-    if it.kind == "count":
+    if it.kind in ("count", "year"):
         return int(value)
     if it.kind == "verdict":
         return value
     return float(value)
 
 
-def _entry(it: Item, computed: tuple | None, assessed, rules: dict, rule_text: str | None = None) -> dict | None:
-    """One item's entry: value, rule, met, source (computed / self-assessed / missing); None when the item does
-    not apply (a computed item of a level the county does not have). rule_text: rule(it, rules), if known."""
-    base = {"rule": rule(it, rules) if rule_text is None else rule_text}
+def _entry(it: Item, computed: tuple | None, assessed, rules: dict, rule_text: str | None = None,
+           year: int | None = None) -> dict | None:
+    """One item's entry: value, rule, met, source (which value decided: computed / self-assessed / missing);
+    None when the item does not apply (a computed item of a level the county does not have).
+
+    Where both values exist the entry keeps both (computed, self_assessed), says what the computed one is
+    (bound: exact / lower / upper) and which decided (decided_by). rule_text: rule(it, rules, year), if known.
+    """
+    base = {"rule": rule(it, rules, year) if rule_text is None else rule_text}
+    own = None if assessed is None else is_met(it, assessed, rules, year)
     if computed is not None:
         value, met = computed
-        met = is_met(it, value, rules) if met is None else bool(met)
-        entry = {"value": _json_value(it, value), **base, "met": met, "source": "computed"}
+        met = is_met(it, value, rules, year) if met is None else bool(met)
+        proven = proves(it, met)
+        if proven or assessed is None or not _allowed(it, value, assessed):
+            # The computed value decides: exact, or a bound proving its verdict, or a self-assessed value the
+            # bound shows impossible. A bound that proves nothing leaves the item open (never a pass by default).
+            entry = {"value": _json_value(it, value), **base, "met": met if proven else None, "source": "computed"}
+        else:
+            entry = {"value": _json_value(it, assessed), **base, "met": own, "source": "self-assessed"}
+        if it.bound != "exact":
+            entry["bound"] = it.bound
         if assessed is not None:
-            own = is_met(it, assessed, rules)
+            entry["computed"] = _json_value(it, value)
             entry["self_assessed"] = _json_value(it, assessed)
+            entry["decided_by"] = entry["source"]
             entry["disagrees"] = own != met or (value is not None and abs(float(value) - float(assessed)) > 0.005)
         return entry
     if it.source == "rows":
         return None
     if assessed is not None:
-        return {"value": _json_value(it, assessed), **base, "met": is_met(it, assessed, rules),
-                "source": "self-assessed"}
+        return {"value": _json_value(it, assessed), **base, "met": own, "source": "self-assessed"}
     return {"value": None, **base, "met": None, "source": "missing"}
+
+
+def _allowed(it: Item, value, assessed) -> bool:
+    """Whether a self-assessed value is possible given the computed bound (a lower bound L: assessed ≥ L)."""
+    if value is None or it.bound == "exact":
+        return value is None
+    if it.bound == "lower":
+        return float(assessed) >= float(value) - 1e-9
+    return float(assessed) <= float(value) + 1e-9
 
 
 def part_status(entries: dict) -> str:
@@ -269,12 +324,14 @@ def combine(statuses) -> str:
     return "pass"
 
 
-def county_verdicts(computed: dict, assessed: dict, rules: dict, rule_texts: dict | None = None) -> tuple[dict, dict]:
+def county_verdicts(computed: dict, assessed: dict, rules: dict, rule_texts: dict | None = None,
+                    year: int | None = None) -> tuple[dict, dict]:
     """(verdicts, parts) of one county-year.
 
     computed: item key -> (value, met or None); assessed: item key -> self-assessed value.
     verdicts: {"basic": V, "quality": V}; parts: evaluation -> part -> {"status", "items": key -> entry}.
-    rule_texts: item key -> rule(item, rules), computed once when many counties are judged.
+    rule_texts: item key -> rule(item, rules, year), computed once when many counties are judged.
+    year: the evaluated year (the prerequisite's recognition year is judged against it; unknown: incomplete).
     """
     rule_texts = rule_texts or {}
     verdicts, out = {}, {}
@@ -286,7 +343,7 @@ def county_verdicts(computed: dict, assessed: dict, rules: dict, rule_texts: dic
                 from_rows = computed.get(it.key)
                 if it.kind == "verdict":  # the prerequisite: this year's 基本均衡 verdict
                     from_rows = (verdicts["basic"], None)
-                entry = _entry(it, from_rows, assessed.get(it.key), rules, rule_texts.get(it.key))
+                entry = _entry(it, from_rows, assessed.get(it.key), rules, rule_texts.get(it.key), year)
                 if entry is not None:
                     entries[it.key] = entry
             out[evaluation_key][p.key] = {"status": part_status(entries), "items": entries}
@@ -308,13 +365,24 @@ def assessed_values(table: pl.DataFrame | None) -> dict[str, dict]:
     return _by_county(table.select("county_code", "item", "value"), pair=False)
 
 
-def evaluate(schools: pl.DataFrame, rules: dict, table: pl.DataFrame | None = None) -> tuple[dict, dict]:
-    """(verdicts, parts) of one county-year from its school rows and its self-assessment rows."""
+def year_of(schools: pl.DataFrame) -> int | None:
+    """The one year of a county-year's school rows (None when the rows carry no single year)."""
+    if "year" not in schools.columns:
+        return None
+    years = schools["year"].drop_nulls().unique().to_list()
+    return int(years[0]) if len(years) == 1 else None
+
+
+def evaluate(schools: pl.DataFrame, rules: dict, table: pl.DataFrame | None = None,
+             year: int | None = None) -> tuple[dict, dict]:
+    """(verdicts, parts) of one county-year from its school rows and its self-assessment rows.
+    year: the evaluated year; by default the rows' own year."""
     codes = schools["county_code"].unique().to_list()
     computed = _by_county(computed_items(schools, rules), pair=True)
     assessed = assessed_values(table)
     code = codes[0] if len(codes) == 1 else None
-    return county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules)
+    year = year_of(schools) if year is None else year
+    return county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, year=year)
 
 
 def failing(parts_of: dict) -> list[str]:
@@ -330,21 +398,22 @@ def region_verdicts(schools: pl.DataFrame, rules: dict, table: pl.DataFrame | No
     basic_failing / quality_failing: the items not met.
     """
     levels = evaluation.level_results(evaluation.level_values(schools, rules), rules)
-    return region_verdicts_from(levels, school_row_items(schools, rules), rules, table)
+    return region_verdicts_from(levels, school_row_items(schools, rules), rules, table, year_of(schools))
 
 
 def region_verdicts_from(levels: pl.DataFrame, row_items: pl.DataFrame, rules: dict,
-                         table: pl.DataFrame | None = None) -> pl.DataFrame:
+                         table: pl.DataFrame | None = None, year: int | None = None) -> pl.DataFrame:
     """region_verdicts from what the school rows give per county, computed once per data version and stored
-    beside it (junheng.data.db): levels from evaluation.level_results, row_items from school_row_items."""
+    beside it (junheng.data.db): levels from evaluation.level_results, row_items from school_row_items.
+    year: the evaluated year (the 优质均衡 prerequisite is judged against it)."""
     wide = evaluation.region_wide(levels)
     computed = _by_county(pl.concat([resource_items(levels), row_items.select("county_code", "item", "value", "met")],
                                     how="vertical_relaxed"), pair=True)
     assessed = assessed_values(table)
     rows = []
-    texts = {it.key: rule(it, rules) for it in items()}
+    texts = {it.key: rule(it, rules, year) for it in items()}
     for code in wide["county_code"]:
-        verdicts, out = county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, texts)
+        verdicts, out = county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, texts, year)
         rows.append({"county_code": code, "basic_verdict": verdicts["basic"], "quality_verdict": verdicts["quality"],
                      "basic_failing": failing(out["basic"]), "quality_failing": failing(out["quality"])})
     frame = pl.DataFrame(rows, schema={"county_code": pl.String, "basic_verdict": pl.String,

@@ -191,19 +191,27 @@ def parts_summary(evaluation_key: str, parts: dict, lang: str) -> str:
 
 
 def parts_table(evaluation_key: str, parts: dict, rules: dict, lang: str) -> pl.DataFrame:
-    """Every item of one evaluation: its part, value, rule, met, source, and the self-assessed value where it
-    disagrees with the computed one."""
+    """Every item of one evaluation: its part, the value that decided, rule, met, which value decided, and where
+    an item is both computed and self-assessed both values (the computed one marked as a bound where it is one)."""
     met = {True: t("part_pass", lang), False: t("part_fail", lang), None: t("part_incomplete", lang)}
     rows = []
     for key, part in parts.items():
         label = verdicts.part(evaluation_key, key).short(lang)
         for item_key, entry in part["items"].items():
             it = verdicts.item(item_key)
-            own = verdicts.format_value(it, entry["self_assessed"], lang) if entry.get("disagrees") else ""
+            both = "self_assessed" in entry
+            computed = ""
+            if both or entry.get("bound"):
+                value = entry["computed"] if both else entry["value"]
+                computed = verdicts.format_value(it, value, lang)
+                if entry.get("bound"):
+                    computed += t(f"bound_{entry['bound']}", lang)
+            own = verdicts.format_value(it, entry["self_assessed"], lang) if both else ""
             rows.append((label, it.label(lang), verdicts.format_value(it, entry["value"], lang),
                          verdicts.rule_label(it, rules, lang), met[entry["met"]], t(f"source_{entry['source']}", lang),
-                         own))
-    columns = ("col_part", "col_item", "col_value", "col_rule", "col_met", "col_source", "col_self_assessed")
+                         computed, own))
+    columns = ("col_part", "col_item", "col_value", "col_rule", "col_met", "col_source", "col_computed",
+               "col_self_assessed")
     return pl.DataFrame(rows, schema={t(c, lang): pl.String for c in columns}, orient="row")
 
 

@@ -1,8 +1,13 @@
 -- grain: county × year
 -- params: (none: materialised as a table when the data are opened; see junheng/db.py)
 -- 教学点 (teaching points) are not schools: counted apart, and left out of the school counts and shares.
+-- A school counts as standardized in a year only from its standardized_year on (a later year set in the row
+-- says it was not standardized yet).
 with school_rows as (
-    select *, school_type = 'teaching_point' as is_teaching_point
+    select
+        *,
+        school_type = 'teaching_point' as is_teaching_point,
+        coalesce(standardized_year <= year, false) as is_standardized
     from schools
 ),
 
@@ -33,11 +38,11 @@ final as (
         sum(left_behind_students)::bigint as left_behind_students,
         sum(migrant_students)::bigint as migrant_students,
         sum(boarding_students)::bigint as boarding_students,
-        count(*) filter (where not is_teaching_point and standardized_year is not null) as standardized_schools,
+        count(*) filter (where not is_teaching_point and is_standardized) as standardized_schools,
         count(*) filter (where not is_teaching_point and is_public) as public_schools,
-        count(*) filter (where not is_teaching_point and is_public and standardized_year is not null)
+        count(*) filter (where not is_teaching_point and is_public and is_standardized)
             as public_standardized_schools,
-        count(*) filter (where is_teaching_point and standardized_year is not null) as standardized_teaching_points
+        count(*) filter (where is_teaching_point and is_standardized) as standardized_teaching_points
     from school_rows
     group by county_code, year
 )

@@ -78,13 +78,14 @@ def pandas_way(frame: pd.DataFrame, counties: pd.DataFrame, name: str, params: d
             ["schools", "students", *LEVEL_RESOURCES]].sum().reset_index()
     if name == "county_totals":
         point = rows["school_type"] == "teaching_point"  # 教学点 are counted apart from schools
+        done = (rows["standardized_year"] <= rows["year"]).fillna(False)  # standardized by the row's year
         rows = rows.assign(students=rows["primary_students"] + rows["junior_students"],
                            classes=rows["primary_classes"] + rows["junior_classes"],
                            school=~point, teaching_point=point,
-                           standardized=~point & rows["standardized_year"].notna(),
+                           standardized=~point & done,
                            public=~point & rows["is_public"],
-                           public_standardized=~point & rows["is_public"] & rows["standardized_year"].notna(),
-                           standardized_point=point & rows["standardized_year"].notna())
+                           public_standardized=~point & rows["is_public"] & done,
+                           standardized_point=point & done)
         sums = ["students", "primary_students", "junior_students", "classes", "classes_56_65", "classes_66_plus",
                 "teachers", "teachers_above_degree", "teachers_senior_title", "backbone_teachers",
                 "pe_arts_teachers", "psych_teachers", "building_area_m2", "sports_area_m2", "equipment_value_cny",

@@ -159,7 +159,6 @@ class _Solver:
         """A whole-number solution minimising objective · x (a table the reader cannot tell from the true one).
         The linear relaxation first (a warm-started simplex, well under a millisecond): its optimum is very often
         whole, and then it is the integer program's optimum too; otherwise the integer program is solved."""
-        import highspy
         self.highs.changeColsCost(self.n, self.indices, np.asarray(objective, dtype=float))
         x = self._run()
         if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
@@ -244,8 +243,8 @@ class Cover:
             return None
         moved = x[:self.n] + x[self.n:] > 1e-7
         status = self.table.status
-        widened = moved & (status == SMALL) & self.widen & (x[:self.n] + x[self.n:] > 0) & (
-            (self.value + x[:self.n] - x[self.n:] < 1 - 1e-7) | (self.value + x[:self.n] - x[self.n:] > self.min_count - 1 + 1e-7))
+        after = self.value + x[:self.n] - x[self.n:]  # a "<5" cell that leaves 1..4 becomes withheld
+        widened = moved & (status == SMALL) & self.widen & ((after < 1 - 1e-7) | (after > self.min_count - 1 + 1e-7))
         return np.flatnonzero((moved & (status == SHOWN)) | widened).tolist()
 
 

@@ -490,9 +490,9 @@ def import_markdown(result: dict) -> str:
     protection = result.get("protection")
     if protection:
         lines += ["", f"Protection (the small counts of minors, issue 23: suppression, audit of every hidden cell by "
-                      f"optimisation, repair; written with the year by `db.write_aggregates`): {protection['seconds']} s "
-                      f"for the year, {protection['hidden']:,} of {protection['cells']:,} published left-behind and "
-                      f"migrant cells hidden (load avg {protection['load_average']})."]
+                      f"optimisation, repair; written with the year by `db.write_aggregates`): "
+                      f"{protection['seconds']} s for the year, {protection['hidden']:,} of {protection['cells']:,} "
+                      f"published left-behind and migrant cells hidden (load avg {protection['load_average']})."]
     lines += ["", "Load avg: the machine's 1-minute load average after the run (2 cores, shared): times grow with it. "
               "Under load from other work the .xlsx took 11–44 s on this machine (most of it fastexcel/calamine "
               "parsing the sheet's XML) and a CSV 2–13 s; a national file is fastest as CSV.", "",

@@ -226,5 +226,5 @@ def test_a_page_run_builds_no_download_file(monkeypatch):
     _run(at)
     buttons = [b for b in at.get("download_button")]
     assert len(buttons) >= 2 and built == []
-    maker = ui._export(pl.DataFrame({"a": [1]}), "x", "csv", None, exports.csv_bytes)
+    maker = ui._export(pl.DataFrame({"a": [1]}), "x", "csv", None, exports.csv_bytes, school_level=False, regions=())
     assert maker().startswith(b"\xef\xbb\xbf") and built == ["csv_bytes"]

@@ -423,7 +423,7 @@ def test_the_cohort_export_command_names_the_damaged_years_too(tiny_data):
     from junheng.access.accounts import SYSTEM
     from junheng.commands import exports as export_commands
     _damage(tiny_data, 2023)
-    data, frame, _ = export_commands.cohort(tiny_data, SYSTEM, g.Cohort("37"), "parquet", "en")
+    data, frame, _, _ = export_commands.cohort(tiny_data, SYSTEM, g.Cohort("37"), "parquet", "en")
     assert json.loads(pq.read_schema(io.BytesIO(data)).metadata[b"junheng.damaged_years"]) == [2023]
     assert set(frame["year"].to_list()) == {2024}
 

@@ -222,12 +222,12 @@ def test_cohorts_and_reports_are_released_only_inside_the_actors_region(demo_cop
     for region in ("3707", "370725", ""):
         with pytest.raises(Denied):
             export_commands.cohort(demo_copy, analyst, grammar.Cohort(region, 2024, 2025, ()), "csv", "zh")
+    for where in ({"county": "370725"}, {"region": "3707"}, {"county": "341202"}):
         with pytest.raises(Denied):
-            export_commands.report(demo_copy, analyst, 2025, "xlsx", "zh", region=region or None,
-                                   county=None if region else "370725")
+            export_commands.report(demo_copy, analyst, 2025, "xlsx", "zh", **where)
     with pytest.raises(Denied):
         export_commands.cohort(demo_copy, viewer, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
-    data, frame, _ = export_commands.cohort(demo_copy, analyst, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
+    data, frame, _, _ = export_commands.cohort(demo_copy, analyst, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
     assert data and frame.height and set(frame["county_code"]) == {"370724"}
     assert not audit.entries(demo_copy).filter((pl.col("action") == "export")
                                                & (pl.col("region") != "370724")).height

@@ -46,7 +46,9 @@ def report(data_dir: Path, actor: Account | None, year: int, kind: str, lang: st
            region: str | None = None) -> tuple[bytes, object]:
     """The county deck (county) or a prefecture's bulletin (region) as pptx, pdf or xlsx, built in the actor's
     scope: (the file's bytes, what the builder reports)."""
+    from junheng.reports import content
     from junheng.reports import report as deck
+    content.check_codes(county, region, lang)  # a malformed code is named as such, not as another region
     where = county or region or ""
     actor = authorize(data_dir, actor, "analyst", (where,))
     data, made = deck.build(Path(data_dir), scope_of(actor), year, kind, lang, county=county, region=region)
@@ -56,7 +58,8 @@ def report(data_dir: Path, actor: Account | None, year: int, kind: str, lang: st
 
 
 def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, con=None, years=None):
-    """A cohort's school-year rows as the cohort page exports them: (file bytes, the export frame, the result).
+    """A cohort's school-year rows as the cohort page exports them: (file bytes, the export frame, the result, the
+    damaged years of the range that are named in the file and left out of it).
 
     Exact small counts only when JUNHENG_ANALYST_EXACT_COUNTS allows analysts and administrators to see them.
     """
@@ -80,8 +83,9 @@ def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, co
                                 damaged_years=damaged)
     audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export",
                  {"file": f"cohort_{spec.region or 'all'}", "format": kind, "rows": frame.height,
-                  "cohort": [c.text for c in spec.conditions]}, region=spec.region or "")
-    return data, frame, result
+                  "cohort": [c.text for c in spec.conditions],
+                  **({"damaged_years": sorted(damaged)} if damaged else {})}, region=spec.region or "")
+    return data, frame, result, damaged
 
 
 def _counties(frame: pl.DataFrame) -> list[str]:

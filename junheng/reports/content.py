@@ -182,6 +182,7 @@ def _county(ctx: _Context) -> Report:
     sections += [_rectification(ctx, school_items, county_items), _plan(ctx, best)]
     sheets = {
         t("sheet_rectification", lang): _rectification_sheet(school_items, lang),
+        t("sheet_rect_schools", lang): _school_totals_sheet(rectification.school_totals(school_items), lang),
         t("sheet_county_items", lang): _county_items_frame(county_items, lang),
         t("sheet_plan", lang): _plan_frame(best, lang),
         t("sheet_basic", lang): pl.concat([tables.basic_table(result[lv], lang).with_columns(
@@ -350,6 +351,11 @@ def _rectification(ctx: _Context, school_items: pl.DataFrame, county_items: pl.D
     found = []
     if county_items.height:
         found.append(Table(t("report_county_items", lang), _county_items_frame(county_items, lang)))
+    totals = _school_totals_frame(rectification.school_totals(school_items), lang)
+    if totals.height:
+        found.append(Table(t("report_rect_schools", lang), totals.head(DECK_ROWS),
+                           t("report_rows_cut", lang, n=DECK_ROWS, total=totals.height)
+                           if totals.height > DECK_ROWS else ""))
     found.append(Table(t("report_school_items", lang), shown,
                        t("report_rows_cut", lang, n=min(DECK_ROWS, shown.height), total=shown.height)
                        if shown.height > DECK_ROWS else ("" if shown.height else t("report_nothing_to_fix", lang))))
@@ -390,6 +396,33 @@ def _rectification_sheet(items: pl.DataFrame, lang: str) -> pl.DataFrame:
                                         return_dtype=pl.String).alias(t("unit", lang)),
         pl.col("unit_cost").alias(t("report_unit_cost", lang)),
         pl.col("cost").alias(t("report_cost_yuan", lang)),
+    )
+
+
+def _school_totals_frame(totals: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Per school, the 整改清单's additions (one per resource, serving every level) and the school's total."""
+    per = totals.group_by("school_id", maintain_order=True).agg(
+        pl.first("school_name"), pl.first("school_cost"),
+        pl.struct("column", "addition").alias("adds"))
+    rows = [(r["school_name"], ("、" if lang == "zh" else ", ").join(
+        f"{t(f'col_{a['column']}', lang)} +{number_text(a['addition'])} {_unit(a['column'], lang)}" for a in r["adds"]),
+        money_text(r["school_cost"], lang)) for r in per.iter_rows(named=True)]
+    heads = ("school_name", "report_additions", "report_school_total")
+    return pl.DataFrame(rows, schema={t(h, lang): pl.String for h in heads}, orient="row")
+
+
+def _school_totals_sheet(totals: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The per-school totals for the workbook: numbers as numbers."""
+    return totals.select(
+        pl.col("school_id").alias(t("school_id", lang)),
+        pl.col("school_name").alias(t("school_name", lang)),
+        pl.col("column").replace_strict({c: t(f"col_{c}", lang) for c in rectification.resource_columns()},
+                                        return_dtype=pl.String).alias(t("what_if_resource", lang)),
+        pl.col("addition").alias(t("report_shortfall", lang)),
+        pl.col("column").replace_strict({c: _unit(c, lang) for c in rectification.resource_columns()},
+                                        return_dtype=pl.String).alias(t("unit", lang)),
+        pl.col("cost").alias(t("report_cost_yuan", lang)),
+        pl.col("school_cost").alias(t("report_school_total", lang)),
     )
 
 

@@ -79,6 +79,36 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _plan(args) -> int:
+    import json
+
+    from junheng.data import county_table, db
+    from junheng.rules import plan as plans
+    lang = args.lang
+    _, damaged = db.snapshot_health(Path(args.data_dir))
+    if args.year in damaged:
+        return _fail(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
+    if args.budget_per_year is not None and not args.budget_per_year > 0:
+        return _fail(_msg(lang, "每年预算须为正数（元）", "the budget per year must be a positive number of yuan"), code=2)
+    try:
+        rules = settings.load_thresholds()
+        con = db.connect(Path(args.data_dir))
+        scope = EVERYTHING  # the command line acts as the local system administrator
+        if args.county not in set(db.run(con, "counties_with_data", scope)["county_code"]):
+            return _fail(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
+                              f"unknown county code: {args.county} (no such county in the data)"))
+        schools = db.run(con, "school_rows", scope, year=args.year, region=args.county)
+        table = county_table.read(con, scope, args.year)
+    except (settings.SettingsError, db.DataError) as e:
+        return _fail(str(e))
+    if schools.is_empty():
+        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校", f"{args.county} has no schools in {args.year}"))
+    out = plans.schedule(schools, rules, args.year, args.target_year, args.budget_per_year,
+                         table.filter(table["county_code"] == args.county), lang).as_json()
+    print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
 def _import(args) -> int:
     from junheng.commands import data as data_commands
     from junheng.commands.gate import Denied, message
@@ -125,7 +155,7 @@ def _versions(args) -> int:
         for row in table.iter_rows(named=True):
             mark = "*" if row["is_current"] else " "
             print(f"{mark} {row['year']}  {row['id']}  {row['rows']:>6} rows  {row['county_count'] or 0:>5} counties  "
-                  f"{row['written_at']}  {row['source']}  [{row['counties']}]")
+                  f"{row['written_at']}  {_clean(row['source'])}  [{row['counties']}]")
         return 0
     try:
         table = store.versions(Path(args.data_dir), args.lang)
@@ -331,9 +361,10 @@ def _cohort(args) -> int:
     import duckdb
     import polars as pl
 
-    from junheng.access import audit
-    from junheng.access.accounts import SYSTEM
     from junheng.access.scope import REGION
+    from junheng.commands import exports as export_commands
+    from junheng.commands.gate import Denied
+    from junheng.commands.gate import message as denied_message
     from junheng.data import cohort as cohort_query
     from junheng.data import db
     from junheng.reports import exports
@@ -359,21 +390,15 @@ def _cohort(args) -> int:
         if year is not None and year not in years and year not in damaged:
             return _fail(t("cohort_err_year", lang, value=year, years=f"{min(years)}–{max(years)}"))
     spec = cohort.Cohort(region, args.year_from, args.year_to, tuple(conditions))
-    # The command line acts as the local system administrator: exact small counts only when the setting allows
-    # analysts and administrators to see them, as on the pages.
-    min_count = 0 if settings.flag("JUNHENG_ANALYST_EXACT_COUNTS") else rules["privacy"]["min_count"]
-    try:
-        result = cohort_query.run(con, spec, EVERYTHING, cohort_query.year_span(spec, years), min_count)
+    try:  # the command line acts as the local system administrator; the command checks, builds and audits
+        data, frame, _, damaged = export_commands.cohort(Path(args.data_dir), SYSTEM, spec, kind, lang, con=con,
+                                                         years=cohort_query.year_span(spec, years))
+    except Denied as e:
+        return _fail(denied_message(e, lang))
     except (pl.exceptions.PolarsError, duckdb.Error) as e:  # the grammar took it, the data could not: say which
         return _fail(t("cohort_err_apply", lang, condition=_clean("; ".join(c.text for c in conditions)),
                        detail=type(e).__name__))
-    frame = cohort_query.export_frame(result)
-    Path(args.out).write_bytes(exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql,
-                                                                         "junheng.params": _json(result.params)},
-                                                    damaged_years=damaged))
-    audit.record(Path(args.data_dir), SYSTEM, "export", {"file": Path(args.out).name, "format": kind,
-                                                         "rows": frame.height, "cohort": [c.text for c in conditions],
-                                                         **({"damaged_years": sorted(damaged)} if damaged else {})})
+    Path(args.out).write_bytes(data)
     if damaged:  # on standard error: the file is written, but without these years
         print(exports.damaged_note(damaged, lang), file=sys.stderr)
     schools = frame["school_id"].n_unique() if frame.height else 0
@@ -498,6 +523,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on one line")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("plan", help="达标方案 over years: the cheapest additions scheduled within a budget a year")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--county", required=True, help="6-digit county code, e.g. 370724")
+    p.add_argument("--year", type=int, required=True, help="the year whose school rows are planned from")
+    p.add_argument("--target-year", type=int, default=None, help="the year to pass by (default: year + 3)")
+    p.add_argument("--budget-per-year", type=float, default=None, help="yuan a year (default: no limit)")
+    p.add_argument("--json", action="store_true", help="one JSON object on one line")
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_plan)
     p = sub.add_parser("import", help="validate and import a bureau's .xlsx/.csv school (or county) table for one year")
     p.add_argument("file")
     p.add_argument("--year", type=int, required=True)

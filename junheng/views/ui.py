@@ -584,7 +584,7 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level:
                                exports.file_name(name, kind), mime[kind], key=f"{key}_{kind}", on_click="ignore")
 
 
-def _export(frame, name: str, kind: str, account, build, school_level: bool, regions: tuple[str, ...]):
+def _export(frame, name: str, kind: str, account, build, school_level: bool = True, regions: tuple[str, ...] = ()):
     """What Streamlit runs when the button is clicked: the command that checks, builds and records the file."""
     from junheng.commands import exports as export_commands
     data_dir_now = data_dir()

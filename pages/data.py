@@ -7,7 +7,7 @@ from junheng.commands import data as data_commands
 from junheng.commands.gate import Denied, message as denied_message
 from junheng.data import county_table, dictionary, importer, store
 from junheng.i18n import t
-from junheng.reports import exports
+from junheng.reports import exports, templates
 from junheng.views import admin_tables, login, ui
 
 
@@ -118,11 +118,11 @@ except Denied as e:
 
 st.markdown(f"**{t('template_title', lang)}**")
 left, right = st.columns(2)
-left.download_button(t("template_download", lang), importer.template_bytes(lang), "junheng_template.xlsx",
+left.download_button(t("template_download", lang), templates.school_template(lang), "junheng_template.xlsx",
                      key="template_download")
 right.download_button(t("dictionary_download", lang), dictionary.markdown().encode("utf-8"),
                       "data_dictionary.md", "text/markdown", key="dictionary_download")
-left.download_button(t("ct_template_download", lang), county_table.template_bytes(lang),
+left.download_button(t("ct_template_download", lang), templates.county_template(lang, county_code=admin.region),
                      "junheng_county_template.xlsx", key="county_template_download")
 right.download_button(t("ct_sample_download", lang), county_table.SAMPLE.read_bytes(), county_table.SAMPLE.name,
                       "text/csv", key="county_sample_download")

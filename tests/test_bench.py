@@ -93,7 +93,7 @@ def test_the_pandas_way_counts_teaching_points_apart_as_the_queries_do(tmp_path,
     import pandas as pd
     import polars as pl
 
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import db, demo
     from tests.conftest import FIXTURE_ROWS, frame, school
     shutil.copytree(boundary_dir, tmp_path / "boundaries")

@@ -11,7 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from junheng.access.scope import EVERYTHING, Scope
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.data import cohort as dc
 from junheng.data import db
 from junheng.i18n import t

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from junheng.access.scope import EVERYTHING, GUEST, Scope
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import cohort as dc
 from junheng.data import db, demo, store
 from junheng.rules import cohort as g

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from junheng.access.scope import EVERYTHING, Scope
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.data import cohort as dc
 from junheng.data import db, demo
 from junheng.rules import cohort as g

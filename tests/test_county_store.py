@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng.access.scope import EVERYTHING, GUEST, Scope
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import county_table, db, store
 
 FIRST = ("county_code,item,value\n"

@@ -7,8 +7,9 @@ import openpyxl
 import polars as pl
 import pytest
 
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.data import county_table, db, store
+from junheng.reports import templates
 from junheng.rules import verdicts
 from junheng.tools import cli
 from tests.conftest import add_account, sign_in
@@ -124,7 +125,7 @@ def test_a_damaged_manifest_stops_the_import_before_anything_is_written(tiny_dat
 @pytest.mark.parametrize("lang, header", [("zh", ["县级行政区划代码", "评估项目", "值", "项目名称"]),
                                           ("en", ["county_code", "item", "value", "item_name"])])
 def test_template_lists_every_self_assessable_item_and_reads_back(tiny_data, tmp_path, lang, header):
-    book = openpyxl.load_workbook(io.BytesIO(county_table.template_bytes(lang)))
+    book = openpyxl.load_workbook(io.BytesIO(templates.county_template(lang, county_code="370724")))
     data, guide = book.worksheets
     rows = list(data.iter_rows(values_only=True))
     assert list(rows[0]) == header
@@ -197,3 +198,23 @@ def test_data_page_offers_the_county_table(app_data):
     county_table.import_file(county_table.SAMPLE, 2025, app_data)
     at.run()
     assert at.dataframe[0].value.shape[0] == 1  # the one version, with its counties
+
+
+# Issue 24, point 7: the template carries the account's own county, never another county's code.
+@pytest.mark.parametrize("region, code", [("370724", "370724"), ("370303", "370303"), ("", None), ("3707", None),
+                                          ("37", None)])
+def test_the_template_is_filled_with_the_accounts_own_county_or_left_blank(region, code):
+    book = openpyxl.load_workbook(io.BytesIO(templates.county_template("zh", county_code=region)))
+    data, guide = book.worksheets
+    assert {r[0] for r in data.iter_rows(min_row=2, values_only=True)} == {code}
+    assert {r[0] for r in openpyxl.load_workbook(io.BytesIO(templates.county_template("zh"))).worksheets[0]
+            .iter_rows(min_row=2, values_only=True)} == {None}
+
+
+def test_the_template_guide_names_where_each_refusal_ground_is_written():
+    guide = openpyxl.load_workbook(io.BytesIO(templates.county_template("zh"))).worksheets[1]
+    rows = list(guide.iter_rows(values_only=True))
+    cites = rows[0].index("出处")
+    by_key = {r[0]: r for r in rows[1:]}
+    for key in ("veto_unfilled_posts", "veto_major_incident", "veto_falsification", "basic_recognized_year"):
+        assert "教督〔2017〕6号" in by_key[key][cites]

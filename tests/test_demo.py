@@ -268,7 +268,7 @@ def test_senior_students_only_in_schools_with_a_senior_section(demo_frame):
 
 
 def test_milestones_both_met_and_missed_by_counties(demo_data):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import db
     from junheng.rules import standardization as std
     con = db.connect(demo_data)

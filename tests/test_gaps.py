@@ -4,7 +4,7 @@ import shutil
 import polars as pl
 import pytest
 
-from junheng.access.scope import EVERYTHING, Scope
+from junheng.data.scope import EVERYTHING, Scope
 from junheng import settings
 from junheng.data import db, demo
 from junheng.rules import evaluation, gaps, indicators

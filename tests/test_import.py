@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from junheng.access import audit
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 from junheng.data import db, dictionary, importer, store
 from junheng.tools import cli
 from tests.conftest import frame, school

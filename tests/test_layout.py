@@ -5,7 +5,7 @@ import shutil
 import duckdb
 import polars as pl
 
-from junheng.access.scope import EVERYTHING, GUEST, Scope
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import db, store
 
 ORDER = ["county_code", "school_id", "year"]

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from junheng import settings
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.data import db
 from junheng.rules import left_behind, privacy
 

@@ -3,7 +3,7 @@ import json
 import polars as pl
 import pytest
 
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.data import db
 from junheng.rules import overview
 from junheng.views import maps

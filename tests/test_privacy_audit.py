@@ -192,7 +192,7 @@ def demo_con(demo_data):
 
 
 def _hidden_school(con, county: str, year: int) -> str:
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     rows = dc.run(con, _cohort(county, (year, year)), EVERYTHING, (year, year), MIN).rows
     hidden = rows.filter((pl.col("left_behind_status") != "shown") & (pl.col("students") > 0))
@@ -201,7 +201,7 @@ def _hidden_school(con, county: str, year: int) -> str:
 
 
 def test_two_cohorts_that_differ_by_one_hidden_school_have_the_same_left_behind_statistics(demo_con):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     school = _hidden_school(demo_con, "341203", 2025)
     a = _cohort("341203", (2025, 2025))
@@ -215,7 +215,7 @@ def test_two_cohorts_that_differ_by_one_hidden_school_have_the_same_left_behind_
 
 
 def test_a_year_range_shifted_by_one_adds_only_that_years_published_counts(demo_con):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     from junheng.rules import cohort_stats
     both = dc.run(demo_con, _cohort("3412", (2024, 2025)), EVERYTHING, (2024, 2025), MIN).rows
@@ -231,7 +231,7 @@ def test_a_year_range_shifted_by_one_adds_only_that_years_published_counts(demo_
 
 
 def test_a_region_minus_its_parts_leaves_no_hidden_count(demo_con):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     region = dc.run(demo_con, _cohort("3412", (2025, 2025)), EVERYTHING, (2025, 2025), MIN).rows
     counties = sorted(set(region["county_code"]))
@@ -245,7 +245,7 @@ def test_a_region_minus_its_parts_leaves_no_hidden_count(demo_con):
 
 
 def test_sorted_rows_never_place_a_hidden_count_by_its_value(demo_con, demo_frame):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     rows = dc.run(demo_con, _cohort("341203", (2025, 2025)), EVERYTHING, (2025, 2025), MIN).rows
     ordered = rows.sort("left_behind_students", descending=True, nulls_last=True)
@@ -263,7 +263,7 @@ def test_the_rerun_script_gives_the_pages_rows_and_published_values(demo_data, d
 
     import duckdb
 
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     from junheng.data import db
     years = (2024, 2025)

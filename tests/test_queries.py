@@ -4,7 +4,7 @@ import re
 import polars as pl
 import pytest
 
-from junheng.access.scope import EVERYTHING, GUEST, Scope
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import db
 
 PARAMS = {  # realistic parameters for each declared $name

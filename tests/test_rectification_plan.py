@@ -165,7 +165,7 @@ def test_edited_plan_is_costed(rules):
 
 
 def test_demo_county_plan_passes_and_is_not_below_the_bound(demo_data, rules):
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import db
     schools = db.run(db.connect(demo_data), "school_rows", EVERYTHING, year=2025, region="370724")
     result = plan.minimum_cost_plan(schools, rules)

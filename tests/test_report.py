@@ -19,7 +19,7 @@ from pptx import Presentation
 
 from tests.hostile import NAMES, hostile_rows
 from junheng import escape, settings
-from junheng.access.scope import EVERYTHING, Scope
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.data import db, demo
 from junheng.i18n import t
 from junheng.reports import content, deck, pdf

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 from junheng.data import db, demo
 from tests.conftest import frame, school
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 from junheng import settings
 from junheng.data import db, demo
 from junheng.rules import standardization as std

@@ -4,7 +4,7 @@ import copy
 import polars as pl
 import pytest
 
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 from junheng import settings
 from junheng.rules import evaluation, verdicts
 from tests.conftest import frame, school

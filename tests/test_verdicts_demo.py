@@ -90,7 +90,7 @@ def test_the_page_says_why(data, monkeypatch):
 def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data):
     """The evaluation page's region view reads what each version stored (db.EVALUATED), not 250,000 school rows:
     the same verdicts, parts and failing items as evaluating the rows, with the sample county table too."""
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import db
     rules = settings.load_thresholds()
     con = db.connect(data, rules)  # written with the version, or here once if the data are older
@@ -109,7 +109,7 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
 def test_stored_count_statuses_are_the_ones_computed_from_the_rows(data):
     """The cohort page reads which left-behind and migrant counts may be published from what each version stored;
     they equal the statuses decided from the rows (per county, so any region's rows give the same)."""
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import db
     from junheng.rules import published_counts
     rules = settings.load_thresholds()

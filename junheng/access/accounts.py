@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from junheng import settings
 from junheng.access import audit
 from junheng.access.database import accounts, engine, login_failures, serialized
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 
 ROLES = ("viewer", "analyst", "admin")  # each can do what the ones before it can
 NAME = re.compile(r"[A-Za-z0-9_.\-@\u3400-\u9fff]{1,64}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from junheng.access import accounts
 from junheng.access.accounts import ROLES, Account
-from junheng.access.scope import REGION
+from junheng.data.scope import REGION
 from junheng.i18n import t
 
 

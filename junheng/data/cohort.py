@@ -617,7 +617,7 @@ def fits_base(cohort: grammar.Cohort, columns, min_count: int) -> bool:
 
 def has_base(con, min_count: int, memo: dict | None = None) -> bool:
     """Whether con's data have a cohort base published with this threshold (kept in memo)."""
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     memo = {} if memo is None else memo
     key = ("base", int(min_count))
     if key not in memo:
@@ -642,7 +642,7 @@ def write_base(data_dir, min_count: int):
     KEYS and base_columns, sorted by county, school and year. Best effort: returns its path, or None."""
     from pathlib import Path
 
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     data_dir = Path(data_dir)
     target = base_path(data_dir, db._manifest(data_dir), min_count)
     if target is None or target.exists():

@@ -336,27 +336,3 @@ def rollback(data_dir: Path, year: int, version: str, region: str = "", lang: st
             return {**manifest["years"][str(year)]["versions"][-1], "id": written, "counties": touched}
     except store.Timeout:
         raise store.StoreError(store.busy_message(data_dir, lang)) from None
-
-
-def template_bytes(lang: str = "zh", county_code: str = "") -> bytes:
-    """The import template: one row per self-assessable item for the account's own county (blank for a national
-    or prefecture account: the bureau writes its code), values to fill in; and the item list with each item's
-    official text, part, kind, rule and where the rule is written."""
-    from junheng import settings
-    from junheng.reports import exports
-    rules = settings.load_thresholds()
-    open_items = [i for i in verdicts.items() if i.self_assessable]
-    header = [HEADERS[c][1] if lang == "zh" else c for c in ("county_code", "item", "value", "item_name")]
-    code = county_code if len(county_code or "") == 6 else None
-    data = pl.DataFrame([[code, i.key, None, i.label(lang)] for i in open_items], schema={
-        h: pl.String for h in header}, orient="row")
-    guide = pl.DataFrame([{
-        t("ct_col_item", lang): i.key, t("ct_col_name", lang): i.label(lang),
-        t("ct_col_evaluation", lang): t(f"eval_{i.evaluation}", lang),
-        t("ct_col_part", lang): verdicts.part(i.evaluation, i.part).label(lang),
-        t("ct_col_kind", lang): t(f"ct_kind_{i.kind}", lang),
-        t("ct_col_rule", lang): verdicts.rule_label(i, rules, lang),
-        t("ct_col_confirmed", lang): "✓" if i.confirmed else "~",
-        t("ct_col_cites", lang): i.cites,
-    } for i in open_items])
-    return exports.xlsx_bytes({t("ct_sheet_data", lang): data, t("ct_sheet_items", lang): guide})

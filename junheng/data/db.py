@@ -495,7 +495,7 @@ def query_names() -> list[str]:
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, scope, **params) -> pl.DataFrame:
-    """Run queries/<name>.sql with named parameters bound, inside scope (a junheng.access.scope.Scope).
+    """Run queries/<name>.sql with named parameters bound, inside scope (a junheng.data.scope.Scope).
 
     The scope is set on the query's own cursor before the query runs, so the scoped views return only its
     rows; a cursor per call keeps threads and users apart.

@@ -704,22 +704,6 @@ EXAMPLE_ROWS = [  # three plausible schools of 临朐县 for the template
 ]
 
 
-def template_bytes(lang: str = "zh") -> bytes:
-    """The import template: a data sheet (header row + examples) and the data dictionary sheet."""
-    from junheng.reports import exports
-    cols = [c for c in dictionary.columns() if c.name != "year"]
-    header = [c.zh if lang == "zh" else c.name for c in cols]
-    data = pl.DataFrame([[row.get(c.name) for c in cols] for row in EXAMPLE_ROWS], schema=header, orient="row",
-                        infer_schema_length=None)
-    guide = pl.DataFrame([{
-        t("dict_header", lang): c.zh if lang == "zh" else c.name, t("dict_name", lang): c.name,
-        t("dict_zh", lang): c.zh, t("dict_meaning", lang): c.en, t("dict_type", lang): c.type,
-        t("dict_unit", lang): c.unit, t("dict_allowed", lang): c.allowed, t("dict_range", lang): c.range_text,
-        t("dict_required", lang): t("yes", lang) if c.required and c.name not in OPTIONAL else t("no", lang),
-    } for c in cols])
-    return exports.xlsx_bytes({t("sheet_data", lang): data, t("sheet_dictionary", lang): guide})
-
-
 def versions_table(versions: pl.DataFrame, lang: str) -> pl.DataFrame:
     """The stored versions, labelled for the data management page."""
     return versions.select(

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from junheng import settings
-from junheng.access.scope import REGION, Scope
+from junheng.data.scope import REGION, Scope
 from junheng.data import boundaries, county_table as county_self_table, db, store
 from junheng.i18n import labels, t
 from junheng.rules import (evaluation, gaps, indicators, left_behind, overview, plan as plans, rectification,

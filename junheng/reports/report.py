@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from junheng.access.scope import Scope
+from junheng.data.scope import Scope
 from junheng.data import db
 from junheng.i18n import t
 from junheng.reports import content, exports

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.data import db
 
 SCOPES = {"county": "370724", "province": "37", "national": ""}

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.data import db
 
 TARGET_S = 20.0

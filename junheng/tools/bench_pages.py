@@ -64,7 +64,7 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     Chromium's DevTools do not report websocket frames of a megabyte or more, so the national map's
     size is taken from the Folium document the page sends (the component carries it whole).
     """
-    from junheng.access.scope import EVERYTHING
+    from junheng.data.scope import EVERYTHING
     from junheng.data import boundaries, db
     from junheng.rules import overview
     from junheng.views import maps

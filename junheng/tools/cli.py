@@ -7,7 +7,7 @@ from pathlib import Path
 
 from junheng import settings
 from junheng.i18n import t
-from junheng.access.scope import EVERYTHING
+from junheng.data.scope import EVERYTHING
 from junheng.access.accounts import SYSTEM
 
 
@@ -186,9 +186,9 @@ def _rollback(args) -> int:
 
 
 def _template(args) -> int:
-    from junheng.data import county_table, importer
-    module = county_table if args.table == "county" else importer
-    Path(args.out).write_bytes(module.template_bytes(args.lang))
+    from junheng.reports import templates
+    made = templates.county_template if args.table == "county" else templates.school_template
+    Path(args.out).write_bytes(made(args.lang))
     print(f"wrote {args.out}")
     return 0
 
@@ -361,7 +361,7 @@ def _cohort(args) -> int:
     import duckdb
     import polars as pl
 
-    from junheng.access.scope import REGION
+    from junheng.data.scope import REGION
     from junheng.commands import exports as export_commands
     from junheng.commands.gate import Denied
     from junheng.commands.gate import message as denied_message

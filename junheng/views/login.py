@@ -12,7 +12,7 @@ import streamlit as st
 
 from junheng import escape, settings
 from junheng.access.routes import COOKIE, LOGOUT_ROUTE, SESSION_ROUTE
-from junheng.access.scope import GUEST
+from junheng.data.scope import GUEST
 from junheng.i18n import t
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ def warm_first_page(path: str, fp: str) -> None:
     from pathlib import Path
 
     from junheng import settings
-    from junheng.access.scope import GUEST
+    from junheng.data.scope import GUEST
     from junheng.views import ui
     if not settings.flag("JUNHENG_GUEST_ACCESS"):
         return

@@ -13,7 +13,7 @@ import logging
 from junheng import escape, settings
 from junheng.data import boundaries, db
 from junheng.i18n import t
-from junheng.access.scope import GUEST, Scope
+from junheng.data.scope import GUEST, Scope
 from junheng.views import links, shared
 
 log = logging.getLogger("junheng")

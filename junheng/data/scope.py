@@ -1,5 +1,5 @@
-"""Region scope: what an account (or a guest) may read. The query layer applies it to every read of school
-rows and aggregates before a query runs (junheng/data/db.py), whatever a page or a link asks for."""
+"""Region scope: what an account (or a guest) may read. It lives beside the query layer, which applies it to every
+read of school rows and aggregates before a query runs (junheng/data/db.py), whatever a page or a link asks for."""
 from __future__ import annotations
 
 import re

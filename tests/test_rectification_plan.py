@@ -193,3 +193,106 @@ def test_a_plan_is_found_for_a_county_with_a_split_complete_secondary_school(dem
     after = evaluation.evaluate_county(evaluation.apply_changes(rows, found.changes.select(
         "school_id", "column", "delta")), rules)
     assert all(level["quality"]["cv_pass"] for level in after.values())
+
+
+# ---------------------------------------------------------------- issue 24: combined schools, the plan over years
+
+def test_a_combined_school_is_listed_with_the_addition_its_level_share_needs(rules):
+    """A nine-year school of 600 primary and 400 junior pupils with no backbone teacher: each level needs 1.0 per
+    100 (6 and 4); teachers are shared by enrolment (60% / 40%), so 10 teachers at the school, not 6 and 4."""
+    rows = frame([school(school_id="N", school_type="nine_year", primary_students=600, primary_classes=14,
+                         junior_students=400, junior_classes=8, backbone_teachers=0, teachers=80,
+                         teachers_above_degree=60, pe_arts_teachers=10, building_area_m2=6000.0,
+                         sports_area_m2=12000.0, equipment_value_cny=3_000_000.0, multimedia_rooms=30)])
+    items, _ = rectification.rectification(rows, rules)
+    backbone = items.filter(pl.col("indicator") == "backbone_teachers_per_100").sort("level")
+    assert backbone.select("level", "level_gap", "shortfall").rows() == [
+        ("junior", pytest.approx(4.0), 10.0), ("primary", pytest.approx(6.0), 10.0)]
+    totals = rectification.school_totals(items)
+    row = totals.filter(pl.col("column") == "backbone_teachers").row(0, named=True)
+    assert (row["addition"], row["cost"]) == (10.0, 1_000_000.0)  # one addition serves both levels
+    assert rectification.total_cost(items) == totals["cost"].sum()
+    after = evaluation.school_verdicts(evaluation.level_values(evaluation.apply_changes(
+        rows, totals.select("school_id", "column", pl.col("addition").alias("delta"))), rules), rules)
+    assert after["meets_backbone_teachers_per_100"].all()
+
+
+def test_every_listed_level_reaches_its_minimum_after_the_listed_additions_in_linqu(demo_data, rules):
+    from junheng.data import store
+    rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370724")
+    items, _ = rectification.rectification(rows, rules)
+    totals = rectification.school_totals(items)
+    after = evaluation.school_verdicts(evaluation.level_values(evaluation.apply_changes(
+        rows, totals.select("school_id", "column", pl.col("addition").alias("delta"))), rules), rules)
+    met = {(r["school_id"], r["level"]): r for r in after.iter_rows(named=True)}
+    short = [(r["school_name"], r["indicator"]) for r in items.iter_rows(named=True)
+             if not met[(r["school_id"], r["level"])][f"meets_{r['indicator']}"]]
+    assert short == []
+    assert (items["shortfall"] == items["shortfall"].round()).all()
+
+
+@pytest.fixture(scope="module")
+def linqu_schedule(demo_data):
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "junheng.tools.cli", "plan", "--data-dir", str(demo_data),
+                          "--county", "370724", "--year", "2025", "--target-year", "2031",
+                          "--budget-per-year", "30000000", "--json"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_the_plan_json_keeps_its_contract(linqu_schedule):
+    assert {"cost", "feasible", "years", "schools", "resolves", "remains"} <= set(linqu_schedule)
+    for y in linqu_schedule["years"]:
+        assert set(y) == {"year", "cost", "actions"}
+        for a in y["actions"]:
+            assert set(a) == {"school_id", "item", "amount", "unit", "cost"}
+    assert all(set(s) == {"school_id", "cost"} for s in linqu_schedule["schools"])
+    assert all(set(r) == {"item", "why"} for r in linqu_schedule["remains"])
+
+
+def test_linqu_2025_with_30_million_a_year_checked_by_recomputation(demo_data, rules, linqu_schedule):
+    """Each year within 3,000 万元; after the additions of every year up to the last, the items the plan says it
+    resolves pass when the evaluation is run again on the changed rows; costs add up per year and per school."""
+    from junheng.data import store
+    from junheng.rules import verdicts
+    rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370724")
+    got = linqu_schedule
+    assert got["feasible"] is True and got["reachable_year"] <= 2031
+    costs = rectification.unit_costs(rules)
+    done = []
+    for y in got["years"]:
+        assert y["cost"] <= 30_000_000
+        assert y["cost"] == pytest.approx(sum(a["cost"] for a in y["actions"]))
+        for a in y["actions"]:
+            assert a["cost"] == pytest.approx(a["amount"] * costs[a["item"]])
+            done.append((a["school_id"], a["item"], a["amount"]))
+    assert got["cost"] == pytest.approx(sum(y["cost"] for y in got["years"]))
+    per_school = {}
+    for school_id, _, amount_cost in ((s, i, a * costs[i]) for s, i, a in done):
+        per_school[school_id] = per_school.get(school_id, 0.0) + amount_cost
+    assert {s["school_id"]: pytest.approx(s["cost"]) for s in got["schools"]} == per_school
+    changes = pl.DataFrame(done, schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64},
+                           orient="row")
+    after = evaluation.apply_changes(rows, changes)
+    items = verdicts.computed_items(after, rules)
+    met = dict(zip(items["item"], items["met"]))
+    assert set(got["resolves"]) == {"resource_cvs_primary", "resource_schools_primary", "resource_cvs_junior",
+                                    "resource_schools_junior"}
+    assert all(met[k] for k in got["resolves"])
+    before = dict(verdicts.computed_items(rows, rules).select("item", "met").iter_rows())
+    assert not all(before[k] for k in got["resolves"])  # the plan is needed: today they do not all pass
+    # what money cannot settle is named, with the item, never left out
+    assert {"social_recognition_rate", "veto_falsification", "class_size_cap"} <= {r["item"] for r in got["remains"]}
+
+
+def test_an_unreachable_target_is_not_feasible_and_names_the_year_it_becomes_reachable(demo_data):
+    from junheng.data import store
+    rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370724")
+    got = plan.schedule(rows, settings.load_thresholds(), 2025, 2027, 30_000_000).as_json()
+    assert got["feasible"] is False
+    assert got["reachable_year"] > 2027
+    assert sum(y["cost"] for y in got["years"]) == pytest.approx(got["cost"])
+    assert all(y["cost"] <= 30_000_000 for y in got["years"])

@@ -289,3 +289,148 @@ def minimum_cost_plan(schools: pl.DataFrame, rules: dict | None = None) -> Plan:
     status = "planned" if passes else "failed"
     binding = tuple(k for k, v in duals.items() if abs(v) > 1e-6)
     return Plan(changes, cost, bound, status, relaxed, binding)
+
+
+# --- the plan over years ----------------------------------------------------------------------------------------
+
+# Items money cannot move, and who acts on them (the 达标方案 lists them as actions with an owner).
+OWNERS = {"government": "owner_government", "quality": "owner_schools", "social": "owner_government",
+          "veto": "owner_government", "prerequisite": "owner_province", "standards": "owner_government",
+          "satisfaction": "owner_government"}
+RESOURCE_ITEMS = ("resource_cvs_primary", "resource_schools_primary", "resource_cvs_junior", "resource_schools_junior")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The 达标方案 over years: which additions happen in which year within an annual budget.
+
+    years: [{"year", "cost", "actions": [{"school_id", "item", "amount", "unit", "cost"}]}]; schools:
+    [{"school_id", "cost"}]; resolves: the item keys the additions make pass (checked with the evaluation
+    itself after the last year); remains: [{"item", "why"}] for every 优质均衡 item they do not settle.
+    feasible: the additions fit the budget by the target year; reachable_year: the first year they fit.
+    """
+    cost: float
+    feasible: bool
+    reachable_year: int | None
+    years: list
+    schools: list
+    resolves: list
+    remains: list
+
+    def as_json(self) -> dict:
+        return {"cost": self.cost, "feasible": self.feasible, "reachable_year": self.reachable_year,
+                "years": self.years, "schools": self.schools, "resolves": self.resolves, "remains": self.remains}
+
+
+def _units(column: str) -> float:
+    """Whole units an action is split into between years: a teacher, a room, a m², a yuan of equipment (the plan's
+    own whole units, so a year's spending is exactly what its lots cost)."""
+    return 1.0
+
+
+def _split(changes: pl.DataFrame, first: int, last: int, budget: float):
+    """Whole units of each change per year (first..last) within budget a year, spending as early as it can:
+    scipy.optimize.milp (HiGHS). None when they do not fit."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    rows = changes.to_dicts()
+    years = list(range(first, last + 1))
+    n, m = len(rows), len(years)
+    if n == 0:
+        return {}
+    lots = [math.ceil(r["delta"] / _units(r["column"])) for r in rows]
+    price = [r["cost"] / k for r, k in zip(rows, lots)]  # yuan per lot
+    # variable (a, y) at a * m + y: lots of change a bought in year y
+    c = np.array([price[a] * (1 + y) for a in range(n) for y in range(m)])
+    whole = np.zeros((n, n * m))
+    for a in range(n):
+        whole[a, a * m:(a + 1) * m] = 1.0
+    spend = np.zeros((m, n * m))
+    for a in range(n):
+        for y in range(m):
+            spend[y, a * m + y] = price[a]
+    upper = np.repeat(np.array(lots, dtype=float), m)
+    for margin in (0.0, 1.0, 100.0):  # the solver's tolerance may overshoot a year by a fraction of a yuan
+        constraints = [LinearConstraint(whole, lots, lots), LinearConstraint(spend, 0, budget - margin)]
+        result = milp(c, constraints=constraints, integrality=np.ones(n * m), bounds=Bounds(0, upper))
+        if result.status != 0 or result.x is None:
+            return None
+        x = np.round(result.x).reshape(n, m)
+        if (x.sum(axis=1) == np.array(lots)).all() and ((x * np.array(price)[:, None]).sum(axis=0) <= budget).all():
+            break
+    else:
+        return None
+    return {(a, years[y]): float(x[a, y]) for a in range(n) for y in range(m) if x[a, y] > 0}, rows, lots
+
+
+def schedule(schools: pl.DataFrame, rules: dict, year: int, target_year: int | None = None,
+             budget_per_year: float | None = None, table: pl.DataFrame | None = None,
+             lang: str = "zh", horizon: int = 30) -> Schedule:
+    """The minimum-cost additions (minimum_cost_plan) scheduled from year + 1 to target_year (default year + 3)
+    within budget_per_year yuan (default: no limit); an unreachable target is feasible=False with the first
+    year the additions fit. table: the county's self-assessment (what the additions cannot settle is listed)."""
+    from junheng.i18n import t
+    from junheng.rules import verdicts
+    target = target_year if target_year is not None else year + 3
+    best = minimum_cost_plan(schools, rules)
+    changes = best.changes if best.status == "planned" else EMPTY_CHANGES
+    budget = float("inf") if budget_per_year is None else float(budget_per_year)
+    total = float(changes["cost"].sum()) if changes.height else 0.0
+    split, reachable = None, None
+    if changes.height == 0:
+        split, reachable = ({}, [], []), year + 1
+    else:
+        needed = year + max(1, math.ceil(total / budget)) if budget > 0 and math.isfinite(budget) else year + 1
+        for last in range(max(year + 1, min(target, needed)), year + horizon + 1):
+            if budget != float("inf") and last < needed:
+                continue
+            split = _split(changes, year + 1, last, budget if math.isfinite(budget) else total + 1.0)
+            if split is not None:
+                reachable = last
+                break
+    feasible = split is not None and reachable is not None and reachable <= target
+    units = {c: t(f"plan_unit_{c}", lang) for c in rectification.resource_columns()}
+    years = []
+    if split is not None:
+        chosen, rows, lots = split
+        amounts = {}  # (change, year) -> amount: whole lots, the change's last year taking what is left
+        for a, r in enumerate(rows):
+            when = sorted(y for (b, y) in chosen if b == a)
+            given = 0.0
+            for y in when:
+                amount = r["delta"] - given if y == when[-1] else chosen[(a, y)] * _units(r["column"])
+                amounts[(a, y)] = amount
+                given += amount
+        for y in range(year + 1, max(target, reachable or target) + 1):
+            actions = [{"school_id": rows[a]["school_id"], "item": rows[a]["column"], "amount": float(amount),
+                        "unit": units[rows[a]["column"]], "cost": float(amount * rows[a]["unit_cost"])}
+                       for (a, when), amount in sorted(amounts.items()) if when == y]
+            years.append({"year": y, "cost": float(sum(x["cost"] for x in actions)), "actions": actions})
+    per_school = (changes.group_by("school_id").agg(pl.col("cost").sum()).sort("cost", "school_id",
+                                                                             descending=[True, False])
+                  if changes.height else pl.DataFrame(schema={"school_id": pl.String, "cost": pl.Float64}))
+    resolves = []
+    after = evaluation.apply_changes(schools, changes.select("school_id", "column", "delta")) if changes.height \
+        else schools
+    computed_after = verdicts.computed_items(after, rules)
+    for key in RESOURCE_ITEMS:
+        row = computed_after.filter(pl.col("item") == key)
+        if row.height and row["met"].item():
+            resolves.append(key)
+    _, parts = verdicts.evaluate(after, rules, table, year=target)
+    remains = []
+    for part_key, part in parts["quality"].items():
+        for key, entry in part["items"].items():
+            if key in resolves or entry["met"] is True:
+                continue
+            it = verdicts.item(key)
+            why = t(f"plan_why_{key}", lang) if f"plan_why_{key}" in _known_keys() else t(
+                "plan_why_action", lang, owner=t(OWNERS.get(part_key, "owner_government"), lang),
+                state=t("plan_why_missing" if entry["met"] is None else "plan_why_failing", lang))
+            remains.append({"item": it.key, "why": why})
+    return Schedule(total if changes.height else 0.0, feasible, reachable, years,
+                    [{"school_id": s, "cost": float(c)} for s, c in per_school.iter_rows()], resolves, remains)
+
+
+def _known_keys() -> set:
+    from junheng.i18n import TEXT
+    return set(TEXT)

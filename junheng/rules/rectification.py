@@ -1,10 +1,17 @@
 """整改清单 (rectification list): what each school lacks for the 优质均衡 minimums, the CVs over their ceiling,
 and what it would cost, from unit costs that are settings (thresholds.toml [costs]).
 
-One row per school, level and unmet minimum, with the shortfall in the resource's own unit (m², yuan, whole
-teachers, whole rooms: people and rooms are counted whole, rounded up), plus one row per county CV over its
+One row per school, level and unmet minimum, with the addition the school needs in the resource's own unit
+(m², yuan, whole teachers, whole rooms: every unit whole, rounded up), plus one row per county CV over its
 ceiling naming the schools that raise it most (leave-one-out, evaluation.cv_contributions). A school that
 meets all seven minimums is not listed.
+
+A combined school (九年一贯制, 完全中学, …) records its resources for the whole school; the evaluation gives each
+level its share (facilities by weighted enrolment, teachers and rooms by enrolment). A level's gap is therefore
+bought as gap / share at the school, or the level stays short: `shortfall` is that school-wide addition, rounded
+up to a whole unit and re-checked against the level's minimum. `school_totals` is one frame per school and
+resource (the largest addition any of its levels asks for: one addition serves both levels) with its cost; the
+page, the workbook and the deck all read these two frames.
 
 Priorities: 1 = the school fails the per-school rule (each of its unmet minimums must be fixed, or all but one
 brought to the rule's share); 2 = a county CV over its ceiling; 3 = the school passes the rule (six minimums
@@ -56,11 +63,13 @@ def school_items(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
     """One row per assessed school, level and unmet 优质均衡 minimum.
 
     Columns: priority, level, school_id, school_name, urban_rural_group, students, indicator, value, minimum,
-    share (value / minimum), column (the resource), shortfall (in its unit, whole where counted whole),
-    unit_cost, cost.
+    share (value / minimum), column (the resource), level_gap (what the level lacks), level_share (the level's
+    share of the school's resource), shortfall (the whole units to add to the school for the level to reach its
+    minimum), unit_cost, cost.
     """
     costs = unit_costs(rules)
     verdicts = evaluation.school_verdicts(values, rules)
+    facilities = set(indicators.facility_columns())
     parts = []
     for ind in indicators.quality_indicators():
         rows = verdicts.filter(~pl.col(f"meets_{ind.key}"))
@@ -73,26 +82,53 @@ def school_items(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
             pl.col(ind.key).alias("value"),
             evaluation.minimum_expr(ind.key, rules).alias("minimum"),
             pl.lit(ind.numerator).alias("column"),
-            pl.col(f"gap_{ind.key}").alias("gap"),
+            pl.col(f"gap_{ind.key}").alias("level_gap"),
+            pl.col("level_share" if ind.numerator in facilities else "enrolment_share").cast(pl.Float64)
+            .alias("level_share"),
+            pl.col(ind.numerator).cast(pl.Float64).alias("_have"),
+            pl.lit(float(ind.scale)).alias("_scale"),
         ))
     if not parts:
         return _empty_school_items()
     out = pl.concat(parts, how="vertical_relaxed")
-    shortfall = pl.col("gap").ceil()  # whole m², yuan, teachers, rooms
+    # Whole units at the school: the level receives level_share of each one. A float just over a whole number
+    # (0.1 × 30 = 3.0000000000000004) is not a fourth teacher; the re-check below adds one where rounding left
+    # the level short.
+    raw = pl.col("level_gap") / pl.col("level_share")
+    out = out.with_columns((raw - 1e-9).ceil().clip(lower_bound=1.0).alias("shortfall"))
+    reaches = ((pl.col("_have") + pl.col("level_share") * pl.col("shortfall")) * pl.col("_scale") / pl.col("students")
+               >= pl.col("minimum") - 1e-12)
+    for _ in range(3):
+        out = out.with_columns(pl.when(reaches).then(pl.col("shortfall")).otherwise(pl.col("shortfall") + 1.0)
+                               .alias("shortfall"))
     return out.with_columns(
         (pl.col("value") / pl.col("minimum")).alias("share"),
-        shortfall.alias("shortfall"),
         pl.col("column").replace_strict(costs, return_dtype=pl.Float64).alias("unit_cost"),
-    ).with_columns((pl.col("shortfall") * pl.col("unit_cost")).alias("cost")).drop("gap").sort(
+    ).with_columns((pl.col("shortfall") * pl.col("unit_cost")).alias("cost")).drop("_have", "_scale").sort(
         "priority", "level", "share", "school_id", descending=[False, True, False, False])
+
+
+def school_totals(items: pl.DataFrame) -> pl.DataFrame:
+    """Per school and resource: the addition that serves every listed level (the largest one asks for), its
+    cost, and the school's total: school_id, school_name, column, addition, unit_cost, cost, school_cost."""
+    if items.is_empty():
+        return pl.DataFrame(schema={"school_id": pl.String, "school_name": pl.String, "column": pl.String,
+                                    "addition": pl.Float64, "unit_cost": pl.Float64, "cost": pl.Float64,
+                                    "school_cost": pl.Float64})
+    per = items.group_by("school_id", "column").agg(
+        pl.first("school_name"), pl.col("shortfall").max().alias("addition"), pl.first("unit_cost"))
+    per = per.with_columns((pl.col("addition") * pl.col("unit_cost")).alias("cost"))
+    return per.with_columns(pl.col("cost").sum().over("school_id").alias("school_cost")).select(
+        "school_id", "school_name", "column", "addition", "unit_cost", "cost", "school_cost").sort(
+        "school_cost", "school_id", "column", descending=[True, False, False])
 
 
 def _empty_school_items() -> pl.DataFrame:
     return pl.DataFrame(schema={
         "priority": pl.Int8, "level": pl.String, "school_id": pl.String, "school_name": pl.String,
         "urban_rural_group": pl.String, "students": pl.Int64, "indicator": pl.String, "value": pl.Float64,
-        "minimum": pl.Float64, "column": pl.String, "share": pl.Float64, "shortfall": pl.Float64,
-        "unit_cost": pl.Float64, "cost": pl.Float64})
+        "minimum": pl.Float64, "column": pl.String, "level_gap": pl.Float64, "level_share": pl.Float64,
+        "shortfall": pl.Float64, "share": pl.Float64, "unit_cost": pl.Float64, "cost": pl.Float64})
 
 
 def county_items(values: pl.DataFrame, rules: dict) -> pl.DataFrame:
@@ -123,5 +159,6 @@ def rectification(schools: pl.DataFrame, rules: dict | None = None) -> tuple[pl.
 
 
 def total_cost(items: pl.DataFrame) -> float:
-    """The list's estimated cost in yuan (each school-level shortfall bought on its own)."""
-    return float(items["cost"].sum()) if items.height else 0.0
+    """The list's estimated cost in yuan: each school's additions once (one addition serves all its levels)."""
+    totals = school_totals(items)
+    return float(totals["cost"].sum()) if totals.height else 0.0

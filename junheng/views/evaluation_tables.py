@@ -55,9 +55,15 @@ def school_table(verdicts: pl.DataFrame, level: str, lang: str) -> pl.DataFrame:
     """One row per assessed school: each 优质均衡 value, minimums met, verdict, failing standards and gaps."""
     rows = verdicts.filter(pl.col("level") == level).sort("school_pass", "meets", "school_id")
     keys = [i.key for i in indicators.quality_indicators()]
+    facilities = set(indicators.facility_columns())
+
+    def whole(k: str) -> pl.Expr:  # the school-wide addition in whole units (rectification's rule)
+        share = pl.col("level_share" if indicators.by_key(k).numerator in facilities else "enrolment_share")
+        return ((pl.col(f"gap_{k}") / share) - 1e-9).ceil().clip(lower_bound=1).cast(pl.Int64)
+
     gap_text = pl.concat_str([
         pl.when(pl.col(f"gap_{k}") > 0).then(pl.format(
-            "{} +{}{}", pl.lit(indicators.by_key(k).label(lang)), pl.col(f"gap_{k}").round(_gap_digits(k)),
+            "{} +{}{}", pl.lit(indicators.by_key(k).label(lang)), whole(k),
             pl.lit(_gap_unit(k, lang)))) for k in keys], separator="；", ignore_nulls=True)
     return rows.select(
         pl.col("school_id").alias(t("school_id", lang)),
@@ -69,10 +75,6 @@ def school_table(verdicts: pl.DataFrame, level: str, lang: str) -> pl.DataFrame:
         pl.col("school_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("verdict", lang)),
         gap_text.alias(t("to_reach_minimum", lang)),
     )
-
-
-def _gap_digits(key: str) -> int:
-    return 0 if indicators.by_key(key).numerator.endswith(("_m2", "_cny")) else 1
 
 
 def _gap_unit(key: str, lang: str) -> str:

@@ -59,6 +59,12 @@ def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
         shown = views.county_list(rows, lang) if priority == 2 else views.school_list(rows, lang)
         st.dataframe(_styled(shown, lang), hide_index=True, width="stretch", height=min(38 + 35 * rows.height, 540),
                      column_config=_widths(lang))
+    totals = rectification.school_totals(items)
+    if totals.height:
+        st.markdown(f"**{t('report_rect_schools', lang)}**")
+        st.dataframe(views.school_totals_list(totals, lang), hide_index=True, width="stretch",
+                     height=min(38 + 35 * totals.height, 420),
+                     column_config={t("kit_cost", lang): MONEY, t("report_school_total", lang): MONEY})
     st.caption(t("kit_list_note", lang, costs=_costs_text(rules, lang)))
 
 

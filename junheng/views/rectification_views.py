@@ -48,6 +48,20 @@ def school_list(items: pl.DataFrame, lang: str) -> pl.DataFrame:
     )
 
 
+def school_totals_list(totals: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Per school and resource: the addition serving every listed level, its cost and the school's total."""
+    units = {c: unit(c, lang) for c in rectification.resource_columns()}
+    return totals.select(
+        pl.col("school_name").alias(t("school_name", lang)),
+        pl.col("column").replace_strict({c: t(f"col_{c}", lang) for c in rectification.resource_columns()},
+                                        default=pl.col("column")).alias(t("what_if_resource", lang)),
+        pl.format("{} {}", pl.col("addition").cast(pl.Int64), pl.col("column").replace_strict(units, default=""))
+        .alias(t("kit_addition", lang)),
+        pl.col("cost").alias(t("kit_cost", lang)),
+        pl.col("school_cost").alias(t("report_school_total", lang)),
+    )
+
+
 def county_list(county: pl.DataFrame, lang: str) -> pl.DataFrame:
     """The county rows of the 整改清单: each 优质均衡 CV over its ceiling and the schools that raise it most."""
     names = {i.key: i.label(lang) for i in indicators.quality_indicators()}

@@ -4,7 +4,8 @@ import streamlit as st
 from junheng import escape
 from junheng.commands import audit_log
 from junheng.commands import data as data_commands
-from junheng.commands.gate import Denied, message as denied_message
+from junheng.commands.gate import Denied
+from junheng.commands.gate import message as denied_message
 from junheng.data import county_table, dictionary, importer, store
 from junheng.i18n import t
 from junheng.reports import exports, templates
@@ -35,7 +36,8 @@ county = st.radio(t("ct_choose_table", lang), ["school", "county"], horizontal=T
                   format_func=lambda k: t(f"ct_table_{k}", lang)) == "county"
 left, right = st.columns([1, 3])
 # A school file replaces only the counties it holds; replacing a whole year (within the account's region) is asked for.
-replace_year = not county and left.checkbox(t("replace_year", lang), key="replace_year", help=t("replace_year_help", lang))
+replace_year = not county and left.checkbox(t("replace_year", lang), key="replace_year",
+                                            help=t("replace_year_help", lang))
 year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
                          value=filters.years[-1] if filters else 2025)
 # A new key after each import empties the uploader, so a file is not imported twice by accident.

@@ -2,7 +2,6 @@
 junheng/commands, which checks the role and that the actor's region holds every region touched, then audits."""
 import json
 import shutil
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -35,7 +34,8 @@ def make(data_dir, name, role, region) -> Account:
 def people(data_dir):
     """A national admin, a 潍坊 (3707) admin, a 临朐 (370724) admin and viewer, a 昌乐 (370725) viewer."""
     return {"nation": make(data_dir, "nation", "admin", ""), "weifang": make(data_dir, "weifang", "admin", "3707"),
-            "linqu": make(data_dir, "linqu", "admin", "370724"), "linqu_viewer": make(data_dir, "lq_v", "viewer", "370724"),
+            "linqu": make(data_dir, "linqu", "admin", "370724"),
+            "linqu_viewer": make(data_dir, "lq_v", "viewer", "370724"),
             "changle": make(data_dir, "changle", "viewer", "370725")}
 
 
@@ -227,7 +227,8 @@ def test_cohorts_and_reports_are_released_only_inside_the_actors_region(demo_cop
             export_commands.report(demo_copy, analyst, 2025, "xlsx", "zh", **where)
     with pytest.raises(Denied):
         export_commands.cohort(demo_copy, viewer, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
-    data, frame, _, _ = export_commands.cohort(demo_copy, analyst, grammar.Cohort("370724", 2024, 2025, ()), "csv", "zh")
+    own = grammar.Cohort("370724", 2024, 2025, ())
+    data, frame, _, _ = export_commands.cohort(demo_copy, analyst, own, "csv", "zh")
     assert data and frame.height and set(frame["county_code"]) == {"370724"}
     assert not audit.entries(demo_copy).filter((pl.col("action") == "export")
                                                & (pl.col("region") != "370724")).height

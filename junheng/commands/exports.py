@@ -11,8 +11,8 @@ import polars as pl
 from junheng import settings
 from junheng.access import audit
 from junheng.access.accounts import Account
-from junheng.data.scope import GUEST, Scope
 from junheng.commands.gate import Denied, audit_region, authorize, contains
+from junheng.data.scope import GUEST, Scope
 
 GUEST_ACCOUNT = Account("guest", "viewer", "")  # how a guest's download is named in the audit log
 

@@ -232,3 +232,17 @@ def test_cohorts_and_reports_are_released_only_inside_the_actors_region(demo_cop
     assert data and frame.height and set(frame["county_code"]) == {"370724"}
     assert not audit.entries(demo_copy).filter((pl.col("action") == "export")
                                                & (pl.col("region") != "370724")).height
+
+
+def test_the_audit_list_shows_beijing_time_chinese_action_names_and_readable_details():
+    from junheng.views import admin_tables
+    entries = pl.DataFrame({"at": ["2026-12-06T23:30:05+00:00"], "account": ["linqu"], "region": ["370724"],
+                            "action": ["import"],
+                            "details": ['{"counties": ["370724"], "replace_year": false, "table": "county", '
+                                        '"year": 2025}']})
+    shown = admin_tables.audit_table(entries, "zh").row(0)
+    assert shown[0] == "2026-12-07 07:30:05"  # UTC+8, the next day
+    assert shown[3] == "导入数据"
+    assert shown[4] == "涉及县（区）：370724；替换全年：否；数据表：county；年度：2025"
+    unknown = admin_tables.audit_table(entries.with_columns(pl.lit("something_new").alias("action")), "en").row(0)
+    assert unknown[3] == "something_new"

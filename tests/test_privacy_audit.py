@@ -59,13 +59,24 @@ def attack(item: dict, min_count: int = MIN) -> list[dict]:
     upper = np.where(small, float(min_count - 1), upper)
     matrix = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), len(hidden)))
     constraints = [LinearConstraint(matrix, rhs, rhs)] if rhs else []
-    span = np.full(len(hidden), min_count - 1)
-    for s in item["sums"]:  # the marks alone bound a part of a "<5" total
-        if cells[s["total"]]["status"] == "small":
-            others = [p for p in s["parts"] if cells[p]["status"] == "small"]
+    # what the "<5" marks alone bound (whatever else is published): a "<5" cell is 1..4, a part at most its total's
+    # bound less 1 for each other "<5" part, a total at most the sum of its parts' bounds; such a withheld cell must
+    # keep a span of one less than its bound (at least 1), any other one of min_count − 1
+    bound = {cid: (min_count - 1 if c["status"] == "small" else np.inf) for cid, c in cells.items()}
+    floor = {cid: (1 if c["status"] == "small" else 0) for cid, c in cells.items()}
+    changed = True
+    while changed:
+        changed = False
+        for s in item["sums"]:
+            new = min(bound[s["total"]], sum(bound[p] for p in s["parts"]))
+            changed |= new < bound[s["total"]]
+            bound[s["total"]] = new
             for p in s["parts"]:
-                if p in index:
-                    span[index[p]] = min(span[index[p]], max(1, min_count - 2 - (len(others) - (p in others))))
+                new = min(bound[p], bound[s["total"]] - sum(floor[o] for o in s["parts"] if o != p))
+                changed |= new < bound[p]
+                bound[p] = new
+    span = np.array([min_count - 1 if not np.isfinite(bound[cid]) else int(min(max(bound[cid] - 1, 1), min_count - 1))
+                     for cid in hidden])
     low = np.full(len(hidden), np.inf)
     high = np.full(len(hidden), -np.inf)
 

@@ -54,16 +54,29 @@ def _needs(status: int, low: int, high: int, min_count: int, span: int) -> tuple
 
 def spans(table: Table, min_count: int) -> np.ndarray:
     """How far apart each withheld cell's lowest and highest value must be: min_count − 1 (min_count values), or
-    less for a part of a "<5" total, which the marks alone bound: at most 4 less 1 for each other "<5" part, and at
-    least 1 when it is the total's only part. Such a part must keep a span of min_count − 2 less 1 for each other
-    "<5" part (at least 1): a "<5" total with one other "<5" part leaves it 0..3, and it must stay 2 wide."""
+    less where the "<5" marks alone bound the cell, whatever else is published: then one less than that bound, at
+    least 1. The bound is the marks' interval arithmetic: a "<5" cell is at most min_count − 1 and at least 1, a part
+    at most its total's bound less 1 for each other "<5" part, a total at most the sum of its parts' bounds. (A "<5"
+    total with one other "<5" part leaves a part 0..3: it must stay 2 wide; a group total that is that one part,
+    too.)"""
+    small = table.status == SMALL
+    upper = np.where(small, float(min_count - 1), np.inf)
+    lower = small.astype(float)
+    sums, cells, coefs = table.terms()
+    total = coefs > 0
+    for _ in range(len(table.value)):
+        part_upper = np.bincount(sums[~total], weights=np.minimum(upper[cells[~total]], 1e9), minlength=len(table.sums))
+        part_lower = np.bincount(sums[~total], weights=lower[cells[~total]], minlength=len(table.sums))
+        before = upper.copy()
+        np.minimum.at(upper, cells[total], np.where(part_upper >= 1e9, np.inf, part_upper)[sums[total]])
+        total_upper = np.full(len(table.sums), np.inf)
+        total_upper[sums[total]] = upper[cells[total]]
+        np.minimum.at(upper, cells[~total], total_upper[sums[~total]] - (part_lower[sums[~total]] - lower[cells[~total]]))
+        if np.array_equal(before, upper):
+            break
     need = np.full(len(table.value), min_count - 1)
-    for total, parts in table.sums:
-        if table.status[total] != SMALL:
-            continue
-        small = table.status[parts] == SMALL
-        allowed = np.maximum(1, (min_count - 2) - (small.sum() - small))  # other "<5" parts are at least 1 each
-        need[parts] = np.minimum(need[parts], allowed)
+    bounded = np.isfinite(upper)
+    need[bounded] = np.clip(upper[bounded] - 1, 1, min_count - 1).astype(np.int64)
     return need
 
 

@@ -4,7 +4,8 @@ import streamlit as st
 
 from junheng.i18n import t
 from junheng.rules import cohort
-from junheng.views import charts, cohort_panels as panels, cohort_views as views, present, ui
+from junheng.figures import charts
+from junheng.views import cohort_panels as panels, cohort_views as views, present, ui
 
 filters = ui.page_filters()
 lang, years = filters.lang, filters.years

@@ -3,7 +3,8 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import charts, evaluation_tables as tables, evaluation_views as kit, maps, present, report_views, ui
+from junheng.figures import charts, evaluation_tables as tables, maps
+from junheng.views import evaluation_views as kit, present, report_views, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

@@ -2,9 +2,10 @@
 import polars as pl
 import streamlit as st
 
-from junheng.rules import gaps, indicators
-from junheng.views import charts, present, ui
 from junheng.i18n import t
+from junheng.rules import gaps, indicators
+from junheng.figures import charts
+from junheng.views import present, ui
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()

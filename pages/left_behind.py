@@ -3,7 +3,8 @@ import polars as pl
 import streamlit as st
 
 from junheng.rules import left_behind, overview
-from junheng.views import charts, left_behind_data, maps, present, ui
+from junheng.figures import charts, maps
+from junheng.views import left_behind_data, present, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()

@@ -2,7 +2,7 @@
 import polars as pl
 import pytest
 
-from junheng.views import charts
+from junheng.figures import charts
 
 
 def trend():
@@ -135,7 +135,7 @@ def test_the_template_set_without_validation_gives_the_same_figure():
 
     import plotly.graph_objects as go
 
-    from junheng.views import charts
+    from junheng.figures import charts
 
     def figure():
         fig = go.Figure()

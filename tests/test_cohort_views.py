@@ -1,7 +1,9 @@
 """The cohort page's tables and charts as shown: missing values and the trend bands."""
 import polars as pl
 
-from junheng.views import charts, cohort_views
+from junheng.figures import charts
+
+from junheng.views import cohort_views
 
 
 def test_a_measure_no_school_of_a_cohort_has_shows_a_dash_not_none():

@@ -10,7 +10,8 @@ import pytest
 from junheng import escape, settings
 from junheng.i18n import t
 from junheng.reports import exports
-from junheng.views import charts, links, maps
+from junheng.figures import charts, maps
+from junheng.views import links
 from tests.hostile import NAMES
 
 

@@ -130,7 +130,8 @@ def test_a_cached_map_sends_what_st_folium_sends(boundary_dir):
     import streamlit_folium
 
     from junheng.data import boundaries
-    from junheng.views import folium_frame, maps, ui
+    from junheng.figures import maps
+    from junheng.views import folium_frame, ui
     counties = boundaries.read(boundary_dir.parent, "county_coarse").head(40)
     counties["value"] = range(len(counties))
     counties["value_text"] = [f"{v}<b>" for v in counties["value"]]

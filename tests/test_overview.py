@@ -3,11 +3,10 @@ import json
 import polars as pl
 import pytest
 
-from junheng.data.scope import EVERYTHING
 from junheng.data import db
+from junheng.data.scope import EVERYTHING
 from junheng.rules import overview
-from junheng.views import maps
-from tests.conftest import FIXTURE_ROWS
+from junheng.figures import maps
 
 
 def totals(con, region=""):
@@ -69,8 +68,8 @@ def test_choropleth_draws_offline_with_tooltips(tiny_con, tiny_data):
     assert "tile.openstreetmap" not in html
 
 
-@pytest.mark.parametrize("value, colour", [(1, maps.PALETTE[0]), (25, maps.PALETTE[1]), (50, maps.PALETTE[2]), (99, maps.PALETTE[4]),
-                                           (None, maps.NO_DATA_COLOUR)])
+@pytest.mark.parametrize("value, colour", [(1, maps.PALETTE[0]), (25, maps.PALETTE[1]), (50, maps.PALETTE[2]),
+                                           (99, maps.PALETTE[4]), (None, maps.NO_DATA_COLOUR)])
 def test_colour_classes(value, colour):
     breaks = maps.class_breaks(pl.Series(range(1, 101)).to_numpy().astype(float))
     assert len(breaks) == 4

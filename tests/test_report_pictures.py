@@ -10,7 +10,7 @@ from PIL import Image
 
 from junheng.data import boundaries
 from junheng.reports import pictures
-from junheng.views import maps
+from junheng.figures import maps
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -301,7 +301,7 @@ def test_region_verdicts_status_from_all_parts():
     ("en", "**High-quality balance: Resources met; the other parts are still to be assessed**", "reached"),
 ])
 def test_page_says_resources_met_rest_to_be_assessed_never_reached(lang, incomplete, reached):
-    from junheng.views import evaluation_tables as tables
+    from junheng.figures import evaluation_tables as tables
     result, parts = county_verdicts(passing_rows(), {}, RULES)
     line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, lang)
     assert line == incomplete and reached not in line
@@ -310,7 +310,7 @@ def test_page_says_resources_met_rest_to_be_assessed_never_reached(lang, incompl
 
 
 def test_page_names_the_reason_of_a_fail_and_shows_both_values_where_they_disagree():
-    from junheng.views import evaluation_tables as tables
+    from junheng.figures import evaluation_tables as tables
     assessed = every_item_met() | {"social_recognition_rate": 0.8, "class_size_cap": 0.0}
     rows = passing_rows() | {"class_size_cap": (0.125, None)}
     result, parts = county_verdicts(rows, assessed, RULES)
@@ -325,7 +325,7 @@ def test_page_names_the_reason_of_a_fail_and_shows_both_values_where_they_disagr
 
 
 def test_status_map_and_region_table_have_a_colour_and_words_for_incomplete():
-    from junheng.views import evaluation_tables as tables
+    from junheng.figures import evaluation_tables as tables
     assert set(tables.STATUS_COLOURS) == {"both", "basic", "incomplete", "neither"}
     assert len(set(tables.STATUS_COLOURS.values())) == 4
     out = verdicts.region_verdicts(frame([even_school("3707240001")]), RULES)

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from junheng import escape
-from junheng.rules import indicators
 from junheng.i18n import t
+from junheng.rules import indicators
 
 GROUP_COLOURS = {"urban": "#3182bd", "town": "#fd8d3c", "rural": "#31a354"}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"

@@ -149,7 +149,8 @@ def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str |
     return fmap
 
 
-def school_status_map(schools, outline, colours: dict, labels: dict[str, str], tile_url: str | None = None) -> folium.Map:
+def school_status_map(schools, outline, colours: dict, labels: dict[str, str],
+                      tile_url: str | None = None) -> folium.Map:
     """Schools as circles coloured by a pass (True) / fail (False) verdict, inside the county outline.
 
     schools: rows with lon, lat, passes, tooltip (plain text; escaped here). labels: 'title', 'pass', 'fail'.

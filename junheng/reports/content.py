@@ -18,7 +18,7 @@ from junheng.data import boundaries, county_table as county_self_table, db, stor
 from junheng.i18n import labels, t
 from junheng.rules import (evaluation, gaps, indicators, left_behind, overview, plan as plans, rectification,
                            standardization as std, verdicts)
-from junheng.views import charts, evaluation_tables as tables, maps
+from junheng.figures import charts, evaluation_tables as tables, maps
 
 SLIDE_ROWS = 12  # table rows per slide; longer tables continue on the next slide (and are cut in the deck,
 DECK_ROWS = 36   # in full in the workbook)

@@ -17,8 +17,16 @@ from pathlib import Path
 
 import psutil
 
-from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, dismiss_page_not_found, frame_pages,
-                                   script_runs, streamlit_server, wait_for_page)
+from junheng.tools.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    change_widget,
+    dismiss_page_not_found,
+    frame_pages,
+    script_runs,
+    streamlit_server,
+    wait_for_page,
+)
 
 COUNTY = "370724"
 SCOPES = {"county": f"?county={COUNTY}", "national": ""}
@@ -64,10 +72,10 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     Chromium's DevTools do not report websocket frames of a megabyte or more, so the national map's
     size is taken from the Folium document the page sends (the component carries it whole).
     """
-    from junheng.data.scope import EVERYTHING
     from junheng.data import boundaries, db
+    from junheng.data.scope import EVERYTHING
     from junheng.rules import overview
-    from junheng.views import maps
+    from junheng.figures import maps
     con = db.connect(data_dir)
     totals = db.run(con, "county_totals", EVERYTHING, years=[2024], region=region)
     geometry = boundaries.read(data_dir, "county_coarse" if totals.height > boundaries.COARSE_ABOVE else "county")
@@ -139,8 +147,8 @@ def _after(page, action, timeout_ms: int) -> float:
     start = time.perf_counter()
     start = action() or start
     try:  # a click that did not take starts no run: say so instead of waiting out the whole timeout
-        page.wait_for_function("(n) => (window.__junhengRuns || 0) > n", arg=runs, timeout=min(RUN_START_MS, timeout_ms),
-                               polling=50)
+        page.wait_for_function("(n) => (window.__junhengRuns || 0) > n", arg=runs,
+                               timeout=min(RUN_START_MS, timeout_ms), polling=50)
     except Exception as e:
         raise LookupError(f"no script run started within {RUN_START_MS / 1000:g} s of the action "
                           f"({type(e).__name__})") from e
@@ -182,7 +190,8 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
     """Time every page (or the named ones) at each scope; median of `rounds` for each kind of wait."""
     from playwright.sync_api import sync_playwright
     data_dir = Path(data_dir)
-    paths = {name: path for name, path in frame_pages().items() if name not in ("data", "accounts") and (not pages or name in pages)}
+    paths = {name: path for name, path in frame_pages().items()
+             if name not in ("data", "accounts") and (not pages or name in pages)}
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -208,7 +217,7 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
 
                         def fresh() -> float:
                             start = time.perf_counter()
-                            page.goto(f"{url}/{path}{query}")
+                            page.goto(f"{url}/{path}{query}")  # noqa: B023 - _measure calls it now, in this iteration
                             return wait_for_page(page, timeout_ms) - start
 
                         _measure(name, scope, fresh, got["fresh"], log)
@@ -218,21 +227,23 @@ def run(data_dir: Path, log=print, rounds: int = 3, pages: list[str] | None = No
                                  got["year"], log)
                         used = filter_keys.setdefault(name, set())
                         for _ in range(CONDITION_CLICKS if name == "cohort" else 1 if PAGE_FILTERS.get(name) else 0):
-                            _measure(name, scope, lambda: _after(
-                                page, lambda: change_widget(page, filter_key(page, name, used)), timeout_ms),
+                            _measure(name, scope, lambda: _after(page, lambda: change_widget(
+                                page, filter_key(page, name, used)), timeout_ms),  # noqa: B023 - called now
                                 got["filter"], log)
                         errors[name] += _errors_shown(page)
                     for name, path in paths.items():  # navigation: from the page before it, in the same session
                         if page.url.split("?")[0].rstrip("/") == f"{url}/{path}".rstrip("/"):  # one page only
-                            _after(page, _nav_link(page, url, "" if path else paths.get("gaps", "chengxiang")).click, timeout_ms)
+                            _after(page, _nav_link(page, url, "" if path else paths.get("gaps", "chengxiang")).click,
+                                   timeout_ms)
                         target = _nav_link(page, url, path)
-                        _measure(name, scope, lambda: _after(page, target.click, timeout_ms),
+                        _measure(name, scope, lambda: _after(page, target.click, timeout_ms),  # noqa: B023 - called now
                                  samples[name]["navigation"], log)
                         errors[name] += _errors_shown(page)
                 for name in paths:
                     row = {"page": name, "scope": scope, **{f"{k}_ms": _median(samples[name][k]) for k in KINDS},
                            "filter_p95_ms": _p95(samples[name]["filter"]),
-                           "filter_keys": sorted(filter_keys.get(name, ())), "samples": samples[name], "map_bytes": map_bytes.get(name, 0), "errors": errors[name],
+                           "filter_keys": sorted(filter_keys.get(name, ())), "samples": samples[name],
+                           "map_bytes": map_bytes.get(name, 0), "errors": errors[name],
                            "page_not_found": not_found[name], "load_average": round(os.getloadavg()[0], 2)}
                     if name == "overview":
                         row["map_bytes"] = max(row["map_bytes"], rendered_map_bytes(

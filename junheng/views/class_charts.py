@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from junheng.i18n import t
-from junheng.views.charts import _layout
+from junheng.figures.charts import _layout
 
 BAND_COLUMNS = {"56+": ("classes_56_plus", "#fd8d3c", "band_56"), "66+": ("classes_66_plus", "#d62728", "band_66")}
 

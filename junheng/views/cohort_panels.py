@@ -8,7 +8,8 @@ from junheng.data import cohort as cohort_query
 from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort, cohort_stats as stats
-from junheng.views import charts, cohort_views as views, maps, present, ui
+from junheng.figures import charts, maps
+from junheng.views import cohort_views as views, present, ui
 
 ROWS_SHOWN = 1000
 

@@ -9,7 +9,8 @@ import streamlit as st
 from junheng import escape
 from junheng.i18n import t
 from junheng.rules import evaluation, plan as plans, rectification
-from junheng.views import evaluation_tables as tables, rectification_views as views, ui
+from junheng.figures import evaluation_tables as tables
+from junheng.views import rectification_views as views, ui
 
 MONEY = st.column_config.NumberColumn(format="localized")
 
@@ -131,7 +132,7 @@ def what_if(schools: pl.DataFrame, rules: dict, lang: str) -> None:
 
 def school_map(schools: pl.DataFrame, values: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:
     """Schools coloured by the 优质均衡 per-school verdict, what each lacks in the tooltip; a PNG download."""
-    from junheng.views import maps  # Folium, imported when a map is built
+    from junheng.figures import maps  # Folium, imported when a map is built
     rows = views.school_status_rows(evaluation.school_verdicts(values, rules), lang)
     outline = ui.county_geometry().query("county_code == @county")
     if not rows or outline.empty:

@@ -17,7 +17,7 @@ def map_key(metric: str, year: int, map_region: str, county: str | None, lang: s
 
 def build_map(geometry, this_year, metric: str, year: int, lang: str, county: str | None):
     """The choropleth of one measure over the counties of this_year (one row per county)."""
-    from junheng.views import maps  # Folium: only to build a map, not to show a stored one
+    from junheng.figures import maps  # Folium: only to build a map, not to show a stored one
     label = overview.metric_label(metric, lang)
     data = overview.county_map_data(geometry, this_year, metric, lang)
     return maps.county_choropleth_map(data, "value", "value_text", {

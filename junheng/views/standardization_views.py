@@ -6,7 +6,8 @@ import polars as pl
 
 from junheng.i18n import t
 from junheng.rules import standardization as std
-from junheng.views import charts, class_charts
+from junheng.figures import charts
+from junheng.views import class_charts
 
 
 def page_parts(totals: pl.DataFrame, caps: pl.DataFrame, names: dict[str, str], year: int, region_name: str,

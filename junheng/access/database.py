@@ -59,6 +59,18 @@ audit = sa.Table(
     sa.Column("details", sa.Text, nullable=False),  # JSON
 )
 
+# API tokens (junheng/access/tokens.py): a token acts as an account named `token:NAME` with this role and region.
+# Only the token's SHA-256 is kept: a copy of the database does not hand out working tokens.
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(6), nullable=False),            # '' the whole country
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
 # The audit log is append-only at the database itself: an update or delete is refused whatever the caller.
 APPEND_ONLY = {
     "sqlite": [

@@ -61,12 +61,17 @@ def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, co
     """A cohort's school-year rows as the cohort page exports them: (file bytes, the export frame, the result, the
     damaged years of the range that are named in the file and left out of it).
 
+    kind: csv, xlsx, parquet, json, dta (Stata) or sav (SPSS). result.about holds what the file says of itself (data
+    version, generation time, the query and its parameters, how to cite it): in the metadata of Parquet, Stata and
+    SPSS files and the JSON body, beside a CSV as a file of its own (the command line) or as headers (the API).
     Exact small counts only when JUNHENG_ANALYST_EXACT_COUNTS allows analysts and administrators to see them.
     """
     from junheng.data import cohort as cohort_query
     from junheng.data import db
     from junheng.reports import exports
     actor = authorize(data_dir, actor, "analyst", (spec.region or "",))
+    if kind not in exports.COHORT_FORMATS:
+        raise ValueError(f"unknown format: {kind}")
     rules = settings.load_thresholds()
     con = con if con is not None else db.connect(Path(data_dir), rules)
     scope = scope_of(actor)
@@ -77,15 +82,54 @@ def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, co
     frame = cohort_query.export_frame(result)
     # years of the range whose snapshot cannot be read are named in the file, never left out in silence
     damaged = cohort_query.damaged_years(db.snapshot_health(Path(data_dir))[1], spec.year_from, spec.year_to)
-    data = exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql,
-                                                    "junheng.params": json.dumps(result.params, ensure_ascii=False,
-                                                                                 default=str)},
-                                damaged_years=damaged)
+    result.about = about(data_dir, spec, tuple(years), kind, lang, result.params, damaged)
+    data = exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql, **metadata(result.about)},
+                                damaged_years=damaged, about=result.about)
     audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export",
                  {"file": f"cohort_{spec.region or 'all'}", "format": kind, "rows": frame.height,
-                  "cohort": [c.text for c in spec.conditions],
+                  "cohort": [c.text for c in spec.conditions], "data_checksum": result.about["data_checksum"],
                   **({"damaged_years": sorted(damaged)} if damaged else {})}, region=spec.region or "")
     return data, frame, result, damaged
+
+
+def generated_at() -> str:
+    """Now (UTC, ISO), or SOURCE_DATE_EPOCH when set (the reproducible-builds convention): two exports of the same
+    cohort and data made with the same SOURCE_DATE_EPOCH are the same bytes."""
+    import os
+    from datetime import UTC, datetime
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    at = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return at.isoformat(timespec="seconds")
+
+
+def about(data_dir: Path, spec, years: tuple[int, int], kind: str, lang: str, params: dict, damaged=()) -> dict:
+    """What a cohort file says of itself: the data version (each year's stored version and one checksum over
+    them), when it was made, the query (the page's and the API's parameters) and its SQL's bound values, how to
+    cite it. Every value is JSON."""
+    from junheng.data import cohort as cohort_query
+    from junheng.i18n import t
+    versions, checksum = cohort_query.data_version(data_dir, years)
+    at = generated_at()
+    query = {"region": spec.region or "", "year_from": int(years[0]), "year_to": int(years[1]),
+             "where": [c.text for c in spec.conditions], "format": kind, "lang": lang}
+    where = spec.region or ("全国" if lang == "zh" else "all regions")
+    return {"title": t("cite_title", lang), "generated_at": at, "data_version": versions, "data_checksum": checksum,
+            "query": query, "sql_params": json.loads(json.dumps(params, ensure_ascii=False, default=str)),
+            "damaged_years": sorted(int(y) for y in damaged),
+            "citation": t("cite_cohort", lang, region=where, year_from=years[0], year_to=years[1],
+                          conditions="; ".join(c.text for c in spec.conditions) or "-", checksum=checksum[:12],
+                          date=at[:10])}
+
+
+def metadata(about: dict) -> dict[str, str]:
+    """The about dict as a file's key-value metadata (every value a JSON text, json.loads reads each)."""
+    return {"junheng.params": json.dumps(about["sql_params"], ensure_ascii=False),
+            "junheng.request": json.dumps(about["query"], ensure_ascii=False),
+            "junheng.data_version": json.dumps(about["data_version"]),
+            "junheng.data_checksum": json.dumps(about["data_checksum"]),
+            "junheng.generated_at": json.dumps(about["generated_at"]),
+            "junheng.citation": json.dumps(about["citation"], ensure_ascii=False),
+            "junheng.about": json.dumps(about, ensure_ascii=False, sort_keys=True)}
 
 
 def _counties(frame: pl.DataFrame) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from junheng.access import accounts
+from junheng.access import accounts, tokens
 from junheng.access.accounts import ROLES, Account
 from junheng.data.scope import REGION
 from junheng.i18n import t
@@ -24,7 +24,9 @@ def authorize(data_dir: Path, actor: Account | None, role: str | None, regions=(
     disabled, re-roled or re-regioned account loses its rights at once, whatever the caller holds.
     """
     if actor is not None and actor is not accounts.SYSTEM:
-        stored = accounts.get(Path(data_dir), actor.name)
+        # an API token acts as an account `token:NAME`: re-read from the tokens table, so a revoked token stops
+        stored = (tokens.get(Path(data_dir), actor.name) if tokens.is_token(actor)
+                  else accounts.get(Path(data_dir), actor.name))
         if stored is None or stored.disabled or (stored.role, stored.region) != (actor.role, actor.region):
             raise Denied("session_ended")
         actor = stored

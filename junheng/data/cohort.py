@@ -44,6 +44,7 @@ class Result:
     after: tuple = ()             # conditions applied to published values after the SQL (protected counts)
     min_count: int = 0
     notes: list = field(default_factory=list)
+    about: dict = field(default_factory=dict)  # what a file says of itself: data version, time, query, citation
 
 
 def sql(cohort: grammar.Cohort, years: tuple[int, int], columns=None, in_sql=None, prefix: str = "c",
@@ -98,6 +99,25 @@ def damaged_years(problems: dict[int, str], year_from: int | None = None, year_t
         low, high = high, low
     return {y: p for y, p in sorted(problems.items())
             if (low is None or y >= low) and (high is None or y <= high)}
+
+
+def data_version(data_dir, years: tuple[int, int]) -> tuple[dict[str, str], str]:
+    """The stored versions a cohort over years read: ({year: current version id}, a SHA-256 over each year's
+    version id and its file's checksum) — what a citation names so that the same data can be asked for again."""
+    import hashlib
+    import json
+    from pathlib import Path
+    manifest = db._manifest(Path(data_dir)) or {}
+    versions, sums = {}, {}
+    for year in range(int(years[0]), int(years[1]) + 1):
+        entry = (manifest.get("years") or {}).get(str(year))
+        if not entry:
+            continue
+        current = entry.get("current") or entry.get("id")
+        checksum = next((v.get("checksum") for v in entry.get("versions", []) if v.get("id") == current),
+                        entry.get("checksum"))
+        versions[str(year)], sums[str(year)] = current, [current, checksum]
+    return versions, hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()
 
 
 def derived_from() -> dict[str, tuple[str, ...]]:

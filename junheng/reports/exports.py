@@ -92,7 +92,114 @@ def file_name(stem: str, suffix: str) -> str:
     return f"{escape.filename(stem)}.{suffix}"
 
 
-COHORT_FORMATS = {"csv": "text/csv", "xlsx": XLSX_MIME, "parquet": "application/vnd.apache.parquet"}
+COHORT_FORMATS = {"csv": "text/csv", "xlsx": XLSX_MIME, "parquet": "application/vnd.apache.parquet",
+                  "json": "application/json", "dta": "application/x-stata-dta", "sav": "application/x-spss-sav"}
+
+
+def labelled(frame: pl.DataFrame, lang: str):
+    """The frame as a pandas frame for Stata and SPSS, with (variable labels, value labels): each column's label
+    from the data dictionary (with its unit), and coded columns as integers with their labels — yes/no columns 0/1,
+    urban_rural_code its own numeric code (111 主城区), school type and urban/rural group 1, 2, … in the
+    dictionary's order. Text cells that are missing become empty strings (neither format has a missing string)."""
+    from junheng.i18n import t
+    from junheng.rules import cohort
+    known = cohort.fields()
+    frame = clean(frame)
+    values: dict[str, dict[int, str]] = {}
+    columns = []
+    for name, dtype in frame.schema.items():
+        f = known.get(name)
+        col = pl.col(name)
+        if dtype == pl.Boolean:
+            values[name] = {0: t("no", lang), 1: t("yes", lang)}
+            columns.append(col.cast(pl.Int8))
+        elif f is not None and f.values and dtype == pl.String:
+            if name == "urban_rural_code":
+                codes = {int(v): v for v in f.values if v.isdigit()}
+            else:
+                codes = {i: v for i, v in enumerate(f.values, 1)}
+            values[name] = {k: cohort.value_label(name, v, lang) if name != "urban_rural_code"
+                            else _code_label(v) for k, v in codes.items()}
+            columns.append(col.replace_strict({v: k for k, v in codes.items()}, default=None, return_dtype=pl.Int32))
+        elif dtype == pl.String:
+            columns.append(col.fill_null(""))
+        else:
+            columns.append(col)
+    out = frame.select(columns)
+    labels = {}
+    for name in out.columns:
+        f = known.get(name)
+        if f is not None:
+            unit = f.unit(lang)
+            labels[name] = (f.label(lang) + (f" ({unit})" if unit else ""))[:80]
+    return out.to_pandas(), labels, values
+
+
+def _code_label(code: str) -> str:
+    """An urban-rural code's name from the data dictionary (111 -> 主城区)."""
+    from junheng.rules import cohort
+    names = [label for label, c in cohort.value_aliases("urban_rural_code").items() if c == code and label != code]
+    return names[0] if names else code
+
+
+def dta_bytes(frame: pl.DataFrame, lang: str, about: dict | None = None) -> bytes:
+    """A Stata 14+ file (format 118, Unicode): variable and value labels from the data dictionary, the data label
+    naming the data version; its time stamp the generation time, so equal inputs give equal bytes."""
+    from datetime import datetime
+    table, labels, values = labelled(frame, lang)
+    # Stata names hold at most 32 characters: a longer one is cut, its label keeps the full name
+    short = {}
+    for name in table.columns:
+        cut, n = name[:32], 2
+        while cut in short.values():
+            cut, n = f"{name[:29]}_{n}", n + 1
+        short[name] = cut
+        if cut != name:
+            labels[name] = f"{labels.get(name, '')} [{name}]"[-80:]
+    table = table.rename(columns=short)
+    labels = {short[k]: v for k, v in labels.items()}
+    values = {short[k]: v for k, v in values.items()}
+    stamp = datetime.fromisoformat(about["generated_at"]).replace(tzinfo=None) if about else None
+    label = (f"Junheng {about['data_checksum'][:12]} {about['generated_at'][:10]}" if about else "Junheng")[:80]
+    buffer = io.BytesIO()
+    table.to_stata(buffer, write_index=False, version=118, variable_labels=labels,
+                   value_labels={k: {float(c): v for c, v in m.items()} for k, m in values.items()},
+                   data_label=label, time_stamp=stamp)
+    return buffer.getvalue()
+
+
+def _lines_of_bytes(text: str, size: int) -> list[str]:
+    """text cut into lines of at most size UTF-8 bytes (an SPSS document line is 80 bytes), never inside a
+    character."""
+    lines, line = [], ""
+    for ch in text:
+        if len((line + ch).encode("utf-8")) > size:
+            lines.append(line)
+            line = ""
+        line += ch
+    return lines + ([line] if line else [])
+
+
+def sav_bytes(frame: pl.DataFrame, lang: str, about: dict | None = None) -> bytes:
+    """An SPSS file (pyreadstat): variable and value labels from the data dictionary; the citation and the query as
+    the file's notes."""
+    import json
+    import os
+    import tempfile
+
+    import pyreadstat
+    table, labels, values = labelled(frame, lang)
+    notes = [line for text in (about["citation"], json.dumps(about["query"], ensure_ascii=False))
+             for line in _lines_of_bytes(text, 80)] if about else None
+    fd, path = tempfile.mkstemp(suffix=".sav")
+    os.close(fd)
+    try:
+        pyreadstat.write_sav(table, path, file_label=(f"Junheng {about['data_checksum'][:12]}" if about else ""),
+                             column_labels=labels, variable_value_labels=values, note=notes)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
 
 
 def dictionary_frame(columns, lang: str) -> pl.DataFrame:
@@ -114,7 +221,7 @@ def dictionary_frame(columns, lang: str) -> pl.DataFrame:
 
 
 def cohort_bytes(frame: pl.DataFrame, kind: str, lang: str, meta: dict[str, str] | None = None,
-                 damaged_years=()) -> bytes:
+                 damaged_years=(), about: dict | None = None) -> bytes:
     """A cohort's school-year rows as a file: CSV (UTF-8 with BOM), Excel with a second sheet holding the data
     dictionary of its columns, or Parquet with the dictionary (and meta, e.g. the query) in its metadata.
 
@@ -138,6 +245,13 @@ def cohort_bytes(frame: pl.DataFrame, kind: str, lang: str, meta: dict[str, str]
         return parquet_bytes(frame, {"junheng.dictionary": json.dumps(dictionary.to_dicts(), ensure_ascii=False),
                                      **(meta or {}), **({"junheng.damaged_years": json.dumps(damaged)} if damaged
                                                         else {})})
+    if kind == "json":  # what a script reads in one call: the file's about, its dictionary, its rows
+        return json.dumps({"about": about or {}, "dictionary": dictionary.to_dicts(),
+                           "rows": clean(frame).to_dicts()}, ensure_ascii=False, default=str).encode("utf-8")
+    if kind == "dta":
+        return dta_bytes(frame, lang, about)
+    if kind == "sav":
+        return sav_bytes(frame, lang, about)
     raise ValueError(f"unknown format: {kind}")
 
 

@@ -391,7 +391,7 @@ def _cohort(args) -> int:
             return _fail(t("cohort_err_year", lang, value=year, years=f"{min(years)}–{max(years)}"))
     spec = cohort.Cohort(region, args.year_from, args.year_to, tuple(conditions))
     try:  # the command line acts as the local system administrator; the command checks, builds and audits
-        data, frame, _, damaged = export_commands.cohort(Path(args.data_dir), SYSTEM, spec, kind, lang, con=con,
+        data, frame, result, damaged = export_commands.cohort(Path(args.data_dir), SYSTEM, spec, kind, lang, con=con,
                                                          years=cohort_query.year_span(spec, years))
     except Denied as e:
         return _fail(denied_message(e, lang))
@@ -399,11 +399,44 @@ def _cohort(args) -> int:
         return _fail(t("cohort_err_apply", lang, condition=_clean("; ".join(c.text for c in conditions)),
                        detail=type(e).__name__))
     Path(args.out).write_bytes(data)
+    # the citable description beside the file (a CSV has no place for it; the other formats hold it too)
+    about_path = Path(args.out).with_name(Path(args.out).name + ".json")
+    about_path.write_text(_json(result.about) + "\n", encoding="utf-8")
     if damaged:  # on standard error: the file is written, but without these years
         print(exports.damaged_note(damaged, lang), file=sys.stderr)
     schools = frame["school_id"].n_unique() if frame.height else 0
     print(_msg(lang, f"{frame.height} 个学校·年度（{schools} 所学校）已写入 {_clean(args.out)}",
                f"{frame.height} school-years ({schools} schools) written to {_clean(args.out)}"))
+    return 0
+
+
+def _tokens(args) -> int:
+    """API tokens from the command line (acting as the local system administrator, audited as `system`); `add`
+    prints the token as the last line of its output, once."""
+    from junheng.access.accounts import AccountError
+    from junheng.commands import tokens as token_commands
+    from junheng.commands.gate import Denied, message
+    data_dir = Path(args.data_dir)
+    try:
+        if args.action == "list":
+            for row in token_commands.listing(data_dir, SYSTEM):
+                status = "revoked" if row["revoked"] else "active"
+                print("\t".join([_clean(row["name"]), row["role"], row["region"] or "all",
+                                 str(row["created_at"])[:19], status]))
+            return 0
+        if not args.name:
+            return _fail(_msg(args.lang, "请给出令牌名称", "give the token's name"), code=2)
+        if args.action == "add":
+            made, token = token_commands.add(data_dir, SYSTEM, args.name, args.role, args.region or "")
+            print(t("token_added", args.lang, name=_clean(args.name), role=made.role, region=made.region or "all"))
+            print(token)
+        else:
+            token_commands.revoke(data_dir, SYSTEM, args.name)
+            print(t("token_revoked", args.lang, name=_clean(args.name)))
+    except AccountError as e:
+        return _fail(t(e.key, args.lang, **e.values))
+    except Denied as e:
+        return _fail(message(e, args.lang))
     return 0
 
 
@@ -622,10 +655,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", action="append", metavar="EXPR",
                    help="a condition `column op value`, op one of = != > >= < <= in; repeat for more, e.g. "
                         "--where 'urban_rural = 乡村' --where 'left_behind_share > 30%%'")
-    p.add_argument("--format", choices=["csv", "xlsx", "parquet"], help="default: from --out's suffix, else csv")
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json", "dta", "sav"],
+                   help="default: from --out's suffix, else csv; dta: Stata 14+, sav: SPSS (both with the "
+                        "dictionary's variable and value labels in --lang)")
     p.add_argument("--out", required=True)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_cohort)
+
+    p = sub.add_parser("tokens", help="API tokens: add (prints the token last, once), list, revoke")
+    p.add_argument("action", choices=["add", "list", "revoke"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--role", choices=["viewer", "analyst", "admin"], default="analyst")
+    p.add_argument("--region", default="", help="province (2), prefecture (4) or county (6 digits); empty: all")
+    p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
+    p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
+    p.set_defaults(func=_tokens)
 
     p = sub.add_parser("report", help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))

@@ -170,3 +170,24 @@ def _plotly_bundle() -> str:
     found = sorted((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
     assert len(found) == 1, found
     return f"static/js/{found[0].name}"
+
+
+def test_through_docs_nginx_conf_the_bundle_stays_gzipped_and_the_websocket_deflated(tmp_path):
+    """docs/nginx.conf in front of the launcher: Plotly's bundle arrives gzipped (nginx neither re-compresses nor
+    strips the launcher's encoding) and permessage-deflate is negotiated through the proxy."""
+    import urllib.request
+
+    import websockets.sync.client
+
+    from junheng.tools.browser import streamlit_server
+    from tests.test_scale import nginx
+    with streamlit_server(tmp_path) as server, nginx([server]) as (url, _):
+        request = urllib.request.Request(f"{url}/{_plotly_bundle()}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            encoding, body = reply.headers.get("Content-Encoding"), reply.read()
+        ws_url = url.replace("http://", "ws://") + "/_stcore/stream"
+        with websockets.sync.client.connect(ws_url, subprotocols=["streamlit"], compression="deflate",
+                                            open_timeout=30) as ws:
+            extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+    assert encoding == "gzip" and len(body) < len(gzip.decompress(body)) / 3
+    assert extensions.startswith("permessage-deflate")

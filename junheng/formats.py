@@ -1,0 +1,86 @@
+"""How numbers, counts, empty cells and times are shown, in one place (issue 25 point 7).
+
+Thousands separators, a fixed number of decimals per figure, no "-0.0", an em dash for a missing value (never
+"None" or "nan"), counts with their unit in Chinese and a correctly singular or plural English noun, and times in
+Beijing time. A ground-floor module beside i18n: rules, figures, reports and views all show numbers.
+"""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, timezone
+
+EMPTY = "—"
+BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps no daylight saving time: a fixed offset
+
+
+def is_missing(value) -> bool:
+    """None, NaN, an empty string: what a table shows as EMPTY."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def number(value, digits: int = 0) -> str:
+    """1234567.891 → "1,234,567.89" with digits=2; -0.04 → "0.0" with digits=1 (never "-0.0"); None → "—"."""
+    if is_missing(value):
+        return EMPTY
+    value = float(value)
+    if math.isinf(value):
+        return EMPTY
+    rounded = round(value, digits)
+    if rounded == 0:
+        rounded = 0.0  # round(-0.04, 1) is -0.0, which would print its sign
+    return f"{rounded:,.{digits}f}"
+
+
+def percent(share, digits: int = 1) -> str:
+    """A share (0.1234) as "12.3%"; None → "—"."""
+    return EMPTY if is_missing(share) else number(float(share) * 100, digits) + "%"
+
+
+def count(n, unit_zh: str, unit_en: str, lang: str, plural_en: str | None = None) -> str:
+    """12 → "12 所" / "12 schools", 1 → "1 school": Chinese has no plural, English needs the right one."""
+    if is_missing(n):
+        return EMPTY
+    n = int(n)
+    if lang == "zh":
+        return f"{n:,} {unit_zh}".rstrip()
+    noun = unit_en if n == 1 else (plural_en or _plural(unit_en))
+    return f"{n:,} {noun}".rstrip()
+
+
+def _plural(noun: str) -> str:
+    if not noun:
+        return noun
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def beijing_time(moment, seconds: bool = False) -> str:
+    """A UTC time (datetime, naive meaning UTC, or ISO text) as "2026-12-07 08:56" in Beijing time; None → "—"."""
+    if is_missing(moment):
+        return EMPTY
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def cell(value, digits: int = 2, lang: str = "zh") -> str:
+    """Any table cell as text: missing → "—", integers with separators, every float with the same digits decimals
+    (a column reads evenly), yes/no in lang."""
+    if is_missing(value):
+        return EMPTY
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return number(value, digits)
+    return str(value)

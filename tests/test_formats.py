@@ -1,0 +1,71 @@
+"""The one formatting module: separators, decimals, no "-0.0", em dash for missing, plurals, Beijing time."""
+from datetime import UTC, datetime
+
+import pytest
+
+from junheng import formats
+
+
+@pytest.mark.parametrize(("value", "digits", "shown"), [
+    (1234567.891, 2, "1,234,567.89"),
+    (1234567.891, 0, "1,234,568"),
+    (0.5, 0, "0"),              # round half to even, as Python does: 0.5 → 0
+    (-0.04, 1, "0.0"),          # not "-0.0"
+    (-0.0, 2, "0.00"),
+    (-0.06, 1, "-0.1"),
+    (-1234.5, 1, "-1,234.5"),
+    (12, 1, "12.0"),            # the same decimals whether or not the value is whole
+    (None, 1, "—"),
+    (float("nan"), 1, "—"),
+    (float("inf"), 1, "—"),
+    ("", 1, "—"),
+])
+def test_a_number_has_separators_fixed_decimals_and_no_negative_zero(value, digits, shown):
+    assert formats.number(value, digits) == shown
+
+
+@pytest.mark.parametrize(("share", "shown"), [(0.1234, "12.3%"), (-0.0004, "0.0%"), (1, "100.0%"), (None, "—")])
+def test_a_share_is_shown_as_a_percent(share, shown):
+    assert formats.percent(share) == shown
+
+
+@pytest.mark.parametrize(("n", "lang", "shown"), [
+    (1, "en", "1 teacher"),
+    (2, "en", "2 teachers"),
+    (0, "en", "0 teachers"),
+    (12345, "en", "12,345 teachers"),
+    (1, "zh", "1 人"),
+    (12345, "zh", "12,345 人"),
+    (None, "en", "—"),
+])
+def test_a_count_takes_the_right_english_plural_and_no_plural_in_chinese(n, lang, shown):
+    assert formats.count(n, "人", "teacher", lang) == shown
+
+
+@pytest.mark.parametrize(("noun", "plural"), [("school", "schools"), ("class", "classes"), ("county", "counties"),
+                                              ("day", "days"), ("box", "boxes")])
+def test_english_plurals(noun, plural):
+    assert formats.count(3, "", noun, "en") == f"3 {plural}"
+
+
+def test_an_irregular_plural_can_be_given():
+    assert formats.count(2, "所", "person", "en", plural_en="people") == "2 people"
+
+
+@pytest.mark.parametrize(("moment", "shown"), [
+    (datetime(2026, 12, 7, 0, 56, tzinfo=UTC), "2026-12-07 08:56"),
+    (datetime(2026, 12, 31, 17, 30), "2027-01-01 01:30"),  # naive means UTC; past midnight in Beijing
+    ("2026-06-30T20:05:09Z", "2026-07-01 04:05"),
+    ("2026-06-30T20:05:09+00:00", "2026-07-01 04:05"),
+    (None, "—"),
+])
+def test_times_are_shown_in_beijing_time(moment, shown):
+    assert formats.beijing_time(moment) == shown
+
+
+@pytest.mark.parametrize(("value", "lang", "shown"), [
+    (None, "zh", "—"), (float("nan"), "zh", "—"), (260000, "zh", "260,000"), (3.0, "zh", "3.00"),
+    (-0.001, "zh", "0.00"), (True, "zh", "是"), (False, "en", "no"), ("临朐县", "zh", "临朐县"),
+])
+def test_a_table_cell_never_shows_none_and_reads_evenly(value, lang, shown):
+    assert formats.cell(value, 2, lang) == shown

@@ -60,10 +60,11 @@ def build_app():
     # the routes' names only: the sessions module (SQLAlchemy, argon2, Polars) loads in the warm-up, not before
     # the server listens
     from junheng.access.routes import LOGOUT_ROUTE, SESSION_ROUTE
-    from junheng.tools import compression
+    from junheng.tools import api, compression
     return st.App(str(PROJECT_DIR / "app.py"), routes=[
         Route(SESSION_ROUTE, session_route, methods=["POST"]),
         Route(LOGOUT_ROUTE, logout_route, methods=["POST"]),
+        *api.routes(),  # the HTTP API (/api/v1/…, junheng/tools/api.py): its commands load at its first call
     ], middleware=compression.middleware())  # gzip for the bundles Streamlit sends plain (compression.py)
 
 

@@ -220,7 +220,8 @@ def test_a_page_run_builds_no_download_file(monkeypatch):
     built = []
     for name in ("csv_bytes", "xlsx_bytes"):
         real = getattr(exports, name)
-        monkeypatch.setattr(exports, name, lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
+        monkeypatch.setattr(exports, name,
+                            lambda *a, _real=real, _name=name, **k: built.append(_name) or _real(*a, **k))
     at = sign_in(AppTest.from_file(str(ROOT / "pages" / "left_behind.py"), default_timeout=120), "analyst")
     at.query_params["county"] = "370724"
     _run(at)

@@ -45,11 +45,18 @@ def test_wait_for_page_waits_for_the_script_and_the_chart_after_a_change_too(tin
     """tests/apps/slow_app.py runs 1.5 s after its first elements, then draws a chart of the chosen year."""
     from playwright.sync_api import sync_playwright
 
-    from junheng.tools.browser import (CHROMIUM, CHROMIUM_ARGS, change_widget, script_runs, streamlit_server,
-                                       wait_for_page)
+    from junheng.tools.browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        change_widget,
+        script_runs,
+        streamlit_server,
+        wait_for_page,
+    )
     drawn_bars = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .main-svg .trace.bars')]
         .map(trace => trace.querySelectorAll('path').length)"""
-    x_labels = "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .xtick text')].map(t => t.textContent)"
+    x_labels = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .xtick text')]
+        .map(t => t.textContent)"""
     with streamlit_server(tiny_data, "tests/apps/slow_app.py") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
@@ -83,7 +90,8 @@ def test_import_benchmark_runs_and_its_section_replaces_the_old_one(tiny_data, t
 
 def test_splice_section_appends_when_missing():
     assert bench.splice_section("# B\n", "## X\n\ny\n") == "# B\n\n## X\n\ny\n"
-    assert bench.splice_section("# B\n\n## X\n\nold\n\n## Z\n\nz\n", "## X\n\nnew\n") == "# B\n\n## X\n\nnew\n\n## Z\n\nz\n"
+    assert (bench.splice_section("# B\n\n## X\n\nold\n\n## Z\n\nz\n", "## X\n\nnew\n")
+            == "# B\n\n## X\n\nnew\n\n## Z\n\nz\n")
 
 
 def test_the_pandas_way_counts_teaching_points_apart_as_the_queries_do(tmp_path, boundary_dir):
@@ -93,8 +101,8 @@ def test_the_pandas_way_counts_teaching_points_apart_as_the_queries_do(tmp_path,
     import pandas as pd
     import polars as pl
 
-    from junheng.data.scope import EVERYTHING
     from junheng.data import db, demo
+    from junheng.data.scope import EVERYTHING
     from tests.conftest import FIXTURE_ROWS, frame, school
     shutil.copytree(boundary_dir, tmp_path / "boundaries")
     rows = frame(FIXTURE_ROWS + [school(year=2024, school_id="3707240009", school_type="teaching_point",
@@ -114,7 +122,9 @@ def test_the_import_child_reports_its_own_peak_not_its_parents(tiny_data):
     import json
     import subprocess
     import sys
+
     import polars as pl
+
     from junheng.data import store
     year = 2024
     csv = tiny_data / "schools.csv"

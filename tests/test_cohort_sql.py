@@ -5,9 +5,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from junheng.data.scope import EVERYTHING, Scope
 from junheng.data import cohort as dc
 from junheng.data import db, demo
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.rules import cohort as g
 from junheng.rules import cohort_stats as stats
 from junheng.rules import privacy
@@ -69,7 +69,8 @@ def _check(con, scope, spec, years, min_count, other=None):
         assert_frame_equal(trends["b"], stats.trend(other_rows, measure).cast(dc.TREND_SCHEMA), rel_tol=1e-12)
         if size["year"] is None:
             continue
-        last = {"a": rows.filter(pl.col("year") == size["year"]), "b": other_rows.filter(pl.col("year") == size["year"])}
+        last = {"a": rows.filter(pl.col("year") == size["year"]),
+                "b": other_rows.filter(pl.col("year") == size["year"])}
         for bins in (30, 7):  # the same bins, exactly: edges from the same nearest quantiles
             assert_frame_equal(dc.histogram(con, scope, both, years, min_count, measure, size["year"], bins),
                                stats.histogram(last, measure, bins).cast(dc.HISTOGRAM_SCHEMA))
@@ -84,8 +85,8 @@ def _check(con, scope, spec, years, min_count, other=None):
 
 
 @pytest.mark.parametrize("min_count", [5, 3, 0])  # 5: decisions stored with the data; 3: decided in Polars; 0: exact
-@pytest.mark.parametrize("where", [[], ["school_type in (小学, 教学点)"], ["students >= 100", "left_behind_share > 0.1"],
-                                   ["migrant_students != 25"]])
+@pytest.mark.parametrize("where", [[], ["school_type in (小学, 教学点)"],
+                                   ["students >= 100", "left_behind_share > 0.1"], ["migrant_students != 25"]])
 def test_duckdb_statistics_equal_the_polars_ones_with_weights_nulls_and_suppression(small_con, min_count, where):
     spec = g.Cohort("3707", 2023, 2025, tuple(g.parse(w) for w in where))
     rows = _check(small_con, EVERYTHING, spec, (2023, 2025), min_count)

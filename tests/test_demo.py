@@ -1,5 +1,4 @@
 """The synthetic data: contract columns, determinism, internal consistency and the patterns it must show."""
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -130,7 +129,8 @@ def test_many_small_rural_schools_and_teaching_points(demo_frame):
 def test_standardization_spreads_urban_first(demo_frame):
     years = _shares(demo_frame, "year").sort("year")["standardized"].to_list()
     assert years == sorted(years) and years[0] < 0.8 and years[-1] > 0.9
-    ur = _shares(demo_frame.filter(pl.col("year") == 2016).with_columns(g=pl.col("urban_rural_code").str.slice(0, 1)), "g")
+    ur = _shares(demo_frame.filter(pl.col("year") == 2016)
+                 .with_columns(g=pl.col("urban_rural_code").str.slice(0, 1)), "g")
     s = dict(zip(ur["g"], ur["standardized"]))
     assert s["1"] > s["2"]
 
@@ -187,7 +187,8 @@ def test_migrant_children_about_a_tenth_mostly_in_public_schools(demo_frame, yea
 
 def test_mean_primary_class_and_primary_school_size(demo_frame):
     schools = _year(demo_frame, 2017).filter(~pl.col("is_point"))
-    assert _share(schools, "primary_students", "primary_classes") == pytest.approx(NATIONAL["primary_class_2017"], abs=3)
+    assert (_share(schools, "primary_students", "primary_classes")
+            == pytest.approx(NATIONAL["primary_class_2017"], abs=3))
     primary = _year(demo_frame, 2016).filter(pl.col("school_type") == "primary")
     assert primary["primary_students"].mean() == pytest.approx(NATIONAL["primary_per_school_2016"], rel=0.15)
 
@@ -268,8 +269,8 @@ def test_senior_students_only_in_schools_with_a_senior_section(demo_frame):
 
 
 def test_milestones_both_met_and_missed_by_counties(demo_data):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import db
+    from junheng.data.scope import EVERYTHING
     from junheng.rules import standardization as std
     con = db.connect(demo_data)
     years = list(range(2013, 2026))

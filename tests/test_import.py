@@ -9,10 +9,9 @@ import polars as pl
 import pytest
 
 from junheng.access import audit
-from junheng.data.scope import Scope
 from junheng.data import db, dictionary, importer, store
+from junheng.data.scope import Scope
 from junheng.tools import cli
-from tests.conftest import frame, school
 
 ZH = {c.name: c.zh for c in dictionary.columns()}
 
@@ -186,7 +185,8 @@ def test_a_county_file_replaces_its_county_only_and_undo_restores_it(data, tmp_p
     assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data)]) == 1
     assert cli.main(["import", str(path), "--year", "2025", "--data-dir", str(data), "--allow-removal"]) == 0
     now = pl.read_parquet(store.current_path(data, 2025))
-    assert now.filter(pl.col("county_code") != "370724").sort("school_id").equals(others)  # every other county as it was
+    # every other county as it was
+    assert now.filter(pl.col("county_code") != "370724").sort("school_id").equals(others)
     assert set(now.filter(pl.col("county_code") == "370724")["school_id"]) == set(mine["school_id"])
     entry = store.read_manifest(data)["years"]["2025"]
     first = entry["versions"][0]["id"]
@@ -208,10 +208,12 @@ def test_a_county_file_replaces_its_county_only_and_undo_restores_it(data, tmp_p
     assert store.synthetic_counties(data)[2025] == set(original["county_code"])
     assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", second["id"]]) == 1
     assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", "nope"]) == 1
-    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", first]) == 1  # nothing before it
+    # nothing before it
+    assert cli.main(["rollback", "--data-dir", str(data), "--year", "2025", "--version", first]) == 1
     log = audit.entries(data)
     assert log["action"].to_list()[:4] == ["rollback", "rollback", "import", "import"]
-    # the writes are the CLI's; the shared demo directory also logs other tests' sign-ins, which are not asked about here
+    # the writes are the CLI's; the shared demo directory also logs other tests' sign-ins,
+    # which are not asked about here
     assert set(log.filter(pl.col("action").is_in(["import", "rollback"]))["account"]) == {"system"}
 
 

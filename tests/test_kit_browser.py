@@ -13,9 +13,8 @@ import pytest
 
 from junheng import settings
 from junheng.rules import indicators, rectification
+from junheng.tools.browser import ROOT, frame_pages, is_local, screenshot, script_runs, streamlit_server, wait_for_page
 from junheng.views import rectification_views as views
-from junheng.tools.browser import (ROOT, frame_pages, is_local, screenshot, script_runs,
-                                   streamlit_server, wait_for_page)
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "tests" / "screenshots"
@@ -185,7 +184,8 @@ def _visible_english(page) -> list[str]:
         for (const e of document.querySelectorAll('[title], [aria-label], [data-title]')) {
             const r = e.getBoundingClientRect(), s = getComputedStyle(e);
             if (r.width && r.height && s.visibility !== 'hidden' && e.checkVisibility())
-                out.push(e.getAttribute('title') || '', e.getAttribute('aria-label') || '', e.getAttribute('data-title') || '');
+                out.push(e.getAttribute('title') || '', e.getAttribute('aria-label') || '',
+                         e.getAttribute('data-title') || '');
         }
         return out.join('\\n'); }""")
     return [s for s in ENGLISH if s in shown]
@@ -210,7 +210,8 @@ def test_a_chinese_screen_has_none_of_streamlits_english(server, page, path):
 def test_language_switch_keeps_basic_or_quality(server, page):
     _open(page, f"{server}/pinggu?county={COUNTY}")
     radio = page.locator(".st-key-trend_evaluation")
-    checked = "e => [...e.querySelectorAll('input')].filter(i => i.checked).map(i => i.closest('label').innerText).join()"
+    checked = ("e => [...e.querySelectorAll('input')].filter(i => i.checked)"
+               ".map(i => i.closest('label').innerText).join()")
     _act(page, lambda: radio.get_by_text("优质均衡").click())
     assert radio.evaluate(checked) == "优质均衡"
     _act(page, lambda: page.locator('[data-testid="stSidebar"]').get_by_text("English").click())

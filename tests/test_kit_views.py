@@ -8,9 +8,10 @@ import pytest
 from junheng import settings
 from junheng.i18n import t
 from junheng.rules import evaluation, plan, rectification
-from junheng.views import county_search, links, present, rectification_views as views
-from tests.test_rectification_plan import HAND_ROWS
+from junheng.views import county_search, links, present
+from junheng.views import rectification_views as views
 from tests.conftest import frame
+from tests.test_rectification_plan import HAND_ROWS
 
 COUNTIES = pl.DataFrame({"county_code": ["370323", "370303", "370724", "370113", "341202"],
                          "county_name": ["沂源县", "张店区", "临朐县", "长清区", "颍州区"],
@@ -78,7 +79,8 @@ def test_school_status_rows_pass_fail_and_what_is_lacking(rules):
 
 def test_chart_toolbar_speaks_chinese_in_chinese_only():
     zh, en = present.chart_config("zh", "trend"), present.chart_config("en", "trend")
-    assert zh["locale"] == "zh-CN" and zh["locales"]["zh-CN"]["dictionary"]["Download plot as a PNG"] == "下载为 PNG 图片"
+    assert zh["locale"] == "zh-CN"
+    assert zh["locales"]["zh-CN"]["dictionary"]["Download plot as a PNG"] == "下载为 PNG 图片"
     assert "locale" not in en and en["toImageButtonOptions"] == {"format": "png", "scale": 2, "filename": "trend"}
 
 

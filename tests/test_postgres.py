@@ -8,20 +8,26 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from junheng.access import accounts, database
-from junheng.commands import accounts as commands_accounts
+from junheng.access import database
 from junheng.access.accounts import SYSTEM
+from junheng.commands import accounts as commands_accounts
 from junheng.data import backend, store
 from tests.test_access import *  # noqa: F401,F403
 from tests.test_access import test_passwords_are_stored_as_argon2_hashes as _sqlite_only  # noqa: F401
 from tests.test_import import (  # noqa: F401
-    test_a_county_file_replaces_its_county_only_and_undo_restores_it, test_a_second_import_waits_for_the_lock_or_says_why,
-    test_an_account_imports_only_its_region, test_replace_year_replaces_the_whole_year)
+    test_a_county_file_replaces_its_county_only_and_undo_restores_it,
+    test_a_second_import_waits_for_the_lock_or_says_why,
+    test_an_account_imports_only_its_region,
+    test_replace_year_replaces_the_whole_year,
+)
 from tests.test_import_hostile import (  # noqa: F401
-    test_a_hard_crash_after_the_commit_is_finished_by_recover, test_every_step_of_a_write_can_fail_and_the_store_stays_consistent,
-    test_store_messages_name_no_server_path)
+    test_a_hard_crash_after_the_commit_is_finished_by_recover,
+    test_every_step_of_a_write_can_fail_and_the_store_stays_consistent,
+    test_store_messages_name_no_server_path,
+)
 
-del test_passwords_are_stored_as_argon2_hashes  # it checks the SQLite file's mode; see the PostgreSQL one below
+# it checks the SQLite file's mode; see the PostgreSQL one below
+del test_passwords_are_stored_as_argon2_hashes  # noqa: F821 - defined by the star import from tests.test_access
 
 
 @pytest.fixture()
@@ -75,5 +81,6 @@ def test_servers_starting_at_once_create_the_tables_once(data_dir, postgres_url)
     results = at_once("from junheng.access import database", "database.engine(sys.argv[1])", 4, str(data_dir))
     assert [code for code, _, _ in results] == [0, 0, 0, 0], [err[-300:] for _, _, err in results]
     with database.engine(data_dir).connect() as con:
-        tables = con.execute(sa.text("select tablename from pg_tables where schemaname = 'public' order by 1")).scalars()
+        tables = con.execute(
+            sa.text("select tablename from pg_tables where schemaname = 'public' order by 1")).scalars()
         assert list(tables) == ["accounts", "audit", "login_failures", "sessions"]

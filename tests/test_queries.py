@@ -4,8 +4,8 @@ import re
 import polars as pl
 import pytest
 
-from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import db
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 
 PARAMS = {  # realistic parameters for each declared $name
     "years": [2023, 2024], "year": 2024, "region": "", "county": "370724",
@@ -15,7 +15,8 @@ PARAMS = {  # realistic parameters for each declared $name
 }
 GRAIN_KEYS = {"county × year": ["county_code", "year"], "county": ["county_code"], "year": ["year"],
               "county × level": ["county_code", "level"], "county × item": ["county_code", "item"],
-              "school × year": ["school_id", "year"], "school": ["school_id"], "county × group": ["county_code", "group"],
+              "school × year": ["school_id", "year"], "school": ["school_id"],
+              "county × group": ["county_code", "group"],
               "year × urban-rural code": ["year", "urban_rural_code"],
               "year × level × urban-rural code": ["year", "level", "urban_rural_code"],
               "county × year × level × urban-rural code": ["county_code", "year", "level", "urban_rural_code"],
@@ -174,7 +175,7 @@ def test_stored_aggregates_are_used_and_agree_with_building_them(tiny_data):
 
 
 def test_a_guest_never_reads_an_imported_county_of_a_synthetic_year(tiny_data):
-    from junheng.data import demo, store
+    from junheng.data import store
     rows = pl.read_parquet(store.current_path(tiny_data, 2024))
     store.write_version(tiny_data, 2024, rows.filter(pl.col("county_code") == "370724"), source="bureau.xlsx",
                         synthetic=False, counties=True)

@@ -20,8 +20,7 @@ from playwright import sync_api as playwright
 
 from junheng.access import audit
 from junheng.data import dictionary, store
-from junheng.tools.browser import (ROOT, free_port, login, streamlit_server,
-                                   wait_for_page)
+from junheng.tools.browser import ROOT, free_port, login, streamlit_server, wait_for_page
 from tests.conftest import PASSWORD, add_account
 
 ZH = {c.name: c.zh for c in dictionary.columns()}
@@ -200,7 +199,7 @@ def nginx(upstreams: list[str]):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {proc.stderr.read().decode()[-1000:]}")
+                    raise RuntimeError(f"nginx did not start: {proc.stderr.read().decode()[-1000:]}") from None
                 time.sleep(0.2)
         yield url, folder / "access.log"
     finally:
@@ -236,7 +235,7 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(shared, browser
             context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
             page = context.new_page()
             upstreams = set()
-            page.on("response", lambda r: upstreams.add(r.headers.get("x-junheng-upstream")))
+            page.on("response", lambda r, upstreams=upstreams: upstreams.add(r.headers.get("x-junheng-upstream")))
             page.goto(proxy)
             wait_for_page(page)  # the page ran: its websocket went through the proxy
             assert "示例数据" in _main(page)

@@ -1,4 +1,5 @@
-"""Standardization and large classes: pace projections, the rule profiles' milestones, teaching points apart, by hand."""
+"""Standardization and large classes: pace projections, the rule profiles' milestones, teaching points apart,
+by hand."""
 import copy
 import shutil
 from pathlib import Path
@@ -6,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng.data.scope import Scope
 from junheng import settings
 from junheng.data import db, demo
+from junheng.data.scope import Scope
 from junheng.rules import standardization as std
 from tests.conftest import frame, school
 

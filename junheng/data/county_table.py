@@ -151,7 +151,8 @@ def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Repo
         report.add("warning", r, shown["value"], "", t("ct_warn_empty_value", lang, item=v),
                    summary=t("ct_warn_empty_value", lang, item="…"))
     parsed = pl.concat([keyed.filter(pl.col("kind") == kind).with_columns(_parse(kind, pl.col("value")).alias("number"))
-                        for kind in ("share", "yes_no", "number", "count", "year")], how="vertical_relaxed").sort("_row")
+                        for kind in ("share", "yes_no", "number", "count", "year")],
+                       how="vertical_relaxed").sort("_row")
     given = pl.col("value").is_not_null() & pl.col("open")
     reasons = {"share": "ct_err_share", "yes_no": "err_not_yes_no", "number": "err_not_number",
                "count": "err_not_whole", "year": "err_not_whole"}
@@ -162,8 +163,8 @@ def _check(raw: pl.DataFrame, shown: dict, data_dir: Path, report: importer.Repo
         t("err_not_number", lang))
     bad(parsed, given & finite & (pl.col("number") < 0), "value", t("err_negative", lang))
     bad(parsed, given & finite & (pl.col("kind") == "share") & (pl.col("number") > 1), "value", t("ct_err_share", lang))
-    bad(parsed, given & finite & pl.col("kind").is_in(["count", "year"]) & (pl.col("number") != pl.col("number").round(0)),
-        "value", t("err_not_whole", lang))
+    bad(parsed, given & finite & pl.col("kind").is_in(["count", "year"])
+        & (pl.col("number") != pl.col("number").round(0)), "value", t("err_not_whole", lang))
     pairs = parsed.filter(pl.col("value").is_not_null())
     first = pairs.group_by("county_code", "key").agg(pl.col("_row").min().alias("first"))
     repeated = pairs.join(first, on=["county_code", "key"]).filter(pl.col("_row") > pl.col("first")).sort("_row")

@@ -358,7 +358,8 @@ def _county_schools(county, seed: int, population: float) -> dict:
         "left_behind_base": np.full(n, LEFT_BEHIND_RURAL.get(county.province_code, LEFT_BEHIND_DEFAULT[region])),
         "migrant_region": np.full(n, MIGRANT_REGION[region]),
         "lb_noise": rng.lognormal(0.0, 0.3, n), "boarding_share": rng.uniform(0.25, 0.8, n),
-        "size_lean": rng.normal(0.0, CLASS_LEAN_SD[1], n) + np.where(g < 2, rng.normal(0.0, CLASS_LEAN_SD[0]), 0.0), "compliance": np.full(n, rng.uniform(0.5, 1.6)),
+        "size_lean": rng.normal(0.0, CLASS_LEAN_SD[1], n) + np.where(g < 2, rng.normal(0.0, CLASS_LEAN_SD[0]), 0.0),
+        "compliance": np.full(n, rng.uniform(0.5, 1.6)),
         "push_start": np.full(n, _push_start(rng, wealth)), "push_draw": rng.random(n),
         "push_margin": rng.uniform(1.02, 1.3, n),
         **{f"f_{k}": v for k, v in factors.items()},
@@ -440,8 +441,10 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     j_size = class_size("junior")
     p_classes = np.where(primary > 0, np.maximum(1, np.round(primary / p_size)), 0).astype(np.int64)
     j_classes = np.where(junior > 0, np.maximum(1, np.round(junior / j_size)), 0).astype(np.int64)
-    p_classes = np.where(ready, np.maximum(p_classes, np.ceil(primary / QUALITY_CLASS_MAX[0])), p_classes).astype(np.int64)
-    j_classes = np.where(ready, np.maximum(j_classes, np.ceil(junior / QUALITY_CLASS_MAX[1])), j_classes).astype(np.int64)
+    p_classes = np.where(ready, np.maximum(p_classes, np.ceil(primary / QUALITY_CLASS_MAX[0])),
+                         p_classes).astype(np.int64)
+    j_classes = np.where(ready, np.maximum(j_classes, np.ceil(junior / QUALITY_CLASS_MAX[1])),
+                         j_classes).astype(np.int64)
     classes = p_classes + j_classes
     mean_size = np.where(classes > 0, students / np.maximum(classes, 1), 0.0)
     cut_large, cut_huge = LARGE_CLASS_POLICY.get(min(year, 2020), (1.0, 1.0))
@@ -453,10 +456,12 @@ def _year_rows(s: dict, year: int, rng: np.random.Generator) -> pl.DataFrame:
     share_huge = np.where(strict & (year >= STRICT_COUNTIES[1]), 0.0, share_huge)
     share_large = np.where(strict & (year >= STRICT_COUNTIES[2]), 0.0, share_large)
     huge = np.where(ready, 0, rng.binomial(classes, np.clip(share_huge, 0, 1)))
-    large = np.where(ready, 0, rng.binomial(classes - huge, np.clip(share_large / np.maximum(1 - share_huge, 1e-9), 0, 1)))
+    large = np.where(ready, 0, rng.binomial(classes - huge,
+                                            np.clip(share_large / np.maximum(1 - share_huge, 1e-9), 0, 1)))
 
     spt = np.where(is_tp | (students == 0), 9.0, (primary * _table(STUDENTS_PER_TEACHER, g, 0)
-                                                  + junior * _table(STUDENTS_PER_TEACHER, g, 1)) / np.maximum(students, 1))
+                                                  + junior * _table(STUDENTS_PER_TEACHER, g, 1))
+                   / np.maximum(students, 1))
     teachers = np.maximum(np.round(students / spt * s["f_teachers"] * s["wealth"] ** 0.3), 1)
     teachers = np.maximum(teachers, np.ceil(classes * 0.9)).astype(np.int64)
 

@@ -400,7 +400,8 @@ def validate(path: Path, year: int, data_dir: Path, lang: str = "zh", name: str 
 
     raw = table.slice(1).with_row_index("_row", offset=first_row + 1).select(
         pl.col("_row").cast(pl.Int64), *[pl.col(src).alias(column) for column, src in columns.items()])
-    counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet", columns=["county_code", "county_name"])
+    counties = pl.read_parquet(Path(data_dir) / "boundaries" / "counties.parquet",
+                               columns=["county_code", "county_name"])
     frame = _convert(raw, shown, year, report, counties, lang, region)
     if frame is None or report.error_count:
         return None, report
@@ -677,9 +678,10 @@ def import_file(path: Path, year: int, data_dir: Path, lang: str = "zh", dry_run
 
 
 EXAMPLE_ROWS = [  # three plausible schools of 临朐县 for the template
-    {"school_id": "3707240101", "school_name": "临朐县城关街道第一小学", "county_code": "370724", "township": "城关街道",
-     "urban_rural_code": "111", "school_type": "小学", "parent_school_id": None, "is_public": "是",
-     "is_boarding": "否", "lon": 118.54, "lat": 36.51, "primary_students": 1850, "junior_students": 0,
+    {"school_id": "3707240101", "school_name": "临朐县城关街道第一小学", "county_code": "370724",
+     "township": "城关街道", "urban_rural_code": "111", "school_type": "小学", "parent_school_id": None,
+     "is_public": "是", "is_boarding": "否", "lon": 118.54, "lat": 36.51, "primary_students": 1850,
+     "junior_students": 0,
      "primary_classes": 40, "junior_classes": 0, "classes_56_65": 2, "classes_66_plus": 0, "teachers": 102,
      "teachers_above_degree": 96, "teachers_senior_title": 48, "backbone_teachers": 22, "pe_arts_teachers": 18,
      "psych_teachers": 3, "building_area_m2": 9800.0, "sports_area_m2": 12600.0, "equipment_value_cny": 4_300_000.0,

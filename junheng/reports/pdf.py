@@ -12,8 +12,8 @@ import polars as pl
 
 from junheng import escape
 from junheng.i18n import t
-from junheng.reports.content import DECK_ROWS, Report, Section
 from junheng.reports import pictures
+from junheng.reports.content import DECK_ROWS, Report, Section
 from junheng.reports.pictures import PictureError
 
 STYLE = """
@@ -29,7 +29,8 @@ table { border-collapse: collapse; width: 100%; font-size: 10.5pt; page-break-in
 tr { page-break-inside: avoid; }
 th { background: #deebf7; text-align: left; } th, td { border: 1px solid #c9d3df; padding: 1.2mm 2mm;
   overflow-wrap: anywhere; }
-td.num { text-align: right; white-space: nowrap; } td.short { white-space: nowrap; } tr:nth-child(even) td { background: #f5f7fa; }
+td.num { text-align: right; white-space: nowrap; } td.short { white-space: nowrap; }
+tr:nth-child(even) td { background: #f5f7fa; }
 img { display: block; max-width: 100%; max-height: 150mm; margin: 0 auto; }
 .pair { display: flex; gap: 6mm; } .pair > div { flex: 1; }
 """
@@ -62,7 +63,7 @@ def _section(section: Section) -> str:
 
 
 def _table(title: str, frame: pl.DataFrame, note: str) -> str:
-    from junheng.reports.deck import _cell, _numeric
+    from junheng.reports.deck import _cell
     head = "".join(f"<th>{escape.html(c)}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():

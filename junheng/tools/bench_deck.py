@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from junheng.data.scope import EVERYTHING
 from junheng.data import db
+from junheng.data.scope import EVERYTHING
 
 TARGET_S = 20.0
 DEFAULT_COUNTY = "370724"  # 临朐县 in the demo data: 149 schools, both levels
@@ -66,7 +66,8 @@ def deck_markdown(result: dict) -> str:
                      f"{f['load_average']} |")
     lines += ["", "CPU s: processor time of the command and the browsers it starts (user + system), which depends "
               "far less than the wall time on what else the 2 shared cores run; load avg: the 1-minute load average "
-              "after the run.", "", f"Target: ≤ {TARGET_S:.0f} s per deck on the demo data (measured {result['when']})."]
+              "after the run.", "",
+              f"Target: ≤ {TARGET_S:.0f} s per deck on the demo data (measured {result['when']})."]
     for f in result["files"]:
         lines.append(f"- {f['format']}: {'met' if f['seconds'] <= TARGET_S else '**missed**'}")
     return "\n".join(lines) + "\n"

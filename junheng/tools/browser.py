@@ -51,7 +51,7 @@ def streamlit_server(data_dir: Path, script: str = "app.py", args: tuple[str, ..
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
                         output.seek(0)
-                        raise RuntimeError(f"streamlit did not start: {output.read().decode()[-2000:]}")
+                        raise RuntimeError(f"streamlit did not start: {output.read().decode()[-2000:]}") from None
                     time.sleep(0.05)  # the first-page timing starts with the process: poll it closely
             yield url
         finally:
@@ -86,7 +86,7 @@ _COUNT_RUNS = """() => {
     }).observe(document.documentElement, {subtree: true, attributes: true, attributeFilter: ['%s']});
   }
   return window.__junhengRuns;
-}""" % (SCRIPT_STATE, SCRIPT_STATE, SCRIPT_STATE)
+}""" % (SCRIPT_STATE, SCRIPT_STATE, SCRIPT_STATE)  # noqa: UP031 - JavaScript braces stay literal with %s
 
 # A signature of what the page shows when it is finished, or null while it is not: the script is not running
 # (and has run since `afterRuns`), nothing is a loading skeleton, every Plotly chart has drawn its SVG with
@@ -127,7 +127,7 @@ _SETTLED = """([afterRuns, stableMs]) => {
     return false;
   }
   return now - wait.since >= stableMs;
-}""" % SCRIPT_STATE
+}""" % SCRIPT_STATE  # noqa: UP031 - JavaScript braces stay literal with %s
 
 
 def script_runs(page) -> int:
@@ -216,7 +216,7 @@ def login(page, url: str, name: str, password: str) -> None:
     sidebar.get_by_label("用户名").fill(name)
     sidebar.get_by_label("密码").fill(password)
     sidebar.get_by_role("button", name="登录").click()
-    page.wait_for_function(f"() => document.querySelector('[data-testid=\"stSidebar\"]')?.innerText.includes('{name}（')",
-                           timeout=60_000)
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stSidebar\"]')"
+                           f"?.innerText.includes('{name}（')", timeout=60_000)
     page.wait_for_function("() => document.cookie !== undefined", timeout=5_000)
     wait_for_page(page)

@@ -80,8 +80,8 @@ class Session:
 
     async def rerun(self, run: Run, page_name: str = "", page_hash: str | None = None) -> Run:
         """Ask for a run as the browser does and read the stream until it has finished; fill in run."""
-        state = ClientState(query_string=self.query, page_script_hash=self.page_hash if page_hash is None else page_hash,
-                            page_name=page_name)
+        state = ClientState(query_string=self.query,
+                            page_script_hash=self.page_hash if page_hash is None else page_hash, page_name=page_name)
         state.widget_states.widgets.extend(self.values.values())
         state.context_info.timezone = "Asia/Shanghai"
         state.context_info.locale = "zh-CN"
@@ -91,7 +91,7 @@ class Session:
         try:
             await asyncio.wait_for(self._until_finished(run), self.timeout)
             run.seconds = time.perf_counter() - start
-        except asyncio.TimeoutError:
+        except TimeoutError:
             run.errors.append(f"no script_finished within {self.timeout:.0f} s")
             # Stop it as the browser's Stop button does, so the visit can go on; a script stops at its next
             # Streamlit call, so give it a while. If it will not stop, this visit ends here.
@@ -99,7 +99,7 @@ class Session:
             try:
                 await asyncio.wait_for(self._until_finished(Run(run.sessions, run.session, run.page, "stop"),
                                                             STOPPED), max(self.timeout, 60))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.broken = True
                 run.errors.append("the run did not stop either: the visit ends")
         return run
@@ -304,8 +304,8 @@ def app_server(process):
     """process when it is a Python process (the app server), else None: behind a proxy the process listening on the
     URL is the proxy, whose memory and CPU say nothing of the app servers (read each server's own)."""
     try:
-        return process if process is not None and "python" in " ".join(process.cmdline()[:1] + [process.name()]).lower() \
-            else None
+        return process if process is not None \
+            and "python" in " ".join(process.cmdline()[:1] + [process.name()]).lower() else None
     except Exception:  # psutil.Error: gone or not ours to read
         return None
 
@@ -354,7 +354,8 @@ def report_markdown(results: list[dict]) -> str:
                          f"({_n(row['slowest_page_p95_ms'])}) | {_n(row['peak_rss_mb'])} | "
                          f"{_n(row['rss_after_close_mb'])} | {row['wall_s']} | {_per_run(row)} |")
         first = result["levels"][0]
-        lines += ["", f"Script time p95 per page with {first['sessions']} session{'s' if first['sessions'] > 1 else ''}: "
+        lines += ["", f"Script time p95 per page with {first['sessions']} "
+                  f"session{'s' if first['sessions'] > 1 else ''}: "
                   + ", ".join(f"{_page_name(page)} {ms:,} ms" for page, ms in first["per_page_p95_ms"].items()) + "."]
         target = next((r for r in result["levels"] if r["sessions"] == 25), None)
         if target:

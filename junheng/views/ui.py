@@ -1,6 +1,7 @@
 """The one Streamlit helper: cached data access, the shared sidebar, notices. Pages import this."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,12 +9,10 @@ import polars as pl
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-import logging
-
 from junheng import escape, settings
 from junheng.data import boundaries, db
-from junheng.i18n import t
 from junheng.data.scope import GUEST, Scope
+from junheng.i18n import t
 from junheng.views import links, shared
 
 log = logging.getLogger("junheng")
@@ -137,16 +136,16 @@ def scope() -> Scope:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)  # coarse and fine, this version and the one before
-def _county_geometry(path: str, fp: str, coarse: bool) -> "gpd.GeoDataFrame":  # noqa: F821
+def _county_geometry(path: str, fp: str, coarse: bool) -> gpd.GeoDataFrame:  # noqa: F821
     return boundaries.read(Path(path), "county_coarse" if coarse else "county")
 
 
-def county_geometry(shown: int = 0) -> "gpd.GeoDataFrame":  # noqa: F821
+def county_geometry(shown: int = 0) -> gpd.GeoDataFrame:  # noqa: F821
     """County polygons; coarser ones when a map shows more than COARSE_ABOVE counties (a province or more)."""
     return county_geometry_of(data_dir(), fingerprint(), shown)
 
 
-def county_geometry_of(path: Path, fp: str, shown: int = 0) -> "gpd.GeoDataFrame":  # noqa: F821
+def county_geometry_of(path: Path, fp: str, shown: int = 0) -> gpd.GeoDataFrame:  # noqa: F821
     return _county_geometry(str(path), fp, shown > boundaries.COARSE_ABOVE)
 
 
@@ -324,9 +323,9 @@ def sidebar(lang: str, required: bool = True) -> Filters | None:
                                 county=pending if len(pending) == 6 else "")
 
     names = {}
-    for level, code_col, name_col in (("province", "province_code", "province_name"),
-                                      ("prefecture", "prefecture_code", "prefecture_name"),
-                                      ("county", "county_code", "county_name")):
+    for _level, code_col, name_col in (("province", "province_code", "province_name"),
+                                       ("prefecture", "prefecture_code", "prefecture_name"),
+                                       ("county", "county_code", "county_name")):
         names.update(dict(zip(counties[code_col], counties[name_col])))
     st.sidebar.subheader(t("region", lang))
     county_search(counties, lang)
@@ -513,9 +512,7 @@ STORED_MAPS_KEPT = 24
 def _stored_parts(path: Path, fp: str, cache_key: tuple, build) -> dict:
     import hashlib
     import json
-
     from importlib.metadata import version
-
     from importlib.util import find_spec
     # the map builders' code, read without importing Folium (a stored map is shown without it)
     code = [Path(find_spec(f"junheng.views.{m}").origin).read_bytes() for m in ("maps", "overview_views")]
@@ -760,7 +757,8 @@ def cohort_to_link(defaults: dict) -> None:
              else ",".join(chosen.get("cohort_measures", [])) or None,
              "measure": None if chosen.get("cohort_measure") in (None, defaults["cohort_measure"])
              else chosen.get("cohort_measure"),
-             "view": None if chosen.get("cohort_view") in (None, defaults["cohort_view"]) else chosen.get("cohort_view"),
+             "view": None if chosen.get("cohort_view") in (None, defaults["cohort_view"])
+             else chosen.get("cohort_view"),
              "k": None if chosen.get("cohort_k") in (None, defaults["cohort_k"]) else chosen.get("cohort_k")})
 
 

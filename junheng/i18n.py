@@ -490,14 +490,69 @@ TEXT: dict[str, tuple[str, str]] = {
                         "money alone does not settle it: {owner} must act; {state}"),
     "plan_why_missing": ("目前尚无数据，须先自评。", "no value yet: to be self-assessed first."),
     "plan_why_failing": ("目前未达标。", "not met now."),
-    "plan_why_class_size_cap": ("需分班（增加班级、教室和教师）；学校数据只记录 56 人以上班级，须县级自评核实。",
-                                "classes must be split (more classes, rooms and teachers); the school rows record "
-                                "classes of 56+ only, so the county's own count must confirm it."),
-    "plan_why_school_size_cap": ("需在其他学校增加学位、分流学生（新建或扩建学校），本方案未测算。",
-                                 "places must be added elsewhere (new or larger schools); not costed by this plan."),
-    "plan_why_migrant_public_share": ("需增加公办学位或政府购买民办学位；学校数据不含购买学位，须县级自评。",
-                                      "public places or government-bought private places must be added; the school "
-                                      "rows do not show bought places, so the county's own figure must confirm it."),
+    "plan_unit_places_elsewhere": ("个学位（在其他学校）", "places elsewhere"),
+    "plan_unit_classrooms": ("间教室", "classrooms"),
+    "plan_unit_class_teachers": ("名教师（新增班级）", "teachers for the added classes"),
+    "plan_unit_class_rebalance": ("个大班额班级重新分班", "classes of 56+ rebalanced"),
+    "plan_unit_migrant_places": ("个公办学位（随迁子女）", "public places for migrant children"),
+    "plan_why_class_size_cap": ("按学校数据增班后已无超标班额，但县级自评仍未达标：学校数据只记录 56 人以上班级，须按自评"
+                                "的班级逐一分班（县级人民政府及教育局）。",
+                                "after the added classes the school rows show no class over the cap, but the county's "
+                                "own count still fails: the rows record classes of 56+ only, so the classes it counts "
+                                "must be split (the county government and education bureau)."),
+    "plan_why_school_size_cap": ("按学校数据分流后已无超规模学校，但县级自评仍未达标：须核实自评所计学校并调整学区"
+                                 "（县级人民政府及教育局）。",
+                                 "after the places elsewhere the school rows show no oversized school, but the "
+                                 "county's own count still fails: the schools it counts must be checked and catchments "
+                                 "redrawn (the county government and education bureau)."),
+    "plan_why_migrant_public_share": ("县级自评的随迁子女比例仍未达标：须增加公办学位或政府购买民办学位（县级人民政府"
+                                      "及教育局）。",
+                                      "the county's own migrant share still fails: public places or government-bought "
+                                      "private places must be added (the county government and education bureau)."),
+    "plan_caveat_class_size_cap": ("学校数据只记录 56 人以上班级：增班后数据中已无超标班额，46–55 人的班级须由县级自评"
+                                   "核实。",
+                                   "the school rows record classes of 56+ only: after the added classes they show none "
+                                   "over the cap; classes of 46–55 must be confirmed by the county's own count."),
+    "plan_caveat_school_size_cap": ("学校数据只含参评学校：分流后数据中已无超规模学校，其他学校须由县级自评核实。",
+                                    "the school rows hold the assessed schools only: after the places elsewhere none "
+                                    "is oversized; other schools must be confirmed by the county's own count."),
+    "plan_infeasible_salaries": ("新增教师每年工资 {salaries} 已超过每年预算 {budget}：任何年份都无法在预算内完成；"
+                                 "在目标年份完成每年至少需要 {needed}，下表按此安排。",
+                                 "the new teachers' salaries, {salaries} a year, exceed the budget of {budget} a "
+                                 "year: no year fits; done by the target year it takes at least {needed} a year, "
+                                 "as laid out below."),
+    "plan_infeasible_target": ("在每年预算 {budget} 内，最早 {reachable} 年可完成（目标 {target} 年）；{target} 年完成"
+                               "每年至少需要 {needed}。",
+                               "within {budget} a year the plan is done in {reachable} at the earliest (target "
+                               "{target}); done by {target} it takes at least {needed} a year."),
+    "plan_feasible": ("在每年预算 {budget} 内，{reachable} 年可完成（目标 {target} 年），合计 {cost}；此后新增教师"
+                      "工资每年 {recurring}。",
+                      "within {budget} a year the plan is done in {reachable} (target {target}), {cost} in all; "
+                      "after it the new teachers cost {recurring} a year."),
+    "plan_target_year": ("目标年份", "Target year"),
+    "plan_budget": ("每年预算（万元）", "Budget a year (10,000 yuan)"),
+    "plan_years_title": ("分年度方案", "Plan by year"),
+    "plan_schools_title": ("学校汇总（各年合计，含工资）", "By school (all years, salaries included)"),
+    "plan_remains_title": ("资金不能解决的事项（须采取的措施与责任方）", "What money does not settle (actions and owners)"),
+    "plan_caveats_title": ("须县级核实", "For the county to confirm"),
+    "plan_resolves": ("方案解决的指标：{items}", "Items the plan settles: {items}"),
+    "plan_col_year": ("年份", "Year"),
+    "plan_col_kind": ("类别", "Kind"),
+    "plan_kind_action": ("新增", "bought or hired"),
+    "plan_kind_salary": ("往年新增教师工资", "salaries of earlier hires"),
+    "plan_col_amount": ("数量", "Amount"),
+    "plan_col_unit": ("单位", "Unit"),
+    "plan_col_item": ("项目", "Item"),
+    "plan_col_why": ("原因与措施", "Why, and what to do"),
+    "plan_col_year_cost": ("当年费用（元）", "Cost that year (yuan)"),
+    "plan_col_school_cost": ("合计（元）", "Total (yuan)"),
+    "sheet_plan_years": ("分年度方案", "plan by year"),
+    "sheet_plan_schools": ("学校汇总", "plan by school"),
+    "plan_item_places_elsewhere": ("分流学位", "Places elsewhere"),
+    "plan_item_classrooms": ("新增教室", "Classrooms"),
+    "plan_item_class_teachers": ("新增班级教师", "Teachers for added classes"),
+    "plan_item_class_rebalance": ("重新分班", "Classes rebalanced"),
+    "plan_item_migrant_places": ("随迁子女公办学位", "Public places for migrant children"),
     "report_school_total": ("学校合计（元）", "School total (yuan)"),
     "ct_col_cites": ("出处", "Where the rule is written"),
     "rule_recognized_years": ("≤ 评估年份 − {n}", "≤ evaluated year − {n}"),

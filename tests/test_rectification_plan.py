@@ -244,55 +244,89 @@ def linqu_schedule(demo_data):
 
 
 def test_the_plan_json_keeps_its_contract(linqu_schedule):
-    assert {"cost", "feasible", "years", "schools", "resolves", "remains"} <= set(linqu_schedule)
+    assert {"cost", "feasible", "reachable_year", "budget_needed", "scheduled_budget", "recurring", "years", "schools",
+            "resolves", "remains", "caveats"} <= set(linqu_schedule)
     for y in linqu_schedule["years"]:
-        assert set(y) == {"year", "cost", "actions"}
-        for a in y["actions"]:
+        assert set(y) == {"year", "cost", "actions", "salaries"}
+        for a in y["actions"] + y["salaries"]:
             assert set(a) == {"school_id", "item", "amount", "unit", "cost"}
     assert all(set(s) == {"school_id", "cost"} for s in linqu_schedule["schools"])
-    assert all(set(r) == {"item", "why"} for r in linqu_schedule["remains"])
+    assert all(set(r) == {"item", "why"} for r in linqu_schedule["remains"] + linqu_schedule["caveats"])
 
 
 def test_linqu_2025_with_30_million_a_year_checked_by_recomputation(demo_data, rules, linqu_schedule):
-    """Each year within 3,000 万元; after the additions of every year up to the last, the items the plan says it
-    resolves pass when the evaluation is run again on the changed rows; costs add up per year and per school."""
+    """The new teachers' salaries (paid every year) exceed 3,000 万元 a year, so no year fits: feasible false, no
+    reachable year, and the years laid out at the least budget that reaches 2031. Recomputed here: each year within
+    that budget; a year's salaries are the teachers hired in earlier years; after every action the items the plan
+    says it resolves pass when the evaluation is run again; costs add up per year and per school."""
     from junheng.data import store
     from junheng.rules import verdicts
     rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370724")
     got = linqu_schedule
-    assert got["feasible"] is True and got["reachable_year"] <= 2031
-    costs = rectification.unit_costs(rules)
-    done = []
+    costs = plan.action_costs(rules)
+    hired = [a for y in got["years"] for a in y["actions"] if a["item"] in plan.YEARLY]
+    salaries = sum(a["amount"] * costs[a["item"]] for a in hired)
+    assert salaries > 30_000_000 and got["recurring"] == pytest.approx(salaries)
+    assert got["feasible"] is False and got["reachable_year"] is None
+    assert got["scheduled_budget"] == got["budget_needed"] > 30_000_000
+    assert [y["year"] for y in got["years"]] == list(range(2026, 2032))
+    done, on_payroll, per_school = [], {}, {}
     for y in got["years"]:
-        assert y["cost"] <= 30_000_000
-        assert y["cost"] == pytest.approx(sum(a["cost"] for a in y["actions"]))
-        for a in y["actions"]:
+        assert y["cost"] <= got["scheduled_budget"]
+        assert y["cost"] == pytest.approx(sum(a["cost"] for a in y["actions"] + y["salaries"]))
+        paid = {(a["school_id"], a["item"]): a["amount"] for a in y["salaries"]}
+        assert paid == {k: v for k, v in on_payroll.items() if v}
+        for a in y["actions"] + y["salaries"]:
             assert a["cost"] == pytest.approx(a["amount"] * costs[a["item"]])
+            per_school[a["school_id"]] = per_school.get(a["school_id"], 0.0) + a["cost"]
+        for a in y["actions"]:
             done.append((a["school_id"], a["item"], a["amount"]))
+            if a["item"] in plan.YEARLY:
+                on_payroll[(a["school_id"], a["item"])] = on_payroll.get((a["school_id"], a["item"]), 0) + a["amount"]
     assert got["cost"] == pytest.approx(sum(y["cost"] for y in got["years"]))
-    per_school = {}
-    for school_id, _, amount_cost in ((s, i, a * costs[i]) for s, i, a in done):
-        per_school[school_id] = per_school.get(school_id, 0.0) + amount_cost
     assert {s["school_id"]: pytest.approx(s["cost"]) for s in got["schools"]} == per_school
-    changes = pl.DataFrame(done, schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64},
-                           orient="row")
-    after = evaluation.apply_changes(rows, changes)
+    # the places, classes and migrant places, recomputed from the rows: every oversized school sheds its excess,
+    # every level has classes enough for the cap, the migrant share reaches 85%
+    r, caps = rules["rules"], rules["targets"]
+    acted = {}
+    for school_id, item, amount in done:
+        acted[(school_id, item)] = acted.get((school_id, item), 0) + amount
+    for x in rows.filter(pl.col("is_public")).iter_rows(named=True):
+        cap = r["combined_school_max"] if x["school_type"] in ("nine_year", "twelve_year") else r["large_school_max"]
+        compulsory = x["primary_students"] + x["junior_students"]
+        assert compulsory - acted.get((x["school_id"], "places_elsewhere"), 0) <= cap
+    migrants = rows["migrant_students"].sum()
+    public = rows.filter(pl.col("is_public"))["migrant_students"].sum()
+    assert (public + sum(v for (s, i), v in acted.items() if i == "migrant_places")) / migrants >= 0.85
+    _, moved = plan.moves(rows, rules)
+    for x in moved.filter(pl.col("is_public")).iter_rows(named=True):
+        for level in ("primary", "junior"):
+            assert x[f"{level}_students"] <= caps[f"{level}_class_max"] * x[f"{level}_classes"]
+    changes = pl.DataFrame([d for d in done if d[1] in rectification.resource_columns()],
+                           schema={"school_id": pl.String, "column": pl.String, "delta": pl.Float64}, orient="row")
+    after = evaluation.apply_changes(moved, changes)
     items = verdicts.computed_items(after, rules)
     met = dict(zip(items["item"], items["met"]))
+    values = dict(zip(items["item"], items["value"]))
     assert set(got["resolves"]) == {"resource_cvs_primary", "resource_schools_primary", "resource_cvs_junior",
-                                    "resource_schools_junior"}
-    assert all(met[k] for k in got["resolves"])
+                                    "resource_schools_junior", "school_size_cap", "class_size_cap",
+                                    "migrant_public_share"}
+    assert all(met[k] for k in got["resolves"] if k.startswith("resource_"))
+    assert values["school_size_cap"] == 0 and values["class_size_cap"] == 0 and values["migrant_public_share"] >= 0.85
     before = dict(verdicts.computed_items(rows, rules).select("item", "met").iter_rows())
-    assert not all(before[k] for k in got["resolves"])  # the plan is needed: today they do not all pass
+    assert not all(before[k] for k in got["resolves"] if k.startswith("resource_"))  # the plan is needed
+    # a bound shows a pass only as far as the rows go: the county confirms the class and school counts
+    assert {c["item"] for c in got["caveats"]} == {"class_size_cap", "school_size_cap"}
     # what money cannot settle is named, with the item, never left out
-    assert {"social_recognition_rate", "veto_falsification", "class_size_cap"} <= {r["item"] for r in got["remains"]}
+    assert {"social_recognition_rate", "veto_falsification"} <= {r["item"] for r in got["remains"]}
 
 
 def test_an_unreachable_target_is_not_feasible_and_names_the_year_it_becomes_reachable(demo_data):
     from junheng.data import store
     rows = pl.read_parquet(store.current_path(demo_data, 2025)).filter(pl.col("county_code") == "370724")
-    got = plan.schedule(rows, settings.load_thresholds(), 2025, 2027, 30_000_000).as_json()
+    got = plan.schedule(rows, settings.load_thresholds(), 2025, 2026, 150_000_000).as_json()
     assert got["feasible"] is False
-    assert got["reachable_year"] > 2027
+    assert got["reachable_year"] > 2026
     assert sum(y["cost"] for y in got["years"]) == pytest.approx(got["cost"])
-    assert all(y["cost"] <= 30_000_000 for y in got["years"])
+    assert all(y["cost"] <= 150_000_000 for y in got["years"])
+    assert got["budget_needed"] > 150_000_000

@@ -238,3 +238,79 @@ def evaluate_with_changes(schools: pl.DataFrame, changes: pl.DataFrame, rules: d
     """(before, after) evaluations of one county-year for a what-if plan."""
     return evaluation.evaluate_county(schools, rules), evaluation.evaluate_county(
         evaluation.apply_changes(schools, changes), rules)
+
+
+# --- the 达标方案 over years: one set of frames for the page, the workbook and the deck -------------------------
+
+def _item_label(key: str, lang: str) -> str:
+    """An action's or item's name: a resource column, an action of the plan, or a county item."""
+    from junheng.i18n import TEXT
+    for name in (f"col_{key}", f"plan_item_{key}"):
+        if name in TEXT:
+            return t(name, lang)
+    try:
+        return verdicts.item(key).label(lang)
+    except KeyError:
+        return key
+
+
+def _money(yuan: float, lang: str) -> str:
+    return f"{yuan / 10_000:,.1f} 万元" if lang == "zh" else f"{yuan:,.0f} yuan"
+
+
+def schedule_line(schedule, lang: str) -> str:
+    """One sentence: done in which year within the budget, or why not and what budget a year reaching the target
+    takes (never 'done' for a plan that is not)."""
+    budget = _money(schedule.budget_per_year, lang)
+    if schedule.feasible:
+        return t("plan_feasible", lang, budget=budget, reachable=schedule.reachable_year,
+                 target=schedule.target_year, cost=_money(schedule.cost, lang),
+                 recurring=_money(schedule.recurring, lang))
+    needed = _money(schedule.budget_needed, lang) if schedule.budget_needed is not None else "—"
+    if schedule.reachable_year is None:
+        return t("plan_infeasible_salaries", lang, salaries=_money(schedule.recurring, lang), budget=budget,
+                 needed=needed)
+    return t("plan_infeasible_target", lang, budget=budget, reachable=schedule.reachable_year,
+             target=schedule.target_year, needed=needed)
+
+
+def schedule_years_frame(schedule, names: dict, lang: str) -> pl.DataFrame:
+    """Every action and salary of every year (numbers as numbers): year, kind, school, item, amount, unit, cost."""
+    heads = ("plan_col_year", "plan_col_kind", "school_id", "school_name", "plan_col_item", "plan_col_amount",
+             "plan_col_unit", "report_cost_yuan")
+    rows = [(y["year"], t(f"plan_kind_{kind}", lang), a["school_id"], names.get(a["school_id"], a["school_id"]),
+             _item_label(a["item"], lang), a["amount"], a["unit"], a["cost"])
+            for y in schedule.years for kind, listed in (("action", y["actions"]), ("salary", y["salaries"]))
+            for a in listed]
+    schema = dict(zip((t(h, lang) for h in heads), (pl.Int64, pl.String, pl.String, pl.String, pl.String,
+                                                    pl.Float64, pl.String, pl.Float64)))
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def schedule_summary_frame(schedule, lang: str) -> pl.DataFrame:
+    """Per year: its cost, what is bought or hired and what earlier hires are paid (for a slide)."""
+    heads = ("plan_col_year", "plan_col_year_cost", "plan_kind_action", "plan_kind_salary")
+    rows = [(y["year"], y["cost"], sum(a["cost"] for a in y["actions"]), sum(a["cost"] for a in y["salaries"]))
+            for y in schedule.years]
+    return pl.DataFrame(rows, schema=dict(zip((t(h, lang) for h in heads), (pl.Int64, pl.Float64, pl.Float64,
+                                                                            pl.Float64))), orient="row")
+
+
+def schedule_schools_frame(schedule, names: dict, lang: str) -> pl.DataFrame:
+    """Per school: what the plan costs there over all its years (salaries included), dearest first."""
+    heads = ("school_id", "school_name", "plan_col_school_cost")
+    rows = [(s["school_id"], names.get(s["school_id"], s["school_id"]), s["cost"]) for s in schedule.schools]
+    return pl.DataFrame(rows, schema=dict(zip((t(h, lang) for h in heads), (pl.String, pl.String, pl.Float64))),
+                        orient="row")
+
+
+def schedule_remains_frame(schedule, lang: str) -> pl.DataFrame:
+    """What the plan does not settle (and what the county must confirm), with why and who acts."""
+    rows = [(_item_label(r["item"], lang), r["why"]) for r in schedule.caveats + schedule.remains]
+    return pl.DataFrame(rows, schema={t("plan_col_item", lang): pl.String, t("plan_col_why", lang): pl.String},
+                        orient="row")
+
+
+def schedule_resolves(schedule, lang: str) -> str:
+    return t("plan_resolves", lang, items=t("kit_list_separator", lang).join(
+        _item_label(k, lang) for k in schedule.resolves) or "—")

@@ -179,12 +179,18 @@ def _county(ctx: _Context) -> Report:
     sections += [_gaps(ctx, levels), _left_behind(ctx), _standardization(ctx)]
     school_items, county_items = rectification.school_items(values, rules), rectification.county_items(values, rules)
     best = plans.minimum_cost_plan(schools, rules)
-    sections += [_rectification(ctx, school_items, county_items), _plan(ctx, best)]
+    target, budget = plans.defaults(rules, year)  # the page starts from the same, so the numbers agree
+    yearly = plans.schedule(schools, rules, year, target, budget,
+                            self_table.filter(pl.col("county_code") == ctx.code), lang, best=best)
+    names = dict(zip(schools["school_id"], schools["school_name"]))
+    sections += [_rectification(ctx, school_items, county_items), _plan(ctx, best), _schedule(ctx, yearly, names)]
     sheets = {
         t("sheet_rectification", lang): _rectification_sheet(school_items, lang),
         t("sheet_rect_schools", lang): _school_totals_sheet(rectification.school_totals(school_items), lang),
         t("sheet_county_items", lang): _county_items_frame(county_items, lang),
         t("sheet_plan", lang): _plan_frame(best, lang),
+        t("sheet_plan_years", lang): tables.schedule_years_frame(yearly, names, lang),
+        t("sheet_plan_schools", lang): tables.schedule_schools_frame(yearly, names, lang),
         t("sheet_basic", lang): pl.concat([tables.basic_table(result[lv], lang).with_columns(
             pl.lit(t(f"level_{lv}", lang)).alias(t("level", lang))) for lv in levels]),
         t("sheet_quality", lang): pl.concat([_quality_frame(result[lv], lang).with_columns(
@@ -405,7 +411,8 @@ def _school_totals_frame(totals: pl.DataFrame, lang: str) -> pl.DataFrame:
         pl.first("school_name"), pl.first("school_cost"),
         pl.struct("column", "addition").alias("adds"))
     rows = [(r["school_name"], ("、" if lang == "zh" else ", ").join(
-        f"{t(f'col_{a['column']}', lang)} +{number_text(a['addition'])} {_unit(a['column'], lang)}" for a in r["adds"]),
+        f"{t('col_' + a['column'], lang)} +{number_text(a['addition'])} {_unit(a['column'], lang)}"
+        for a in r["adds"]),
         money_text(r["school_cost"], lang)) for r in per.iter_rows(named=True)]
     heads = ("school_name", "report_additions", "report_school_total")
     return pl.DataFrame(rows, schema={t(h, lang): pl.String for h in heads}, orient="row")
@@ -447,6 +454,32 @@ def _plan(ctx: _Context, best: plans.Plan) -> Section:
             pl.col(c).map_elements(_cv_or_count, return_dtype=pl.String) for c, d in compared.schema.items()
             if d.is_float())))
     return Section(t("report_plan", lang), lines, found)
+
+
+def _schedule(ctx: _Context, yearly: plans.Schedule, names: dict) -> Section:
+    """The 达标方案 over years: reachable or not within the budget, the cost per year and per school, what money
+    does not settle (the workbook's sheets 分年度方案 and 学校汇总 hold every action)."""
+    lang = ctx.lang
+    lines = [tables.schedule_line(yearly, lang), tables.schedule_resolves(yearly, lang)]
+    money = {t(h, lang) for h in ("plan_col_year_cost", "plan_kind_action", "plan_kind_salary", "plan_col_school_cost")}
+
+    def shown(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.col(c).map_elements(lambda v: money_text(v, lang), return_dtype=pl.String)
+                                  for c in frame.columns if c in money)
+    found = []
+    if yearly.years:
+        found.append(Table(t("plan_years_title", lang), shown(tables.schedule_summary_frame(yearly, lang))))
+    schools = tables.schedule_schools_frame(yearly, names, lang)
+    if schools.height:
+        found.append(Table(t("plan_schools_title", lang), shown(schools.drop(t("school_id", lang)).head(DECK_ROWS)),
+                           t("report_rows_cut", lang, n=DECK_ROWS, total=schools.height)
+                           if schools.height > DECK_ROWS else ""))
+    remains = tables.schedule_remains_frame(yearly, lang)
+    if remains.height:
+        found.append(Table(t("plan_remains_title", lang), remains.head(DECK_ROWS),
+                           t("report_rows_cut", lang, n=DECK_ROWS, total=remains.height)
+                           if remains.height > DECK_ROWS else ""))
+    return Section(t("plan_years_title", lang), lines, found)
 
 
 def _cv_or_count(value) -> str:

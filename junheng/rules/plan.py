@@ -298,16 +298,154 @@ OWNERS = {"government": "owner_government", "quality": "owner_schools", "social"
           "veto": "owner_government", "prerequisite": "owner_province", "standards": "owner_government",
           "satisfaction": "owner_government"}
 RESOURCE_ITEMS = ("resource_cvs_primary", "resource_schools_primary", "resource_cvs_junior", "resource_schools_junior")
+# The 政府保障程度 items the plan moves besides the resources: places elsewhere for oversized schools, classes
+# (rooms and teachers) under the caps, public places for migrant children.
+MOVED_ITEMS = ("school_size_cap", "class_size_cap", "migrant_public_share")
+# Actions beyond the seven resources: what each is counted in.
+EXTRA_ACTIONS = ("places_elsewhere", "classrooms", "class_teachers", "class_rebalance", "migrant_places")
+# Paid every year from the hire on (salaries), not once: counted in every later year of the plan.
+YEARLY = ("teachers_above_degree", "backbone_teachers", "pe_arts_teachers", "class_teachers")
+# [plan] in the thresholds file; these when a province's copy leaves the section or an entry out.
+PLAN_DEFAULTS = {"target_years": 3, "budget_per_year": 30_000_000.0, "classroom_m2": 67.0,
+                 "teachers_per_class_primary": 1.9, "teachers_per_class_junior": 2.6}
+
+
+def plan_settings(rules: dict) -> dict:
+    """The [plan] settings: the thresholds file's, else PLAN_DEFAULTS."""
+    return {**PLAN_DEFAULTS, **rules.get("plan", {})}
+
+
+def defaults(rules: dict, year: int) -> tuple[int, float]:
+    """(target year, budget a year in yuan) the page, the workbook, the deck and `junheng plan` start from."""
+    s = plan_settings(rules)
+    return year + int(s["target_years"]), float(s["budget_per_year"])
+
+
+def place_cost(rules: dict, level: str) -> float:
+    """Yuan for one new place (学位) at a level built to the 优质均衡 minimums: floor area, sports ground,
+    equipment and multimedia rooms per student at their unit costs. Teachers follow the pupils who move."""
+    costs = rectification.unit_costs(rules)
+    return sum(float(rules["minimums"][i.key][level]) / i.scale * costs[i.numerator]
+               for i in indicators.quality_indicators() if "teachers" not in i.numerator)
+
+
+def action_costs(rules: dict) -> dict[str, float]:
+    """Yuan per unit of every action the plan schedules (a teacher: per year employed)."""
+    s, costs = plan_settings(rules), rectification.unit_costs(rules)
+    return {**costs, "classrooms": float(s["classroom_m2"]) * costs["building_area_m2"],
+            "class_teachers": costs["teachers_above_degree"], "class_rebalance": 0.0}
+
+
+def _counted(schools: pl.DataFrame, rules: dict) -> pl.Expr:
+    return pl.lit(True) if rules["rules"]["include_private_schools"] else pl.col("is_public").fill_null(True)
+
+
+def moves(schools: pl.DataFrame, rules: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The actions that bring the rows under the size caps, the class caps and the migrant share, and the rows
+    after them: (actions: school_id, school_name, column, delta, unit_cost, cost; rows after).
+
+    - School size: an oversized school (compulsory students over 2000, or 2500 for 九年/十二年一贯制) sends the
+      excess to new places elsewhere, each built to the minimums (place_cost, by the school's level mix).
+    - Class size, on the rows after those moves: a level needs ceil(students / cap) classes; each class added
+      takes a classroom (classroom_m2 at the building cost) and teachers_per_class teachers (salaried, yearly);
+      a level with enough classes but classes of 56+ rebalances them (no cost). The rows have no grades, so a
+      level is rebalanced as a whole.
+    - Migrant share: public places (built to the minimums) for enough migrant children now in private schools to
+      reach the item's threshold, the private schools with most migrant children first.
+    """
+    from junheng.rules import verdicts
+    s, r, caps = plan_settings(rules), rules["rules"], rules["targets"]
+    costs = action_costs(rules)
+    per_place = {lv: place_cost(rules, lv) for lv in indicators.LEVELS}
+    rows, after = [], schools.with_columns(_counted(schools, rules).alias("_counted"))
+    cap = pl.when(pl.col("school_type").is_in(verdicts.COMBINED_TYPES)).then(r["combined_school_max"]).otherwise(
+        r["large_school_max"])
+    after = after.with_columns(cap.alias("_cap"))
+    moved = {}
+    for x in after.filter(pl.col("_counted") & ((pl.col("primary_students") + pl.col("junior_students"))
+                                                > pl.col("_cap"))).iter_rows(named=True):
+        p, j, limit = int(x["primary_students"]), int(x["junior_students"]), int(x["_cap"])
+        keep_p = math.floor(p * limit / (p + j))
+        keep_j = limit - keep_p
+        out_p, out_j = p - keep_p, j - keep_j
+        unit_cost = (out_p * per_place["primary"] + out_j * per_place["junior"]) / (out_p + out_j)
+        rows.append((x["school_id"], x["school_name"], "places_elsewhere", float(out_p + out_j), unit_cost,
+                     out_p * per_place["primary"] + out_j * per_place["junior"]))
+        senior = int(x.get("senior_students") or 0)
+        moved[x["school_id"]] = (keep_p, keep_j, (limit + senior) / (p + j + senior))
+    if moved:
+        # What leaves with the pupils (their teachers, their share of rooms and equipment) is what the new places
+        # are built with: the school keeps its per-student resources, so only the CV weights change.
+        factor = pl.col("school_id").replace_strict({k: v[2] for k, v in moved.items()}, default=1.0,
+                                                    return_dtype=pl.Float64)
+        after = after.with_columns(
+            pl.col("school_id").replace_strict({k: v[0] for k, v in moved.items()}, default=pl.col("primary_students"),
+                                               return_dtype=schools.schema["primary_students"]).alias("primary_students"),
+            pl.col("school_id").replace_strict({k: v[1] for k, v in moved.items()}, default=pl.col("junior_students"),
+                                               return_dtype=schools.schema["junior_students"]).alias("junior_students"),
+            *((pl.col(c) * factor).round().cast(schools.schema[c])
+              for c in indicators.RESOURCE_COLUMNS if c in schools.columns))
+    added = {}
+    for x in after.filter(pl.col("_counted")).iter_rows(named=True):
+        extra = {lv: max(0, math.ceil((x[f"{lv}_students"] or 0) / caps[f"{lv}_class_max"]) - (x[f"{lv}_classes"] or 0))
+                 for lv in indicators.LEVELS}
+        large = (x["classes_56_65"] or 0) + (x["classes_66_plus"] or 0)
+        if sum(extra.values()):
+            rooms = float(sum(extra.values()))
+            teachers = float(math.ceil(sum(extra[lv] * float(s[f"teachers_per_class_{lv}"]) for lv in extra) - 1e-9))
+            rows += [(x["school_id"], x["school_name"], "classrooms", rooms, costs["classrooms"],
+                      rooms * costs["classrooms"]),
+                     (x["school_id"], x["school_name"], "class_teachers", teachers, costs["class_teachers"],
+                      teachers * costs["class_teachers"])]
+        elif large:
+            rows.append((x["school_id"], x["school_name"], "class_rebalance", float(large), 0.0, 0.0))
+        if sum(extra.values()) or large:
+            added[x["school_id"]] = extra
+    if added:
+        after = after.with_columns(
+            *(pl.col(f"{lv}_classes") + pl.col("school_id").replace_strict(
+                {k: v[lv] for k, v in added.items()}, default=0, return_dtype=schools.schema[f"{lv}_classes"])
+              for lv in indicators.LEVELS),
+            *(pl.when(pl.col("school_id").is_in(list(added))).then(0).otherwise(pl.col(c)).cast(schools.schema[c])
+              .alias(c) for c in ("classes_56_65", "classes_66_plus")))
+    threshold = float(verdicts.threshold(verdicts.item("migrant_public_share"), rules))
+    public = after.filter(pl.col("is_public").fill_null(False))
+    total = float(after["migrant_students"].fill_null(0).sum())
+    lacking = math.ceil(threshold * total - float(public["migrant_students"].fill_null(0).sum()) - 1e-9)
+    if lacking > 0 and public.height:
+        students = float(after["primary_students"].sum() + after["junior_students"].sum()) or 1.0
+        mix = (float(after["primary_students"].sum()) * per_place["primary"]
+               + float(after["junior_students"].sum()) * per_place["junior"]) / students
+        taken = {}
+        for x in after.filter(~pl.col("is_public").fill_null(False)).sort("migrant_students", descending=True,
+                                                                            nulls_last=True).iter_rows(named=True):
+            n = min(lacking, int(x["migrant_students"] or 0))
+            if n <= 0:
+                break
+            taken[x["school_id"]] = n
+            rows.append((x["school_id"], x["school_name"], "migrant_places", float(n), mix, n * mix))
+            lacking -= n
+        host = public.sort("migrant_students", descending=True, nulls_last=True)["school_id"][0]
+        gain = {**{k: -v for k, v in taken.items()}, host: sum(taken.values())}
+        after = after.with_columns((pl.col("migrant_students") + pl.col("school_id").replace_strict(
+            gain, default=0, return_dtype=schools.schema["migrant_students"])).alias("migrant_students"))
+    actions = (pl.DataFrame(rows, schema=EMPTY_CHANGES.schema, orient="row") if rows else EMPTY_CHANGES)
+    return actions, after.drop("_counted", "_cap")
 
 
 @dataclass(frozen=True)
 class Schedule:
     """The 达标方案 over years: which additions happen in which year within an annual budget.
 
-    years: [{"year", "cost", "actions": [{"school_id", "item", "amount", "unit", "cost"}]}]; schools:
-    [{"school_id", "cost"}]; resolves: the item keys the additions make pass (checked with the evaluation
-    itself after the last year); remains: [{"item", "why"}] for every 优质均衡 item they do not settle.
-    feasible: the additions fit the budget by the target year; reachable_year: the first year they fit.
+    years: [{"year", "cost", "actions": [{"school_id", "item", "amount", "unit", "cost"}], "salaries": [...]}]:
+    actions are what is bought or hired that year; salaries what the teachers hired in earlier years of the plan
+    cost that year (a teacher is paid every year, not once), both in the year's cost. schools: [{"school_id",
+    "cost"}]; resolves: the item keys the actions make pass (checked with the evaluation itself on the rows after
+    them); remains: [{"item", "why"}] for every 优质均衡 item they do not settle. feasible: the actions fit the budget
+    by the target year; reachable_year: the first year they fit (None: in no year of the horizon, because the
+    salaries alone exceed the budget: the years are then laid out with budget_needed, scheduled_budget says
+    which); budget_needed: the least budget a year that reaches the target; recurring: what the plan's teachers
+    cost every year after it.
     """
     cost: float
     feasible: bool
@@ -316,10 +454,21 @@ class Schedule:
     schools: list
     resolves: list
     remains: list
+    budget_per_year: float | None = None
+    target_year: int | None = None
+    budget_needed: float | None = None
+    recurring: float = 0.0
+    caveats: list = field(default_factory=list)
+    scheduled_budget: float | None = None  # the budget a year the years are laid out with (budget_needed when
+    #                                        no year fits budget_per_year)
 
     def as_json(self) -> dict:
         return {"cost": self.cost, "feasible": self.feasible, "reachable_year": self.reachable_year,
-                "years": self.years, "schools": self.schools, "resolves": self.resolves, "remains": self.remains}
+                "target_year": self.target_year, "budget_per_year": self.budget_per_year,
+                "scheduled_budget": self.scheduled_budget,
+                "budget_needed": self.budget_needed, "recurring": self.recurring,
+                "years": self.years, "schools": self.schools, "resolves": self.resolves, "remains": self.remains,
+                "caveats": self.caveats}
 
 
 def _units(column: str) -> float:
@@ -328,71 +477,127 @@ def _units(column: str) -> float:
     return 1.0
 
 
+def _programme(rows: list[dict], m: int):
+    """The schedule as a linear programme over m years: variable (a, y) at a * m + y, the lots of action a bought
+    in year y. Returns (lots, spend matrix m × n·m: what year y pays, a salary in every year from the hire on)."""
+    n = len(rows)
+    lots = [math.ceil(r["delta"] / _units(r["column"]) - 1e-9) for r in rows]
+    price = [r["cost"] / k if k else 0.0 for r, k in zip(rows, lots)]
+    spend = np.zeros((m, n * m))
+    for a, r in enumerate(rows):
+        for y in range(m):
+            if r["column"] in YEARLY:
+                spend[y:, a * m + y] = price[a]
+            else:
+                spend[y, a * m + y] = price[a]
+    return lots, price, spend
+
+
 def _split(changes: pl.DataFrame, first: int, last: int, budget: float):
-    """Whole units of each change per year (first..last) within budget a year, spending as early as it can:
-    scipy.optimize.milp (HiGHS). None when they do not fit."""
+    """Whole units of each action per year (first..last) within budget a year, a salary counted in every year from
+    the hire to last: scipy.optimize.milp (HiGHS), the least spending over the years, one-off purchases as early
+    as they fit. None when they do not fit."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     rows = changes.to_dicts()
     years = list(range(first, last + 1))
     n, m = len(rows), len(years)
     if n == 0:
-        return {}
-    lots = [math.ceil(r["delta"] / _units(r["column"])) for r in rows]
-    price = [r["cost"] / k for r, k in zip(rows, lots)]  # yuan per lot
-    # variable (a, y) at a * m + y: lots of change a bought in year y
-    c = np.array([price[a] * (1 + y) for a in range(n) for y in range(m)])
+        return {}, [], []
+    lots, price, spend = _programme(rows, m)
+    c = spend.sum(axis=0) * (1 + 1e-4 * np.tile(np.arange(m), n))  # early purchases win a tie
     whole = np.zeros((n, n * m))
     for a in range(n):
         whole[a, a * m:(a + 1) * m] = 1.0
-    spend = np.zeros((m, n * m))
-    for a in range(n):
-        for y in range(m):
-            spend[y, a * m + y] = price[a]
     upper = np.repeat(np.array(lots, dtype=float), m)
     for margin in (0.0, 1.0, 100.0):  # the solver's tolerance may overshoot a year by a fraction of a yuan
         constraints = [LinearConstraint(whole, lots, lots), LinearConstraint(spend, 0, budget - margin)]
         result = milp(c, constraints=constraints, integrality=np.ones(n * m), bounds=Bounds(0, upper))
         if result.status != 0 or result.x is None:
             return None
-        x = np.round(result.x).reshape(n, m)
-        if (x.sum(axis=1) == np.array(lots)).all() and ((x * np.array(price)[:, None]).sum(axis=0) <= budget).all():
+        x = np.round(result.x)
+        if (x.reshape(n, m).sum(axis=1) == np.array(lots)).all() and (spend @ x <= budget).all():
             break
     else:
         return None
+    x = x.reshape(n, m)
     return {(a, years[y]): float(x[a, y]) for a in range(n) for y in range(m) if x[a, y] > 0}, rows, lots
+
+
+def _budget_needed(changes: pl.DataFrame, years: int) -> float | None:
+    """The least budget a year that fits the actions into `years` years (milp: minimise the dearest year)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    rows = changes.to_dicts()
+    if not rows or years < 1:
+        return 0.0 if not rows else None
+    n, m = len(rows), years
+    lots, _, spend = _programme(rows, m)
+    whole = np.zeros((n, n * m + 1))
+    for a in range(n):
+        whole[a, a * m:(a + 1) * m] = 1.0
+    under = np.hstack([spend, -np.ones((m, 1))])  # every year's spending − B ≤ 0
+    c = np.zeros(n * m + 1)
+    c[-1] = 1.0
+    upper = np.append(np.repeat(np.array(lots, dtype=float), m), np.inf)
+    result = milp(c, constraints=[LinearConstraint(whole, lots, lots), LinearConstraint(under, -np.inf, 0)],
+                  integrality=np.append(np.ones(n * m), 0), bounds=Bounds(0, upper))
+    if result.status != 0 or result.x is None:
+        return None
+    x = np.round(result.x[:-1])
+    return float(math.ceil((spend @ x).max() / 10_000) * 10_000)  # to the next 万元, as a budget is set
 
 
 def schedule(schools: pl.DataFrame, rules: dict, year: int, target_year: int | None = None,
              budget_per_year: float | None = None, table: pl.DataFrame | None = None,
-             lang: str = "zh", horizon: int = 30) -> Schedule:
-    """The minimum-cost additions (minimum_cost_plan) scheduled from year + 1 to target_year (default year + 3)
-    within budget_per_year yuan (default: no limit); an unreachable target is feasible=False with the first
-    year the additions fit. table: the county's self-assessment (what the additions cannot settle is listed)."""
+             lang: str = "zh", horizon: int = 30, best: Plan | None = None) -> Schedule:
+    """The actions that make the county pass every item money can move, scheduled from year + 1 to target_year
+    within budget_per_year yuan (defaults: [plan] in the thresholds file; None budget: no limit).
+
+    The actions: places elsewhere, classes, rooms and teachers and migrant places (moves), then the minimum-cost
+    resource additions (minimum_cost_plan) on the rows after those moves. An unreachable target is
+    feasible=False with the first year the actions fit (None when no year of the horizon does) and the budget a
+    year that would reach the target. table: the county's self-assessment (what the actions cannot settle is
+    listed with its owner). best: the resource plan when it was solved already on these rows.
+    """
     from junheng.i18n import t
     from junheng.rules import verdicts
-    target = target_year if target_year is not None else year + 3
-    best = minimum_cost_plan(schools, rules)
-    changes = best.changes if best.status == "planned" else EMPTY_CHANGES
-    budget = float("inf") if budget_per_year is None else float(budget_per_year)
-    total = float(changes["cost"].sum()) if changes.height else 0.0
-    split, reachable = None, None
-    if changes.height == 0:
-        split, reachable = ({}, [], []), year + 1
-    else:
-        needed = year + max(1, math.ceil(total / budget)) if budget > 0 and math.isfinite(budget) else year + 1
-        for last in range(max(year + 1, min(target, needed)), year + horizon + 1):
-            if budget != float("inf") and last < needed:
-                continue
-            split = _split(changes, year + 1, last, budget if math.isfinite(budget) else total + 1.0)
-            if split is not None:
-                reachable = last
-                break
+    default_target, default_budget = defaults(rules, year)
+    target = target_year if target_year is not None else default_target
+    budget = default_budget if budget_per_year is None else float(budget_per_year)
+    extra, moved = moves(schools, rules)
+    if best is None or extra.filter(pl.col("column") == "places_elsewhere").height:
+        best = minimum_cost_plan(moved, rules)
+    resource = best.changes if best.status == "planned" else EMPTY_CHANGES
+    changes = pl.concat([extra, resource]).sort("school_id", "column")
+    needed = year + 1
+    if changes.height:
+        salaries = float(changes.filter(pl.col("column").is_in(YEARLY))["cost"].sum())
+        once = float(changes["cost"].sum())
+        if math.isfinite(budget) and budget > 0:
+            needed = year + max(1, math.ceil(once / budget))  # each action is paid for at least once
+    split, reachable = ({}, [], []), year + 1
+    if changes.height:
+        split, reachable = None, None
+        if salaries <= budget:  # else the new teachers' salaries alone exceed every year's budget
+            for last in range(max(year + 1, min(target, needed)), year + horizon + 1):
+                if last < needed:
+                    continue
+                split = _split(changes, year + 1, last, budget)
+                if split is not None:
+                    reachable = last
+                    break
     feasible = split is not None and reachable is not None and reachable <= target
-    units = {c: t(f"plan_unit_{c}", lang) for c in rectification.resource_columns()}
-    years = []
+    needed_budget = None if feasible else _budget_needed(changes, target - year)
+    scheduled_budget = budget
+    if split is None and needed_budget is not None:
+        # No year fits the budget: the years shown are those at the least budget that reaches the target.
+        split = _split(changes, year + 1, target, needed_budget)
+        scheduled_budget = needed_budget if split is not None else budget
+    units = {c: t(f"plan_unit_{c}", lang) for c in (*rectification.resource_columns(), *EXTRA_ACTIONS)}
+    years, recurring = [], 0.0
+    per_school: dict[str, float] = {}
     if split is not None:
         chosen, rows, lots = split
-        amounts = {}  # (change, year) -> amount: whole lots, the change's last year taking what is left
+        amounts = {}  # (action, year) -> amount: whole lots, the action's last year taking what is left
         for a, r in enumerate(rows):
             when = sorted(y for (b, y) in chosen if b == a)
             given = 0.0
@@ -400,35 +605,52 @@ def schedule(schools: pl.DataFrame, rules: dict, year: int, target_year: int | N
                 amount = r["delta"] - given if y == when[-1] else chosen[(a, y)] * _units(r["column"])
                 amounts[(a, y)] = amount
                 given += amount
+        employed: dict[int, float] = {}  # action -> teachers on the payroll from earlier years
         for y in range(year + 1, max(target, reachable or target) + 1):
             actions = [{"school_id": rows[a]["school_id"], "item": rows[a]["column"], "amount": float(amount),
                         "unit": units[rows[a]["column"]], "cost": float(amount * rows[a]["unit_cost"])}
                        for (a, when), amount in sorted(amounts.items()) if when == y]
-            years.append({"year": y, "cost": float(sum(x["cost"] for x in actions)), "actions": actions})
-    per_school = (changes.group_by("school_id").agg(pl.col("cost").sum()).sort("cost", "school_id",
-                                                                             descending=[True, False])
-                  if changes.height else pl.DataFrame(schema={"school_id": pl.String, "cost": pl.Float64}))
-    resolves = []
-    after = evaluation.apply_changes(schools, changes.select("school_id", "column", "delta")) if changes.height \
-        else schools
-    computed_after = verdicts.computed_items(after, rules)
-    for key in RESOURCE_ITEMS:
-        row = computed_after.filter(pl.col("item") == key)
-        if row.height and row["met"].item():
-            resolves.append(key)
+            paid = [{"school_id": rows[a]["school_id"], "item": rows[a]["column"], "amount": float(n),
+                     "unit": units[rows[a]["column"]], "cost": float(n * rows[a]["unit_cost"])}
+                    for a, n in sorted(employed.items()) if n > 0]
+            for x in actions + paid:
+                per_school[x["school_id"]] = per_school.get(x["school_id"], 0.0) + x["cost"]
+            years.append({"year": y, "cost": float(sum(x["cost"] for x in actions + paid)), "actions": actions,
+                          "salaries": paid})
+            for (a, when), amount in amounts.items():
+                if when == y and rows[a]["column"] in YEARLY:
+                    employed[a] = employed.get(a, 0.0) + amount
+    else:  # no year of the horizon fits: what each school's actions cost once
+        for r in changes.iter_rows(named=True):
+            per_school[r["school_id"]] = per_school.get(r["school_id"], 0.0) + r["cost"]
+    # every hire is made by the end of the plan: what they cost every year after it
+    recurring = float(changes.filter(pl.col("column").is_in(YEARLY))["cost"].sum()) if changes.height else 0.0
+    after = evaluation.apply_changes(moved, resource.select("school_id", "column", "delta")) if resource.height \
+        else moved
+    computed_after = dict(verdicts.computed_items(after, rules).select("item", "met").iter_rows())
+    values_after = dict(verdicts.school_row_items(after, rules).select("item", "value").iter_rows())
+    resolves = [k for k in RESOURCE_ITEMS if computed_after.get(k)]
+    resolves += [k for k in MOVED_ITEMS if verdicts.is_met(verdicts.item(k), values_after.get(k), rules)
+                 or (k == "migrant_public_share" and values_after.get(k) is None)]
+    # A bound shows a pass only in the direction it proves: the rows after the plan show no class over the cap,
+    # but the classes of 46-55 they cannot see must be counted by the county.
+    caveats = [{"item": k, "why": t(f"plan_caveat_{k}", lang)} for k in resolves
+               if verdicts.item(k).bound != "exact" and not verdicts.proves(verdicts.item(k), True)]
     _, parts = verdicts.evaluate(after, rules, table, year=target)
     remains = []
     for part_key, part in parts["quality"].items():
         for key, entry in part["items"].items():
-            if key in resolves or entry["met"] is True:
+            if entry["met"] is True or (key in resolves and entry["met"] is not False):
                 continue
             it = verdicts.item(key)
             why = t(f"plan_why_{key}", lang) if f"plan_why_{key}" in _known_keys() else t(
                 "plan_why_action", lang, owner=t(OWNERS.get(part_key, "owner_government"), lang),
                 state=t("plan_why_missing" if entry["met"] is None else "plan_why_failing", lang))
             remains.append({"item": it.key, "why": why})
-    return Schedule(total if changes.height else 0.0, feasible, reachable, years,
-                    [{"school_id": s, "cost": float(c)} for s, c in per_school.iter_rows()], resolves, remains)
+    total = float(sum(y["cost"] for y in years)) if years else float(changes["cost"].sum()) if changes.height else 0.0
+    return Schedule(total, feasible, reachable, years,
+                    [{"school_id": s, "cost": c} for s, c in sorted(per_school.items(), key=lambda x: (-x[1], x[0]))],
+                    resolves, remains, budget, target, needed_budget, recurring, caveats, scheduled_budget)
 
 
 def _known_keys() -> set:

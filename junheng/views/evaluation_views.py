@@ -81,10 +81,55 @@ def _plan(county: str, year: int, fp: str, scope_key: tuple, rules_key: str, _sc
     return plans.minimum_cost_plan(_schools, _rules)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _schedule(county: str, year: int, fp: str, scope_key: tuple, rules_key: str, table_key: int, target: int,
+              budget: float, lang: str, _schools: pl.DataFrame, _rules: dict, _table: pl.DataFrame, _best):
+    """The plan over years for these inputs, solved once per data version, rules and inputs."""
+    return plans.schedule(_schools, _rules, year, target, budget, _table, lang, best=_best)
+
+
+def schedule_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: int, best) -> None:
+    """The 达标方案 over years: target year and budget a year (from the thresholds file's [plan]), whether it is
+    reachable, the cost per year and per school, what money does not settle (as in the workbook and the deck)."""
+    target, budget = plans.defaults(rules, year)
+    st.markdown(f"**{t('plan_years_title', lang)}**")
+    left, right = st.columns(2)
+    target = int(left.number_input(t("plan_target_year", lang), min_value=year + 1, max_value=year + 30,
+                                   value=target, step=1, key=f"plan_target_{county}_{year}"))
+    budget = float(right.number_input(t("plan_budget", lang), min_value=1.0, value=budget / 10_000, step=100.0,
+                                      key=f"plan_budget_{county}_{year}")) * 10_000
+    table = ui.query("county_items", year=year)
+    table = table.filter(pl.col("county_code") == county) if "county_code" in table.columns else table
+    with st.spinner(t("kit_plan_solving", lang)):
+        yearly = _schedule(county, year, ui.fingerprint(), ui.scope().key, repr(sorted(rules.items())),
+                           int(table.hash_rows().sum()) if table.height else 0, target, budget, lang, schools, rules,
+                           table, best)
+    st.markdown(tables.schedule_line(yearly, lang))
+    st.caption(tables.schedule_resolves(yearly, lang))
+    names = dict(zip(schools["school_id"], schools["school_name"]))
+    if yearly.years:
+        st.dataframe(tables.schedule_summary_frame(yearly, lang), hide_index=True, width="stretch",
+                     column_config={c: MONEY for c in tables.schedule_summary_frame(yearly, lang).columns[1:]})
+        with st.expander(t("plan_years_title", lang)):
+            st.dataframe(tables.schedule_years_frame(yearly, names, lang), hide_index=True, width="stretch",
+                         height=420, column_config={t("report_cost_yuan", lang): MONEY})
+    per_school = tables.schedule_schools_frame(yearly, names, lang)
+    if per_school.height:
+        st.markdown(f"**{t('plan_schools_title', lang)}**")
+        st.dataframe(per_school, hide_index=True, width="stretch", height=min(38 + 35 * per_school.height, 420),
+                     column_config={t("plan_col_school_cost", lang): MONEY})
+    remains = tables.schedule_remains_frame(yearly, lang)
+    if remains.height:
+        st.markdown(f"**{t('plan_remains_title', lang)}**")
+        st.dataframe(remains, hide_index=True, width="stretch", height=min(38 + 35 * remains.height, 420))
+
+
 def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:
-    """The 达标方案: the cheapest additions (editable), what they cost, CVs before and after, how it is solved."""
+    """The 达标方案: the cheapest additions (editable), what they cost, CVs before and after, how it is solved;
+    then the plan over years."""
     with st.spinner(t("kit_plan_solving", lang)):
         plan = _plan(county, year, ui.fingerprint(), ui.scope().key, repr(sorted(rules.items())), schools, rules)
+    schedule_view(schools, rules, lang, county, year, plan)
     st.markdown(views.plan_status(plan, lang))
     st.caption(t("kit_plan_method", lang))
     if plan.status == "nothing":

@@ -271,6 +271,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "import_year": ("统计年度", "Statistical year"),
     "import_file": ("选择文件（表头可用中文名或英文列名，CSV 支持 UTF-8 / GBK）",
                     "Choose a file (Chinese or English headers; CSV in UTF-8 or GBK)"),
+    # Streamlit 1.67's file uploader has no parameter for its own texts: views/uploader.py writes these over them.
+    "uploader_button": ("选择文件", "Upload"),
+    "uploader_limit": ("每个文件不超过 {mb} MB · {types}", "{mb} MB per file • {types}"),
+    "uploader_drop": ("将文件拖放到这里", "Drag and drop a file here"),
     "import_blocked": ("文件有错误，不能导入；请按下表修改后重新上传。", "The file has errors and cannot be imported; fix them and upload again."),
     "import_ready": ("校验通过，可以导入。", "The file is valid and can be imported."),
     "report_download": ("下载校验报告（Excel）", "Download the validation report (Excel)"),

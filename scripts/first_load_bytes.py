@@ -1,0 +1,96 @@
+"""Bytes on the wire for a first page load, with and without compression (docs/performance.md, issue 25 point 1).
+
+    .venv/bin/python scripts/first_load_bytes.py DATA_DIR [PATH ...]
+
+Starts the launcher twice on DATA_DIR: once as shipped, once with its gzip middleware left out and the websocket's
+permessage-deflate off (what Streamlit serves on its own). A fresh Chromium opens each path; HTTP bytes are
+Chrome's encodedDataLength (Network.loadingFinished: headers and body as received); websocket bytes are the
+frames' payloads, and with compression the same payloads deflated as the negotiated extension does
+(context takeover, 4,096-byte window: server_max_window_bits=12), which Chrome's protocol does not report.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_page  # noqa: E402
+
+PLAIN = "from junheng.tools import compression, serve; compression.middleware = lambda: []; serve.main()"
+
+
+def _server(data_dir: Path, compressed: bool):
+    port = free_port()
+    options = ["--server.port", str(port), "--server.headless", "true",
+               "--server.enableWebsocketCompression", "true" if compressed else "false"]
+    command = ([sys.executable, "-m", "junheng.tools.serve", *options] if compressed
+               else [sys.executable, "-c", PLAIN, *options])
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "JUNHENG_DATA_DIR": str(data_dir)},
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the launcher did not start")
+
+
+def deflated_size(messages: list[bytes]) -> int:
+    """The payloads as permessage-deflate sends them: one raw deflate stream, each message sync-flushed and its
+    last four bytes (00 00 ff ff) dropped."""
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -12)
+    return sum(len(packer.compress(m) + packer.flush(zlib.Z_SYNC_FLUSH)) - 4 for m in messages)
+
+
+def first_load(browser, url: str) -> dict:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    http, frames = [], []
+    cdp.on("Network.loadingFinished", lambda e: http.append(e["encodedDataLength"]))
+    cdp.on("Network.webSocketFrameReceived", lambda e: frames.append(
+        base64.b64decode(e["response"]["payloadData"]) if e["response"]["opcode"] == 2
+        else e["response"]["payloadData"].encode()))
+    page.goto(url)
+    wait_for_page(page, timeout_ms=120_000)
+    page.wait_for_timeout(1000)
+    context.close()
+    return {"http": sum(http), "requests": len(http), "ws_plain": sum(len(f) for f in frames),
+            "ws_deflated": deflated_size(frames)}
+
+
+def main(data_dir: str, paths: list[str]) -> None:
+    from playwright import sync_api as playwright
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for compressed in (False, True):
+            proc, url = _server(Path(data_dir), compressed)
+            try:
+                first_load(browser, url + "/")  # the server's own first page (warm-up, stored maps) is not measured
+                for path in paths:
+                    row = first_load(browser, f"{url}/{path}")
+                    ws = row["ws_deflated"] if compressed else row["ws_plain"]
+                    print(f"{'gzip+deflate' if compressed else 'plain':12} /{path:28} http {row['http']:>10,} B "
+                          f"({row['requests']} responses)  websocket {ws:>9,} B  total {row['http'] + ws:>10,} B",
+                          flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(20)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:] or ["", "pinggu", "biaozhun", "?county=370724"])

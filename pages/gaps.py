@@ -2,9 +2,9 @@
 import polars as pl
 import streamlit as st
 
+from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import gaps, indicators
-from junheng.figures import charts
 from junheng.views import present, ui
 
 filters = ui.page_filters()

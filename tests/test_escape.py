@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from junheng import escape, settings
+from junheng.figures import charts, maps
 from junheng.i18n import t
 from junheng.reports import exports
-from junheng.figures import charts, maps
 from junheng.views import links
 from tests.hostile import NAMES
 

@@ -5,8 +5,8 @@ import pytest
 
 from junheng.data import db
 from junheng.data.scope import EVERYTHING
-from junheng.rules import overview
 from junheng.figures import maps
+from junheng.rules import overview
 
 
 def totals(con, region=""):

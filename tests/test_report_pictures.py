@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from junheng.data import boundaries
-from junheng.reports import pictures
 from junheng.figures import maps
+from junheng.reports import pictures
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n"

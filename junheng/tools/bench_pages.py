@@ -74,8 +74,8 @@ def rendered_map_bytes(data_dir: Path, region: str) -> int:
     """
     from junheng.data import boundaries, db
     from junheng.data.scope import EVERYTHING
-    from junheng.rules import overview
     from junheng.figures import maps
+    from junheng.rules import overview
     con = db.connect(data_dir)
     totals = db.run(con, "county_totals", EVERYTHING, years=[2024], region=region)
     geometry = boundaries.read(data_dir, "county_coarse" if totals.height > boundaries.COARSE_ABOVE else "county")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from junheng.i18n import t
 from junheng.figures.charts import _layout
+from junheng.i18n import t
 
 BAND_COLUMNS = {"56+": ("classes_56_plus", "#fd8d3c", "band_56"), "66+": ("classes_66_plus", "#d62728", "band_66")}
 

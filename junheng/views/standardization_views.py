@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import standardization as std
-from junheng.figures import charts
 from junheng.views import class_charts
 
 

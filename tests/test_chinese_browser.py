@@ -1,0 +1,109 @@
+"""Chinese throughout: every page opened in Chinese shows no English word outside an allow-list (issue 25 point 7).
+
+What counts is what a reader sees: text nodes that are drawn (visible, font size above zero: the uploader's
+English is hidden under its Chinese, views/uploader.py), input placeholders, and the map frames' text too.
+Material icon names (ligatures drawn as icons, `translate="no"`) are not words.
+"""
+import re
+
+import pytest
+
+from junheng.tools.browser import ROOT, login, screenshot, streamlit_server, wait_for_page
+from junheng.views.uploader import uploader_css
+from tests.conftest import PASSWORD, add_account
+
+# Codes, units, file formats, statistics and names that stay in Latin letters on a Chinese screen.
+ALLOWED = {
+    "cv", "sql", "xlsx", "xls", "csv", "pdf", "pptx", "docx", "json", "parquet", "dta", "sav", "stata", "spss", "zip",
+    "utf", "gbk", "mb", "kb", "gb", "km", "cm", "m", "n", "id", "gdp", "url", "api", "http", "https", "ok",
+    "english", "language",  # the language switch: "语言 / Language", English offered by its own name
+    "chief", "png", "excel",  # the test's account name; file formats
+    "junheng",  # the product's name beside 均衡
+    "leaflet", "openstreetmap", "osm", "plotly", "geojson", "topojson",  # map attributions and formats
+    "p", "a", "b", "c", "x", "y", "yy", "wgs", "gb/t", "q", "iqr", "min", "max", "dpi",
+}
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+
+# Text nodes drawn on screen, and placeholders: what a reader of the page sees.
+_VISIBLE_TEXT = r"""() => {
+  const out = [];
+  const seen = (el) => {
+    if (!el) return false;
+    if (el.closest('[translate="no"], [data-testid="stIconMaterial"], script, style')) return false;
+    const style = getComputedStyle(el);
+    if (parseFloat(style.fontSize) === 0 || style.visibility === 'hidden' || style.display === 'none') return false;
+    return el.checkVisibility ? el.checkVisibility({opacityProperty: true}) : true;
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text && seen(node.parentElement)) out.push(text);
+  }
+  for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]')) {
+    if (seen(el)) out.push(el.placeholder);
+  }
+  return out;
+}"""
+
+
+def english_words(texts: list[str]) -> set[str]:
+    """The Latin-letter words in texts that are not on the allow-list."""
+    return {w for text in texts for w in WORD.findall(text) if w.lower().strip("'’-") not in ALLOWED}
+
+
+def test_english_words_are_found_and_allowed_codes_are_not():
+    assert english_words(["100MB per file • XLSX, CSV"]) == {"per", "file"}
+    assert english_words(["县域 CV 0.42，校验报告（Excel）", "370724 临朐县", "上传 .xlsx 或 .csv"]) == {"Excel"}
+    assert english_words(["1 teachers"]) == {"teachers"}
+
+
+def test_the_uploader_style_writes_chinese_over_streamlits_texts_and_nothing_in_english():
+    css = uploader_css("zh", ["xlsx", "csv"], 100)
+    assert css.count("font-size:0") == 3 and 'content:"选择文件"' in css
+    assert "100 MB" in css and "XLSX" in css
+    assert uploader_css("en", ["xlsx", "csv"], 100) == ""
+
+
+def frame_page_paths() -> dict[str, str]:
+    """Page file stem → URL path, as app.py declares them (the default page at '')."""
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    paths = {}
+    for chunk in source.split("st.Page(")[1:]:
+        stem = re.match(r'"pages/(\w+)\.py"', chunk)
+        if stem:  # the launcher's own one-page navigation declares a function, not a page file
+            url_path = re.search(r'url_path="(\w+)"', chunk)
+            paths[stem.group(1)] = "" if "default=True" in chunk else url_path.group(1)
+    return paths
+
+
+PAGES = frame_page_paths()
+
+
+@pytest.fixture(scope="module")
+def server(demo_data):
+    add_account(demo_data, "chief", "admin")
+    with streamlit_server(demo_data) as url:
+        yield url
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_in_chinese_shows_no_english_words(server, browser, name):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        login(page, server, "chief", PASSWORD)  # an administrator sees every page and every panel
+        page.goto(f"{server}/{PAGES[name]}")
+        wait_for_page(page)
+        screenshot(page, ROOT / "tests" / "screenshots" / f"chinese_{name}.png")
+        found = {}
+        for frame in page.frames:
+            try:
+                words = english_words(frame.evaluate(_VISIBLE_TEXT))
+            except Exception:  # a frame that navigated away while read (a map redrawn) has nothing to show
+                continue
+            if words:
+                found[frame.url if frame != page.main_frame else "page"] = sorted(words)
+    finally:
+        context.close()
+    assert found == {}, str(found)  # the whole list, not pytest's shortened dict

@@ -48,6 +48,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "cv": ("差异系数", "CV"),
     "eval_basic": ("基本均衡", "Basic balance"),
     "eval_quality": ("优质均衡", "High-quality balance"),
+    "eval_targets": ("规划目标（不计入认定）", "Targets (not part of a verdict)"),
     "level_primary": ("小学", "Primary"),
     "level_junior": ("初中", "Junior secondary"),
     "level": ("学段", "Level"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import operator
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import polars as pl
@@ -25,6 +25,9 @@ from junheng.i18n import t
 from junheng.rules import evaluation
 
 EVALUATIONS = ("basic", "quality")
+# Targets a county is held to besides the two methods (the seeds' per-student funding and retention): judged and
+# shown with the parts, never part of a verdict.
+TARGETS = "targets"
 VERDICTS = ("pass", "fail", "incomplete")
 OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 COMBINED_TYPES = ("nine_year", "twelve_year")  # the larger school size cap
@@ -61,6 +64,7 @@ class Item:
     threshold: float | bool | None = None
     bound: str = "exact"  # what the computed value is: exact, lower (the true value is ≥ it) or upper (≤ it)
     cites: str = ""       # where the rule comes from, for items taken from a method's text
+    local: dict = field(default_factory=dict)  # a local plan's own threshold by profile, e.g. {"anshan": 850}
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -112,7 +116,9 @@ def threshold(it: Item, rules: dict, year: int | None = None):
         return float(rules["basic"][it.key.removeprefix("composite_cv_")])
     if it.kind == "verdict":
         return "pass"
-    return rules.get("items", {}).get(it.key, it.threshold)
+    if it.key in rules.get("items", {}):
+        return rules["items"][it.key]
+    return it.local.get(rules.get("targets", {}).get("item_profile", "national"), it.threshold)
 
 
 def is_met(it: Item, value, rules: dict, year: int | None = None) -> bool | None:
@@ -348,6 +354,12 @@ def county_verdicts(computed: dict, assessed: dict, rules: dict, rule_texts: dic
                     entries[it.key] = entry
             out[evaluation_key][p.key] = {"status": part_status(entries), "items": entries}
         verdicts[evaluation_key] = combine(part["status"] for part in out[evaluation_key].values())
+    out[TARGETS] = {}
+    for p in parts(TARGETS):  # judged like items, no verdict
+        entries = {it.key: entry for it in items(TARGETS, p.key)
+                   if (entry := _entry(it, computed.get(it.key), assessed.get(it.key), rules, rule_texts.get(it.key),
+                                       year)) is not None}
+        out[TARGETS][p.key] = {"status": part_status(entries), "items": entries}
     return verdicts, out
 
 

@@ -573,7 +573,7 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str, school_level:
         return
     plain = {"csv": exports.csv_bytes, "xlsx": lambda f: exports.xlsx_bytes({name: f}),
              "parquet": exports.parquet_bytes}
-    mime = {"csv": "text/csv", "xlsx": exports.XLSX_MIME, "parquet": exports.COHORT_FORMATS["parquet"]}
+    mime = {"csv": "text/csv", "xlsx": exports.XLSX_MIME, **exports.COHORT_FORMATS}  # the cohort's dta, sav too
     for column, kind in zip(st.columns(len(formats)), formats):
         maker = plain[kind] if build is None else (lambda f, kind=kind: build(f, kind))
         column.download_button(t(f"download_{kind}", lang),

@@ -560,8 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--county", required=True, help="6-digit county code, e.g. 370724")
     p.add_argument("--year", type=int, required=True, help="the year whose school rows are planned from")
-    p.add_argument("--target-year", type=int, default=None, help="the year to pass by (default: year + 3)")
-    p.add_argument("--budget-per-year", type=float, default=None, help="yuan a year (default: no limit)")
+    p.add_argument("--target-year", type=int, default=None,
+                   help="the year to pass by (default: year + [plan] target_years of the thresholds file)")
+    p.add_argument("--budget-per-year", type=float, default=None,
+                   help="yuan a year, new teachers' salaries included (default: [plan] budget_per_year)")
     p.add_argument("--json", action="store_true", help="one JSON object on one line")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_plan)

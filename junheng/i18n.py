@@ -276,6 +276,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "uploader_button": ("选择文件", "Upload"),
     "uploader_limit": ("每个文件不超过 {mb} MB · {types}", "{mb} MB per file • {types}"),
     "uploader_drop": ("将文件拖放到这里", "Drag and drop a file here"),
+    "skip_to_content": ("跳到主要内容", "Skip to main content"),
+    "choose_option": ("请选择", "Choose an option"),
     "import_blocked": ("文件有错误，不能导入；请按下表修改后重新上传。", "The file has errors and cannot be imported; fix them and upload again."),
     "import_ready": ("校验通过，可以导入。", "The file is valid and can be imported."),
     "report_download": ("下载校验报告（Excel）", "Download the validation report (Excel)"),

@@ -9,7 +9,7 @@ from junheng.commands.gate import message as denied_message
 from junheng.data import county_table, dictionary, importer, store
 from junheng.i18n import t
 from junheng.reports import exports, templates
-from junheng.views import admin_tables, login, ui, uploader
+from junheng.views import admin_tables, builtin_texts, login, ui
 
 
 def failed(error: Exception) -> None:
@@ -40,7 +40,7 @@ replace_year = not county and left.checkbox(t("replace_year", lang), key="replac
                                             help=t("replace_year_help", lang))
 year = left.number_input(t("import_year", lang), min_value=2000, max_value=2100, step=1, key="import_year",
                          value=filters.years[-1] if filters else 2025)
-uploader.chinese_uploader(lang, ["xlsx", "csv"])
+builtin_texts.chinese_uploader(lang, ["xlsx", "csv"])
 # A new key after each import empties the uploader, so a file is not imported twice by accident.
 uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
                                key=f"import_file_{st.session_state.get('imports_done', 0)}")

@@ -1,7 +1,7 @@
 """Chinese throughout: every page opened in Chinese shows no English word outside an allow-list (issue 25 point 7).
 
 What counts is what a reader sees: text nodes that are drawn (visible, font size above zero: the uploader's
-English is hidden under its Chinese, views/uploader.py), input placeholders, and the map frames' text too.
+English is hidden under its Chinese, views/builtin_texts.py), input placeholders, and the map frames' text too.
 Material icon names (ligatures drawn as icons, `translate="no"`) are not words.
 """
 import re
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from junheng.tools.browser import ROOT, login, screenshot, streamlit_server, wait_for_page
-from junheng.views.uploader import uploader_css
+from junheng.views.builtin_texts import frame_css, frame_script, uploader_css
 from tests.conftest import PASSWORD, add_account
 
 # Codes, units, file formats, statistics and names that stay in Latin letters on a Chinese screen.
@@ -62,6 +62,23 @@ def test_the_uploader_style_writes_chinese_over_streamlits_texts_and_nothing_in_
     assert css.count("font-size:0") == 3 and 'content:"选择文件"' in css
     assert "100 MB" in css and "XLSX" in css
     assert uploader_css("en", ["xlsx", "csv"], 100) == ""
+
+
+def test_the_frame_translates_the_skip_link_and_the_select_boxes_placeholder_in_chinese_only():
+    assert 'content:"跳到主要内容"' in frame_css("zh") and frame_css("en") == ""
+    assert "Choose an option" in frame_script("zh") and '"\\u8bf7\\u9009\\u62e9"' in frame_script("zh")  # 请选择
+    assert frame_script("en") == ""
+
+
+def test_maps_have_a_metric_scale_only_and_count_axes_no_k():
+    import polars as pl
+
+    from junheng.figures import charts, maps
+    html = maps.base_map((100, 30, 110, 40), tile_url="").get_root().render()
+    assert "L.control.scale({imperial: false})" in html and "L.control.scale()" not in html
+    frame = pl.DataFrame({"year": [2024, 2025], "n": [120_000, 90_000], "share": [0.1, 0.2]})
+    fig = charts.count_share_chart(frame, "n", "share", {"n": "留守儿童", "share": "占比"}, "留守儿童", "zh")
+    assert fig.layout.yaxis.tickformat == ",~r"
 
 
 def frame_page_paths() -> dict[str, str]:

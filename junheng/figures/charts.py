@@ -14,6 +14,8 @@ from junheng.rules import indicators
 
 GROUP_COLOURS = {"urban": "#3182bd", "town": "#fd8d3c", "rural": "#31a354"}
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"
+# Counts on an axis as 100,000, not Plotly's default "100k" (an English abbreviation on a Chinese chart).
+COUNT_TICKS = ",~r"
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 380, subtitle: str = "") -> go.Figure:
@@ -270,7 +272,8 @@ def count_share_chart(frame: pl.DataFrame, count: str, share: str, labels: dict[
     fig.add_scatter(x=frame["year"], y=frame[share], name=labels[share], mode="lines+markers", yaxis="y2",
                     line_color="#d94801")
     fig.update_layout(yaxis2=dict(overlaying="y", side="right", tickformat=".1%", title=labels[share],
-                                  rangemode="tozero"))
+                                  rangemode="tozero"),
+                      yaxis_tickformat=COUNT_TICKS)
     return _layout(fig, title, t("year", lang), labels[count])
 
 
@@ -281,6 +284,7 @@ def breakdown_chart(frame: pl.DataFrame, label_column: str, value_column: str, t
     values = rows[value_column].cast(pl.Float64, strict=False)  # a suppressed "<5" draws no bar
     fig = go.Figure(go.Bar(x=values, y=_labels(rows[label_column].cast(pl.String)), orientation="h",
                            marker_color="#e6550d"))
+    fig.update_layout(xaxis_tickformat=COUNT_TICKS)
     return _layout(fig, title, x_title, label_column, height=max(300, 26 * rows.height + 120))
 
 

@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
-from branca.element import Element
+from branca.element import Element, MacroElement
 from folium.plugins import MarkerCluster
+from jinja2 import Template
 
 from junheng import escape, settings
 
@@ -25,7 +26,8 @@ def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = N
     tile_url = settings.tile_url() if tile_url is None else tile_url
     if tile_url and settings.tile_url_problem(tile_url):
         raise settings.SettingsError(f"JUNHENG_TILE_URL {settings.tile_url_problem(tile_url)}")
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25)
+    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=True, zoom_snap=0.25)
+    _MetricScale().add_to(fmap)
     fmap.options["max_zoom"] = 18  # with no tile layer Leaflet has none, and marker clustering needs one
     fmap.default_js = LOCAL_JS
     fmap.default_css = LOCAL_CSS
@@ -38,6 +40,14 @@ def base_map(bounds: tuple[float, float, float, float], tile_url: str | None = N
     fit.options["animate"] = False
     fit.add_to(fmap)
     return fmap
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in kilometres only: folium's control_scale adds a second bar in miles ("100 mi")."""
+
+    _template = Template("{% macro script(this, kwargs) %}"
+                         "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+                         "{% endmacro %}")
 
 
 def class_breaks(values: np.ndarray, n: int = len(PALETTE)) -> list[float]:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from junheng import escape
 from junheng.i18n import t
-from junheng.views import links, ui
+from junheng.views import builtin_texts, links, ui
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,9 @@ def style(lang: str, presenting: bool) -> None:
     css = PRESENT_CSS % {"controls": controls} if presenting else ""
     css += PRINT_CSS % {"controls": controls}  # after presentation mode's rules: printing wins
     if lang == "zh":
-        css += CHINESE_CSS
-        st.html(f"<style>{css}</style>{CLOSE_MESSAGE_BOXES}", unsafe_allow_javascript=True)
+        css += CHINESE_CSS + builtin_texts.frame_css(lang)
+        st.html(f"<style>{css}</style>{CLOSE_MESSAGE_BOXES}{builtin_texts.frame_script(lang)}",
+                unsafe_allow_javascript=True)
     else:
         st.html(f"<style>{css}</style>")
 

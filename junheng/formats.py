@@ -40,6 +40,17 @@ def percent(share, digits: int = 1) -> str:
     return EMPTY if is_missing(share) else number(float(share) * 100, digits) + "%"
 
 
+def money(yuan, lang: str) -> str:
+    """Yuan for a sentence: "12.3 万元" from ten thousand up and "860 元" below in Chinese, "12,345 yuan" in
+    English; None → "—"."""
+    if is_missing(yuan):
+        return EMPTY
+    yuan = float(yuan)
+    if lang == "zh":
+        return f"{number(yuan / 10_000, 1)} 万元" if abs(round(yuan)) >= 10_000 else f"{number(yuan, 0)} 元"
+    return f"{number(yuan, 0)} yuan"
+
+
 def count(n, unit_zh: str, unit_en: str, lang: str, plural_en: str | None = None) -> str:
     """12 → "12 所" / "12 schools", 1 → "1 school": Chinese has no plural, English needs the right one."""
     if is_missing(n):

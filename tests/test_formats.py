@@ -69,3 +69,11 @@ def test_times_are_shown_in_beijing_time(moment, shown):
 ])
 def test_a_table_cell_never_shows_none_and_reads_evenly(value, lang, shown):
     assert formats.cell(value, 2, lang) == shown
+
+
+@pytest.mark.parametrize(("yuan", "lang", "shown"), [
+    (123_456, "zh", "12.3 万元"), (10_000, "zh", "1.0 万元"), (9_999.6, "zh", "1.0 万元"), (860, "zh", "860 元"),
+    (-0.3, "zh", "0 元"), (None, "zh", "—"), (123_456, "en", "123,456 yuan"), (-0.3, "en", "0 yuan"),
+])
+def test_money_in_a_sentence(yuan, lang, shown):
+    assert formats.money(yuan, lang) == shown

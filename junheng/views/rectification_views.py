@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from junheng import formats
 from junheng.i18n import labels, t
 from junheng.rules import indicators, rectification
 
@@ -82,11 +83,7 @@ def summary(items: pl.DataFrame, county: pl.DataFrame, lang: str) -> str:
              items=items.height, cvs=county.height, total=money(rectification.total_cost(items), lang))
 
 
-def money(yuan: float, lang: str) -> str:
-    """Yuan for a sentence: 万元 above ten thousand in Chinese, thousands separators in English."""
-    if lang == "zh":
-        return f"{yuan / 10_000:,.1f} 万元" if yuan >= 10_000 else f"{yuan:,.0f} 元"
-    return f"{yuan:,.0f} yuan"
+money = formats.money  # the one money format (junheng/formats.py); the views' callers name it here
 
 
 def plan_table(changes: pl.DataFrame, lang: str) -> pl.DataFrame:

@@ -91,7 +91,7 @@ def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatc
     built = []
     real = overview_views.build_map
     monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
-    ui.warm()
+    overview_views.warm()
     assert built == [1]
 
     def no_build(*_):
@@ -129,11 +129,11 @@ def test_a_restarted_server_reads_the_first_pages_map_stored_by_the_one_before(m
     built = []
     real = overview_views.build_map
     monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
-    ui.warm()
+    overview_views.warm()
     stored = list((demo_data / "aggregates" / "maps").glob("*.json"))
     assert built == [1] and len(stored) == 1
     ui.RESULTS.clear()  # a new server process: nothing in memory
-    ui.warm()
+    overview_views.warm()
     assert built == [1]  # read, not built
     parts = ui.RESULTS.get(next(k for k in ui.RESULTS._cache if k[0] == "map"), lambda: None)
     assert "L.map" in parts["script"] or "L.map" in parts["html"]

@@ -1,10 +1,10 @@
-"""Local accounts: roles, regions, Argon2 password hashes, failed-login limits. Every change is audited."""
+"""Local accounts: Argon2 password hashes, failed-login limits, the account rows. Changes are authorized and audited
+by junheng/commands/accounts.py, which calls these functions."""
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,9 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from junheng import settings
 from junheng.access import audit
 from junheng.access.database import accounts, engine, login_failures, serialized
-from junheng.data.scope import Scope
+from junheng.access.roles import ROLES, Account  # noqa: F401 — named here too
 
-ROLES = ("viewer", "analyst", "admin")  # each can do what the ones before it can
 NAME = re.compile(r"[A-Za-z0-9_.\-@\u3400-\u9fff]{1,64}")
 MIN_PASSWORD = 8
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -33,24 +32,8 @@ class AccountError(ValueError):
         self.key, self.values = key, values
 
 
-@dataclass(frozen=True)
-class Account:
-    name: str
-    role: str
-    region: str  # '' the whole country, else a province, prefecture or county code
-    disabled: bool = False
-
-    def can(self, role: str) -> bool:
-        """Whether the account has at least this role's rights."""
-        return ROLES.index(self.role) >= ROLES.index(role)
-
-    @property
-    def scope(self) -> Scope:
-        return Scope(self.region)
-
-
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_region(data_dir: Path, region: str) -> str:

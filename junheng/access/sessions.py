@@ -23,8 +23,8 @@ from cachetools import TTLCache
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from junheng import settings
-from junheng.access.accounts import Account
 from junheng.access.database import accounts, engine, sessions, url
+from junheng.access.roles import Account
 from junheng.access.routes import COOKIE, LOGOUT_ROUTE, SESSION_ROUTE  # noqa: F401 — the cookie, the routes
 
 TICKET_SECONDS = 120

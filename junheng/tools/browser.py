@@ -202,7 +202,10 @@ def frame_pages(app_path: Path = ROOT / "app.py") -> dict[str, str]:
     import re
     pages = {}
     for chunk in app_path.read_text(encoding="utf-8").split("st.Page(")[1:]:
-        stem = re.match(r'"pages/(\w+)\.py"', chunk).group(1)
+        stem = re.match(r'"pages/(\w+)\.py"', chunk)
+        if stem is None:  # not a page file (the launcher check's stand-in page)
+            continue
+        stem = stem.group(1)
         url_path = re.search(r'url_path="(\w+)"', chunk)
         pages[stem] = "" if "default=True" in chunk else url_path.group(1)
     return pages

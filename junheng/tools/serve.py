@@ -88,9 +88,10 @@ def _warm() -> None:
     start = time.perf_counter()
     import pandas  # noqa: F401 — Streamlit imports it at a page's first table or component (0.17 s)
 
-    from junheng.views import ui  # not streamlit_folium: a component declared outside a script is never served
+    # not streamlit_folium: a component declared outside a script is never served
+    from junheng.views import overview_views, ui
     imported = time.perf_counter()
-    ui.warm()
+    overview_views.warm()
     # One of Streamlit's one-time costs that fell on the first script run (0.13 s of its 0.54 s): declaring the
     # map's component asks inspect.getmodule for its caller, which maps every loaded module to its real path the
     # first time it is asked. (Another, the emoji catalogue's pattern, is never compiled: the app's icons are its

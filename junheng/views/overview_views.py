@@ -25,6 +25,16 @@ def build_map(geometry, this_year, metric: str, year: int, lang: str, county: st
         "format": overview.metric_format(metric)}, selected=county)
 
 
+def warm() -> None:
+    """Open the data's connection and build (or read) the first page's map before the first visitor asks (the
+    launcher calls this in a thread as the server starts); any problem is left for the first page to show."""
+    from junheng.views import ui
+    try:
+        warm_first_page(*ui.warm_connection())
+    except Exception:  # noqa: BLE001 — the page reports it with its own message
+        log.info("warming the data connection failed; the first page will say why", exc_info=True)
+
+
 def warm_first_page(path: str, fp: str) -> None:
     """Build the map of the page a visitor sees first (the national overview, default language, a guest's view)
     into the shared caches, as that page would, so the first visit only sends it."""

@@ -65,17 +65,12 @@ def _connection(path: str, fp: str):
     return db.connect(Path(path), settings.load_thresholds())
 
 
-def warm() -> None:
-    """Open the data's connection and build (or read) the first page's map before the first visitor asks (the
-    launcher calls this in a thread as the server starts); any problem is left for the first page to show."""
-    try:
-        path = data_dir()
-        fp = db.fingerprint(path) + ":" + str(sorted(db.materialized_params(settings.load_thresholds()).items()))
-        _connection(str(path), fp)
-        from junheng.views import overview_views
-        overview_views.warm_first_page(str(path), fp)
-    except Exception:  # noqa: BLE001 — the page reports it with its own message
-        log.info("warming the data connection failed; the first page will say why", exc_info=True)
+def warm_connection() -> tuple[str, str]:
+    """Open the data's connection before the first visitor asks: (data directory, fingerprint)."""
+    path = data_dir()
+    fp = db.fingerprint(path) + ":" + str(sorted(db.materialized_params(settings.load_thresholds()).items()))
+    _connection(str(path), fp)
+    return str(path), fp
 
 
 def warm_later() -> None:
@@ -515,7 +510,7 @@ def _stored_parts(path: Path, fp: str, cache_key: tuple, build) -> dict:
     from importlib.metadata import version
     from importlib.util import find_spec
     # the map builders' code, read without importing Folium (a stored map is shown without it)
-    code = [Path(find_spec(f"junheng.views.{m}").origin).read_bytes() for m in ("maps", "overview_views")]
+    code = [Path(find_spec(m).origin).read_bytes() for m in ("junheng.figures.maps", "junheng.views.overview_views")]
     tag = hashlib.sha1(repr((fp, cache_key, version("folium"), version("streamlit-folium"), code)).encode())
     folder = path / "aggregates" / "maps"
     stored = folder / f"{tag.hexdigest()[:20]}.json"

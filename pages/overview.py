@@ -1,9 +1,10 @@
 """Overview: headline figures with year-on-year change and a county choropleth."""
 import streamlit as st
 
-from junheng.rules import overview
-from junheng.views import evaluation_views as kit, overview_views, ui
 from junheng.i18n import t
+from junheng.rules import overview
+from junheng.views import evaluation_views as kit
+from junheng.views import overview_views, ui
 
 filters = ui.page_filters()
 lang, year = filters.lang, filters.year

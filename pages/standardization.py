@@ -2,9 +2,9 @@
 import polars as pl
 import streamlit as st
 
+from junheng.i18n import t
 from junheng.rules import standardization as std
 from junheng.views import present, standardization_views, ui
-from junheng.i18n import t
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()

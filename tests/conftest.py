@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng.data import boundaries, db, demo
 from junheng.commands import accounts as commands_accounts
+from junheng.data import boundaries, db, demo
 
 SCHEMA = {
     "year": pl.Int32, "school_id": pl.String, "school_name": pl.String, "county_code": pl.String,

@@ -1,16 +1,16 @@
 """Accounts, sessions, the audit log and the command line that manages them (issue 11)."""
 import io
 import os
-import stat
 import shutil
-from datetime import datetime, timezone
+import stat
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from junheng.access import accounts, audit, database, sessions
-from junheng.commands import accounts as commands_accounts
 from junheng.access.accounts import SYSTEM, AccountError
+from junheng.commands import accounts as commands_accounts
 
 
 @pytest.fixture()
@@ -95,7 +95,7 @@ def test_a_tampered_cookie_is_refused(data_dir):
 def test_an_expired_cookie_is_refused(data_dir, monkeypatch):
     account = commands_accounts.add(data_dir, SYSTEM, "x", "viewer", "", "correct horse")
     cookie = sessions.exchange(data_dir, sessions.start(data_dir, account)[1])
-    later = datetime.now(timezone.utc).timestamp() + sessions.hours() * 3600 + 60
+    later = datetime.now(UTC).timestamp() + sessions.hours() * 3600 + 60
     monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
     assert sessions.account_for(data_dir, cookie) == (None, None, "session_expired")
 

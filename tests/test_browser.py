@@ -2,9 +2,8 @@
 import pytest
 from playwright import sync_api as playwright
 
-from junheng.tools.browser import (ROOT, frame_pages, is_local, login, screenshot,
-                                   streamlit_server, wait_for_page)
 from junheng.access import audit
+from junheng.tools.browser import ROOT, frame_pages, is_local, login, screenshot, streamlit_server, wait_for_page
 from tests.conftest import PASSWORD, add_account
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import county_table, db, store
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 
 FIRST = ("county_code,item,value\n"
          "370724,social_recognition_rate,0.85\n"

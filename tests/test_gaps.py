@@ -4,9 +4,9 @@ import shutil
 import polars as pl
 import pytest
 
-from junheng.data.scope import EVERYTHING, Scope
 from junheng import settings
 from junheng.data import db, demo
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.rules import evaluation, gaps, indicators
 from tests.conftest import frame, school
 

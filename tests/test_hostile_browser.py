@@ -8,8 +8,7 @@ import polars as pl
 import pytest
 
 from junheng.data import demo, store
-from junheng.tools.browser import (ROOT, frame_pages, login, screenshot, streamlit_server,
-                                   wait_for_page)
+from junheng.tools.browser import ROOT, frame_pages, login, screenshot, streamlit_server, wait_for_page
 from tests.conftest import PASSWORD, add_account
 from tests.hostile import hostile_rows
 

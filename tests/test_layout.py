@@ -5,8 +5,8 @@ import shutil
 import duckdb
 import polars as pl
 
-from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import db, store
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 
 ORDER = ["county_code", "school_id", "year"]
 

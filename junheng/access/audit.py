@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -18,7 +18,7 @@ def record(data_dir: Path, account, action: str, details: dict | None = None, re
     regions around it); by default the account's own (a login, a log-out)."""
     with engine(data_dir).begin() as con:
         con.execute(audit.insert().values(
-            at=datetime.now(timezone.utc), account=account.name,
+            at=datetime.now(UTC), account=account.name,
             region=account.region if region is None else region, action=action,
             details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)))
 
@@ -43,5 +43,5 @@ def entries(data_dir: Path, since: datetime | None = None, limit: int | None = N
 
 def _iso(at: datetime) -> str:
     if at.tzinfo is None:  # SQLite keeps no zone: the values were written in UTC
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).isoformat(timespec="seconds")
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).isoformat(timespec="seconds")

@@ -8,8 +8,8 @@ static files, every other request refused (no tiles, no CDN), screenshot once th
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from junheng.settings import STATIC_DIR
@@ -87,7 +87,8 @@ def browser():
     if current is not None:
         yield current
         return
-    from playwright.sync_api import Error as PlaywrightError, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         try:
             started = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

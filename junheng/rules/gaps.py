@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng.rules import indicators
 from junheng.i18n import labels, t
+from junheng.rules import indicators
 
 GROUPS = indicators.GROUPS
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from junheng.rules import indicators
 from junheng.i18n import TEXT, t
+from junheng.rules import indicators
 
 SUM_COLUMNS = tuple(dict.fromkeys((
     "schools", "students", "classes", "classes_56_65", "classes_66_plus", "teachers",

@@ -5,6 +5,7 @@ import json
 import shutil
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
@@ -154,7 +155,8 @@ def test_each_export_format_is_the_cohort_shown(server, data, page, tmp_path):
     wait_for_page(page)
     expected = expected_rows(data, tmp_path, [where], first=2023).sort("school_id", "year")
     files = {}
-    for kind, label in (("csv", "下载 CSV"), ("xlsx", "下载 Excel"), ("parquet", "下载 Parquet")):
+    for kind, label in (("csv", "下载 CSV"), ("xlsx", "下载 Excel"), ("parquet", "下载 Parquet"),
+                        ("dta", "下载 Stata (.dta)")):
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name=label).click()
         files[kind] = download.value.path().read_bytes()
@@ -169,7 +171,12 @@ def test_each_export_format_is_the_cohort_shown(server, data, page, tmp_path):
             expected.select(pl.col("school_id").cast(pl.String), pl.col("year").cast(pl.Int64)).rows()
     assert len(xlsx) == 2  # the rows and the data dictionary
     meta = pq.read_schema(io.BytesIO(files["parquet"])).metadata
-    assert b"$c0" in meta[b"junheng.query"] and "primary" in meta[b"junheng.params"].decode()
+    assert b"$c0" in meta[b"junheng.query"] and json.loads(meta[b"junheng.params"])["c0"] == "primary"
+    assert json.loads(meta[b"junheng.request"])["where"] == [where]
+    (tmp_path / "c.dta").write_bytes(files["dta"])  # Stata's file: the same rows, the type as its label
+    stata = pd.read_stata(tmp_path / "c.dta")
+    assert stata[["school_id", "year"]].values.tolist() == parquet.select("school_id", "year").rows()
+    assert set(stata["school_type"].astype(str)) == {"小学"}
     assert any(d["column"] == "school_id" for d in json.loads(meta[b"junheng.dictionary"]))
     no_errors(page)
 

@@ -44,8 +44,8 @@ def _year(params, name: str) -> int | None:
 
 
 def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang: str, con=None):
-    """GET /api/v1/cohort: region, year_from, year_to, repeated where, format → (bytes, format, frame, result,
-    damaged years), exactly as `junheng cohort` with the same arguments."""
+    """GET /api/v1/cohort: region, year_from, year_to, repeated where, follow_year, format → (bytes, format, frame,
+    result, damaged years), exactly as `junheng cohort` with the same arguments."""
     from junheng.data import cohort as cohort_query
     from junheng.data import db
     from junheng.data.scope import EVERYTHING
@@ -56,7 +56,7 @@ def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang
     kind = _one(params, "format", "csv") or "csv"
     if kind not in FORMATS:
         raise Invalid("api_bad_parameter", name="format", value=kind[:20])
-    year_from, year_to = _year(params, "year_from"), _year(params, "year_to")
+    year_from, year_to, follow = _year(params, "year_from"), _year(params, "year_to"), _year(params, "follow_year")
     where = [w for w in params.get("where") or [] if w.strip()]
     conditions, errors = grammar.parse_all(where)
     if errors or len(conditions) < len(where):
@@ -66,12 +66,14 @@ def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang
     # token learns nothing from which years are refused
     years = db.run(con, "snapshot_years", EVERYTHING)["year"].to_list()
     damaged = cohort_query.damaged_years(db.snapshot_health(Path(data_dir))[1], year_from, year_to)
-    for year in (year_from, year_to):
+    for year in (year_from, year_to, follow):
         if year is not None and year not in years and year not in damaged:
             raise Invalid("cohort_err_year", value=year, years=f"{min(years)}–{max(years)}")
-    spec = grammar.Cohort(region, year_from, year_to, tuple(conditions))
-    data, frame, result, damaged = exports.cohort(Path(data_dir), actor, spec, kind, lang, con=con,
-                                                  years=cohort_query.year_span(spec, years))
+    spec = grammar.Cohort(region, year_from, year_to, tuple(conditions), follow)
+    span = cohort_query.year_span(spec, years)
+    if follow is not None and not span[0] <= follow <= span[1]:
+        raise Invalid("cohort_err_follow", value=follow, years=f"{span[0]}–{span[1]}")
+    data, frame, result, damaged = exports.cohort(Path(data_dir), actor, spec, kind, lang, con=con, years=span)
     return data, kind, frame, result, damaged
 
 

@@ -111,7 +111,8 @@ def about(data_dir: Path, spec, years: tuple[int, int], kind: str, lang: str, pa
     versions, checksum = cohort_query.data_version(data_dir, years)
     at = generated_at()
     query = {"region": spec.region or "", "year_from": int(years[0]), "year_to": int(years[1]),
-             "where": [c.text for c in spec.conditions], "format": kind, "lang": lang}
+             "where": [c.text for c in spec.conditions], "format": kind, "lang": lang,
+             **({"follow_year": int(spec.follow_year)} if getattr(spec, "follow_year", None) is not None else {})}
     where = spec.region or ("全国" if lang == "zh" else "all regions")
     return {"title": t("cite_title", lang), "generated_at": at, "data_version": versions, "data_checksum": checksum,
             "query": query, "sql_params": json.loads(json.dumps(params, ensure_ascii=False, default=str)),

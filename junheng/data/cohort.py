@@ -138,6 +138,8 @@ def run(con, cohort: grammar.Cohort, scope, years: tuple[int, int], min_count: i
     """The cohort's school-year rows as published: protected counts suppressed where every page suppresses them,
     conditions on them applied to the published values. memo: a dict that keeps the suppression decisions per
     year and province between calls (they do not depend on the conditions)."""
+    if cohort.follow_year is not None:
+        return _run_followed(con, cohort, scope, years, min_count, columns, memo)
     protected = protected_columns()
     later = tuple(c for c in cohort.conditions if c.protected) if min_count > 0 else ()
     now = tuple(c for c in cohort.conditions if c not in later)
@@ -155,6 +157,19 @@ def run(con, cohort: grammar.Cohort, scope, years: tuple[int, int], min_count: i
             rows = rows.select([c for c in rows.columns if c in set(KEYS) | set(columns)
                                 or c in published_counts.STATUS.values()])
     return Result(rows, text, params, sql_rows, later, min_count)
+
+
+def _run_followed(con, cohort: grammar.Cohort, scope, years: tuple[int, int], min_count: int, columns=None,
+                  memo: dict | None = None) -> Result:
+    """`run` with fixed membership: the schools whose published rows of the followed year meet the conditions,
+    with every one of their rows in the range (as published). Its sql and params: the one query that gives them
+    (`published_sql`), for the file's metadata."""
+    year = int(cohort.follow_year)
+    members = run(con, cohort.per_year(), scope, (year, year), min_count, [], memo).rows["school_id"].unique()
+    every = run(con, cohort.per_year().with_conditions(()), scope, years, min_count, columns, memo)
+    text, params = published_sql(cohort, years, None, min_count)
+    rows = every.rows.filter(pl.col("school_id").is_in(members.implode()))
+    return Result(rows, text, params, rows.height, (), every.min_count)
 
 
 def condition_expr(condition: grammar.Condition) -> pl.Expr:
@@ -298,7 +313,11 @@ def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_c
     then, where small counts are hidden and the columns touch them, each protected count (and the measures made
     from it) null where the stored decision (school_count_status) does not publish it, with its status column, and
     the conditions on protected counts applied to the published values (a hidden value never meets one).
-    base: read the cohort base instead (its counts already published; only when `fits_base`)."""
+    base: read the cohort base instead (its counts already published; only when `fits_base`).
+    A cohort with a followed year: every row in the range of the schools whose published rows of that year meet
+    the conditions."""
+    if cohort.follow_year is not None:
+        return _followed_sql(cohort, years, columns, min_count, prefix, statuses, base)
     if base:
         if statuses or not fits_base(cohort, columns, min_count):
             raise KeyError("the cohort base does not hold this cohort's columns")
@@ -346,6 +365,21 @@ def published_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_c
             params[param] = list(condition.value) if condition.op == "in" else condition.value
         text = f"select *\nfrom (\n{text}\n) as published\nwhere " + "\n  and ".join(clauses)
     return text, params
+
+
+def _followed_sql(cohort: grammar.Cohort, years: tuple[int, int], columns, min_count: int, prefix: str,
+                  statuses: bool, base: bool) -> tuple[str, dict]:
+    """published_sql of a cohort with fixed membership: the region's published rows in the range, semi-joined to
+    the schools meeting the conditions in the followed year ($follow_year; the members' own query reads that one
+    year, its year bounds renamed so that both parts bind their own)."""
+    every, params = published_sql(cohort.per_year().with_conditions(()), years, columns, min_count, prefix, statuses,
+                                  base)
+    members, own = published_sql(cohort.per_year(), years, (), min_count, prefix, False, base)
+    members = members.replace("$year_from", "$follow_year").replace("$year_to", "$follow_year")
+    own = {k: v for k, v in own.items() if k not in ("year_from", "year_to")}
+    text = (f"select every_row.*\nfrom (\n{every}\n) as every_row\nsemi join (\n{members}\n) as members\n"
+            "    on every_row.school_id = members.school_id")
+    return text, {**params, **own, "follow_year": int(cohort.follow_year)}
 
 
 def source_sql(source, years: tuple[int, int], columns, min_count: int, prefix: str = "c", statuses: bool = True,
@@ -601,6 +635,9 @@ def county_counts(con, scope, source, years, min_count: int, year: int, memo: di
 def plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Result:
     """The SQL `run` runs for the cohort's rows (every column) and its bound values, without running it: what the
     method panel shows (its row counts come from `size`)."""
+    if cohort.follow_year is not None:  # one query gives a followed cohort's rows as published
+        text, params = published_sql(cohort, years, None, min_count)
+        return Result(pl.DataFrame(), text, params, 0, (), min_count)
     later = _later(cohort, min_count)
     text, params = sql(cohort, years, None, tuple(c for c in cohort.conditions if c not in later))
     return Result(pl.DataFrame(), text, params, 0, later, min_count)

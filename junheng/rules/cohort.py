@@ -92,14 +92,22 @@ class Condition:
 
 @dataclass(frozen=True)
 class Cohort:
-    """Schools of a region (''; 2-, 4- or 6-digit code) in a year range that meet every condition."""
+    """Schools of a region (''; 2-, 4- or 6-digit code) in a year range that meet every condition.
+
+    follow_year: fixed membership — the schools that met the conditions in that year, followed through the whole
+    range whatever their values in the other years (None: each year's schools that meet them that year)."""
     region: str = ""
     year_from: int | None = None
     year_to: int | None = None
     conditions: tuple[Condition, ...] = ()
+    follow_year: int | None = None
 
-    def with_conditions(self, conditions) -> "Cohort":
-        return Cohort(self.region, self.year_from, self.year_to, tuple(conditions))
+    def with_conditions(self, conditions) -> Cohort:
+        return Cohort(self.region, self.year_from, self.year_to, tuple(conditions), self.follow_year)
+
+    def per_year(self) -> Cohort:
+        """The same cohort with each year's membership (no followed year)."""
+        return Cohort(self.region, self.year_from, self.year_to, self.conditions)
 
 
 class ConditionError(ValueError):

@@ -385,11 +385,14 @@ def _cohort(args) -> int:
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
     damaged = cohort_query.damaged_years(db.snapshot_health(Path(args.data_dir))[1], args.year_from, args.year_to)
-    for name in ("year_from", "year_to"):
+    for name in ("year_from", "year_to", "follow_year"):
         year = getattr(args, name)
         if year is not None and year not in years and year not in damaged:
             return _fail(t("cohort_err_year", lang, value=year, years=f"{min(years)}–{max(years)}"))
-    spec = cohort.Cohort(region, args.year_from, args.year_to, tuple(conditions))
+    spec = cohort.Cohort(region, args.year_from, args.year_to, tuple(conditions), args.follow_year)
+    span = cohort_query.year_span(spec, years)
+    if args.follow_year is not None and not span[0] <= args.follow_year <= span[1]:
+        return _fail(t("cohort_err_follow", lang, value=args.follow_year, years=f"{span[0]}–{span[1]}"))
     try:  # the command line acts as the local system administrator; the command checks, builds and audits
         data, frame, result, damaged = export_commands.cohort(Path(args.data_dir), SYSTEM, spec, kind, lang, con=con,
                                                          years=cohort_query.year_span(spec, years))
@@ -657,6 +660,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--where", action="append", metavar="EXPR",
                    help="a condition `column op value`, op one of = != > >= < <= in; repeat for more, e.g. "
                         "--where 'urban_rural = 乡村' --where 'left_behind_share > 30%%'")
+    p.add_argument("--follow-year", type=int, help="fixed membership: the schools that meet the conditions in this "
+                   "year, followed through the range (default: each year's schools that meet them)")
     p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json", "dta", "sav"],
                    help="default: from --out's suffix, else csv; dta: Stata 14+, sav: SPSS (both with the "
                         "dictionary's variable and value labels in --lang)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from junheng.commands import exports as export_commands
 from junheng.data import cohort as cohort_query
 from junheng.i18n import t
 from junheng.reports import exports
@@ -99,11 +100,14 @@ def rows(filters, spec, span, size: dict, lang: str) -> None:
         # the metadata's query gives the file's rows as published: every condition, the stored count decisions
         published = (cohort_query.published_plan(pending.spec, pending.span, result.min_count)
                      if result.min_count > 0 else result)
+        # what the file says of itself, as the command line's and the API's files say it (params as JSON)
+        about = export_commands.about(ui.data_dir(), pending.spec, pending.span, kind, lang, published.params, damaged)
         return exports.cohort_bytes(cohort_query.export_frame(result), kind, lang, {
-            "junheng.query": published.sql, "junheng.params": str(published.params),
-            "junheng.conditions": "; ".join(c.text for c in pending.spec.conditions)}, damaged_years=damaged)
+            "junheng.query": published.sql, **export_commands.metadata(about),
+            "junheng.conditions": "; ".join(c.text for c in pending.spec.conditions)}, damaged_years=damaged,
+            about=about)
     ui.downloads(_Rows(spec, span, size["school_years"]), f"cohort_{filters.region or 'all'}_{span[0]}-{span[1]}",
-                 lang, key="cohort_export", formats=("csv", "xlsx", "parquet"), build=build)
+                 lang, key="cohort_export", formats=("csv", "xlsx", "parquet", "dta", "sav"), build=build)
 
 
 def method(spec, span, size: dict, lang: str) -> None:

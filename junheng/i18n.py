@@ -740,6 +740,7 @@ TEXT: dict[str, tuple[str, str]] = {
                          "written."),
     "cohort_err_region": ("地区代码应为 2、4 或 6 位数字（省、市、县），不是“{value}”。",
                           "A region code has 2, 4 or 6 digits (province, prefecture, county), not \"{value}\"."),
+    "cohort_err_follow": ("跟踪年度 {value} 不在所选年度范围（{years}）内。", "The followed year {value} is outside the chosen years ({years})."),
     "cohort_err_year": ("没有 {value} 年的数据（现有 {years}）。", "There are no data for {value} (years present: {years})."),
     "page_cohort": ("队列分析", "Cohorts"),
     "cohort_title": ("研究 · 队列分析：{region}", "Research · cohorts: {region}"),
@@ -823,6 +824,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "cohort_rows_note": ("显示前 {n} 行（共 {total} 行）；导出文件包含全部行和所有列。",
                          "The first {n} of {total} rows; an exported file has every row and column."),
     "download_parquet": ("下载 Parquet", "Download Parquet"),
+    "download_dta": ("下载 Stata (.dta)", "Download Stata (.dta)"),
+    "download_sav": ("下载 SPSS (.sav)", "Download SPSS (.sav)"),
     "cohort_method": ("计算方法（SQL 与参数）", "How this was computed (SQL and values)"),
     "cohort_method_text": ("下面是实际运行的 SQL，所有值都作为参数绑定；SQL 返回 {sql_rows} 行，页面显示 {rows} 行。",
                            "The SQL that ran, every value bound as a parameter; it returned {sql_rows} rows, the page "

@@ -119,3 +119,66 @@ def test_the_defaults_come_from_the_thresholds_file(rules):
     assert plan.defaults(rules, 2025) == (2028, 30_000_000.0)
     assert plan.defaults({**rules, "plan": {"target_years": 5, "budget_per_year": 1e8}}, 2025) == (2030, 1e8)
     assert math.isclose(plan.plan_settings({})["classroom_m2"], 67)
+
+
+# --- one plan everywhere ------------------------------------------------------------------------------------------
+
+def _cli(*args: str) -> dict:
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "junheng.tools.cli", *args, "--json"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_linqu_2025_plan_is_the_same_in_plan_json_evaluate_json_the_workbook_the_deck_and_the_page(demo_data,
+                                                                                                 monkeypatch):
+    """临朐 2025 with the thresholds file's target year and budget: the years and per-school costs of `plan --json`
+    are the workbook's sheets 分年度方案 and 学校汇总, the deck's slide and the page's line; every 优质均衡 item that
+    `evaluate --json` does not find met is either settled by the plan or listed with what to do."""
+    import io
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from junheng.data.scope import EVERYTHING
+    from junheng.figures import evaluation_tables as tables
+    from junheng.i18n import t
+    from junheng.reports import content, deck, report
+    got = _cli("plan", "--data-dir", str(demo_data), "--county", "370724", "--year", "2025")
+    schedule = plan.Schedule(**got)
+    assert got["target_year"] == 2028 and got["budget_per_year"] == 30_000_000
+    assert got["years"], "the years are laid out (at the budget needed when the budget is too small)"
+    evaluated = _cli("evaluate", "--data-dir", str(demo_data), "--county", "370724", "--year", "2025")
+    unmet = {k for part in evaluated["parts"]["quality"].values() for k, e in part["items"].items()
+             if e["met"] is not True}
+    assert unmet and unmet <= set(got["resolves"]) | {r["item"] for r in got["remains"]}
+    assert not set(got["resolves"]) & {r["item"] for r in got["remains"]}
+
+    data, _ = report.build(demo_data, EVERYTHING, 2025, "xlsx", "zh", county="370724")
+    years = pl.read_excel(io.BytesIO(data), sheet_name=t("sheet_plan_years", "zh"))
+    by_year = years.group_by(t("plan_col_year", "zh")).agg(pl.col(t("report_cost_yuan", "zh")).sum()).sort(
+        t("plan_col_year", "zh")).rows()
+    assert by_year == [(y["year"], pytest.approx(y["cost"])) for y in got["years"]]
+    per_school = pl.read_excel(io.BytesIO(data), sheet_name=t("sheet_plan_schools", "zh"))
+    assert per_school.select(t("school_id", "zh"), t("plan_col_school_cost", "zh")).rows() == [
+        (s["school_id"], pytest.approx(s["cost"])) for s in got["schools"]]
+
+    made = content.gather(demo_data, EVERYTHING, 2025, "zh", county="370724", pictures=False)
+    section = next(s for s in made.sections if s.title == t("plan_years_title", "zh"))
+    assert section.lines[0] == tables.schedule_line(schedule, "zh")
+    texts = deck.table_texts(deck.pptx_bytes(made))
+    summary = next(tb for tb in texts if tb[0][:2] == [t("plan_col_year", "zh"), t("plan_col_year_cost", "zh")])
+    assert [(int(r[0]), r[1]) for r in summary[1:]] == [(y["year"], content.money_text(y["cost"], "zh"))
+                                                        for y in got["years"]]
+
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "evaluation.py"), default_timeout=300)
+    at.query_params["county"] = "370724"
+    at.session_state["evaluation_view"] = "tab_plan"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert tables.schedule_line(schedule, "zh") in [m.value for m in at.markdown]

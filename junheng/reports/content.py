@@ -471,9 +471,9 @@ def _schedule(ctx: _Context, yearly: plans.Schedule, names: dict) -> Section:
         found.append(Table(t("plan_years_title", lang), shown(tables.schedule_summary_frame(yearly, lang))))
     schools = tables.schedule_schools_frame(yearly, names, lang)
     if schools.height:
-        found.append(Table(t("plan_schools_title", lang), shown(schools.drop(t("school_id", lang)).head(DECK_ROWS)),
-                           t("report_rows_cut", lang, n=DECK_ROWS, total=schools.height)
-                           if schools.height > DECK_ROWS else ""))
+        found.append(Table(t("plan_schools_title", lang), shown(schools.drop(t("school_id", lang)).head(SLIDE_ROWS)),
+                           t("report_rows_cut", lang, n=SLIDE_ROWS, total=schools.height)
+                           if schools.height > SLIDE_ROWS else ""))
     remains = tables.schedule_remains_frame(yearly, lang)
     if remains.height:
         found.append(Table(t("plan_remains_title", lang), remains.head(DECK_ROWS),

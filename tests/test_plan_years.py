@@ -17,9 +17,9 @@ import math
 import polars as pl
 import pytest
 
-from tests.conftest import frame, school
 from junheng import settings
 from junheng.rules import plan, verdicts
+from tests.conftest import frame, school
 
 CAP_ROWS = [
     school(school_id="A", school_name="甲小学", primary_students=100, primary_classes=2, migrant_students=30),

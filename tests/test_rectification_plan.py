@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import frame, school
 from junheng import settings
 from junheng.rules import evaluation, plan, rectification
+from tests.conftest import frame, school
 
 HAND_ROWS = [
     school(school_id="A", school_name="甲小学", building_area_m2=400.0, backbone_teachers=1,
@@ -165,8 +165,8 @@ def test_edited_plan_is_costed(rules):
 
 
 def test_demo_county_plan_passes_and_is_not_below_the_bound(demo_data, rules):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import db
+    from junheng.data.scope import EVERYTHING
     schools = db.run(db.connect(demo_data), "school_rows", EVERYTHING, year=2025, region="370724")
     result = plan.minimum_cost_plan(schools, rules)
     assert result.status == "planned"

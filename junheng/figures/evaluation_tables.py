@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from junheng.rules import evaluation, indicators, verdicts
 from junheng.i18n import labels, t
+from junheng.rules import evaluation, indicators, verdicts
 
 if TYPE_CHECKING:  # a Styler's columns; pandas itself is not needed to show the first page
     import pandas as pd

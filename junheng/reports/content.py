@@ -13,12 +13,15 @@ from pathlib import Path
 import polars as pl
 
 from junheng import settings
+from junheng.data import boundaries, db, store
+from junheng.data import county_table as county_self_table
 from junheng.data.scope import REGION, Scope
-from junheng.data import boundaries, county_table as county_self_table, db, store
+from junheng.figures import charts, maps
+from junheng.figures import evaluation_tables as tables
 from junheng.i18n import labels, t
-from junheng.rules import (evaluation, gaps, indicators, left_behind, overview, plan as plans, rectification,
-                           standardization as std, verdicts)
-from junheng.figures import charts, evaluation_tables as tables, maps
+from junheng.rules import evaluation, gaps, indicators, left_behind, overview, rectification, verdicts
+from junheng.rules import plan as plans
+from junheng.rules import standardization as std
 
 SLIDE_ROWS = 12  # table rows per slide; longer tables continue on the next slide (and are cut in the deck,
 DECK_ROWS = 36   # in full in the workbook)

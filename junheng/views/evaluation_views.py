@@ -7,10 +7,12 @@ import polars as pl
 import streamlit as st
 
 from junheng import escape
-from junheng.i18n import t
-from junheng.rules import evaluation, plan as plans, rectification
 from junheng.figures import evaluation_tables as tables
-from junheng.views import rectification_views as views, ui
+from junheng.i18n import t
+from junheng.rules import evaluation, rectification
+from junheng.rules import plan as plans
+from junheng.views import rectification_views as views
+from junheng.views import ui
 
 MONEY = st.column_config.NumberColumn(format="localized")
 

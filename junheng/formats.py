@@ -83,6 +83,21 @@ def beijing_time(moment, seconds: bool = False) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def decimals(values, most: int = 2) -> int:
+    """The fewest decimals (up to most) that show every value of a column as it is: a column of 6.6, 9 and 1.6
+    takes 1, so it reads 6.6, 9.0, 1.6 (not 6.6, 9, 1.6)."""
+    finite = [float(v) for v in values if not is_missing(v) and math.isfinite(float(v))]
+    for digits in range(most + 1):
+        if all(math.isclose(round(v, digits), v, rel_tol=0, abs_tol=1e-9) for v in finite):
+            return digits
+    return most
+
+
+def printf(digits: int) -> str:
+    """The printf pattern a table's number column uses for digits decimals with separators ("%,.1f", "%,d")."""
+    return "%,d" if digits == 0 else f"%,.{digits}f"
+
+
 def cell(value, digits: int = 2, lang: str = "zh") -> str:
     """Any table cell as text: missing → "—", integers with separators, every float with the same digits decimals
     (a column reads evenly), yes/no in lang."""

@@ -4,7 +4,7 @@ import streamlit as st
 
 from junheng.rules import left_behind, overview
 from junheng.figures import charts, maps
-from junheng.views import left_behind_data, present, ui
+from junheng.views import left_behind_data, present, table_formats, ui
 from junheng.i18n import t
 
 filters = ui.page_filters()
@@ -59,12 +59,12 @@ table = left_behind.breakdown_table(data.breakdown(by), by, rules, lang)
 present.chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
                                        t("left_behind_students", lang) + " · " + t(f"by_{by}", lang),
                                        t("left_behind_students", lang)), "left_behind_breakdown", lang)
-st.dataframe(table, hide_index=True, width="stretch")
+table_formats.show(table, hide_index=True, width="stretch")
 st.caption(t("privacy_marks", lang, n=min_count))
 
 st.markdown(f"**{t('county_care_title', lang)}** · {t('psych_target', lang)}")
-st.dataframe(left_behind.county_care_table(now, ui.query("counties_with_data"), rules, lang), hide_index=True,
-             width="stretch")
+table_formats.show(left_behind.county_care_table(now, ui.query("counties_with_data"), rules, lang),
+                   hide_index=True, width="stretch")
 
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))

@@ -77,3 +77,26 @@ def test_a_table_cell_never_shows_none_and_reads_evenly(value, lang, shown):
 ])
 def test_money_in_a_sentence(yuan, lang, shown):
     assert formats.money(yuan, lang) == shown
+
+
+@pytest.mark.parametrize(("values", "digits"), [
+    ([6.6, 9.0, 2.0, 1.6], 1), ([0.69, 0.5, 1.0], 2), ([12.0, 3.0], 0), ([0.123456], 2), ([None, float("nan")], 0),
+    ([1.05, 2.0], 2),
+])
+def test_a_column_takes_the_fewest_decimals_that_show_every_value(values, digits):
+    assert formats.decimals(values) == digits
+
+
+def test_the_table_pattern_has_separators():
+    assert (formats.printf(0), formats.printf(1)) == ("%,d", "%,.1f")
+
+
+def test_a_displayed_frame_formats_its_number_columns_and_leaves_text_alone():
+    import polars as pl
+
+    from junheng.views import table_formats
+    frame = pl.DataFrame({"县": ["临朐县", "临淄区"], "在校生数": [1163863, 365819], "占比": [6.6, 9.0],
+                          "比值": [0.69, 0.5], "留守": ["<5", "12"]})
+    config = table_formats.number_columns(frame)
+    assert set(config) == {"在校生数", "占比", "比值"}
+    assert [config[c]["type_config"]["format"] for c in ("在校生数", "占比", "比值")] == ["%,d", "%,.1f", "%,.2f"]

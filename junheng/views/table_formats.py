@@ -1,0 +1,24 @@
+"""Number columns of a displayed table with thousands separators and one number of decimals per column
+(junheng/formats.py decides both), as Streamlit column settings: the cells stay numbers, so sorting works."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from junheng import formats
+
+
+def number_columns(frame: pl.DataFrame, most: int = 2) -> dict:
+    """column_config for st.dataframe: integers as 1,234, each float column with the decimals its values need."""
+    config = {}
+    for name, dtype in frame.schema.items():
+        if dtype.is_integer():
+            config[name] = st.column_config.NumberColumn(format=formats.printf(0))
+        elif dtype.is_float():
+            config[name] = st.column_config.NumberColumn(format=formats.printf(formats.decimals(frame[name], most)))
+    return config
+
+
+def show(frame: pl.DataFrame, **options) -> None:
+    """st.dataframe with the numbers formatted (options as st.dataframe's)."""
+    st.dataframe(frame, column_config=number_columns(frame), **options)

@@ -750,6 +750,11 @@ TEXT: dict[str, tuple[str, str]] = {
                      "and trend, compare it with another, find similar counties, and export exactly these rows. The "
                      "link holds the whole view: share it."),
     "cohort_years": ("年份范围", "Years"),
+    "cohort_follow": ("队列成员", "Cohort membership"),
+    "cohort_follow_each": ("每年按条件重新圈定", "Each year's schools that meet the conditions"),
+    "cohort_follow_year": ("固定为 {year} 年符合条件的学校并跟踪", "The schools that met them in {year}, followed"),
+    "cohort_follow_help": ("固定成员：只取所选年度符合全部条件的学校，在整个年份范围内跟踪它们（其他年度不再按条件筛选），趋势、比较和导出均如此。",
+                           "Fixed membership: the schools that met every condition in the chosen year, followed through the whole range (the other years are not filtered by the conditions) — in the trend, the comparison and the files alike."),
     "cohort_where": ("条件（每行一个）", "Conditions (one per line)"),
     "cohort_where_help": ("每行写一个“列 运算符 值”，运算符为 = != > >= < <= in。例如：\n\n"
                           "urban_rural = 乡村\n\nschool_type in (小学, 教学点)\n\nis_boarding = 是\n\n"

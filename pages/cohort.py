@@ -25,7 +25,11 @@ where = right.text_area(t("cohort_where", lang), key="cohort_where", height=140,
 conditions, errors = cohort.parse_all(where.splitlines())
 for e in errors:
     right.error(e.message(lang, markdown=True) + " " + t("cohort_not_applied", lang))
-spec = cohort.Cohort(filters.region, span[0], span[1], tuple(conditions))
+# fixed membership: the schools meeting the conditions in one year, followed through the range (?follow=YEAR)
+follow = ui.linked(left.selectbox, t("cohort_follow", lang), ["", *range(span[0], span[1] + 1)], key="follow",
+                   default="", format_func=lambda y: t("cohort_follow_each", lang) if y == "" else t(
+                       "cohort_follow_year", lang, year=y), help=t("cohort_follow_help", lang))
+spec = cohort.Cohort(filters.region, span[0], span[1], tuple(conditions), follow or None)
 
 st.markdown(f"**{t('cohort_facets', lang)}**")
 size = ui.cohort("overview", spec, span, columns=list(views.facets(filters.county)))

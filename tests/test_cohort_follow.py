@@ -75,3 +75,28 @@ def test_the_rest_of_a_followed_cohort_is_the_other_schools_of_that_year_followe
                                "left_behind_share")["a"]
     # B alone, both years: 20 / 200 and 54 / 180
     assert [round(m, 6) for m in rest.sort("year")["mean"]] == [0.1, 0.3]
+
+
+def test_the_cohort_page_follows_the_year_in_its_link(monkeypatch, demo_data, demo_frame):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    monkeypatch.chdir(root)
+
+    def schools(follow: str | None) -> int:
+        at = AppTest.from_file(str(root / "pages" / "cohort.py"), default_timeout=180)
+        at.query_params.update({"county": "370724", "from": "2016", "where": "urban_rural = rural"})
+        if follow:
+            at.query_params["follow"] = follow
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if follow:
+            assert at.selectbox(key="follow").value == int(follow)
+        return int(at.metric[0].value.replace(",", ""))
+
+    rural = demo_frame.filter((pl.col("county_code") == "370724") & pl.col("urban_rural_code").is_in(["210", "220"]))
+    # followed: 2016's rural schools; per year: every school that was rural in some year of 2016–2025
+    assert schools("2016") == rural.filter(pl.col("year") == 2016)["school_id"].n_unique()
+    assert schools(None) == rural.filter(pl.col("year") >= 2016)["school_id"].n_unique()

@@ -110,3 +110,25 @@ def test_long_names_are_cut_to_stata_s_32_characters_and_the_label_keeps_the_ful
         labels = reader.variable_labels()
     assert all(len(n) <= 32 for n in labels)
     assert any(label.endswith("[above_degree_teachers_per_student]") for label in labels.values())
+
+
+@pytest.mark.parametrize("layout, rows", [("long", 6), ("wide", 4), ("county", 4)])
+def test_a_panel_layout_goes_through_the_export_command_into_a_labelled_dta(tiny_data, tmp_path, layout, rows):
+    try:
+        data, frame, result, _ = export_commands.cohort(tiny_data, SYSTEM, SPEC, "dta", "zh", panel=layout)
+    finally:
+        database.dispose()
+    path = tmp_path / "p.dta"
+    path.write_bytes(data)
+    # long: the six school-years; wide: the four schools; county: 临朐 2023, 2024, 临淄 2024, 颍州 2024
+    assert len(pd.read_stata(path)) == frame.height == rows
+    assert result.about["query"]["panel"] == layout
+    with pd.io.stata.StataReader(path) as reader:
+        reader.read()
+        labels = reader.variable_labels()
+    if layout == "long":
+        assert labels["in_every_year"] == "范围内每年均有数据"
+        present = frame.filter(pl.col("school_id") == "3707240001")["in_every_year"].to_list()
+        assert present == [True, True]
+    if layout == "wide":
+        assert labels["students_2024"] == "义务教育在校生数 2024 (人)"

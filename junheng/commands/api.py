@@ -44,8 +44,8 @@ def _year(params, name: str) -> int | None:
 
 
 def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang: str, con=None):
-    """GET /api/v1/cohort: region, year_from, year_to, repeated where, follow_year, format → (bytes, format, frame,
-    result, damaged years), exactly as `junheng cohort` with the same arguments."""
+    """GET /api/v1/cohort: region, year_from, year_to, repeated where, follow_year, panel, format → (bytes, format,
+    frame, result, damaged years), exactly as `junheng cohort` with the same arguments."""
     from junheng.data import cohort as cohort_query
     from junheng.data import db
     from junheng.data.scope import EVERYTHING
@@ -56,6 +56,9 @@ def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang
     kind = _one(params, "format", "csv") or "csv"
     if kind not in FORMATS:
         raise Invalid("api_bad_parameter", name="format", value=kind[:20])
+    layout = _one(params, "panel", "") or None
+    if layout is not None and layout not in ("long", "wide", "county"):
+        raise Invalid("api_bad_parameter", name="panel", value=layout[:20])
     year_from, year_to, follow = _year(params, "year_from"), _year(params, "year_to"), _year(params, "follow_year")
     where = [w for w in params.get("where") or [] if w.strip()]
     conditions, errors = grammar.parse_all(where)
@@ -73,7 +76,8 @@ def cohort(data_dir: Path, actor: Account, params: Mapping[str, list[str]], lang
     span = cohort_query.year_span(spec, years)
     if follow is not None and not span[0] <= follow <= span[1]:
         raise Invalid("cohort_err_follow", value=follow, years=f"{span[0]}–{span[1]}")
-    data, frame, result, damaged = exports.cohort(Path(data_dir), actor, spec, kind, lang, con=con, years=span)
+    data, frame, result, damaged = exports.cohort(Path(data_dir), actor, spec, kind, lang, con=con, years=span,
+                                                  panel=layout)
     return data, kind, frame, result, damaged
 
 

@@ -57,13 +57,15 @@ def report(data_dir: Path, actor: Account | None, year: int, kind: str, lang: st
     return data, made
 
 
-def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, con=None, years=None):
+def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, con=None, years=None,
+           panel: str | None = None):
     """A cohort's school-year rows as the cohort page exports them: (file bytes, the export frame, the result, the
     damaged years of the range that are named in the file and left out of it).
 
     kind: csv, xlsx, parquet, json, dta (Stata) or sav (SPSS). result.about holds what the file says of itself (data
     version, generation time, the query and its parameters, how to cite it): in the metadata of Parquet, Stata and
     SPSS files and the JSON body, beside a CSV as a file of its own (the command line) or as headers (the API).
+    panel: long, wide or county (junheng/data/cohort.py `panel`): the rows as a panel, instead of as they are.
     Exact small counts only when JUNHENG_ANALYST_EXACT_COUNTS allows analysts and administrators to see them.
     """
     from junheng.data import cohort as cohort_query
@@ -80,9 +82,11 @@ def cohort(data_dir: Path, actor: Account | None, spec, kind: str, lang: str, co
     exact = settings.flag("JUNHENG_ANALYST_EXACT_COUNTS") and actor is not None and actor.can("analyst")
     result = cohort_query.run(con, spec, scope, tuple(years), 0 if exact else rules["privacy"]["min_count"])
     frame = cohort_query.export_frame(result)
+    if panel:
+        frame = cohort_query.panel(con, scope, spec, tuple(years), frame, panel)
     # years of the range whose snapshot cannot be read are named in the file, never left out in silence
     damaged = cohort_query.damaged_years(db.snapshot_health(Path(data_dir))[1], spec.year_from, spec.year_to)
-    result.about = about(data_dir, spec, tuple(years), kind, lang, result.params, damaged)
+    result.about = about(data_dir, spec, tuple(years), kind, lang, result.params, damaged, panel)
     data = exports.cohort_bytes(frame, kind, lang, {"junheng.query": result.sql, **metadata(result.about)},
                                 damaged_years=damaged, about=result.about)
     audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export",
@@ -102,7 +106,8 @@ def generated_at() -> str:
     return at.isoformat(timespec="seconds")
 
 
-def about(data_dir: Path, spec, years: tuple[int, int], kind: str, lang: str, params: dict, damaged=()) -> dict:
+def about(data_dir: Path, spec, years: tuple[int, int], kind: str, lang: str, params: dict, damaged=(),
+          panel: str | None = None) -> dict:
     """What a cohort file says of itself: the data version (each year's stored version and one checksum over
     them), when it was made, the query (the page's and the API's parameters) and its SQL's bound values, how to
     cite it. Every value is JSON."""
@@ -112,7 +117,8 @@ def about(data_dir: Path, spec, years: tuple[int, int], kind: str, lang: str, pa
     at = generated_at()
     query = {"region": spec.region or "", "year_from": int(years[0]), "year_to": int(years[1]),
              "where": [c.text for c in spec.conditions], "format": kind, "lang": lang,
-             **({"follow_year": int(spec.follow_year)} if getattr(spec, "follow_year", None) is not None else {})}
+             **({"follow_year": int(spec.follow_year)} if getattr(spec, "follow_year", None) is not None else {}),
+             **({"panel": panel} if panel else {})}
     where = spec.region or ("全国" if lang == "zh" else "all regions")
     return {"title": t("cite_title", lang), "generated_at": at, "data_version": versions, "data_checksum": checksum,
             "query": query, "sql_params": json.loads(json.dumps(params, ensure_ascii=False, default=str)),

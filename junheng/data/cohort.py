@@ -172,6 +172,24 @@ def _run_followed(con, cohort: grammar.Cohort, scope, years: tuple[int, int], mi
     return Result(rows, text, params, rows.height, (), every.min_count)
 
 
+def panel(con, scope, cohort: grammar.Cohort, years: tuple[int, int], frame: pl.DataFrame, layout: str
+          ) -> pl.DataFrame:
+    """An export frame as a panel (junheng/rules/cohort_panel.py): long (each row with its school's first and last
+    year in the data, in_every_year, exit), wide (school × measure_year) or county (county × year aggregates).
+    Protected counts are left out of the aggregates (they are published as text, or not at all)."""
+    from junheng.rules import cohort_panel
+    if layout not in cohort_panel.LAYOUTS:
+        raise KeyError(f"not a panel layout: {layout!r}")
+    measures = list(dict.fromkeys(["students", *(f.name for f in grammar.measures() if f.numeric and not f.protected)]))
+    if layout == "wide":
+        return cohort_panel.wide(frame, measures)
+    if layout == "county":
+        return cohort_panel.county_year(frame, measures)
+    spans = db.run(con, "cohort_school_spans", scope, region=cohort.region)
+    last = db.run(con, "snapshot_years", scope)["year"].max()
+    return cohort_panel.with_panel(frame, spans, years, int(last) if last is not None else years[1])
+
+
 def condition_expr(condition: grammar.Condition) -> pl.Expr:
     """The condition as a Polars filter (a null value, e.g. a suppressed count, never meets it)."""
     col, value = pl.col(condition.column), condition.value

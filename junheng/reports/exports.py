@@ -129,10 +129,22 @@ def labelled(frame: pl.DataFrame, lang: str):
     labels = {}
     for name in out.columns:
         f = known.get(name)
+        base, _, year = name.rpartition("_")
+        if f is None and year.isdigit() and len(year) == 4 and base in known:  # a wide panel's measure_YYYY
+            f, name_year = known[base], f" {year}"
+        else:
+            name_year = ""
         if f is not None:
             unit = f.unit(lang)
-            labels[name] = (f.label(lang) + (f" ({unit})" if unit else ""))[:80]
+            labels[name] = (f.label(lang) + name_year + (f" ({unit})" if unit else ""))[:80]
+        elif name in PANEL_LABELS:
+            labels[name] = t(PANEL_LABELS[name], lang)[:80]
     return out.to_pandas(), labels, values
+
+
+# the columns a panel adds (junheng/rules/cohort_panel.py): their labels in the translation table
+PANEL_LABELS = {"first_year": "panel_first_year", "last_year": "panel_last_year",
+                "in_every_year": "panel_in_every_year", "exit": "panel_exit", "schools": "panel_schools"}
 
 
 def _code_label(code: str) -> str:

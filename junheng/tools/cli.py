@@ -395,7 +395,7 @@ def _cohort(args) -> int:
         return _fail(t("cohort_err_follow", lang, value=args.follow_year, years=f"{span[0]}–{span[1]}"))
     try:  # the command line acts as the local system administrator; the command checks, builds and audits
         data, frame, result, damaged = export_commands.cohort(Path(args.data_dir), SYSTEM, spec, kind, lang, con=con,
-                                                         years=cohort_query.year_span(spec, years))
+                                                              years=span, panel=args.panel)
     except Denied as e:
         return _fail(denied_message(e, lang))
     except (pl.exceptions.PolarsError, duckdb.Error) as e:  # the grammar took it, the data could not: say which
@@ -407,9 +407,10 @@ def _cohort(args) -> int:
     about_path.write_text(_json(result.about) + "\n", encoding="utf-8")
     if damaged:  # on standard error: the file is written, but without these years
         print(exports.damaged_note(damaged, lang), file=sys.stderr)
-    schools = frame["school_id"].n_unique() if frame.height else 0
-    print(_msg(lang, f"{frame.height} 个学校·年度（{schools} 所学校）已写入 {_clean(args.out)}",
-               f"{frame.height} school-years ({schools} schools) written to {_clean(args.out)}"))
+    rows = result.rows  # the school-years, whatever the file's layout (a panel's wide or county table)
+    schools = rows["school_id"].n_unique() if rows.height else 0
+    print(_msg(lang, f"{rows.height} 个学校·年度（{schools} 所学校）已写入 {_clean(args.out)}",
+               f"{rows.height} school-years ({schools} schools) written to {_clean(args.out)}"))
     return 0
 
 
@@ -662,6 +663,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "--where 'urban_rural = 乡村' --where 'left_behind_share > 30%%'")
     p.add_argument("--follow-year", type=int, help="fixed membership: the schools that meet the conditions in this "
                    "year, followed through the range (default: each year's schools that meet them)")
+    p.add_argument("--panel", choices=["long", "wide", "county"],
+                   help="long: each row with its school's first_year, last_year, in_every_year and exit (closed or "
+                        "merged); wide: one row per school, one column per measure and year; county: county × year "
+                        "aggregates of the cohort")
     p.add_argument("--format", choices=["csv", "xlsx", "parquet", "json", "dta", "sav"],
                    help="default: from --out's suffix, else csv; dta: Stata 14+, sav: SPSS (both with the "
                         "dictionary's variable and value labels in --lang)")

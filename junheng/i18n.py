@@ -823,6 +823,10 @@ TEXT: dict[str, tuple[str, str]] = {
                             "{year}, with the conditions above: each county's measure is its student-weighted mean, "
                             "standardised across {n} counties (minus the mean, over the standard deviation); distance = "
                             "root mean square of the standardised differences."),
+    "cohort_similar_basis": ("比较的年份", "Years compared"),
+    "cohort_similar_pooled": ("{first}–{last} 年合并", "{first}–{last} pooled"),
+    "cohort_similar_fallback": ("{county} 在 {year} 年没有完整数据（该年队列可能已没有学校），改用 {years} 计算。",
+                                "{county} has no complete values in {year} (the cohort may have no school left that year); {years} is used instead."),
     "cohort_similar_none": ("{county} 在所选指标上没有完整的数据。", "{county} lacks a value for a chosen measure."),
     "similar_distance": ("距离", "Distance"),
     "similar_rank": ("排名", "Rank"),

@@ -34,3 +34,43 @@ def test_similar_counties_show_measures_as_the_summary_does():
     table = cohort_views.similar_table(similar, counties, ["left_behind_share", "students_per_teacher"], "zh")
     assert table.row(0)[-2:] == ("2.6%", "15.6")
     assert table.row(1)[-2:] == ("—", "16.2")
+
+
+def test_similar_counties_fall_back_to_the_pooled_range_when_the_chosen_year_has_no_cohort():
+    import polars as pl
+
+    from junheng.views.cohort_views import similar_counties, years_label
+
+    pooled = pl.DataFrame({"county_code": ["341221", "341222", "341223"], "left_behind_share": [0.4, 0.38, 0.1]})
+    last_year = pl.DataFrame({"county_code": ["341222", "341223"], "left_behind_share": [0.3, 0.1]})  # 临泉: none
+    asked = []
+
+    def values_of(years):
+        asked.append(years)
+        return last_year if years == (2025, 2025) else pooled
+
+    nearest, values, used, fell_back = similar_counties(values_of, "341221", ["left_behind_share"], (2016, 2025),
+                                                        2025, k=1)
+    assert fell_back and used == (2016, 2025) and asked == [(2025, 2025), (2016, 2025)]
+    assert nearest["county_code"].to_list() == ["341221", "341222"]  # 0.38 is nearer 0.40 than 0.10
+    nearest, _, used, fell_back = similar_counties(values_of, "341222", ["left_behind_share"], (2016, 2025), 2025, 1)
+    assert not fell_back and used == (2025, 2025) and nearest["county_code"].to_list() == ["341222", "341223"]
+    assert similar_counties(values_of, "341221", ["left_behind_share"], (2016, 2025), None, 1)[2] == (2016, 2025)
+    assert years_label((2016, 2025), "zh") == "2016–2025 年合并" and years_label((2025, 2025), "en") == "2025"
+
+
+def test_the_similar_view_pools_the_range_by_default_and_says_so(monkeypatch, demo_data):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
+    monkeypatch.chdir(root)
+    at = AppTest.from_file(str(root / "pages" / "cohort.py"), default_timeout=180)
+    at.query_params.update({"county": "370724", "from": "2020", "view": "similar"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="syear").value == ""
+    assert any("2020–2025 年合并" in c.value for c in at.caption)
+    at.selectbox(key="syear").set_value(2025).run()
+    assert not at.exception and any(c.value.startswith("2025 年") for c in at.caption)

@@ -66,10 +66,21 @@ def similar(filters, spec, span, measures, lang: str) -> None:
         st.info(t("cohort_similar_need_county", lang))
         return
     k = st.slider(t("cohort_similar_k", lang), 1, 20, key="cohort_k")
-    values = ui.cohort("county_values", cohort.Cohort("", span[1], span[1], spec.conditions), (span[1], span[1]),
-                       measures=measures)
-    nearest = stats.similar(values, filters.county, measures, k)
-    st.caption(t("cohort_similar_note", lang, year=span[1], n=values.height))
+    # the pooled years of the range by default: a cohort that shrinks (临泉县, 385 schools in 2016, 6 in 2025) still
+    # has a profile to compare
+    chosen = ui.linked(st.selectbox, t("cohort_similar_basis", lang), ["", *range(span[1], span[0] - 1, -1)],
+                       key="syear", default="", format_func=lambda y: views.years_label(span, lang) if y == ""
+                       else str(y))
+
+    def values_of(years):
+        return ui.cohort("county_values", cohort.Cohort("", years[0], years[1], spec.conditions, spec.follow_year),
+                         years, measures=measures)
+    nearest, values, used, fell_back = views.similar_counties(values_of, filters.county, measures, span,
+                                                              chosen or None, k)
+    if fell_back:
+        st.warning(t("cohort_similar_fallback", lang, county=filters.region_md, year=chosen,
+                     years=views.years_label(used, lang)))
+    st.caption(t("cohort_similar_note", lang, year=views.years_label(used, lang), n=values.height))
     if nearest.is_empty():
         st.info(t("cohort_similar_none", lang, county=filters.region_md))
     st.dataframe(views.similar_table(nearest, ui.query("counties_with_data"), measures, lang), hide_index=True,

@@ -124,3 +124,26 @@ def county_counts_map(geometry, counts: pl.DataFrame, lang: str):
     shown["value"] = [float(by_code.get(c, 0)) for c in shown["county_code"]]
     shown["value_text"] = [f"{int(v):,}" for v in shown["value"]]
     return shown
+
+
+def similar_counties(values_of, county: str, measures, span: tuple[int, int], year: int | None = None, k: int = 5):
+    """(the k nearest counties, the county values they were found in, the years used, whether it fell back):
+    over one chosen year, or the pooled school-years of the range (year None). A chosen year in which the county has
+    no complete values (a cohort that shrank to nothing) falls back to the pooled range, and the caller says so.
+    values_of(years) gives the counties' values over those years (data/cohort.py county_values)."""
+    from junheng.rules import cohort_stats
+    used = (year, year) if year is not None else tuple(span)
+    values = values_of(used)
+    nearest = cohort_stats.similar(values, county, measures, k)
+    if nearest.is_empty() and year is not None:
+        pooled = values_of(tuple(span))
+        again = cohort_stats.similar(pooled, county, measures, k)
+        if not again.is_empty():
+            return again, pooled, tuple(span), True
+    return nearest, values, used, False
+
+
+def years_label(years: tuple[int, int], lang: str) -> str:
+    """2025, or 2016–2025 合并 / pooled."""
+    from junheng.i18n import t
+    return str(years[0]) if years[0] == years[1] else t("cohort_similar_pooled", lang, first=years[0], last=years[1])

@@ -230,3 +230,26 @@ def test_the_rate_limit_is_a_sliding_window_per_key():
     assert limiter.allow("a", now=3) == pytest.approx(7)  # the first call leaves the window at 10
     assert limiter.allow("b", now=3) == 0                 # another token counts on its own
     assert limiter.allow("a", now=10.5) == 0
+
+
+@pytest.mark.parametrize("extra, cli_extra", [([("follow_year", "2020")], ["--follow-year", "2020"]),
+                                              ([("panel", "county")], ["--panel", "county"])])
+def test_fixed_membership_and_panels_are_the_clis_files_too(api, tmp_path, monkeypatch, extra, cli_extra):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    status, headers, body = call(api, "/api/v1/cohort", [*cohort_params("csv"), *extra], api["analyst"])
+    assert status == 200, body[:300]
+    out = tmp_path / "c.csv"
+    args = ["cohort", "--data-dir", str(api["data"]), "--region", "370724", "--year-from", "2020", "--year-to", "2025",
+            "--format", "csv", "--out", str(out), *cli_extra]
+    for w in WHERE:
+        args += ["--where", w]
+    assert cli.main(args) == 0
+    assert body == out.read_bytes()
+    assert {k: v for k, v in json.loads(headers["X-Junheng-Query"]).items() if k in ("follow_year", "panel")} == {
+        k: (int(v) if k == "follow_year" else v) for k, v in extra}
+
+
+def test_a_followed_year_outside_the_range_is_400(api):
+    status, _, body = call(api, "/api/v1/cohort", [("region", "370724"), ("year_from", "2020"),
+                                                   ("follow_year", "2016")], api["analyst"])
+    assert status == 400 and json.loads(body)["error"]["code"] == "cohort_err_follow"

@@ -16,7 +16,7 @@ def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
     status = verdicts.region_verdicts_from(ui.query("county_level_results", year=year, region=region),
                                            ui.query("county_row_items", year=year, region=region), rules,
-                                           ui.query("county_items", year=year))
+                                           ui.query("county_items", year=year), year)
     st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")

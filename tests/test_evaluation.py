@@ -181,7 +181,7 @@ def test_cli_evaluate_prints_the_published_shape(tiny_data, capsys):
     # No county table: 基本均衡 cannot pass; the fixture's two 66+ classes fail 优质均衡 whatever is missing.
     assert out["verdicts"] == {"basic": "incomplete", "quality": "fail"}
     assert out["parts"]["quality"]["government"]["items"]["class_size_cap"] == {
-        "value": 2 / 18, "rule": "<= 0.0", "met": False, "source": "computed"}
+        "value": 2 / 18, "rule": "<= 0.0", "met": False, "source": "computed", "bound": "lower"}
     assert set(out["parts"]["quality"]) == {"prerequisite", "resources", "government", "quality", "social", "veto"}
     item = out["parts"]["quality"]["social"]["items"]["social_recognition_rate"]
     assert item == {"value": None, "rule": ">= 0.85", "met": None, "source": "missing"}

@@ -131,8 +131,12 @@ def test_xlsx_has_the_rectification_sheet(demo_data, tmp_path, capsys):
     assert rows[0][:4] == ("优先级", "学段", "学校标识码", "学校名称")
     assert len(rows) - 1 == items.height > 0
     assert [r[2] for r in rows[1:]] == items["school_id"].to_list()
-    assert sum(r[-1] for r in rows[1:]) == pytest.approx(rectification.total_cost(items))
-    assert {"基本均衡", "优质均衡", "评估项目", "学校", "达标方案"} <= set(book.sheetnames)
+    assert sum(r[-1] for r in rows[1:]) == pytest.approx(float(items["cost"].sum()))
+    # each school's additions counted once (one addition serves all its levels): the list's total is the by-school
+    # sheet's, not the sum of the rows
+    by_school = list(book["整改学校汇总"].iter_rows(values_only=True))
+    assert sum(r[5] for r in by_school[1:]) == pytest.approx(rectification.total_cost(items))
+    assert {"基本均衡", "优质均衡", "评估项目", "学校", "达标方案", "分年度方案", "学校汇总"} <= set(book.sheetnames)
     english = tmp_path / "deck_en.xlsx"
     assert cli.main(["report", "--data-dir", str(demo_data), "--county", COUNTY, "--year", str(YEAR), "--out",
                      str(english), "--lang", "en"]) == 0

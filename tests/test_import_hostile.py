@@ -387,8 +387,12 @@ def test_uploads_are_private_randomly_named_and_deleted(data):
 def test_the_page_helpers_leave_no_uploaded_file_behind(data, tmp_path, monkeypatch):
     import tempfile
 
+    from junheng.access import accounts
     from junheng.views import ui
+    from tests.conftest import add_account
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
+    add_account(data, "chief", "admin")  # the page's helpers act for the signed-in administrator (the gate)
+    monkeypatch.setattr(ui.st, "session_state", {"account": accounts.get(data, "chief")})
     content = write_csv(as_text(rows_2025(data)), tmp_path / "x.csv", "gbk").read_bytes()
     upload = Uploaded("临朐县.csv", content)
     leftovers = Path(tempfile.gettempdir()) / "junheng-uploads"  # where the old helpers kept every upload

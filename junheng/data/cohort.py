@@ -17,7 +17,7 @@ from junheng.data import db
 from junheng.rules import cohort as grammar
 from junheng.rules import privacy, published_counts
 
-QUERY = "cohort_rows"
+QUERY = db.COHORT_QUERY
 BASE_QUERY = "cohort_base_rows"
 COUNT_QUERY = "cohort_count_rows"
 CONDITIONS_MARK = "    -- conditions"
@@ -673,14 +673,12 @@ STATISTICS = {"overview": overview, "size": size, "facets": facet_counts, "summa
 # that. A statistic uses it only when every column and condition it needs is in it and the threshold matches (a
 # condition on a raw count, on a protected count or on school_id reads the snapshots as before); pages of rows and
 # exports always read the snapshots.
-BASE_FACETS = ("urban_rural", "school_type", "is_public", "is_boarding", "township")
+BASE_FACETS = db.COHORT_BASE_FACETS
 BASE_KEPT = db.HISTORY_KEPT  # older bases are deleted beyond this many, as older layouts (open connections read them)
 BASE_ROWS = 100_000
 
 
-def base_columns() -> tuple[str, ...]:
-    """The cohort base's columns besides KEYS: the facets and every derived measure (students among them)."""
-    return tuple(dict.fromkeys([*BASE_FACETS, *(f.name for f in grammar.measures())]))
+base_columns = db.cohort_base_columns  # where the base lies is the query layer's to know (it opens it)
 
 
 def fits_base(cohort: grammar.Cohort, columns, min_count: int) -> bool:
@@ -701,15 +699,7 @@ def has_base(con, min_count: int, memo: dict | None = None) -> bool:
     return memo[key]
 
 
-def base_path(data_dir, manifest: dict | None, min_count: int):
-    """Where the cohort base of the current versions, this threshold and these measures is (or would be)."""
-    import hashlib
-    from pathlib import Path
-    folder = db.history_path(Path(data_dir), manifest)
-    if folder is None:
-        return None
-    key = "\n".join([folder.name, str(int(min_count)), db.query_text(QUERY), *base_columns()])
-    return Path(data_dir) / "aggregates" / "cohort_base" / f"{hashlib.sha1(key.encode()).hexdigest()[:12]}.parquet"
+base_path = db.cohort_base_path
 
 
 def write_base(data_dir, min_count: int):

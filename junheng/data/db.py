@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from junheng.data import manifest as manifest_files
 from junheng.settings import QUERY_DIR
 
 
@@ -100,10 +101,9 @@ def connect(data_dir: Path, rules: dict | None = None) -> duckdb.DuckDBPyConnect
         f"province_code, province_name, in_statistics from read_parquet({_quote(county_file)})"
     )
     years = [int(p.parent.name.removeprefix("year=")) for p in files]
-    from junheng.data import store
     try:
-        synthetic = store.synthetic_counties(data_dir)
-    except store.ManifestError:  # nothing counts as synthetic: a guest is shown less, never more
+        synthetic = manifest_files.synthetic_counties(data_dir)
+    except manifest_files.ManifestError:  # nothing counts as synthetic: a guest is shown less, never more
         synthetic = {}
     # From one frame: an insert per county and year took 5 s at national size.
     synthetic_rows = pl.DataFrame({"county_code": [c for y in years for c in sorted(synthetic.get(y, ()))],
@@ -149,9 +149,8 @@ def _county_items(con, data_dir: Path) -> None:
     year whose file cannot be read is left out and logged (its items then read as not assessed)."""
     import logging
 
-    from junheng.data import store
     frames = []
-    for path in sorted(store.COUNTY_ITEMS.root(data_dir).glob("year=*/part-0.parquet")):
+    for path in sorted(manifest_files.COUNTY_ITEMS.root(data_dir).glob("year=*/part-0.parquet")):
         try:
             frames.append(pl.read_parquet(path, columns=["county_code", "item", "value"]).with_columns(
                 pl.lit(int(path.parent.name.removeprefix("year=")), dtype=pl.Int32).alias("year")))
@@ -165,12 +164,32 @@ def _county_items(con, data_dir: Path) -> None:
         con.unregister("_county_items_rows")
 
 
+COHORT_QUERY = "cohort_rows"  # the cohort's rows (junheng/data/cohort.py builds its statements from it)
+COHORT_BASE_FACETS = ("urban_rural", "school_type", "is_public", "is_boarding", "township")
+
+
+def cohort_base_columns() -> tuple[str, ...]:
+    """The cohort base's columns besides its keys: the facets and every derived measure (students among them)."""
+    from junheng.rules import cohort as grammar
+    return tuple(dict.fromkeys([*COHORT_BASE_FACETS, *(f.name for f in grammar.measures())]))
+
+
+def cohort_base_path(data_dir: Path, manifest: dict | None, min_count: int) -> Path | None:
+    """Where the cohort base of the current versions, this threshold and these measures is (or would be): written
+    by junheng/data/cohort.py write_base, opened here."""
+    import hashlib
+    folder = history_path(Path(data_dir), manifest)
+    if folder is None:
+        return None
+    key = "\n".join([folder.name, str(int(min_count)), query_text(COHORT_QUERY), *cohort_base_columns()])
+    return Path(data_dir) / "aggregates" / "cohort_base" / f"{hashlib.sha1(key.encode()).hexdigest()[:12]}.parquet"
+
+
 def _cohort_base(con, data_dir: Path, manifest: dict | None, rules: dict, damaged: dict) -> None:
     """The raw `_cohort_base` (junheng/data/cohort.py write_base) and its threshold, when written for the current
     versions and the rules' privacy threshold; else an empty one (the statistics read the snapshots)."""
-    from junheng.data import cohort
     min_count = (rules.get("privacy") or {}).get("min_count")
-    path = cohort.base_path(data_dir, manifest, int(min_count)) if isinstance(min_count, int) else None
+    path = cohort_base_path(data_dir, manifest, int(min_count)) if isinstance(min_count, int) else None
     if path is not None and path.exists() and not damaged:
         con.execute(f"create view _cohort_base as select * from read_parquet({_quote(path)})")  # our own path
         con.execute("create table _cohort_base_threshold as select $min_count::integer as min_count",

@@ -39,7 +39,6 @@ import logging
 import os
 import shutil
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,106 +46,36 @@ import polars as pl
 from filelock import Timeout
 
 from junheng.data import backend
-from junheng.i18n import t
+from junheng.data.manifest import (  # noqa: F401 — the store's layout and errors, named here for its callers
+    BACKUP,
+    COUNTY_ITEMS,
+    MANIFEST,
+    PENDING,
+    SCHOOLS,
+    TABLES,
+    ManifestError,
+    StoreError,
+    Table,
+    _backup_usable,
+    _manifest_problem,
+    _say,
+    current_path,
+    provenance_of,
+    read_manifest,
+    synthetic_counties,
+    version_path,
+)
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = backend.LOCK_NAME
 LOCK_WAIT_S = 30
-MANIFEST = "manifest.json"
-BACKUP = "manifest.json.bak"
-PENDING = ".pending.json"
-
-
-@dataclass(frozen=True)
-class Table:
-    """Where one versioned table's files lie under the data directory: its folder ('' the data directory itself)
-    holds the manifest, its backup, the pending note and versions/; current files are under current_folder."""
-    folder: str
-    current_folder: str
-    sort_by: tuple[str, ...]  # version files are sorted so one county's rows sit together
-    aggregated: bool          # whether a write rebuilds the pre-aggregates (the school rows only)
-
-    def root(self, data_dir: Path) -> Path:
-        return Path(data_dir) / self.folder
-
-    def current_path(self, data_dir: Path, year: int) -> Path:
-        return self.root(data_dir) / self.current_folder / f"year={year}" / "part-0.parquet"
-
-    def version_path(self, data_dir: Path, year: int, version: str) -> Path:
-        return self.root(data_dir) / "versions" / f"year={year}" / f"{version}.parquet"
-
-    def shown(self, name: str) -> str:
-        """A file of the table as messages name it: relative to the data directory, never a server path."""
-        return f"{self.folder}/{name}" if self.folder else name
-
-
-SCHOOLS = Table("", "snapshots", ("county_code", "school_id"), aggregated=True)
-COUNTY_ITEMS = Table("county_items", "", ("county_code", "item"), aggregated=False)
-TABLES = (SCHOOLS, COUNTY_ITEMS)
-
-
-class StoreError(RuntimeError):
-    """A write or rollback that cannot go on; the message says why (zh / en) and names no server path."""
-
-
-class ManifestError(StoreError, ValueError):
-    """manifest.json cannot be read or does not have the expected shape."""
-
-
-def _say(key: str, lang: str | None, **values) -> str:
-    """The message in lang, or in both languages (zh / en) when the caller has none."""
-    if lang in ("zh", "en"):
-        return t(key, lang, **values)
-    return f"{t(key, 'zh', **values)} / {t(key, 'en', **values)}"
 
 
 def lock(data_dir: Path, timeout: float = LOCK_WAIT_S):
     """The store's write lock, held for a whole import so writes never interleave: a lock file in the data
     directory (one host), or a PostgreSQL advisory lock when JUNHENG_DATABASE_URL is set (every host)."""
     return backend.write_lock(data_dir, timeout)
-
-
-def read_manifest(data_dir: Path, lang: str | None = None, table: Table = SCHOOLS) -> dict:
-    """The manifest, checked: a damaged one raises ManifestError saying how to recover (no path beyond its name)."""
-    root = table.root(data_dir)
-    path = root / MANIFEST
-    if not path.exists():
-        return {"years": {}}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        problem = _manifest_problem(manifest)
-    except (OSError, UnicodeDecodeError) as e:
-        problem = type(e).__name__
-    except json.JSONDecodeError as e:
-        problem = f"JSON, line {e.lineno}"
-    if problem:
-        key = "store_manifest_damaged" if _backup_usable(root) else "store_manifest_damaged_no_backup"
-        raise ManifestError(_say(key, lang, file=table.shown(MANIFEST), backup=table.shown(BACKUP), detail=problem))
-    return manifest
-
-
-def _manifest_problem(manifest) -> str | None:
-    """What is wrong with the manifest's shape, or None."""
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("years"), dict):
-        return "years"
-    for year, entry in manifest["years"].items():
-        if not str(year).isdigit() or not isinstance(entry, dict):
-            return f"years.{year}"
-        versions = entry.get("versions")
-        if not isinstance(versions, list) or not all(isinstance(v, dict) and isinstance(v.get("id"), str)
-                                                     for v in versions):
-            return f"years.{year}.versions"
-        if entry.get("current") not in {v["id"] for v in versions}:
-            return f"years.{year}.current"
-    return None
-
-
-def _backup_usable(root: Path) -> bool:
-    try:
-        return _manifest_problem(json.loads((Path(root) / BACKUP).read_text(encoding="utf-8"))) is None
-    except (OSError, ValueError):
-        return False
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -182,14 +111,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def current_path(data_dir: Path, year: int) -> Path:
-    return SCHOOLS.current_path(data_dir, year)
-
-
-def version_path(data_dir: Path, year: int, version: str) -> Path:
-    return SCHOOLS.version_path(data_dir, year, version)
 
 
 def _swap_in(source: Path, target: Path) -> None:
@@ -273,15 +194,6 @@ def _write(data_dir: Path, year: int, manifest: dict, frame: pl.DataFrame, entry
 
 
 NEW = object()  # in a provenance change: "the version being written"
-
-
-def provenance_of(year_entry: dict) -> dict[str, str]:
-    """County code -> the version its current rows came from (stores written before per-county imports: the
-    current version for every county of the year's latest whole-year write)."""
-    if "provenance" in year_entry:
-        return dict(year_entry["provenance"])
-    current = next((v for v in year_entry.get("versions", []) if v.get("id") == year_entry.get("current")), {})
-    return {c: current["id"] for c in current.get("counties", [])}
 
 
 def _current_frame(data_dir: Path, year: int) -> pl.DataFrame | None:
@@ -391,21 +303,6 @@ def rollback(data_dir: Path, year: int, version: str, lang: str | None = None, r
             return read_manifest(data_dir)["years"][str(year)]["versions"][-1]
     except Timeout:
         raise StoreError(busy_message(data_dir, lang)) from None
-
-
-def synthetic_counties(data_dir: Path) -> dict[int, set[str]]:
-    """Per year, the counties whose current rows are synthetic (demo) data: the synthetic notice and guests'
-    scope are per county and year. A damaged manifest raises ManifestError."""
-    years = read_manifest(data_dir)["years"]
-    out = {}
-    for year, entry in years.items():
-        synthetic = {v["id"] for v in entry.get("versions", []) if v.get("synthetic") is True}
-        provenance = provenance_of(entry)
-        if not provenance and entry.get("synthetic") is True and current_path(data_dir, int(year)).exists():
-            codes = pl.read_parquet(current_path(data_dir, int(year)), columns=["county_code"])["county_code"]
-            provenance = {c: entry["current"] for c in codes.unique().to_list()}
-        out[int(year)] = {c for c, v in provenance.items() if v in synthetic}
-    return out
 
 
 def _commit(data_dir: Path, year: int, manifest: dict, version: str, lang: str | None,

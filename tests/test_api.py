@@ -159,11 +159,13 @@ def test_every_call_is_in_the_audit_log(api):
     call(api, "/api/v1/cohort", cohort_params("csv"), api["analyst"])
     call(api, "/api/v1/cohort", [("region", "370725")], api["analyst"])
     call(api, "/api/v1/counties")
+    call(api, "/api/v1/cohort", [("region", "370724"), ("format", "exe")], api["analyst"])
     log = audit.entries(api["data"]).head(audit.entries(api["data"]).height - before)
-    assert log.height == 4
+    assert log.height == 5
     got = sorted(zip(log["account"], log["action"], log["region"]))
     assert got == sorted([("token:lq_viewer", "api_read", "370724"), ("token:lq_analyst", "export", "370724"),
-                          ("token:lq_analyst", "api_refused", "370725"), ("api:anonymous", "api_refused", "")])
+                          ("token:lq_analyst", "api_refused", "370725"), ("api:anonymous", "api_refused", ""),
+                          ("token:lq_analyst", "api_refused", "370724")])
 
 
 def test_a_revoked_token_is_refused_at_its_next_call(api):

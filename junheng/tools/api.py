@@ -149,12 +149,12 @@ def handle(request, endpoint: str, work):
         if "role" in e.values:
             body["error"]["message"] = message(e, lang)
         return _json_response(body, status)
-    except api_commands.Invalid as e:
-        return _json_response(error_body(e.key, lang, **e.values), 400)
-    except AccountError as e:
+    except (api_commands.Invalid, AccountError) as e:  # every call is in the audit log, a refused one too
+        api_commands.refused(data_dir, actor, endpoint, e.key, region)
         return _json_response(error_body(e.key, lang, **e.values), 400)
     except Exception:  # logged with its traceback on the server; the caller gets the generic message
         log.exception("API call %s failed", endpoint)
+        api_commands.refused(data_dir, actor, endpoint, "api_failed", region)
         return _json_response(error_body("api_failed", lang), 500)
 
 

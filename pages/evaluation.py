@@ -2,10 +2,12 @@
 import polars as pl
 import streamlit as st
 
-from junheng.rules import evaluation, indicators, verdicts
-from junheng.figures import charts, evaluation_tables as tables, maps
-from junheng.views import evaluation_views as kit, present, report_views, ui
+from junheng.figures import charts, maps
+from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
+from junheng.rules import evaluation, indicators, verdicts
+from junheng.views import evaluation_views as kit
+from junheng.views import present, report_views, ui
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()

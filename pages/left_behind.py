@@ -2,10 +2,10 @@
 import polars as pl
 import streamlit as st
 
-from junheng.rules import left_behind, overview
 from junheng.figures import charts, maps
-from junheng.views import left_behind_data, present, table_formats, ui
 from junheng.i18n import t
+from junheng.rules import left_behind, overview
+from junheng.views import left_behind_data, present, table_formats, ui
 
 filters = ui.page_filters()
 lang, year, rules = filters.lang, filters.year, ui.rules()
@@ -50,7 +50,8 @@ if filters.county:
 
 region_years = left_behind.region_years(totals.filter(pl.col("county_code").str.starts_with(filters.region)), min_count)
 present.chart(charts.count_share_chart(region_years, "left_behind_students", "left_behind_share", {
-    k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang), "left_behind_trend", lang)
+    k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang),
+    "left_behind_trend", lang)
 
 choices = [b for b in left_behind.BREAKDOWNS if filters.county or b != "township"]
 by = ui.linked(st.segmented_control, t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",

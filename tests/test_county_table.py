@@ -7,8 +7,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from junheng.data.scope import EVERYTHING
 from junheng.data import county_table, db, store
+from junheng.data.scope import EVERYTHING
 from junheng.reports import templates
 from junheng.rules import verdicts
 from junheng.tools import cli

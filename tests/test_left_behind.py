@@ -6,9 +6,9 @@ import polars as pl
 import pytest
 
 from junheng import settings
+from junheng.i18n import labels, t
 from junheng.reports import exports
 from junheng.rules import indicators, left_behind, privacy
-from junheng.i18n import labels, t
 from tests.conftest import frame, school
 
 RULES = settings.load_thresholds()
@@ -259,7 +259,8 @@ def read_old_tables(reader: Reader, care: pl.DataFrame, prefecture: str) -> None
         for by in left_behind.BREAKDOWNS:
             sums = rows.group_by(by).agg(pl.col("left_behind_students").sum())
             tables[by] = sums.select(
-                pl.col(by).map_elements(lambda v, b=by: _label(b, v), return_dtype=pl.String).alias(t(f"by_{by}", "zh")),
+                pl.col(by).map_elements(lambda v, b=by: _label(b, v), return_dtype=pl.String)
+                .alias(t(f"by_{by}", "zh")),
                 pl.when((pl.col("left_behind_students") > 0) & (pl.col("left_behind_students") < MIN))
                 .then(pl.lit(f"<{MIN}")).otherwise(pl.col("left_behind_students").cast(pl.String)).alias("留守儿童数"))
         _read_county(reader, rows, code, gap_list, tables)
@@ -360,7 +361,6 @@ def _every_sum_every_round(system, lo, hi, rounds=1000):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_propagation_of_only_the_changed_sums_equals_every_sum_every_round(seed):
-    from junheng.rules import privacy
     rng = np.random.default_rng(seed)
     n = 400
     rows = pl.DataFrame({"county_code": rng.choice(["370724", "370725", "370726"], n),

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from junheng import settings
-from junheng.data.scope import EVERYTHING
 from junheng.data import db
+from junheng.data.scope import EVERYTHING
 from junheng.rules import left_behind, privacy
 
 RULES = settings.load_thresholds()
@@ -26,7 +26,8 @@ def test_a_region_adds_the_split_counties_and_puts_the_others_in_one_row_by_hand
     # row, with 370703, whose total 3 is itself a small count: 33 + 3 = 36, hidden because a county total in
     # it is hidden ("*"); the shown rows add 370701 only.
     rows = pl.DataFrame([stored_rows("370701", "urban", 10, "shown"), stored_rows("370701", "rural", 20, "shown"),
-                         stored_rows("370702", "urban", 3, "primary"), stored_rows("370702", "rural", 30, "complementary"),
+                         stored_rows("370702", "urban", 3, "primary"),
+                         stored_rows("370702", "rural", 30, "complementary"),
                          stored_rows("370703", "urban", 2, "primary", "primary"),
                          stored_rows("370703", "rural", 1, "primary", "primary")])
     out = left_behind.stored_breakdown(rows, RULES).sort("group")

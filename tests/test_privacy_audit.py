@@ -203,8 +203,8 @@ def demo_con(demo_data):
 
 
 def _hidden_school(con, county: str, year: int) -> str:
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
+    from junheng.data.scope import EVERYTHING
     rows = dc.run(con, _cohort(county, (year, year)), EVERYTHING, (year, year), MIN).rows
     hidden = rows.filter((pl.col("left_behind_status") != "shown") & (pl.col("students") > 0))
     assert hidden.height > 0
@@ -212,8 +212,8 @@ def _hidden_school(con, county: str, year: int) -> str:
 
 
 def test_two_cohorts_that_differ_by_one_hidden_school_have_the_same_left_behind_statistics(demo_con):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
+    from junheng.data.scope import EVERYTHING
     school = _hidden_school(demo_con, "341203", 2025)
     a = _cohort("341203", (2025, 2025))
     b = _cohort("341203", (2025, 2025), f"school_id != {school}")
@@ -226,8 +226,8 @@ def test_two_cohorts_that_differ_by_one_hidden_school_have_the_same_left_behind_
 
 
 def test_a_year_range_shifted_by_one_adds_only_that_years_published_counts(demo_con):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
+    from junheng.data.scope import EVERYTHING
     from junheng.rules import cohort_stats
     both = dc.run(demo_con, _cohort("3412", (2024, 2025)), EVERYTHING, (2024, 2025), MIN).rows
     for years in ((2024, 2025), (2025, 2025)):
@@ -242,8 +242,8 @@ def test_a_year_range_shifted_by_one_adds_only_that_years_published_counts(demo_
 
 
 def test_a_region_minus_its_parts_leaves_no_hidden_count(demo_con):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
+    from junheng.data.scope import EVERYTHING
     region = dc.run(demo_con, _cohort("3412", (2025, 2025)), EVERYTHING, (2025, 2025), MIN).rows
     counties = sorted(set(region["county_code"]))
     total = region["left_behind_students"].sum()
@@ -256,8 +256,8 @@ def test_a_region_minus_its_parts_leaves_no_hidden_count(demo_con):
 
 
 def test_sorted_rows_never_place_a_hidden_count_by_its_value(demo_con, demo_frame):
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
+    from junheng.data.scope import EVERYTHING
     rows = dc.run(demo_con, _cohort("341203", (2025, 2025)), EVERYTHING, (2025, 2025), MIN).rows
     ordered = rows.sort("left_behind_students", descending=True, nulls_last=True)
     hidden = ordered.filter(pl.col("left_behind_students").is_null())
@@ -274,9 +274,9 @@ def test_the_rerun_script_gives_the_pages_rows_and_published_values(demo_data, d
 
     import duckdb
 
-    from junheng.data.scope import EVERYTHING
     from junheng.data import cohort as dc
     from junheng.data import db
+    from junheng.data.scope import EVERYTHING
     years = (2024, 2025)
     spec = _cohort("3412", years, "left_behind_students > 3", "urban_rural = 乡村")
     page = dc.run(demo_con, spec, EVERYTHING, years, MIN)

@@ -55,7 +55,8 @@ def hand_plan(hand, rules):
 
 def test_rectification_rows_are_the_hand_shortfalls(hand, rules):
     items, county = rectification.rectification(hand, rules)
-    got = {(r["school_id"], r["indicator"]): (r["priority"], r["shortfall"], r["cost"]) for r in items.iter_rows(named=True)}
+    got = {(r["school_id"], r["indicator"]): (r["priority"], r["shortfall"], r["cost"])
+           for r in items.iter_rows(named=True)}
     assert got == {
         ("A", "building_area_per_student"): (3, 50.0, 150_000.0),
         ("B", "sports_area_per_student"): (1, 150.0, 60_000.0),
@@ -113,7 +114,8 @@ def _independent_passes(rows: list[dict], add: dict, rules: dict) -> np.ndarray:
     met = np.zeros((len(rows), size))
     near = np.ones((len(rows), size), dtype=bool)
     for column, scale, minimum in minimums.values():
-        x = np.stack([(rows[i][column] + add.get((i, column), np.zeros(size))) / p[i] * scale for i in range(len(rows))])
+        x = np.stack([(rows[i][column] + add.get((i, column), np.zeros(size))) / p[i] * scale
+                      for i in range(len(rows))])
         met += x >= minimum - 1e-9
         near &= x >= 0.85 * minimum - 1e-9
         mean = (p[:, None] * x).sum(axis=0) / p.sum()

@@ -17,15 +17,15 @@ import polars as pl
 import pytest
 from pptx import Presentation
 
-from tests.hostile import NAMES, hostile_rows
 from junheng import escape, settings
-from junheng.data.scope import EVERYTHING, Scope
 from junheng.data import db, demo
+from junheng.data.scope import EVERYTHING, Scope
 from junheng.i18n import t
 from junheng.reports import content, deck, pdf
 from junheng.reports import report as report_module
 from junheng.rules import indicators, rectification
 from junheng.tools import cli
+from tests.hostile import NAMES, hostile_rows
 
 COUNTY, PREFECTURE, YEAR = "370724", "3707", 2025
 

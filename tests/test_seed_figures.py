@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from junheng.data.scope import Scope
 from junheng.data import db, demo
+from junheng.data.scope import Scope
 from tests.conftest import frame, school
 
 

@@ -4,8 +4,8 @@ import copy
 import polars as pl
 import pytest
 
-from junheng.data.scope import Scope
 from junheng import settings
+from junheng.data.scope import Scope
 from junheng.rules import evaluation, verdicts
 from tests.conftest import frame, school
 from tests.test_evaluation import even_school
@@ -315,7 +315,8 @@ def test_page_names_the_reason_of_a_fail_and_shows_both_values_where_they_disagr
     rows = passing_rows() | {"class_size_cap": (0.125, None)}
     result, parts = county_verdicts(rows, assessed, RULES)
     line = tables.verdict_line("quality", result["quality"], parts["quality"], RULES, "zh")
-    assert line == ("**优质均衡：未达到** — 未达标：超过班额标准的班级比例（小学 >45 人，初中 >50 人）（12.5%，标准 ≤ 0%）、"
+    assert line == ("**优质均衡：未达到** — 未达标："
+                    "超过班额标准的班级比例（小学 >45 人，初中 >50 人）（12.5%，标准 ≤ 0%）、"
                     "社会认可度（80%，标准 ≥ 85%）")
     table = tables.parts_table("quality", parts["quality"], RULES, "zh")
     row = table.filter(pl.col("评估项目").str.starts_with("超过班额")).row(0, named=True)
@@ -331,7 +332,8 @@ def test_status_map_and_region_table_have_a_colour_and_words_for_incomplete():
     out = verdicts.region_verdicts(frame([even_school("3707240001")]), RULES)
     counties = pl.DataFrame({"county_code": ["370724"], "county_name": ["临朐县"]})
     row = tables.region_table(out, counties, "zh").row(0, named=True)
-    assert (row["基本均衡结论"], row["优质均衡结论"], row["评估状态"]) == ("待评估", "待评估", "基本均衡待评估（部分未评估）")
+    assert (row["基本均衡结论"], row["优质均衡结论"], row["评估状态"]) == (
+        "待评估", "待评估", "基本均衡待评估（部分未评估）")
 
 
 def test_gaps_page_school_size_uses_the_combined_school_cap(tmp_path, boundary_dir):

@@ -66,6 +66,7 @@ def test_the_page_says_why(data, monkeypatch):
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
+
     from tests.conftest import sign_in
     _, failing = sample_counties()
     if county_table.versions(data).is_empty():
@@ -91,8 +92,8 @@ def test_the_page_says_why(data, monkeypatch):
 def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data):
     """The evaluation page's region view reads what each version stored (db.EVALUATED), not 250,000 school rows:
     the same verdicts, parts and failing items as evaluating the rows, with the sample county table too."""
-    from junheng.data.scope import EVERYTHING
     from junheng.data import db
+    from junheng.data.scope import EVERYTHING
     rules = settings.load_thresholds()
     con = db.connect(data, rules)  # written with the version, or here once if the data are older
     assert all(db.aggregate_path(data, YEAR, name, db.evaluated_params(name, rules)).exists() for name in db.EVALUATED)
@@ -100,9 +101,9 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
     for region in ("", "37", "370724"):
         from_rows = verdicts.region_verdicts(db.run(con, "school_rows", EVERYTHING, year=YEAR, region=region), rules,
                                              table)
-        stored = verdicts.region_verdicts_from(db.run(con, "county_level_results", EVERYTHING, year=YEAR, region=region),
-                                               db.run(con, "county_row_items", EVERYTHING, year=YEAR, region=region),
-                                               rules, table, YEAR)
+        stored = verdicts.region_verdicts_from(
+            db.run(con, "county_level_results", EVERYTHING, year=YEAR, region=region),
+            db.run(con, "county_row_items", EVERYTHING, year=YEAR, region=region), rules, table, YEAR)
         assert stored.height == from_rows.height > 0
         assert stored.equals(from_rows), region
 
@@ -110,8 +111,8 @@ def test_stored_evaluation_aggregates_give_the_verdicts_of_the_school_rows(data)
 def test_stored_count_statuses_are_the_ones_computed_from_the_rows(data):
     """The cohort page reads which left-behind and migrant counts may be published from what each version stored;
     they equal the statuses decided from the rows (per county, so any region's rows give the same)."""
-    from junheng.data.scope import EVERYTHING
     from junheng.data import db
+    from junheng.data.scope import EVERYTHING
     from junheng.rules import published_counts
     rules = settings.load_thresholds()
     con = db.connect(data, rules)

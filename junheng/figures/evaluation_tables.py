@@ -68,11 +68,13 @@ def school_table(verdicts: pl.DataFrame, level: str, lang: str) -> pl.DataFrame:
     return rows.select(
         pl.col("school_id").alias(t("school_id", lang)),
         pl.col("school_name").alias(t("school_name", lang)),
-        pl.col("urban_rural_group").replace_strict(labels("group", indicators.GROUPS, lang), default="—").alias(t("urban_rural", lang)),
+        pl.col("urban_rural_group").replace_strict(labels("group", indicators.GROUPS, lang), default="—")
+        .alias(t("urban_rural", lang)),
         pl.col("students").alias(t("students", lang)),
         *[pl.col(k).round(2).alias(indicators.by_key(k).label(lang)) for k in keys],
         pl.col("meets").alias(t("minimums_met", lang)),
-        pl.col("school_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String).alias(t("verdict", lang)),
+        pl.col("school_pass").replace_strict({True: t("pass", lang), False: t("fail", lang)}, return_dtype=pl.String)
+        .alias(t("verdict", lang)),
         gap_text.alias(t("to_reach_minimum", lang)),
     )
 

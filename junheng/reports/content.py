@@ -226,7 +226,8 @@ def _evaluation(ctx, result, verdict, parts, levels, history) -> list[Section]:
     out = []
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
     for key in verdicts.EVALUATIONS:
-        lines = [t("report_verdict", lang, evaluation=t(f"eval_{key}", lang), verdict=t(f"verdict_{verdict[key]}", lang)),
+        lines = [t("report_verdict", lang, evaluation=t(f"eval_{key}", lang),
+                   verdict=t(f"verdict_{verdict[key]}", lang)),
                  tables.parts_summary(key, parts[key], lang)]
         section_tables = []
         for lv in levels:
@@ -241,7 +242,8 @@ def _evaluation(ctx, result, verdict, parts, levels, history) -> list[Section]:
                          mark=tables.mark(level["quality"]["pass"], lang)).replace("**", "")
             section_tables.append(Table(t(f"level_{lv}", lang), frame, note))
         out.append(Section(t("report_eval_title", lang, evaluation=t(f"eval_{key}", lang)), lines, section_tables))
-        items = tables.parts_table(key, parts[key], rules, lang).drop(t("col_computed", lang), t("col_self_assessed", lang))
+        items = tables.parts_table(key, parts[key], rules, lang).drop(t("col_computed", lang),
+                                                                      t("col_self_assessed", lang))
         decided = items.filter(pl.col(t("col_met", lang)) != t("part_incomplete", lang))
         open_items = items.height - decided.height
         out.append(Section(t("report_parts_title", lang, evaluation=t(f"eval_{key}", lang)),
@@ -251,7 +253,8 @@ def _evaluation(ctx, result, verdict, parts, levels, history) -> list[Section]:
             from junheng.reports import pictures
             lv = levels[0]
             out.append(Section(t("report_trend_title", lang, evaluation=t(f"eval_{key}", lang)),
-                               picture=pictures.chart_png(_big(charts.cv_trend_chart(trend, key, lv, lang)), 900, 470, 2.5),
+                               picture=pictures.chart_png(_big(charts.cv_trend_chart(trend, key, lv, lang)),
+                                                          900, 470, 2.5),
                                caption=t("report_trend_caption", lang, level=t(f"level_{lv}", lang))))
     return out
 
@@ -263,7 +266,8 @@ def _big(fig):
 
 def _quality_frame(level: dict, lang: str) -> pl.DataFrame:
     frame = _cv_frame(tables.quality_table(level, lang), lang)
-    return frame.insert_column(2, pl.Series(t("threshold", lang), [f"≤ {level['quality']['threshold']}"] * frame.height))
+    return frame.insert_column(2, pl.Series(t("threshold", lang),
+                                            [f"≤ {level['quality']['threshold']}"] * frame.height))
 
 
 def _maps(ctx: _Context, row: dict, self_table: pl.DataFrame) -> list[Section]:
@@ -500,7 +504,8 @@ def _plan_frame(best: plans.Plan, lang: str) -> pl.DataFrame:
 def _closing(ctx: _Context) -> list[str]:
     lang, rules = ctx.lang, ctx.rules
     return [t("report_method_rules", lang),
-            t("school_rule", lang, min_met=rules["quality"]["school_min_met"], share=rules["quality"]["school_rest_share"],
+            t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
+              share=rules["quality"]["school_rest_share"],
               tp=rules["rules"]["teaching_point_min_students"]).replace("**", ""),
             tables.counting_rules(rules, lang).replace("**", ""),
             t("report_method_costs", lang),
@@ -538,7 +543,8 @@ def _bulletin(ctx: _Context) -> Report:
         from junheng.reports import pictures
         geometry = boundaries.read(ctx.data_dir, "county")
         sections.append(Section(t("report_county_map", lang, prefecture=row["prefecture_name"], year=year),
-                                picture=pictures.map_png(_status_map(geometry, status, lang, None), 800, 430, scale=2.5),
+                                picture=pictures.map_png(_status_map(geometry, status, lang, None), 800, 430,
+                                                         scale=2.5),
                                 caption=t("report_county_map_caption", lang)))
     std_columns = [t(c, lang) for c in ("county_name", "public_standardized_pct", "standardization_year",
                                         "share_56_plus_pct", "classes_66_plus", "large_class_year")]

@@ -105,7 +105,8 @@ def _font(font, size: int, bold: bool, colour) -> None:
     for tag in ("a:latin", "a:ea", "a:cs"):
         element = rpr.find(f"{{http://schemas.openxmlformats.org/drawingml/2006/main}}{tag.split(':')[1]}")
         if element is None:
-            element = rpr.makeelement(f"{{http://schemas.openxmlformats.org/drawingml/2006/main}}{tag.split(':')[1]}", {})
+            element = rpr.makeelement(
+                f"{{http://schemas.openxmlformats.org/drawingml/2006/main}}{tag.split(':')[1]}", {})
             rpr.append(element)
         element.set("typeface", FONT)
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import polars as pl
 
-from junheng.data.scope import Scope
 from junheng.data import db
+from junheng.data.scope import Scope
 from junheng.i18n import t
 from junheng.reports import content, exports
 

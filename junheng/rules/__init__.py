@@ -1,1 +1,2 @@
-"""The official rules as pure functions on Polars frames: indicators, evaluation, standardization, left-behind children, privacy."""
+"""The official rules as pure functions on Polars frames: indicators, evaluation, standardization, left-behind
+children, privacy."""

@@ -41,7 +41,8 @@ def summary(rows: pl.DataFrame, measures) -> pl.DataFrame:
     """One row per measure: school-years with a value, enrolment-weighted mean, median, p10, p90."""
     parts = [rows.select(pl.lit(m).alias("measure"), *_stats(m)) for m in measures if m in rows.columns]
     if not parts:
-        return pl.DataFrame(schema={"measure": pl.String, "schools": pl.UInt32, **{s: pl.Float64 for s in STATISTICS[1:]}})
+        return pl.DataFrame(schema={"measure": pl.String, "schools": pl.UInt32,
+                                    **{s: pl.Float64 for s in STATISTICS[1:]}})
     return pl.concat(parts, how="vertical_relaxed")
 
 
@@ -121,7 +122,8 @@ def similar(counties: pl.DataFrame, target: str, measures, k: int = 5) -> pl.Dat
     usable = counties.drop_nulls(measures).filter(pl.all_horizontal(pl.col(m).is_not_nan() for m in measures)) \
         if measures else counties.head(0)
     if target not in set(usable["county_code"]) or not measures:
-        return usable.head(0).with_columns(pl.lit(None, pl.Float64).alias("distance"), pl.lit(None, pl.Int64).alias("rank"))
+        return usable.head(0).with_columns(pl.lit(None, pl.Float64).alias("distance"),
+                                           pl.lit(None, pl.Int64).alias("rank"))
     z = []
     for m in measures:
         sd = usable[m].std(ddof=0)

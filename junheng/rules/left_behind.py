@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from junheng.rules import indicators, privacy
 from junheng.i18n import labels, t
+from junheng.rules import indicators, privacy
 
 BREAKDOWNS = ("township", "urban_rural_group", "school_type", "is_boarding")
 DERIVED = ("left_behind_share", "left_behind_per_psych_teacher", "boarding_cover", "care_gap")

@@ -48,8 +48,9 @@ class Plan:
     changes: school_id, school_name, column, delta, unit_cost, cost (the what-if planner's shape plus costs).
     cost: yuan. lower_bound: the convex relaxation's cost, below which no plan exists (gap: at most how much
     dearer than the cheapest plan this one can be). status: 'planned' (the plan passes), 'nothing' (the
-    county passes already) or 'failed' (no passing plan was found). relaxed: (school_id, level) -> the indicator left at ≥ rest_share of its
-    minimum. binding: (level, indicator) of the CV ceilings the plan meets with no slack.
+    county passes already) or 'failed' (no passing plan was found). relaxed: (school_id, level) -> the indicator
+    left at ≥ rest_share of its minimum. binding: (level, indicator) of the CV ceilings the plan meets with no
+    slack.
     """
     changes: pl.DataFrame
     cost: float

@@ -71,7 +71,8 @@ def spans(table: Table, min_count: int) -> np.ndarray:
         np.minimum.at(upper, cells[total], np.where(part_upper >= 1e9, np.inf, part_upper)[sums[total]])
         total_upper = np.full(len(table.sums), np.inf)
         total_upper[sums[total]] = upper[cells[total]]
-        np.minimum.at(upper, cells[~total], total_upper[sums[~total]] - (part_lower[sums[~total]] - lower[cells[~total]]))
+        np.minimum.at(upper, cells[~total],
+                      total_upper[sums[~total]] - (part_lower[sums[~total]] - lower[cells[~total]]))
         if np.array_equal(before, upper):
             break
     need = np.full(len(table.value), min_count - 1)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from junheng.data.scope import EVERYTHING
 from junheng.data import db
+from junheng.data.scope import EVERYTHING
 
 SCOPES = {"county": "370724", "province": "37", "national": ""}
 EXPORT_ROWS = 100_000  # issue 14: a 100,000-row cohort export in ≤ 5 s
@@ -185,9 +185,10 @@ def bench_queries(data_dir: Path, repeats: int = 7, log=print) -> tuple[list[dic
         cold = time.perf_counter() - start
         cold_con.close()
         db.run(con, name, EVERYTHING, **params)  # warm-up
-        warm = _timed(lambda: db.run(con, name, EVERYTHING, **params), repeats)
+        warm = _timed(lambda: db.run(con, name, EVERYTHING, **params), repeats)  # noqa: B023 - called now
         duck = db.run(con, name, EVERYTHING, **params)
-        pandas_times = _timed(lambda: pandas_way(frame, counties, name, params), max(3, repeats // 2))
+        pandas_times = _timed(lambda: pandas_way(frame, counties, name, params),  # noqa: B023 - called now
+                              max(3, repeats // 2))
         agree = same_numbers(duck, pandas_way(frame, counties, name, params))
         row = {"name": name, "scope": scope_name, "years": len(params.get("years", years)),
                "result_rows": duck.height, "cold_ms": _ms(cold), "warm_ms_median": _ms(statistics.median(warm)),
@@ -306,7 +307,8 @@ def report_markdown(result: dict, command: str) -> str:
              f"Data: {result.get('rows', 0):,} school-year rows. The pandas way first reads every snapshot into "
              f"one DataFrame ({result.get('pandas_load_ms', 0):,.0f} ms, not counted per query).", "",
              "## Queries (DuckDB over Parquet, per named query)", "",
-             "| query | scope | result rows | cold ms | warm ms median | warm ms p95 | pandas ms median | pandas ÷ DuckDB | same numbers |",
+             "| query | scope | result rows | cold ms | warm ms median | warm ms p95 | pandas ms median "
+             "| pandas ÷ DuckDB | same numbers |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for q in result["queries"]:
         lines.append(f"| `{q['name']}` ({q['years']} yr) | {q['scope']} | {q['result_rows']:,} | {q['cold_ms']:.1f} | "

@@ -22,7 +22,8 @@ def deck_downloads(county: str, year: int, lang: str) -> None:
     st.caption(t("deck_download_help", lang))
     stem = f"{t('report_stem', lang)}_{county}_{year}"
     for column, kind in zip(st.columns(len(report.FORMATS)), report.FORMATS):
-        column.download_button(t("report_build", lang, format=kind.upper()), _builder(county, year, kind, lang, account),
+        column.download_button(t("report_build", lang, format=kind.upper()),
+                               _builder(county, year, kind, lang, account),
                                exports.file_name(stem, kind), report.MIME[kind], key=f"deck_{kind}",
                                on_click="ignore")
 

@@ -246,3 +246,12 @@ def test_the_audit_list_shows_beijing_time_chinese_action_names_and_readable_det
     assert shown[4] == "涉及县（区）：370724；替换全年：否；数据表：county；年度：2025"
     unknown = admin_tables.audit_table(entries.with_columns(pl.lit("something_new").alias("action")), "en").row(0)
     assert unknown[3] == "something_new"
+
+
+def test_a_pending_table_is_built_by_its_builder_and_audited_with_its_height(data_dir, people):
+    class Pending:  # as the cohort page's rows: fetched by the builder when the button is clicked
+        height = 7
+    analyst = make(data_dir, "lq_a", "analyst", "370724")
+    assert export_commands.table(data_dir, analyst, "cohort", "csv", Pending(), lambda p: b"%d" % p.height) == b"7"
+    entry = audit.entries(data_dir, limit=1).row(0, named=True)
+    assert entry["action"] == "export" and json.loads(entry["details"])["rows"] == 7

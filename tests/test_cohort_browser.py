@@ -175,7 +175,7 @@ def test_each_export_format_is_the_cohort_shown(server, data, page, tmp_path):
     assert json.loads(meta[b"junheng.request"])["where"] == [where]
     (tmp_path / "c.dta").write_bytes(files["dta"])  # Stata's file: the same rows, the type as its label
     stata = pd.read_stata(tmp_path / "c.dta")
-    assert stata[["school_id", "year"]].values.tolist() == parquet.select("school_id", "year").rows()
+    assert [tuple(r) for r in stata[["school_id", "year"]].values.tolist()] == parquet.select("school_id", "year").rows()
     assert set(stata["school_type"].astype(str)) == {"小学"}
     assert any(d["column"] == "school_id" for d in json.loads(meta[b"junheng.dictionary"]))
     no_errors(page)

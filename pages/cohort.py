@@ -2,10 +2,12 @@
 map, comparison, similar counties, exports and the SQL that ran; the whole view is in the link."""
 import streamlit as st
 
+from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import cohort
-from junheng.figures import charts
-from junheng.views import cohort_panels as panels, cohort_views as views, present, ui
+from junheng.views import cohort_panels as panels
+from junheng.views import cohort_views as views
+from junheng.views import present, ui
 
 filters = ui.page_filters()
 lang, years = filters.lang, filters.years
@@ -19,7 +21,8 @@ ui.cohort_link(lang, years, defaults)
 left, right = st.columns([1, 2])
 span = left.select_slider(t("cohort_years", lang), options=list(years), key="cohort_years",
                           value=defaults["cohort_years"])  # a range: the value's kind makes it one
-measures = left.multiselect(t("cohort_measures", lang), numeric, key="cohort_measures", max_selections=views.MAX_MEASURES,
+measures = left.multiselect(t("cohort_measures", lang), numeric, key="cohort_measures",
+                            max_selections=views.MAX_MEASURES,
                             format_func=lambda m: views.measure_label(m, lang)) or list(views.DEFAULT_MEASURES)
 where = right.text_area(t("cohort_where", lang), key="cohort_where", height=140, help=t("cohort_where_help", lang))
 conditions, errors = cohort.parse_all(where.splitlines())

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.data import cohort as dc
 from junheng.data import db, demo, store
+from junheng.data.scope import EVERYTHING, GUEST, Scope
 from junheng.rules import cohort as g
 
 MEASURES = ["primary_class_size", "students_per_teacher", "left_behind_share", "migrant_share", "students"]

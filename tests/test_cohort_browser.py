@@ -175,7 +175,8 @@ def test_each_export_format_is_the_cohort_shown(server, data, page, tmp_path):
     assert json.loads(meta[b"junheng.request"])["where"] == [where]
     (tmp_path / "c.dta").write_bytes(files["dta"])  # Stata's file: the same rows, the type as its label
     stata = pd.read_stata(tmp_path / "c.dta")
-    assert [tuple(r) for r in stata[["school_id", "year"]].values.tolist()] == parquet.select("school_id", "year").rows()
+    stata_rows = [tuple(r) for r in stata[["school_id", "year"]].values.tolist()]
+    assert stata_rows == parquet.select("school_id", "year").rows()
     assert set(stata["school_type"].astype(str)) == {"小学"}
     assert any(d["column"] == "school_id" for d in json.loads(meta[b"junheng.dictionary"]))
     no_errors(page)
@@ -186,7 +187,8 @@ def test_the_readme_example_link_opens_the_cohort_it_describes(server, data, pag
     path = next(line.strip() for line in readme.splitlines() if line.strip().startswith("http://localhost:8501/yanjiu?"))
     page.goto(server + path.removeprefix("http://localhost:8501"))
     wait_for_page(page)
-    assert conditions_box(page).splitlines() == ["urban_rural = rural", "students_per_teacher > 15"]  # 乡村 in its canonical form
+    # 乡村 in its canonical form
+    assert conditions_box(page).splitlines() == ["urban_rural = rural", "students_per_teacher > 15"]
     assert "潍坊市" in main_text(page)
     table = page.locator('[data-testid="stDataFrame"]').first
     table.wait_for(timeout=30_000)  # the comparison with the rest of the prefecture

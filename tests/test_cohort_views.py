@@ -2,13 +2,13 @@
 import polars as pl
 
 from junheng.figures import charts
-
 from junheng.views import cohort_views
 
 
 def test_a_measure_no_school_of_a_cohort_has_shows_a_dash_not_none():
-    compared = pl.DataFrame({"measure": ["primary_class_size"], "a_mean": [41.6], "b_mean": [None], "difference": [None],
-                             "ratio": [None], "a_median": [31.8], "b_median": [None], "a_schools": [3], "b_schools": [0]},
+    compared = pl.DataFrame({"measure": ["primary_class_size"], "a_mean": [41.6], "b_mean": [None],
+                             "difference": [None], "ratio": [None], "a_median": [31.8], "b_median": [None],
+                             "a_schools": [3], "b_schools": [0]},
                             schema_overrides={"b_mean": pl.Float64, "difference": pl.Float64, "ratio": pl.Float64,
                                               "b_median": pl.Float64})
     row = cohort_views.compare_table(compared, "A", "B", "zh").row(0)

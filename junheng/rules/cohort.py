@@ -12,7 +12,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from junheng import escape, settings
 from junheng.i18n import t
@@ -191,7 +191,7 @@ def _aliases() -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def value_aliases(name: str) -> dict[str, str]:
     """What a user may type for a value of a code column (lower case) -> the stored value."""
     field = fields()[name]

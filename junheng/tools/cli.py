@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from junheng import settings
-from junheng.i18n import t
-from junheng.data.scope import EVERYTHING
 from junheng.access.accounts import SYSTEM
+from junheng.data.scope import EVERYTHING
+from junheng.i18n import t
 
 
 def _demo(args) -> int:
@@ -67,7 +68,8 @@ def _evaluate(args) -> int:
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
     if schools.is_empty():
-        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校", f"{args.county} has no schools in {args.year}"))
+        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校",
+                          f"{args.county} has no schools in {args.year}"))
     table = county_table.read(con, scope, args.year)  # through the query layer, as the pages read it
     levels = evaluation.evaluate_county(schools, rules)
     for level in levels.values():  # the published shape: quality.pass covers both CVs and schools
@@ -89,7 +91,8 @@ def _plan(args) -> int:
     if args.year in damaged:
         return _fail(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
     if args.budget_per_year is not None and not args.budget_per_year > 0:
-        return _fail(_msg(lang, "每年预算须为正数（元）", "the budget per year must be a positive number of yuan"), code=2)
+        return _fail(_msg(lang, "每年预算须为正数（元）", "the budget per year must be a positive number of yuan"),
+                     code=2)
     try:
         rules = settings.load_thresholds()
         con = db.connect(Path(args.data_dir))
@@ -102,7 +105,8 @@ def _plan(args) -> int:
     except (settings.SettingsError, db.DataError) as e:
         return _fail(str(e))
     if schools.is_empty():
-        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校", f"{args.county} has no schools in {args.year}"))
+        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校",
+                          f"{args.county} has no schools in {args.year}"))
     out = plans.schedule(schools, rules, args.year, args.target_year, args.budget_per_year,
                          table.filter(table["county_code"] == args.county), lang).as_json()
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
@@ -268,7 +272,8 @@ def _loadtest(args) -> int:
         return _fail(f"no data to serve in {args.data_dir} (run junheng demo, or give --url)", 2)
     load = round(os.getloadavg()[0], 2)
     pages = [_url_path(p) for p in _names(args.pages)] if args.pages else None
-    result = loadtest.run(args.url, Path(args.data_dir), sessions, pages, tuple(_names(args.widgets) or loadtest.DEFAULT_WIDGETS),
+    widgets = tuple(_names(args.widgets) or loadtest.DEFAULT_WIDGETS)
+    result = loadtest.run(args.url, Path(args.data_dir), sessions, pages, widgets,
                           args.query, args.think, args.timeout, args.start_within, args.settle, args.script)
     result.update(title=args.title, load_average=load, when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   command=shlex.join(["junheng", *sys.argv[1:]]) if sys.argv[1:2] == ["loadtest"]
@@ -334,13 +339,13 @@ def _users(args) -> int:
 
 def _password_from_stdin(args) -> str:
     if not args.password_stdin:
-        raise SystemExit(_msg(args.lang, "请用 --password-stdin 从标准输入提供密码", "give the password on standard input "
-                              "with --password-stdin"))
+        raise SystemExit(_msg(args.lang, "请用 --password-stdin 从标准输入提供密码",
+                              "give the password on standard input with --password-stdin"))
     return sys.stdin.readline().rstrip("\r\n")
 
 
 def _audit(args) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from junheng.commands import audit_log
     since = None
@@ -350,7 +355,7 @@ def _audit(args) -> int:
         except ValueError:
             return _fail(_msg(args.lang, f"日期格式不正确：{args.since}（例如 2026-11-24）",
                               f"not a date: {args.since} (e.g. 2026-11-24)"))
-        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
     for row in reversed(audit_log.entries(Path(args.data_dir), SYSTEM, since).rows()):
         print("\t".join(_clean(cell) for cell in row))
     return 0
@@ -361,12 +366,12 @@ def _cohort(args) -> int:
     import duckdb
     import polars as pl
 
-    from junheng.data.scope import REGION
     from junheng.commands import exports as export_commands
     from junheng.commands.gate import Denied
     from junheng.commands.gate import message as denied_message
     from junheng.data import cohort as cohort_query
     from junheng.data import db
+    from junheng.data.scope import REGION
     from junheng.reports import exports
     from junheng.rules import cohort
     lang = args.lang
@@ -653,7 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only entries at or after this date/time (ISO, e.g. 2026-11-24)")
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_audit)
-    p = sub.add_parser("cohort", help="a cohort's school-year rows (region, years, conditions) as CSV, Excel or Parquet")
+    p = sub.add_parser("cohort",
+                       help="a cohort's school-year rows (region, years, conditions) as CSV, Excel or Parquet")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--region", default="", help="province (2), prefecture (4) or county (6 digits); empty: all")
     p.add_argument("--year-from", type=int)
@@ -683,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_tokens)
 
-    p = sub.add_parser("report", help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx")
+    p = sub.add_parser("report",
+                       help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--county", help="6-digit county code, e.g. 370724")
     p.add_argument("--region", help="4-digit prefecture code for the bulletin of its counties, e.g. 3707")

@@ -6,11 +6,13 @@ import streamlit as st
 
 from junheng.commands import exports as export_commands
 from junheng.data import cohort as cohort_query
+from junheng.figures import charts, maps
 from junheng.i18n import t
 from junheng.reports import exports
-from junheng.rules import cohort, cohort_stats as stats
-from junheng.figures import charts, maps
-from junheng.views import cohort_views as views, present, ui
+from junheng.rules import cohort
+from junheng.rules import cohort_stats as stats
+from junheng.views import cohort_views as views
+from junheng.views import present, ui
 
 ROWS_SHOWN = 1000
 
@@ -56,8 +58,8 @@ def compare(spec, span, size: dict, measures, measure: str, label: str, share: b
                  hide_index=True, width="stretch")
     present.chart(charts.cohort_histogram_chart(ui.cohort("histogram", both, span, measure=measure, year=size["year"]),
                                                 names, label, size["year"], lang, share), "cohort_compare_hist", lang)
-    present.chart(charts.cohort_trend_chart(ui.cohort("trends", both, span, measure=measure), names, label, lang, share),
-                  "cohort_compare_trend", lang)
+    trends = ui.cohort("trends", both, span, measure=measure)
+    present.chart(charts.cohort_trend_chart(trends, names, label, lang, share), "cohort_compare_trend", lang)
 
 
 def similar(filters, spec, span, measures, lang: str) -> None:

@@ -83,4 +83,4 @@ def test_servers_starting_at_once_create_the_tables_once(data_dir, postgres_url)
     with database.engine(data_dir).connect() as con:
         tables = con.execute(
             sa.text("select tablename from pg_tables where schemaname = 'public' order by 1")).scalars()
-        assert list(tables) == ["accounts", "audit", "login_failures", "sessions"]
+        assert list(tables) == ["accounts", "api_tokens", "audit", "login_failures", "sessions"]

@@ -6,10 +6,10 @@ from junheng.commands import audit_log
 from junheng.commands import data as data_commands
 from junheng.commands.gate import Denied
 from junheng.commands.gate import message as denied_message
-from junheng.data import county_table, dictionary, importer, store
+from junheng.data import county_table, importer, store
 from junheng.i18n import t
-from junheng.reports import exports, templates
-from junheng.views import admin_tables, builtin_texts, login, ui
+from junheng.reports import exports
+from junheng.views import admin_tables, builtin_texts, data_views, login, ui
 
 
 def failed(error: Exception) -> None:
@@ -119,13 +119,4 @@ try:  # an administrator reads its own region's entries; addresses only a nation
 except Denied as e:
     st.error(denied_message(e, lang))
 
-st.markdown(f"**{t('template_title', lang)}**")
-left, right = st.columns(2)
-left.download_button(t("template_download", lang), templates.school_template(lang), "junheng_template.xlsx",
-                     key="template_download")
-right.download_button(t("dictionary_download", lang), dictionary.markdown().encode("utf-8"),
-                      "data_dictionary.md", "text/markdown", key="dictionary_download")
-left.download_button(t("ct_template_download", lang), templates.county_template(lang, county_code=admin.region),
-                     "junheng_county_template.xlsx", key="county_template_download")
-right.download_button(t("ct_sample_download", lang), county_table.SAMPLE.read_bytes(), county_table.SAMPLE.name,
-                      "text/csv", key="county_sample_download")
+data_views.template_downloads(lang, admin)

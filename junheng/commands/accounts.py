@@ -6,7 +6,7 @@ from pathlib import Path
 
 from junheng.access import accounts, audit
 from junheng.access.accounts import Account, AccountError
-from junheng.commands.gate import Denied, authorize, contains, grants
+from junheng.commands.gate import Denied, authorize, contains, granted
 
 
 def listing(data_dir: Path, actor: Account | None) -> list[Account]:
@@ -18,11 +18,7 @@ def listing(data_dir: Path, actor: Account | None) -> list[Account]:
 def add(data_dir: Path, actor: Account | None, name: str, role: str, region: str, password: str) -> Account:
     """Create an account inside the actor's region with at most the actor's role."""
     actor = authorize(data_dir, actor, "admin")
-    region = accounts.check_region(Path(data_dir), region)
-    if role not in accounts.ROLES:
-        raise AccountError("account_bad_role", roles=" / ".join(accounts.ROLES))
-    if not grants(actor, role, region):
-        raise Denied("gate_grant_refused", region=region or "全国", role=role, own=actor.region or "全国")
+    region = granted(data_dir, actor, role, region)
     made = accounts.add(Path(data_dir), name, role, region, password)
     audit.record(Path(data_dir), actor, "account_add", {"name": made.name, "role": role, "region": region},
                  region=region)

@@ -49,6 +49,17 @@ def grants(actor: Account, role: str, region: str) -> bool:
     return role in ROLES and actor.can(role) and contains(actor.region, region)
 
 
+def granted(data_dir: Path, actor: Account, role: str, region: str) -> str:
+    """The region code an administrator may give an account or a token with this role (checked to be real), or
+    AccountError / Denied: never a wider region or a higher role than the actor's own."""
+    region = accounts.check_region(Path(data_dir), region)
+    if role not in ROLES:
+        raise accounts.AccountError("account_bad_role", roles=" / ".join(ROLES))
+    if not grants(actor, role, region):
+        raise Denied("gate_grant_refused", region=region or "全国", role=role, own=actor.region or "全国")
+    return region
+
+
 def audit_region(regions) -> str:
     """The narrowest region holding every region touched (its common prefix cut to 2, 4 or 6 digits)."""
     codes = [r for r in regions if r is not None]

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from junheng.access import accounts, audit, tokens
+from junheng.access import audit, tokens
 from junheng.access.accounts import Account, AccountError
-from junheng.commands.gate import Denied, authorize, contains, grants
+from junheng.commands.gate import Denied, authorize, contains, granted
 
 
 def add(data_dir: Path, actor: Account | None, name: str, role: str, region: str) -> tuple[Account, str]:
     """A new token inside the actor's region with at most the actor's role: (the account it acts as, the token)."""
     actor = authorize(data_dir, actor, "admin")
-    region = accounts.check_region(Path(data_dir), region)
-    if role not in accounts.ROLES:
-        raise AccountError("account_bad_role", roles=" / ".join(accounts.ROLES))
-    if not grants(actor, role, region):
-        raise Denied("gate_grant_refused", region=region or "全国", role=role, own=actor.region or "全国")
+    region = granted(data_dir, actor, role, region)
     made, token = tokens.add(Path(data_dir), name, role, region)
     audit.record(Path(data_dir), actor, "token_add", {"name": name, "role": role, "region": region}, region=region)
     return made, token

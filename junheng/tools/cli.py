@@ -44,38 +44,56 @@ def _dictionary(args) -> int:
     return 0
 
 
-def _evaluate(args) -> int:
-    import json
+class _Refused(Exception):
+    """A command-line refusal: the message to print (and the exit code)."""
 
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _county_year(args):
+    """(rules, the county's school rows of the year, its self-assessment items) as the local system administrator
+    reads them, or _Refused naming a damaged year, an unknown county, a missing year or a county without schools."""
     from junheng.data import county_table, db
-    from junheng.rules import evaluation, verdicts
     lang = args.lang
     _, damaged = db.snapshot_health(Path(args.data_dir))
     if args.year in damaged:  # not "no data": the year is there, its file cannot be read
-        return _fail(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
+        raise _Refused(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
     try:
         rules = settings.load_thresholds()
         con = db.connect(Path(args.data_dir))
         scope = EVERYTHING  # the command line acts as the local system administrator
         if args.county not in set(db.run(con, "counties_with_data", scope)["county_code"]):
-            return _fail(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
-                              f"unknown county code: {args.county} (no such county in the data)"))
+            raise _Refused(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
+                                f"unknown county code: {args.county} (no such county in the data)"))
         years = db.run(con, "snapshot_years", scope)["year"].to_list()
         if args.year not in years:
-            return _fail(_msg(lang, f"没有 {args.year} 年的数据（现有年度：{', '.join(map(str, years))}）",
-                              f"no snapshot for {args.year} (years present: {', '.join(map(str, years))})"))
+            raise _Refused(_msg(lang, f"没有 {args.year} 年的数据（现有年度：{', '.join(map(str, years))}）",
+                                f"no snapshot for {args.year} (years present: {', '.join(map(str, years))})"))
         schools = db.run(con, "school_rows", scope, year=args.year, region=args.county)
+        table = county_table.read(con, scope, args.year)  # through the query layer, as the pages read it
     except (settings.SettingsError, db.DataError) as e:
-        return _fail(str(e))
+        raise _Refused(str(e)) from None
     if schools.is_empty():
-        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校",
-                          f"{args.county} has no schools in {args.year}"))
-    table = county_table.read(con, scope, args.year)  # through the query layer, as the pages read it
+        raise _Refused(_msg(lang, f"{args.county} 在 {args.year} 年没有学校",
+                            f"{args.county} has no schools in {args.year}"))
+    return rules, schools, table.filter(table["county_code"] == args.county)
+
+
+def _evaluate(args) -> int:
+    import json
+
+    from junheng.rules import evaluation, verdicts
+    try:
+        rules, schools, items = _county_year(args)
+    except _Refused as e:
+        return _fail(str(e), e.code)
     levels = evaluation.evaluate_county(schools, rules)
     for level in levels.values():  # the published shape: quality.pass covers both CVs and schools
         level["quality"].pop("cv_pass")
     # levels: the parts computed from school rows; verdicts: from all four parts of each evaluation
-    verdicts_of, parts = verdicts.evaluate(schools, rules, table.filter(table["county_code"] == args.county))
+    verdicts_of, parts = verdicts.evaluate(schools, rules, items)
     out = {"county_code": args.county, "year": args.year, "verdicts": verdicts_of, "parts": parts, "levels": levels}
     print(json.dumps(out, ensure_ascii=False, indent=2 if not args.json else None))
     return 0
@@ -84,31 +102,16 @@ def _evaluate(args) -> int:
 def _plan(args) -> int:
     import json
 
-    from junheng.data import county_table, db
     from junheng.rules import plan as plans
-    lang = args.lang
-    _, damaged = db.snapshot_health(Path(args.data_dir))
-    if args.year in damaged:
-        return _fail(t("year_damaged", lang, year=args.year, detail=damaged[args.year]))
     if args.budget_per_year is not None and not args.budget_per_year > 0:
-        return _fail(_msg(lang, "每年预算须为正数（元）", "the budget per year must be a positive number of yuan"),
+        return _fail(_msg(args.lang, "每年预算须为正数（元）", "the budget per year must be a positive number of yuan"),
                      code=2)
     try:
-        rules = settings.load_thresholds()
-        con = db.connect(Path(args.data_dir))
-        scope = EVERYTHING  # the command line acts as the local system administrator
-        if args.county not in set(db.run(con, "counties_with_data", scope)["county_code"]):
-            return _fail(_msg(lang, f"未知县级代码：{args.county}（数据中没有该县）",
-                              f"unknown county code: {args.county} (no such county in the data)"))
-        schools = db.run(con, "school_rows", scope, year=args.year, region=args.county)
-        table = county_table.read(con, scope, args.year)
-    except (settings.SettingsError, db.DataError) as e:
-        return _fail(str(e))
-    if schools.is_empty():
-        return _fail(_msg(lang, f"{args.county} 在 {args.year} 年没有学校",
-                          f"{args.county} has no schools in {args.year}"))
-    out = plans.schedule(schools, rules, args.year, args.target_year, args.budget_per_year,
-                         table.filter(table["county_code"] == args.county), lang).as_json()
+        rules, schools, items = _county_year(args)
+    except _Refused as e:
+        return _fail(str(e), e.code)
+    out = plans.schedule(schools, rules, args.year, args.target_year, args.budget_per_year, items,
+                         args.lang).as_json()
     print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
     return 0
 

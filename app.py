@@ -16,14 +16,14 @@ if os.environ.get(LAUNCHER_ENV) != "1" and Path(sys.argv[0]).resolve() == Path(_
                            title="均衡 Junheng", url_path="launcher")], position="hidden").run()
     st.stop()
 
-from junheng.views import login, present, ui  # noqa: E402 — after the check: a refused start loads no more
+from junheng.views import cache, login, messages, present, sidebar  # noqa: E402 — after the check: a refused start loads no more
 
 # The tab's icon is the app's own SVG (sent inline): an emoji icon made Streamlit import its emoji catalogue
 # (0.2-0.4 s of a fresh server's first page), and a Material Symbols icon is fetched from fonts.gstatic.com.
 st.set_page_config(page_title="均衡 Junheng", page_icon=str(STATIC_DIR / "favicon.svg"), layout="wide")
 
-lang = ui.language()
-ui.housekeeping()  # once per server process: finish an interrupted write, delete day-old uploads
+lang = sidebar.language()
+cache.housekeeping()  # once per server process: finish an interrupted write, delete day-old uploads
 account = login.current(lang)
 # URL paths differ from the file names on purpose: a first visit to /<file name> would make Streamlit run
 # the file as a pages/-directory page, without this frame.
@@ -49,14 +49,14 @@ pages += [
 page = st.navigation(pages)
 login.box(lang, account)
 # Data management works with no data at all (that is how the first import happens); the views do not.
-filters = ui.sidebar(lang, required=page.url_path not in ("shuju", "zhanghu"))
+filters = sidebar.sidebar(lang, required=page.url_path not in ("shuju", "zhanghu"))
 st.session_state["frame_filters"] = filters
 presenting = present.mode(lang)
 present.style(lang, presenting)  # print always; presentation mode; a Chinese screen without Streamlit's English
 if presenting:
     present.bar(lang, page.url_path)
-ui.notice(filters)
+sidebar.notice(filters)
 try:
     page.run()
 except Exception as e:  # st.stop and st.rerun are not Exceptions: they pass through
-    ui.fail(lang, e)
+    messages.fail(lang, e)

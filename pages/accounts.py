@@ -5,12 +5,12 @@ from junheng.access.accounts import ROLES, AccountError
 from junheng.commands import accounts as account_commands
 from junheng.commands.gate import Denied, message
 from junheng.i18n import t
-from junheng.views import admin_tables, login, ui
+from junheng.views import admin_tables, cache, login, messages, sidebar
 
-filters = ui.page_filters(required=False)
-lang = filters.lang if filters else ui.language_code()
+filters = sidebar.page_filters(required=False)
+lang = filters.lang if filters else messages.language_code()
 admin = login.require("admin", lang)
-data_dir = ui.data_dir()
+data_dir = cache.data_dir()
 st.subheader(t("accounts_title", lang))
 st.caption(t("accounts_scope", lang, region=admin.region or t("whole_country", lang)))
 if notice := st.session_state.pop("accounts_message", None):

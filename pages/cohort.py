@@ -5,11 +5,11 @@ import streamlit as st
 from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import cohort
+from junheng.views import cache, link_state, present, sidebar
 from junheng.views import cohort_panels as panels
 from junheng.views import cohort_views as views
-from junheng.views import present, ui
 
-filters = ui.page_filters()
+filters = sidebar.page_filters()
 lang, years = filters.lang, filters.years
 st.subheader(t("cohort_title", lang, region=filters.region_md))
 st.caption(t("cohort_intro", lang))
@@ -17,7 +17,7 @@ numeric = [f.name for f in cohort.numeric_fields()]
 defaults = {"cohort_years": (years[0], years[-1]), "cohort_where": "", "cohort_where_b": "", "cohort_compare": "rest",
             "cohort_measures": list(views.DEFAULT_MEASURES), "cohort_measure": views.DEFAULT_MEASURES[0],
             "cohort_view": "summary", "cohort_k": 5}
-ui.cohort_link(lang, years, defaults)
+link_state.cohort_link(lang, years, defaults)
 left, right = st.columns([1, 2])
 span = left.select_slider(t("cohort_years", lang), options=list(years), key="cohort_years",
                           value=defaults["cohort_years"])  # a range: the value's kind makes it one
@@ -29,19 +29,19 @@ conditions, errors = cohort.parse_all(where.splitlines())
 for e in errors:
     right.error(e.message(lang, markdown=True) + " " + t("cohort_not_applied", lang))
 # fixed membership: the schools meeting the conditions in one year, followed through the range (?follow=YEAR)
-follow = ui.linked(left.selectbox, t("cohort_follow", lang), ["", *range(span[0], span[1] + 1)], key="follow",
+follow = link_state.linked(left.selectbox, t("cohort_follow", lang), ["", *range(span[0], span[1] + 1)], key="follow",
                    default="", format_func=lambda y: t("cohort_follow_each", lang) if y == "" else t(
                        "cohort_follow_year", lang, year=y), help=t("cohort_follow_help", lang))
 spec = cohort.Cohort(filters.region, span[0], span[1], tuple(conditions), follow or None)
 
 st.markdown(f"**{t('cohort_facets', lang)}**")
-size = ui.cohort("overview", spec, span, columns=list(views.facets(filters.county)))
+size = cache.cohort("overview", spec, span, columns=list(views.facets(filters.county)))
 for column, place in zip(views.facets(filters.county), st.columns(len(views.facets(filters.county)))):
     counts = size["facets"][column]
     st.session_state[f"cohort_where_facet_{column}"] = list(cohort.facet_values(conditions, column))
     place.pills(t(f"facet_{column}", lang), views.facet_options(column, counts), selection_mode="multi",
                 key=f"cohort_where_facet_{column}", format_func=lambda v, c=column, n=counts: views.facet_label(
-                    c, v, n, lang), on_change=ui.facet_changed, args=(column, "cohort_where"))
+                    c, v, n, lang), on_change=link_state.facet_changed, args=(column, "cohort_where"))
 for place, label, value in zip(st.columns(3), (t("cohort_schools", lang), t("cohort_school_years", lang),
                                                 t("cohort_students", lang, year=size["year"] or span[1])),
                                (size["schools"], size["school_years"], size["students"])):
@@ -59,14 +59,14 @@ label, share = views.measure_label(measure, lang), cohort.fields()[measure].kind
 if not size["school_years"]:
     st.info(t("cohort_empty", lang))
 elif view == "summary":
-    summary = ui.cohort("summaries", {"a": spec}, span, measures=measures)["a"]
+    summary = cache.cohort("summaries", {"a": spec}, span, measures=measures)["a"]
     st.dataframe(views.summary_table(summary, lang), hide_index=True, width="stretch")
     st.caption(t("cohort_summary_note", lang, first=span[0], last=span[1]))
 elif view == "distribution":
-    present.chart(charts.cohort_histogram_chart(ui.cohort("histogram", {"a": spec}, span, measure=measure, year=size[
+    present.chart(charts.cohort_histogram_chart(cache.cohort("histogram", {"a": spec}, span, measure=measure, year=size[
         "year"]), {"a": t("cohort_a", lang)}, label, size["year"], lang, share), "cohort_hist", lang)
 elif view == "trend":
-    present.chart(charts.cohort_trend_chart(ui.cohort("trends", {"a": spec}, span, measure=measure), {"a": t(
+    present.chart(charts.cohort_trend_chart(cache.cohort("trends", {"a": spec}, span, measure=measure), {"a": t(
         "cohort_a", lang)}, label, lang, share), "cohort_trend", lang)
 elif view == "map":
     panels.cohort_map(spec, span, size, measure, lang)
@@ -78,4 +78,4 @@ else:
     panels.rows(filters, spec, span, size, lang)
 
 panels.method(spec, span, size, lang)
-ui.cohort_to_link(defaults)
+link_state.cohort_to_link(defaults)

@@ -9,7 +9,7 @@ from junheng.commands.gate import message as denied_message
 from junheng.data import county_table, importer, store
 from junheng.i18n import t
 from junheng.reports import exports
-from junheng.views import admin_tables, builtin_texts, data_views, login, ui
+from junheng.views import admin_tables, builtin_texts, cache, data_views, login, messages, sidebar, uploads
 
 
 def failed(error: Exception) -> None:
@@ -19,12 +19,12 @@ def failed(error: Exception) -> None:
     elif isinstance(error, Denied):
         st.error(denied_message(error, lang))
     else:
-        ui.fail(lang, error, "import_failed_unexpected")
+        messages.fail(lang, error, "import_failed_unexpected")
 
 
-ui.housekeeping()
-filters = ui.page_filters(required=False)
-lang = filters.lang if filters else ui.language_code()
+cache.housekeeping()
+filters = sidebar.page_filters(required=False)
+lang = filters.lang if filters else messages.language_code()
 admin = login.require("admin", lang)
 st.subheader(t("data_title", lang))
 if message := st.session_state.pop("data_message", None):
@@ -47,7 +47,7 @@ uploaded = right.file_uploader(t("import_file", lang), type=["xlsx", "csv"],
 report = unreadable = None
 if uploaded is not None:
     try:
-        report, unreadable = ui.validate_upload(uploaded, int(year), lang, replace_year,
+        report, unreadable = uploads.validate_upload(uploaded, int(year), lang, replace_year,
                                                 table="county" if county else "school")
     except Exception as e:
         failed(e)
@@ -73,7 +73,7 @@ elif report is not None:
     if not report.error_count and st.button(t("import_confirm", lang, year=int(year)), type="primary",
                                             key="import_confirm", disabled=not confirmed):
         try:
-            result, version = ui.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False,
+            result, version = uploads.import_upload(uploaded, int(year), lang, allow_removal=report.removal or False,
                                                replace_year=replace_year, table="county" if county else "school")
         except Exception as e:
             failed(e)
@@ -88,7 +88,7 @@ elif report is not None:
 
 st.markdown(f"**{t('ct_versions_title' if county else 'versions_title', lang)}**")
 try:
-    versions = data_commands.versions(ui.data_dir(), admin, "county" if county else "school", lang)
+    versions = data_commands.versions(cache.data_dir(), admin, "county" if county else "school", lang)
 except (store.StoreError, Denied) as e:
     failed(e)
     versions = None
@@ -104,7 +104,7 @@ if versions is not None and not versions.is_empty():
                                     format_func=lambda v: importer.version_label(choices, v, lang))
     if col_button.button(t("rollback" if county else "undo_import", lang), key="rollback_button"):
         try:
-            ui.undo_import(int(back_year), back_to, lang, table="county" if county else "school")
+            uploads.undo_import(int(back_year), back_to, lang, table="county" if county else "school")
         except Exception as e:
             failed(e)
         else:
@@ -114,7 +114,7 @@ if versions is not None and not versions.is_empty():
 
 st.markdown(f"**{t('audit_title', lang)}**")
 try:  # an administrator reads its own region's entries; addresses only a national one
-    st.dataframe(admin_tables.audit_table(audit_log.entries(ui.data_dir(), admin, limit=500), lang), hide_index=True,
+    st.dataframe(admin_tables.audit_table(audit_log.entries(cache.data_dir(), admin, limit=500), lang), hide_index=True,
                  width="stretch")
 except Denied as e:
     st.error(denied_message(e, lang))

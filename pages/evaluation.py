@@ -6,26 +6,26 @@ from junheng.figures import charts, maps
 from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, indicators, verdicts
+from junheng.views import cache, link_state, map_views, present, report_views, sidebar
 from junheng.views import evaluation_views as kit
-from junheng.views import present, report_views, ui
 
-filters = ui.page_filters()
-lang, year, rules = filters.lang, filters.year, ui.rules()
+filters = sidebar.page_filters()
+lang, year, rules = filters.lang, filters.year, cache.rules()
 st.subheader(t("evaluation_title", lang, region=filters.region_name, year=year))
 
 
 def region_view() -> None:
     region = filters.region[:4] if filters.county else filters.region
-    status = verdicts.region_verdicts_from(ui.query("county_level_results", year=year, region=region),
-                                           ui.query("county_row_items", year=year, region=region), rules,
-                                           ui.query("county_items", year=year), year)
-    st.dataframe(tables.region_table(status, ui.query("counties_with_data"), lang),
+    status = verdicts.region_verdicts_from(cache.query("county_level_results", year=year, region=region),
+                                           cache.query("county_row_items", year=year, region=region), rules,
+                                           cache.query("county_items", year=year), year)
+    st.dataframe(tables.region_table(status, cache.query("counties_with_data"), lang),
                  hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     # Kept per view and per the statuses themselves (a county table imported changes them, not the data's stamp).
-    shown = ("evaluation_map", year, region, lang, filters.county, ui.scope().key, status.hash_rows().sum())
-    st.fragment(ui.cached_county_map)(shown, lambda: maps.county_category_map(
-        tables.status_map_data(ui.county_geometry(status.height), status, lang), "status", "status_text",
+    shown = ("evaluation_map", year, region, lang, filters.county, cache.scope().key, status.hash_rows().sum())
+    st.fragment(map_views.cached_county_map)(shown, lambda: maps.county_category_map(
+        tables.status_map_data(cache.county_geometry(status.height), status, lang), "status", "status_text",
         tables.STATUS_COLOURS, tables.status_labels(lang),
         {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
         selected=filters.county), "evaluation_map", filters.county, height=460)
@@ -37,17 +37,17 @@ if not filters.county:
     region_view()
     st.stop()
 
-history = ui.query("school_history", region=filters.county)
+history = cache.query("school_history", region=filters.county)
 schools = history.filter(pl.col("year") == year)
 if schools.is_empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 result = evaluation.evaluate_county(schools, rules)
-verdict, parts = verdicts.evaluate(schools, rules, ui.query("county_items", year=year))
+verdict, parts = verdicts.evaluate(schools, rules, cache.query("county_items", year=year))
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
-view = ui.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_rectification",
+view = link_state.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_rectification",
                  "tab_plan", "tab_movers", "tab_what_if", "tab_region"], default="tab_county", key="evaluation_view",
                  format_func=lambda k: t(k, lang), label_visibility="collapsed")
 
@@ -60,7 +60,8 @@ if view == "tab_county":
                          width="stretch")
             st.caption(t("parts_hint", lang))
     trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
-    shown = ui.linked(st.radio, t("trend_of", lang), ["basic", "quality"], key="trend_evaluation", default="basic",
+    shown = link_state.linked(st.radio, t("trend_of", lang), ["basic", "quality"], key="trend_evaluation",
+                              default="basic",
                       horizontal=True, format_func=lambda e: t(f"eval_{e}", lang))
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
@@ -86,10 +87,11 @@ elif view == "tab_schools":
                      hide_index=True, width="stretch")
 
 elif view == "tab_movers":
-    key = ui.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
+    key = link_state.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
                     key="movers_indicator", default=indicators.registry()[0].key,
                     format_func=lambda k: indicators.by_key(k).label(lang))
-    level = ui.linked(st.radio, t("choose_level", lang), levels, key="movers_level", default=levels[0], horizontal=True,
+    level = link_state.linked(st.radio, t("choose_level", lang), levels, key="movers_level", default=levels[0],
+                              horizontal=True,
                       format_func=lambda lv: t(f"level_{lv}", lang))
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
     present.chart(charts.contribution_chart(movers, key, lang), "movers_chart", lang)

@@ -5,13 +5,13 @@ import streamlit as st
 from junheng.figures import charts, maps
 from junheng.i18n import t
 from junheng.rules import left_behind, overview
-from junheng.views import left_behind_data, present, table_formats, ui
+from junheng.views import cache, downloads, left_behind_data, link_state, map_views, present, sidebar, table_formats
 
-filters = ui.page_filters()
-lang, year, rules = filters.lang, filters.year, ui.rules()
+filters = sidebar.page_filters()
+lang, year, rules = filters.lang, filters.year, cache.rules()
 st.subheader(t("left_behind_title", lang, region=filters.region_name, year=year))
 map_region = filters.region[:4] if filters.county else filters.region
-totals = ui.query("county_totals", years=list(filters.years), region=map_region)
+totals = cache.query("county_totals", years=list(filters.years), region=map_region)
 now = totals.filter(pl.col("year") == year)
 # One county: its school rows; above it: the aggregates stored with each version (no 250,000 school rows).
 data = left_behind_data.page_data(year, filters.region, filters.county, rules,
@@ -20,30 +20,31 @@ if data.empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
 min_count = rules["privacy"]["min_count"]
-view = (year, map_region, lang, filters.county, ui.scope().key, min_count)  # all a map shows besides the data
+view = (year, map_region, lang, filters.county, cache.scope().key, min_count)  # all a map shows besides the data
 
 
 @st.fragment
 def county_map() -> None:
-    metric = ui.linked(st.segmented_control, t("map_by", lang), ["left_behind_students", "left_behind_share"],
+    metric = link_state.linked(st.segmented_control, t("map_by", lang), ["left_behind_students", "left_behind_share"],
                        default="left_behind_students", key="left_behind_metric", format_func=lambda k: t(k, lang))
     label = overview.metric_label(metric, lang)
     st.markdown(f"**{t('county_map_lb_title', lang, metric=label, year=year)}**")
 
     def build():
-        shown = overview.county_map_data(ui.county_geometry(totals["county_code"].n_unique()),
+        shown = overview.county_map_data(cache.county_geometry(totals["county_code"].n_unique()),
                                          left_behind.mask_small_counties(now, min_count), metric, lang)
         return maps.county_choropleth_map(shown, "value", "value_text", {
             "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
             "format": overview.metric_format(metric)}, selected=filters.county)
-    ui.cached_county_map(("left_behind_map", metric, *view), build, "left_behind_map", filters.county, height=440)
+    map_views.cached_county_map(("left_behind_map", metric, *view), build, "left_behind_map", filters.county,
+                                height=440)
 
 
 county_map()
 if filters.county:
     st.markdown(f"**{t('school_map_title', lang)}**")
-    outline = ui.county_geometry().query("county_code == @filters.county")
-    ui.cached_static_map(("left_behind_schools", *view), lambda: maps.school_cluster_map(
+    outline = cache.county_geometry().query("county_code == @filters.county")
+    map_views.cached_static_map(("left_behind_schools", *view), lambda: maps.school_cluster_map(
         left_behind.school_map_rows(data.care, data.shield, rules, lang), outline, {
             "layer": t("school_map_layer", lang), "title": t("left_behind_students", lang),
             "legend": t("school_map_legend", lang, n=min_count)}), "left_behind_schools", height=480)
@@ -54,7 +55,7 @@ present.chart(charts.count_share_chart(region_years, "left_behind_students", "le
     "left_behind_trend", lang)
 
 choices = [b for b in left_behind.BREAKDOWNS if filters.county or b != "township"]
-by = ui.linked(st.segmented_control, t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
+by = link_state.linked(st.segmented_control, t("breakdown_by", lang), choices, default=choices[0], key="left_behind_by",
                format_func=lambda b: t(f"by_{b}", lang))
 table = left_behind.breakdown_table(data.breakdown(by), by, rules, lang)
 present.chart(charts.breakdown_chart(table, t(f"by_{by}", lang), t("left_behind_students", lang),
@@ -64,14 +65,14 @@ table_formats.show(table, hide_index=True, width="stretch")
 st.caption(t("privacy_marks", lang, n=min_count))
 
 st.markdown(f"**{t('county_care_title', lang)}** · {t('psych_target', lang)}")
-table_formats.show(left_behind.county_care_table(now, ui.query("counties_with_data"), rules, lang),
+table_formats.show(left_behind.county_care_table(now, cache.query("counties_with_data"), rules, lang),
                    hide_index=True, width="stretch")
 
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))
 gap_shown, gap_list = data.gap_list(lang)
 st.dataframe(gap_shown, hide_index=True, width="stretch")
-ui.downloads(gap_list, f"care_gap_{filters.region or 'all'}_{year}", lang, key="care_gap")
+downloads.downloads(gap_list, f"care_gap_{filters.region or 'all'}_{year}", lang, key="care_gap")
 
 st.markdown(f"**{t('migrant_title', lang)}**")
 st.dataframe(left_behind.migrant_table(data.migrants(), rules, lang), hide_index=True, width="stretch")

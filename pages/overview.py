@@ -3,14 +3,14 @@ import streamlit as st
 
 from junheng.i18n import t
 from junheng.rules import overview
+from junheng.views import cache, link_state, map_views, overview_views, sidebar
 from junheng.views import evaluation_views as kit
-from junheng.views import overview_views, ui
 
-filters = ui.page_filters()
+filters = sidebar.page_filters()
 lang, year = filters.lang, filters.year
 # A county is shown among its prefecture's counties, so the map has context.
 map_region = filters.region[:4] if filters.county else filters.region
-totals = ui.query("county_totals", years=[year - 1, year], region=map_region)
+totals = cache.query("county_totals", years=[year - 1, year], region=map_region)
 selected = totals.filter(totals["county_code"].str.starts_with(filters.region))
 if selected.filter(selected["year"] == year).is_empty():
     st.info(t("no_schools", lang, year=year))
@@ -22,9 +22,9 @@ for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),
                   delta_color=overview.delta_colour(figure), border=True)
 
-kit.status_card(filters.county, year, ui.rules(), lang)
+kit.status_card(filters.county, year, cache.rules(), lang)
 
-metric = ui.linked(st.selectbox, t("map_metric", lang), overview.metric_keys(), key="overview_metric",
+metric = link_state.linked(st.selectbox, t("map_metric", lang), overview.metric_keys(), key="overview_metric",
                    default=overview.metric_keys()[0], format_func=lambda k: overview.metric_label(k, lang))
 this_year = totals.filter(totals["year"] == year)
 
@@ -32,13 +32,14 @@ this_year = totals.filter(totals["year"] == year)
 @st.fragment
 def county_map() -> None:
     st.markdown(f"**{t('map_title', lang, metric=overview.metric_label(metric, lang), year=year)}**")
-    ui.cached_county_map(overview_views.map_key(metric, year, map_region, filters.county, lang, ui.scope().key),
-                         lambda: overview_views.build_map(ui.county_geometry(this_year.height), this_year, metric,
+    map_views.cached_county_map(overview_views.map_key(metric, year, map_region, filters.county, lang,
+                                                       cache.scope().key),
+                         lambda: overview_views.build_map(cache.county_geometry(this_year.height), this_year, metric,
                                                           year, lang, filters.county), "overview_map", filters.county)
     st.caption(t("map_hint", lang))
 
 
 county_map()
 st.markdown(f"**{t('county_table', lang)}**")
-st.dataframe(overview.county_table(ui.query("counties_with_data"), this_year, metric, lang),
+st.dataframe(overview.county_table(cache.query("counties_with_data"), this_year, metric, lang),
              hide_index=True, width="stretch")

@@ -216,7 +216,7 @@ def test_a_page_run_builds_no_download_file(monkeypatch):
     import polars as pl
 
     from junheng.reports import exports
-    from junheng.views import ui
+    from junheng.views import downloads
     built = []
     for name in ("csv_bytes", "xlsx_bytes"):
         real = getattr(exports, name)
@@ -227,5 +227,6 @@ def test_a_page_run_builds_no_download_file(monkeypatch):
     _run(at)
     buttons = [b for b in at.get("download_button")]
     assert len(buttons) >= 2 and built == []
-    maker = ui._export(pl.DataFrame({"a": [1]}), "x", "csv", None, exports.csv_bytes, school_level=False, regions=())
+    maker = downloads._export(pl.DataFrame({"a": [1]}), "x", "csv", None, exports.csv_bytes, school_level=False,
+                              regions=())
     assert maker().startswith(b"\xef\xbb\xbf") and built == ["csv_bytes"]

@@ -388,20 +388,20 @@ def test_the_page_helpers_leave_no_uploaded_file_behind(data, tmp_path, monkeypa
     import tempfile
 
     from junheng.access import accounts
-    from junheng.views import ui
+    from junheng.views import uploads
     from tests.conftest import add_account
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(data))
     add_account(data, "chief", "admin")  # the page's helpers act for the signed-in administrator (the gate)
-    monkeypatch.setattr(ui.st, "session_state", {"account": accounts.get(data, "chief")})
+    monkeypatch.setattr(uploads.st, "session_state", {"account": accounts.get(data, "chief")})
     content = write_csv(as_text(rows_2025(data)), tmp_path / "x.csv", "gbk").read_bytes()
     upload = Uploaded("临朐县.csv", content)
     leftovers = Path(tempfile.gettempdir()) / "junheng-uploads"  # where the old helpers kept every upload
     before = set(leftovers.rglob("*"))
-    report, unreadable = ui.validate_upload(upload, 2025, "zh", replace_year=True)
+    report, unreadable = uploads.validate_upload(upload, 2025, "zh", replace_year=True)
     assert unreadable is None and report.needs_removal_confirmation
-    _, version = ui.import_upload(upload, 2025, "zh", replace_year=True)
+    _, version = uploads.import_upload(upload, 2025, "zh", replace_year=True)
     assert version is None  # not confirmed: nothing written
-    _, version = ui.import_upload(upload, 2025, "zh", allow_removal=report.removal, replace_year=True)
+    _, version = uploads.import_upload(upload, 2025, "zh", allow_removal=report.removal, replace_year=True)
     assert version and store.read_manifest(data)["years"]["2025"]["source"] == "临朐县.csv"
     assert list((data / "uploads").iterdir()) == []
     assert set(leftovers.rglob("*")) == before

@@ -132,7 +132,7 @@ def test_a_cached_map_sends_what_st_folium_sends(boundary_dir):
 
     from junheng.data import boundaries
     from junheng.figures import maps
-    from junheng.views import folium_frame, ui
+    from junheng.views import folium_frame, map_views
     counties = boundaries.read(boundary_dir.parent, "county_coarse").head(40)
     counties["value"] = range(len(counties))
     counties["value_text"] = [f"{v}<b>" for v in counties["value"]]
@@ -147,7 +147,7 @@ def test_a_cached_map_sends_what_st_folium_sends(boundary_dir):
             sent.clear()
             streamlit_folium.st_folium(copy.deepcopy(fmap), key="k", height=440, use_container_width=True,
                                        returned_objects=returned)
-            ui.show_folium(ui.folium_parts(copy.deepcopy(fmap)), "k", 440, tuple(returned))
+            map_views.show_folium(map_views.folium_parts(copy.deepcopy(fmap)), "k", 440, tuple(returned))
             old, new = ({k: v for k, v in s.items() if k != "on_change"} for s in sent)
             assert new.pop("header") == old.pop("header") + f"<style>#{old['id']}{{height:440px}}</style>"
             assert new == old
@@ -160,7 +160,7 @@ def test_the_map_component_is_st_folium_frontend_declared_without_importing_foli
     """The stored maps' component serves streamlit-folium's built frontend, and declaring it imports no Folium."""
     import subprocess
     import sys
-    code = ("import sys; from junheng.views import folium_frame, overview_views, evaluation_views, login, ui; "
+    code = ("import sys; from junheng.views import evaluation_views, folium_frame, login, map_views, overview_views; "
             "print(','.join(m for m in ('folium', 'pandas', 'geopandas', 'streamlit_folium') if m in sys.modules)); "
             "print((folium_frame.BUILD / 'index.html').is_file())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -77,15 +77,16 @@ def test_colour_classes(value, colour):
 
 
 def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatch, demo_data):
-    """ui.warm (run as the server starts) builds the national overview map a guest sees first; the first visit
+    """overview_views.warm (run as the server starts) builds the national overview map a guest sees first; the first
+    visit
     then only sends it (a build during the page run would raise here)."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
-    from junheng.views import overview_views, ui
+    from junheng.views import cache, overview_views
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
-    ui.RESULTS.clear()  # other tests may have drawn this map already (or stored it)
+    cache.RESULTS.clear()  # other tests may have drawn this map already (or stored it)
     for old in (demo_data / "aggregates" / "maps").glob("*.json"):
         old.unlink()
     built = []
@@ -121,19 +122,19 @@ def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, dem
 
 
 def test_a_restarted_server_reads_the_first_pages_map_stored_by_the_one_before(monkeypatch, demo_data):
-    from junheng.views import overview_views, ui
+    from junheng.views import cache, overview_views
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
     for old in (demo_data / "aggregates" / "maps").glob("*.json"):
         old.unlink()
-    ui.RESULTS.clear()
+    cache.RESULTS.clear()
     built = []
     real = overview_views.build_map
     monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
     overview_views.warm()
     stored = list((demo_data / "aggregates" / "maps").glob("*.json"))
     assert built == [1] and len(stored) == 1
-    ui.RESULTS.clear()  # a new server process: nothing in memory
+    cache.RESULTS.clear()  # a new server process: nothing in memory
     overview_views.warm()
     assert built == [1]  # read, not built
-    parts = ui.RESULTS.get(next(k for k in ui.RESULTS._cache if k[0] == "map"), lambda: None)
+    parts = cache.RESULTS.get(next(k for k in cache.RESULTS._cache if k[0] == "map"), lambda: None)
     assert "L.map" in parts["script"] or "L.map" in parts["html"]

@@ -229,7 +229,7 @@ def test_page_checks_the_default_profile_and_switches_to_anshan(monkeypatch, dem
 
 
 def test_the_page_parts_kept_per_view_are_what_the_page_built_before(demo_data, monkeypatch):
-    """A second visit shows what is kept from the first (ui.memo) and it equals the page built from the rules:
+    """A second visit shows what is kept from the first (cache.memo) and it equals the page built from the rules:
     the same figures and tables."""
     from pathlib import Path
 

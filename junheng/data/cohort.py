@@ -661,7 +661,7 @@ def plan(cohort: grammar.Cohort, years: tuple[int, int], min_count: int) -> Resu
     return Result(pl.DataFrame(), text, params, 0, later, min_count)
 
 
-# What the page may ask for (junheng/views/ui.py `cohort`): each returns a small result.
+# What the page may ask for (junheng/views/cache.py `cohort`): each returns a small result.
 STATISTICS = {"overview": overview, "size": size, "facets": facet_counts, "summaries": summaries, "trends": trends, "histogram": histogram,
               "county_values": county_values, "rows_page": rows_page, "county_counts": county_counts}
 

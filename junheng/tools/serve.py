@@ -89,7 +89,7 @@ def _warm() -> None:
     import pandas  # noqa: F401 — Streamlit imports it at a page's first table or component (0.17 s)
 
     # not streamlit_folium: a component declared outside a script is never served
-    from junheng.views import overview_views, ui
+    from junheng.views import cache, overview_views
     imported = time.perf_counter()
     overview_views.warm()
     # One of Streamlit's one-time costs that fell on the first script run (0.13 s of its 0.54 s): declaring the
@@ -113,7 +113,7 @@ def _warm() -> None:
 
     from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor
     from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
-    ui.warm_later()
+    cache.warm_later()
     gc.collect()
     gc.freeze()
 

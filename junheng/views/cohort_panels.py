@@ -1,5 +1,5 @@
 """Parts of the cohort page that draw themselves (Streamlit): map, comparison, similar counties, rows and the
-method panel. Every statistic comes from junheng/data/cohort.py through ui.cohort (computed in DuckDB, small)."""
+method panel. Every statistic comes from junheng/data/cohort.py through cache.cohort (computed in DuckDB, small)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -11,8 +11,8 @@ from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort
 from junheng.rules import cohort_stats as stats
+from junheng.views import cache, downloads, link_state, map_views, present
 from junheng.views import cohort_views as views
-from junheng.views import present, ui
 
 ROWS_SHOWN = 1000
 
@@ -21,18 +21,21 @@ def cohort_map(spec, span, size: dict, measure: str, lang: str) -> None:
     """The cohort's schools of its last year on a clustered map; above MAP_SCHOOLS of them, counts per county."""
     year = size["year"]
     if size["last_year_rows"] <= views.MAP_SCHOOLS:
-        last = ui.cohort("rows_page", spec, span, columns=["school_name", "students", "lon", "lat", measure], year=year,
+        last = cache.cohort("rows_page", spec, span, columns=["school_name", "students", "lon", "lat", measure],
+                            year=year,
                          limit=views.MAP_SCHOOLS)
-        shown = ui.county_geometry(last["county_code"].n_unique())
+        shown = cache.county_geometry(last["county_code"].n_unique())
         st.markdown(f"**{t('cohort_map_title', lang, year=year)}**")
-        ui.static_map(maps.school_cluster_map(views.map_rows(last, measure, lang), shown[shown["county_code"].isin(
+        map_views.static_map(maps.school_cluster_map(views.map_rows(last, measure, lang),
+                                                     shown[shown["county_code"].isin(
             last["county_code"].unique().to_list())], {"layer": t("cohort_map_layer", lang), "title": t(
                 "cohort_schools", lang), "legend": t("cohort_map_legend", lang)}), "cohort_map", height=520)
     else:
-        counts = ui.cohort("county_counts", spec, span, year=year)
-        shown = ui.county_geometry(counts.height)
+        counts = cache.cohort("county_counts", spec, span, year=year)
+        shown = cache.county_geometry(counts.height)
         st.markdown(f"**{t('cohort_map_counties', lang, year=year, n=views.MAP_SCHOOLS)}**")
-        ui.static_map(maps.county_choropleth_map(views.county_counts_map(shown, counts, lang), "value", "value_text", {
+        map_views.static_map(maps.county_choropleth_map(views.county_counts_map(shown, counts, lang), "value",
+                                                        "value_text", {
             "name": t("county_name", lang), "metric": t("cohort_schools", lang), "no_data": t("legend_no_data", lang),
             "format": "{:,.0f}"}), "cohort_county_map", height=520)
 
@@ -53,12 +56,13 @@ def compare(spec, span, size: dict, measures, measure: str, label: str, share: b
         other = cohort_query.Rest(spec)
     both = {"a": spec, "b": other}
     names = {"a": t("cohort_a", lang), "b": t("cohort_b" if against == "b" else "cohort_rest", lang)}
-    summaries = ui.cohort("summaries", both, span, measures=measures)
+    summaries = cache.cohort("summaries", both, span, measures=measures)
     st.dataframe(views.compare_table(stats.compare(summaries["a"], summaries["b"]), names["a"], names["b"], lang),
                  hide_index=True, width="stretch")
-    present.chart(charts.cohort_histogram_chart(ui.cohort("histogram", both, span, measure=measure, year=size["year"]),
+    present.chart(charts.cohort_histogram_chart(cache.cohort("histogram", both, span, measure=measure,
+                                                             year=size["year"]),
                                                 names, label, size["year"], lang, share), "cohort_compare_hist", lang)
-    trends = ui.cohort("trends", both, span, measure=measure)
+    trends = cache.cohort("trends", both, span, measure=measure)
     present.chart(charts.cohort_trend_chart(trends, names, label, lang, share), "cohort_compare_trend", lang)
 
 
@@ -70,12 +74,12 @@ def similar(filters, spec, span, measures, lang: str) -> None:
     k = st.slider(t("cohort_similar_k", lang), 1, 20, key="cohort_k")
     # the pooled years of the range by default: a cohort that shrinks (临泉县, 385 schools in 2016, 6 in 2025) still
     # has a profile to compare
-    chosen = ui.linked(st.selectbox, t("cohort_similar_basis", lang), ["", *range(span[1], span[0] - 1, -1)],
+    chosen = link_state.linked(st.selectbox, t("cohort_similar_basis", lang), ["", *range(span[1], span[0] - 1, -1)],
                        key="syear", default="", format_func=lambda y: views.years_label(span, lang) if y == ""
                        else str(y))
 
     def values_of(years):
-        return ui.cohort("county_values", cohort.Cohort("", years[0], years[1], spec.conditions, spec.follow_year),
+        return cache.cohort("county_values", cohort.Cohort("", years[0], years[1], spec.conditions, spec.follow_year),
                          years, measures=measures)
     nearest, values, used, fell_back = views.similar_counties(values_of, filters.county, measures, span,
                                                               chosen or None, k)
@@ -85,12 +89,13 @@ def similar(filters, spec, span, measures, lang: str) -> None:
     st.caption(t("cohort_similar_note", lang, year=views.years_label(used, lang), n=values.height))
     if nearest.is_empty():
         st.info(t("cohort_similar_none", lang, county=filters.region_md))
-    st.dataframe(views.similar_table(nearest, ui.query("counties_with_data"), measures, lang), hide_index=True,
+    st.dataframe(views.similar_table(nearest, cache.query("counties_with_data"), measures, lang), hide_index=True,
                  width="stretch")
 
 
 class _Rows:
-    """The rows a download will hold, fetched only when a button is clicked (ui.downloads asks for its height, for
+    """The rows a download will hold, fetched only when a button is clicked (downloads.downloads asks for its height,
+    for
     the audit log, and hands it to the builder)."""
 
     def __init__(self, spec, span, height: int):
@@ -99,33 +104,36 @@ class _Rows:
 
 def rows(filters, spec, span, size: dict, lang: str) -> None:
     """The cohort's first rows as published, and its files (every row, built on click)."""
-    shown = cohort_query.export_frame(cohort_query.Result(ui.cohort("rows_page", spec, span, limit=ROWS_SHOWN), "", {},
-                                                          0, min_count=ui.rules()["privacy"]["min_count"]))
+    shown = cohort_query.export_frame(cohort_query.Result(cache.cohort("rows_page", spec, span, limit=ROWS_SHOWN),
+                                                          "", {},
+                                                          0, min_count=cache.rules()["privacy"]["min_count"]))
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(t("cohort_rows_note", lang, n=shown.height, total=size["school_years"]))
 
-    damaged = cohort_query.damaged_years(ui.snapshot_health()[1], span[0], span[1])
+    damaged = cohort_query.damaged_years(cache.snapshot_health()[1], span[0], span[1])
     if damaged:  # the files say so too (their notes / metadata)
         st.warning(exports.damaged_note(damaged, lang))
 
     def build(pending: _Rows, kind: str) -> bytes:
-        result = ui.cohort_rows(pending.spec, pending.span)
+        result = cache.cohort_rows(pending.spec, pending.span)
         # the metadata's query gives the file's rows as published: every condition, the stored count decisions
         published = (cohort_query.published_plan(pending.spec, pending.span, result.min_count)
                      if result.min_count > 0 else result)
         # what the file says of itself, as the command line's and the API's files say it (params as JSON)
-        about = export_commands.about(ui.data_dir(), pending.spec, pending.span, kind, lang, published.params, damaged)
+        about = export_commands.about(cache.data_dir(), pending.spec, pending.span, kind, lang, published.params,
+                                      damaged)
         return exports.cohort_bytes(cohort_query.export_frame(result), kind, lang, {
             "junheng.query": published.sql, **export_commands.metadata(about),
             "junheng.conditions": "; ".join(c.text for c in pending.spec.conditions)}, damaged_years=damaged,
             about=about)
-    ui.downloads(_Rows(spec, span, size["school_years"]), f"cohort_{filters.region or 'all'}_{span[0]}-{span[1]}",
+    downloads.downloads(_Rows(spec, span, size["school_years"]),
+                        f"cohort_{filters.region or 'all'}_{span[0]}-{span[1]}",
                  lang, key="cohort_export", formats=("csv", "xlsx", "parquet", "dta", "sav"), build=build)
 
 
 def method(spec, span, size: dict, lang: str) -> None:
     """How this was computed: the SQL that gives the rows, its bound values, the row counts and a script to rerun it."""
-    result = cohort_query.plan(spec, span, ui.rules()["privacy"]["min_count"])
+    result = cohort_query.plan(spec, span, cache.rules()["privacy"]["min_count"])
     with st.expander(t("cohort_method", lang)):
         st.caption(t("cohort_method_text", lang, sql_rows=f"{size['sql_rows']:,}", rows=f"{size['school_years']:,}"))
         if result.after:
@@ -137,4 +145,4 @@ def method(spec, span, size: dict, lang: str) -> None:
         # the script gives the page's rows and published values: every condition, the stored count decisions
         published = cohort_query.published_plan(spec, span, result.min_count) if result.min_count > 0 else result
         st.code(cohort_query.rerun_script(published, statuses=cohort_query.status_files(
-            ui.data_dir(), span, result.min_count) if result.min_count > 0 else None), language="sql")
+            cache.data_dir(), span, result.min_count) if result.min_count > 0 else None), language="sql")

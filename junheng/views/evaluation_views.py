@@ -11,8 +11,8 @@ from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, rectification
 from junheng.rules import plan as plans
+from junheng.views import cache, map_views
 from junheng.views import rectification_views as views
-from junheng.views import ui
 
 MONEY = st.column_config.NumberColumn(format="localized")
 
@@ -100,10 +100,10 @@ def schedule_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, ye
                                    value=target, step=1, key=f"plan_target_{county}_{year}"))
     budget = float(right.number_input(t("plan_budget", lang), min_value=1.0, value=budget / 10_000, step=100.0,
                                       key=f"plan_budget_{county}_{year}")) * 10_000
-    table = ui.query("county_items", year=year)
+    table = cache.query("county_items", year=year)
     table = table.filter(pl.col("county_code") == county) if "county_code" in table.columns else table
     with st.spinner(t("kit_plan_solving", lang)):
-        yearly = _schedule(county, year, ui.fingerprint(), ui.scope().key, repr(sorted(rules.items())),
+        yearly = _schedule(county, year, cache.fingerprint(), cache.scope().key, repr(sorted(rules.items())),
                            int(table.hash_rows().sum()) if table.height else 0, target, budget, lang, schools, rules,
                            table, best)
     st.markdown(tables.schedule_line(yearly, lang))
@@ -130,7 +130,7 @@ def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: 
     """The 达标方案: the cheapest additions (editable), what they cost, CVs before and after, how it is solved;
     then the plan over years."""
     with st.spinner(t("kit_plan_solving", lang)):
-        plan = _plan(county, year, ui.fingerprint(), ui.scope().key, repr(sorted(rules.items())), schools, rules)
+        plan = _plan(county, year, cache.fingerprint(), cache.scope().key, repr(sorted(rules.items())), schools, rules)
     schedule_view(schools, rules, lang, county, year, plan)
     st.markdown(views.plan_status(plan, lang))
     st.caption(t("kit_plan_method", lang))
@@ -181,13 +181,13 @@ def school_map(schools: pl.DataFrame, values: pl.DataFrame, rules: dict, lang: s
     """Schools coloured by the 优质均衡 per-school verdict, what each lacks in the tooltip; a PNG download."""
     from junheng.figures import maps  # Folium, imported when a map is built
     rows = views.school_status_rows(evaluation.school_verdicts(values, rules), lang)
-    outline = ui.county_geometry().query("county_code == @county")
+    outline = cache.county_geometry().query("county_code == @county")
     if not rows or outline.empty:
         return
     st.markdown(f"**{t('kit_school_map', lang, year=year)}**")
     fmap = maps.school_status_map(rows, outline, views.PASS_COLOURS, {
         "title": t("kit_school_map_legend", lang), "pass": t("pass", lang), "fail": t("fail", lang)})
-    st.fragment(ui.static_map)(fmap, "school_status_map", height=460)
+    st.fragment(map_views.static_map)(fmap, "school_status_map", height=460)
 
 
 STATUS_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "incomplete": "#4575b4"}
@@ -201,10 +201,10 @@ def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
         if not county:
             st.markdown(f"**{t('status_card_title', lang)}** · {t('status_card_region', lang)}")
             return
-        schools = ui.query("school_rows", year=year, region=county)
+        schools = cache.query("school_rows", year=year, region=county)
         if schools.is_empty():
             return
-        verdict, parts = verdicts.evaluate(schools, rules, ui.query("county_items", year=year))
+        verdict, parts = verdicts.evaluate(schools, rules, cache.query("county_items", year=year))
         status = verdict["quality"] if verdict["quality"] in STATUS_COLOURS else "incomplete"
         st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>'
                 f'{escape.html(t("kit_colon", lang))}'

@@ -1,4 +1,4 @@
-"""streamlit-folium's browser component, for maps kept as their rendered parts (ui.show_folium).
+"""streamlit-folium's browser component, for maps kept as their rendered parts (map_views.show_folium).
 
 Declared here from the package's built frontend without importing streamlit_folium, which imports Folium, and
 Folium pandas: 0.35 s of a fresh server's first page, whose map is stored with the data and needs neither. The

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import polars as pl
 
 from junheng.rules import left_behind
-from junheng.views import ui
+from junheng.views import cache
 
 GAP_ROWS = 500   # care-gap rows on the page (the download has them all)
 GAP_MARGIN = 100  # more shown rows fetched than displayed, so the order is decided here, by school_care
@@ -24,10 +24,10 @@ class FromSchools:
 
     def __init__(self, year: int, region: str, rules: dict):
         self.rules = rules
-        self.schools = ui.query("school_rows", year=year, region=region)
+        self.schools = cache.query("school_rows", year=year, region=region)
         self.care = left_behind.school_care(self.schools, rules)
         # What may be published, decided per county: once per data version, year, region and rules.
-        self.shield = ui.memo(("left_behind_protection", year, region, ui.scope().key, repr(rules)),
+        self.shield = cache.memo(("left_behind_protection", year, region, cache.scope().key, repr(rules)),
                               lambda: left_behind.protection(self.care, rules))
 
     def empty(self) -> bool:
@@ -51,7 +51,7 @@ class FromAggregates:
     def __init__(self, year: int, region: str, rules: dict):
         self.year, self.region, self.rules = year, region, rules
         self.min_count = rules["privacy"]["min_count"]
-        self.groups = {"urban_rural_group": ui.query("left_behind_groups", year=year, region=region,
+        self.groups = {"urban_rural_group": cache.query("left_behind_groups", year=year, region=region,
                                                      by="urban_rural_group", min_count=self.min_count)}
 
     def empty(self) -> bool:
@@ -59,23 +59,23 @@ class FromAggregates:
 
     def breakdown(self, by: str) -> pl.DataFrame:
         if by not in self.groups:
-            self.groups[by] = ui.query("left_behind_groups", year=self.year, region=self.region, by=by,
+            self.groups[by] = cache.query("left_behind_groups", year=self.year, region=self.region, by=by,
                                        min_count=self.min_count)
         return left_behind.stored_breakdown(self.groups[by], self.rules)
 
     def gap_list(self, lang: str) -> tuple[pl.DataFrame, Callable[[], pl.DataFrame]]:
-        top = ui.query("care_gap_top", year=self.year, region=self.region, min_count=self.min_count,
+        top = cache.query("care_gap_top", year=self.year, region=self.region, min_count=self.min_count,
                        classes_per_psych_teacher=self.rules["targets"]["psych_classes_per_teacher"],
                        limit=GAP_ROWS + GAP_MARGIN)
         shown = left_behind.stored_care_gap_table(top, self.rules, lang).head(GAP_ROWS)
-        rows = ui.query_later("school_rows", year=self.year, region=self.region)
-        statuses = ui.query_later("school_count_status", region=self.region, year_from=self.year,
+        rows = cache.query_later("school_rows", year=self.year, region=self.region)
+        statuses = cache.query_later("school_count_status", region=self.region, year_from=self.year,
                                   year_to=self.year, min_count=self.min_count)
         return shown, lambda: left_behind.stored_care_gap_table(rows().join(
             statuses().select("school_id", "left_behind_status"), on="school_id", how="left"), self.rules, lang)
 
     def migrants(self) -> pl.DataFrame:
-        return left_behind.stored_migrant_where(ui.query("migrant_groups", year=self.year, region=self.region,
+        return left_behind.stored_migrant_where(cache.query("migrant_groups", year=self.year, region=self.region,
                                                          min_count=self.min_count), self.rules)
 
 

@@ -1,7 +1,7 @@
 """Who is looking: the login form on the frame, log-out, the session cookie, guests and single sign-on.
 
 The result is the account (or None for a guest) and its region scope in st.session_state, which the query
-layer applies to every read (junheng/views/ui.py `query`).
+layer applies to every read (junheng/views/cache.py `query`).
 """
 from __future__ import annotations
 

@@ -28,9 +28,9 @@ def build_map(geometry, this_year, metric: str, year: int, lang: str, county: st
 def warm() -> None:
     """Open the data's connection and build (or read) the first page's map before the first visitor asks (the
     launcher calls this in a thread as the server starts); any problem is left for the first page to show."""
-    from junheng.views import ui
+    from junheng.views import cache
     try:
-        warm_first_page(*ui.warm_connection())
+        warm_first_page(*cache.warm_connection())
     except Exception:  # noqa: BLE001 — the page reports it with its own message
         log.info("warming the data connection failed; the first page will say why", exc_info=True)
 
@@ -42,15 +42,15 @@ def warm_first_page(path: str, fp: str) -> None:
 
     from junheng import settings
     from junheng.data.scope import GUEST
-    from junheng.views import ui
+    from junheng.views import cache, map_views
     if not settings.flag("JUNHENG_GUEST_ACCESS"):
         return
-    years = ui.cached_query(path, fp, GUEST.key, "snapshot_years", {})["year"].to_list()
+    years = cache.cached_query(path, fp, GUEST.key, "snapshot_years", {})["year"].to_list()
     if not years:
         return
     year, lang, metric = max(years), settings.default_lang(), overview.metric_keys()[0]
-    totals = ui.cached_query(path, fp, GUEST.key, "county_totals", {"years": [year - 1, year], "region": ""})
+    totals = cache.cached_query(path, fp, GUEST.key, "county_totals", {"years": [year - 1, year], "region": ""})
     this_year = totals.filter(totals["year"] == year)
-    ui.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key), lambda: build_map(
-        ui.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None))
+    map_views.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key), lambda: build_map(
+        cache.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None))
     log.info("first page's map built for %s", year)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from junheng import escape
 from junheng.i18n import t
-from junheng.views import builtin_texts, links, ui
+from junheng.views import builtin_texts, link_state, links
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def current_step(url_path: str, view: str | None) -> int:
 
 def mode(lang: str) -> bool:
     """The presentation toggle in the sidebar, also ?present=1 in the link (an invalid value gets a notice)."""
-    raw = ui.from_link("present")
+    raw = link_state.from_link("present")
     if raw is not None:
         value = raw[-1] if raw else "0"
         problem = links.check("present", value)
@@ -53,7 +53,7 @@ def mode(lang: str) -> bool:
         else:
             st.session_state["present"] = value == "1"
     on = st.sidebar.toggle(t("present_mode", lang), key="present", help=t("present_help", lang))
-    ui.to_link({"present": 1 if on else None})
+    link_state.to_link({"present": 1 if on else None})
     return on
 
 
@@ -65,7 +65,7 @@ def _go(index: int) -> None:
         params[VIEW_KEY] = [step.view]
     # Widgets' states do not survive st.switch_page: the next run reads the view from the link, as for a
     # pasted link.
-    st.session_state[ui.URL_LAST] = {}
+    st.session_state[link_state.URL_LAST] = {}
     st.switch_page(step.script, query_params=params)
 
 

@@ -7,7 +7,7 @@ import logging
 import streamlit as st
 
 from junheng.i18n import t
-from junheng.views import ui
+from junheng.views import cache
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def deck_downloads(county: str, year: int, lang: str) -> None:
 def _builder(county: str, year: int, kind: str, lang: str, account):
     """What Streamlit runs on the click: the export command checks, builds inside the account's scope and audits."""
     from junheng.commands import exports as export_commands
-    data_dir = ui.data_dir()
+    data_dir = cache.data_dir()
 
     def make() -> bytes:
         try:

@@ -67,9 +67,9 @@ def gather(data_dir: Path, scope: Scope, year: int, lang: str, county: str | Non
     year without data.
     """
     rules, con, code, inside, schools = _checked(data_dir, scope, year, lang, county, region)
-    if pictures and county is not None:  # the chart exporter's browser boots while the county is evaluated
+    if pictures and county is not None:  # Chromium reads plotly.js while the county is evaluated
         from junheng.reports import pictures as drawing
-        drawing.warm_up()
+        drawing.prepare_charts()
     ctx = _Context(Path(data_dir), con, scope, rules, year, lang, code, inside, schools, pictures)
     return _bulletin(ctx) if region is not None else _county(ctx)
 

@@ -36,6 +36,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "map_metric": ("地图指标", "Map indicator"),
     "map_title": ("各县（区）{metric}（{year} 年）", "{metric} by county, {year}"),
     "map_hint": ("点击地图上的县（区）可将其设为所选地区。", "Click a county on the map to select it."),
+    "map_unavailable": ("地图轮廓暂时无法载入，请刷新页面。", "The map's outlines could not be loaded; reload the page."),
     "legend_no_data": ("无数据", "no data"),
     "county_table": ("各县（区）数据", "Counties"),
     "county_name": ("县（区）", "County"),

@@ -52,6 +52,24 @@ async def logout_route(request):
     return response
 
 
+async def map_outlines_route(request):
+    """The county outlines the map component fetches (junheng/views/map_component.py): a versioned URL, so the
+    browser keeps the reply; 404 for a version this data directory does not have."""
+    import asyncio
+
+    from starlette.responses import Response
+
+    from junheng import settings
+    from junheng.views import map_component
+    p = request.path_params
+    body = await asyncio.to_thread(map_component.geometry_bytes, settings.data_dir(), p["tag"], p["detail"],
+                                   p["regions"])
+    if body is None:
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
 def build_app():
     """The st.App: the frame plus the cookie routes."""
     import streamlit as st
@@ -61,9 +79,11 @@ def build_app():
     # the server listens
     from junheng.access.routes import LOGOUT_ROUTE, SESSION_ROUTE
     from junheng.tools import api, compression
+    from junheng.views.map_component import GEOMETRY_ROUTE
     return st.App(str(PROJECT_DIR / "app.py"), routes=[
         Route(SESSION_ROUTE, session_route, methods=["POST"]),
         Route(LOGOUT_ROUTE, logout_route, methods=["POST"]),
+        Route(GEOMETRY_ROUTE, map_outlines_route, methods=["GET"]),
         *api.routes(),  # the HTTP API (/api/v1/…, junheng/tools/api.py): its commands load at its first call
     ], middleware=compression.middleware())  # gzip for the bundles Streamlit sends plain (compression.py)
 

@@ -108,6 +108,19 @@ def cached_county_map(cache_key: tuple, build, key: str, current_county: str | N
     _county_clicked(event, key, current_county)
 
 
+def values_county_map(cache_key: tuple, values, build, key: str, current_county: str | None,
+                      height: int = 520) -> None:
+    """A county map drawn by the map component (junheng/views/map_component.py) from values() — worked out once
+    per data version and cache_key (everything the map shows besides the data) — over outlines the browser
+    fetches once; a click on a county selects it; the PNG download draws the Folium map build() makes."""
+    from junheng.views import map_component
+    shown = cache.RESULTS.get(("map_values", str(cache.data_dir()), cache.fingerprint(), cache_key), values)
+    event = map_component.county_map(cache.data_dir(), shown, key, current_county, messages.language_code(),
+                                     height=height)
+    map_download(build, key)
+    map_component.handle_click(event, key, current_county, sidebar.select_county)
+
+
 def warm_map(path: str, fp: str, cache_key: tuple, build) -> None:
     """Build a map's parts into the cache cached_county_map reads (the server's warm-up), or read them from the
     data directory where a server (this one before a restart, or another replica) stored them for this data

@@ -16,7 +16,7 @@ if os.environ.get(LAUNCHER_ENV) != "1" and Path(sys.argv[0]).resolve() == Path(_
                            title="均衡 Junheng", url_path="launcher")], position="hidden").run()
     st.stop()
 
-from junheng.views import cache, login, messages, present, sidebar  # noqa: E402 — after the check: a refused start loads no more
+from junheng.views import cache, login, messages, phone, present, sidebar  # noqa: E402 — after the check: a refused start loads no more
 
 # The tab's icon is the app's own SVG (sent inline): an emoji icon made Streamlit import its emoji catalogue
 # (0.2-0.4 s of a fresh server's first page), and a Material Symbols icon is fetched from fonts.gstatic.com.
@@ -53,6 +53,7 @@ filters = sidebar.sidebar(lang, required=page.url_path not in ("shuju", "zhanghu
 st.session_state["frame_filters"] = filters
 presenting = present.mode(lang)
 present.style(lang, presenting)  # print always; presentation mode; a Chinese screen without Streamlit's English
+phone.style()  # the phone layout's media queries, in one place (views/phone.py)
 if presenting:
     present.bar(lang, page.url_path)
 sidebar.notice(filters)

@@ -46,6 +46,7 @@ result = evaluation.evaluate_county(schools, rules)
 verdict, parts = verdicts.evaluate(schools, rules, cache.query("county_items", year=year))
 values = evaluation.level_values(schools, rules)
 levels = [lv for lv in indicators.LEVELS if lv in result]
+kit.verdict_block(verdict, parts, result, rules, lang)  # the county's status first, on a phone too
 # One view at a time: only the chosen part is computed and drawn (and a map is never drawn hidden).
 view = link_state.linked(st.segmented_control, t("view", lang), ["tab_county", "tab_schools", "tab_rectification",
                  "tab_plan", "tab_movers", "tab_what_if", "tab_region"], default="tab_county", key="evaluation_view",

@@ -17,12 +17,11 @@ if selected.filter(selected["year"] == year).is_empty():
     st.stop()
 
 st.subheader(t("headline", lang, region=filters.region_md, year=year))
+kit.status_card(filters.county, year, cache.rules(), lang)  # the verdicts first, on a phone too
 for column, figure in zip(st.columns(3) * 2, overview.headline(selected, year)):
     column.metric(overview.metric_label(figure.key, lang), overview.format_value(figure.kind, figure.value, lang),
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),
                   delta_color=overview.delta_colour(figure), border=True)
-
-kit.status_card(filters.county, year, cache.rules(), lang)
 
 metric = link_state.linked(st.selectbox, t("map_metric", lang), overview.metric_keys(), key="overview_metric",
                    default=overview.metric_keys()[0], format_func=lambda k: overview.metric_label(k, lang))

@@ -3,15 +3,17 @@ pass/fail map and the what-if planner (Streamlit parts; the tables come from rec
 evaluation_tables)."""
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import streamlit as st
 
-from junheng import escape
+from junheng import escape, formats
 from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, rectification
 from junheng.rules import plan as plans
-from junheng.views import cache, map_views
+from junheng.views import cache, map_views, phone
 from junheng.views import rectification_views as views
 
 MONEY = st.column_config.NumberColumn(format="localized")
@@ -33,8 +35,10 @@ def _styled(table: pl.DataFrame, lang: str):
     formats = {t("kit_value", lang): "{:,.2f}", t("kit_minimum", lang): "{:g}", t("kit_share", lang): "{:.0f}",
                t("kit_cost", lang): "{:,.0f}", t("cv", lang): "{:.3f}",
                t("threshold", lang): "{:.2f}"}
-    return table.to_pandas().style.map(lambda v: f"background-color: {colours.get(v, '')}", subset=[column]).format(
-        {k: v for k, v in formats.items() if k in table.columns})
+    styled = table.to_pandas().style
+    if column in table.columns:  # a phone's key columns leave the priority to the section's heading
+        styled = styled.map(lambda v: f"background-color: {colours.get(v, '')}", subset=[column])
+    return styled.format({k: v for k, v in formats.items() if k in table.columns})
 
 
 def _widths(lang: str) -> dict:
@@ -45,6 +49,32 @@ def _widths(lang: str) -> dict:
             t("kit_shortfall", lang): st.column_config.Column(width=100), t("kit_cost", lang): small,
             t("cv", lang): small, t("threshold", lang): small, t("indicator", lang): st.column_config.Column(width=240),
             t("school_name", lang): st.column_config.Column(width=190)}
+
+
+# What a phone shows of the 整改清单 (390 px: four columns fit): school, resource, shortfall, cost; a county CV's level,
+# indicator, CV and ceiling; per school the resource, the addition and its cost. The whole list on a wider screen.
+PHONE_COUNTY_COLUMNS = ("level", "indicator", "cv", "threshold")
+PHONE_TOTALS_COLUMNS = ("school_name", "what_if_resource", "kit_addition", "kit_cost")
+
+
+def _phone_school_list(items: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The school rows on a phone: school, the resource it lacks (its short name: the indicator's is too long for
+    the width), the shortfall in the resource's unit, the estimated cost."""
+    resources = {c: re.sub(r"[（(].*?[）)]$", "", t(f"col_{c}", lang)).strip()
+                 for c in rectification.resource_columns()}
+    wide = views.school_list(items, lang)
+    return pl.DataFrame({t("school_name", lang): wide[t("school_name", lang)],
+                         t("what_if_resource", lang): items["column"].replace_strict(resources, default=""),
+                         t("kit_shortfall", lang): wide[t("kit_shortfall", lang)],
+                         t("kit_cost", lang): wide[t("kit_cost", lang)]})
+
+
+def _phone_widths(lang: str) -> dict:
+    """Widths that fit four key columns on a 390 px screen."""
+    return {t("school_name", lang): st.column_config.Column(width=115), t("indicator", lang):
+            st.column_config.Column(width=110), t("what_if_resource", lang): st.column_config.Column(width=100),
+            t("kit_shortfall", lang): st.column_config.Column(width=70), t("kit_addition", lang):
+            st.column_config.Column(width=70), t("kit_cost", lang): st.column_config.Column(width=70)}
 
 
 def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
@@ -60,14 +90,25 @@ def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
             st.caption(t(f"kit_none_{priority}", lang))
             continue
         shown = views.county_list(rows, lang) if priority == 2 else views.school_list(rows, lang)
-        st.dataframe(_styled(shown, lang), hide_index=True, width="stretch", height=min(38 + 35 * rows.height, 540),
-                     column_config=_widths(lang))
+        height = min(38 + 35 * rows.height, 540)
+        keys = PHONE_COUNTY_COLUMNS
+        with phone.narrow(f"rectification_{priority}"):
+            narrow = shown.select([t(k, lang) for k in keys]) if priority == 2 else _phone_school_list(rows, lang)
+            st.dataframe(_styled(narrow, lang), hide_index=True, width="stretch", height=height,
+                         column_config=_phone_widths(lang))
+        with phone.wide(f"rectification_{priority}"):
+            st.dataframe(_styled(shown, lang), hide_index=True, width="stretch", height=height,
+                         column_config=_widths(lang))
     totals = rectification.school_totals(items)
     if totals.height:
         st.markdown(f"**{t('report_rect_schools', lang)}**")
-        st.dataframe(views.school_totals_list(totals, lang), hide_index=True, width="stretch",
-                     height=min(38 + 35 * totals.height, 420),
-                     column_config={t("kit_cost", lang): MONEY, t("report_school_total", lang): MONEY})
+        listed, height = views.school_totals_list(totals, lang), min(38 + 35 * totals.height, 420)
+        money = {t("kit_cost", lang): MONEY, t("report_school_total", lang): MONEY}
+        with phone.narrow("rectification_totals"):
+            st.dataframe(listed.select([t(k, lang) for k in PHONE_TOTALS_COLUMNS]), hide_index=True, width="stretch",
+                         height=height, column_config={**money, **_phone_widths(lang)})
+        with phone.wide("rectification_totals"):
+            st.dataframe(listed, hide_index=True, width="stretch", height=height, column_config=money)
     st.caption(t("kit_list_note", lang, costs=_costs_text(rules, lang)))
 
 
@@ -193,22 +234,45 @@ def school_map(schools: pl.DataFrame, values: pl.DataFrame, rules: dict, lang: s
 STATUS_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "incomplete": "#4575b4"}
 
 
+def verdict_block(verdict: dict, parts: dict, result: dict, rules: dict, lang: str, key: str = "verdict_block") -> None:
+    """The county's status in a few lines, first on a phone's screen: each evaluation's verdict in its colour with
+    how many of its parts are met, then per level the composite CV and the 优质均衡 counts (details below it)."""
+    from junheng.rules import indicators, verdicts
+    colon = escape.html(t("kit_colon", lang))
+    lines = []
+    for evaluation_key in verdicts.EVALUATIONS:
+        status = verdict[evaluation_key] if verdict[evaluation_key] in STATUS_COLOURS else "incomplete"
+        met = sum(p["status"] == "pass" for p in parts[evaluation_key].values())
+        met = t("verdict_block_parts", lang, met=met, n=len(parts[evaluation_key]))
+        lines.append(f'<div class="jh-verdict"><b>{escape.html(t(f"eval_{evaluation_key}", lang))}</b>{colon}'
+                     f'<span class="jh-status" style="color:{STATUS_COLOURS[status]}">'
+                     f'{escape.html(t(f"status_card_{status}", lang))}</span><span class="jh-parts"> · '
+                     f'{escape.html(met)}</span></div>')
+    for level in (lv for lv in indicators.LEVELS if lv in result):
+        basic, quality = result[level]["basic"], result[level]["quality"]
+        lines.append('<div class="jh-level">' + escape.html(t(
+            "verdict_block_level", lang, level=t(f"level_{level}", lang), cv=formats.number(basic["composite"], 3),
+            ceiling=basic["threshold"], mark=tables.mark(basic["pass"], lang), cvs=len(quality["cv"]),
+            **tables.quality_counts(quality))) + "</div>")
+    with st.container(border=True, key=key):
+        st.html(f'<div class="jh-verdicts">{"".join(lines)}</div>')
+
+
 def status_card(county: str | None, year: int, rules: dict, lang: str) -> None:
-    """The overview's 优质均衡 card: reached / not reached / to be assessed from all four parts (verdicts), with
-    the reasons; 'reached' only when the verdict is pass."""
+    """The overview's status card: 基本均衡 and 优质均衡 reached / not reached / to be assessed from all their parts
+    (verdicts) with the key numbers; the reasons in an expander. 'Reached' only when the verdict is pass."""
     from junheng.rules import verdicts
-    with st.container(border=True, key="quality_status_card"):
-        if not county:
+    if not county:
+        with st.container(border=True, key="quality_status_card"):
             st.markdown(f"**{t('status_card_title', lang)}** · {t('status_card_region', lang)}")
-            return
-        schools = cache.query("school_rows", year=year, region=county)
-        if schools.is_empty():
-            return
-        verdict, parts = verdicts.evaluate(schools, rules, cache.query("county_items", year=year))
-        status = verdict["quality"] if verdict["quality"] in STATUS_COLOURS else "incomplete"
-        st.html(f'<div style="font-size:1.05rem"><b>{escape.html(t("status_card_title", lang))}</b>'
-                f'{escape.html(t("kit_colon", lang))}'
-                f'<span style="color:{STATUS_COLOURS[status]};font-weight:700;font-size:1.5rem">'
-                f'{escape.html(t(f"status_card_{status}", lang))}</span></div>')
-        st.markdown(tables.verdict_line("quality", verdict["quality"], parts["quality"], rules, lang))
-        st.caption(tables.parts_summary("quality", parts["quality"], lang))
+        return
+    schools = cache.query("school_rows", year=year, region=county)
+    if schools.is_empty():
+        return
+    verdict, parts = verdicts.evaluate(schools, rules, cache.query("county_items", year=year))
+    verdict_block(verdict, parts, evaluation.evaluate_county(schools, rules), rules, lang, key="quality_status_card")
+    with st.expander(t("verdict_block_reasons", lang)):
+        for evaluation_key in verdicts.EVALUATIONS:
+            st.markdown(tables.verdict_line(evaluation_key, verdict[evaluation_key], parts[evaluation_key], rules,
+                                            lang))
+            st.caption(tables.parts_summary(evaluation_key, parts[evaluation_key], lang))

@@ -53,11 +53,35 @@ def test_gap_scatter_plots_the_given_values_and_the_diagonal():
 def test_small_multiples_draw_each_target_once_per_panel_on_its_own_axes():
     frame = pl.DataFrame({"county_code": ["A", "A", "B", "B", "C"], "year": [2024, 2025, 2024, 2025, 2025],
                           "s": [0.5, 0.6, 0.2, 0.3, 0.9]})
-    fig = charts.small_multiples_chart(frame, {"s": "x"}, {"A": "a"}, "T", "zh", [(0.85, "t1"), (0.5, "t2")])
+    fig = charts.small_multiples_grid(frame, {"s": "x"}, {"A": "a"}, "T", "zh", [(0.85, "t1"), (0.5, "t2")])
     # B is furthest behind (0.3), then A (0.6), then C (0.9): panels 1, 2, 3 on axes y, y2, y3
     assert [(tr.yaxis, list(tr.y)) for tr in fig.data] == [("y", [0.2, 0.3]), ("y2", [0.5, 0.6]), ("y3", [0.9])]
     lines = sorted((s.yref, s.y0, s.xref) for s in fig.layout.shapes)
     assert lines == sorted((f"y{n}", v, f"x{n} domain") for n in ("", "2", "3") for v in (0.85, 0.5))
+
+
+def test_small_multiples_as_one_plot_place_each_county_in_its_panel():
+    """Worked by hand: years 2024-2025 (span 1), values and targets up to 0.9, so the scale's top is 1.0; a panel
+    is 1 wide and 1 high with its curves in the lower left 0.82 × 0.7; 3 panels: one row, columns 0, 1, 2."""
+    frame = pl.DataFrame({"county_code": ["A", "A", "B", "B", "C"], "year": [2024, 2025, 2024, 2025, 2025],
+                          "s": [0.5, 0.6, 0.2, 0.3, 0.9]})
+    fig = charts.small_multiples_chart(frame, {"s": "x"}, {"A": "a"}, "T", "zh", [(0.85, "t1"), (0.5, "t2")])
+    assert len(fig.data) == 2  # one trace for the column, one for every panel's targets
+    line, targets = fig.data
+    # B (0.3 last, furthest behind) first, then A, then C; each county's line broken from the next
+    def r(values):
+        return [None if v is None else round(v, 6) for v in values]
+    assert r(line.x) == [0, 0.82, None, 1, 1.82, None, 2.82, None]
+    assert r(line.y) == [0.14, 0.21, None, 0.35, 0.42, None, 0.63, None]
+    assert [c for c in line.customdata if c[0] is not None] == [[2024, 0.2], [2025, 0.3], [2024, 0.5], [2025, 0.6],
+                                                                [2025, 0.9]]
+    assert list(line.text[:2]) == ["B", "B"] and line.text[3] == "a"  # A's name, B and C their codes
+    # targets: 0.85 and 0.5 in each of the three panels, across the panel's width
+    assert [y for y in r(targets.y) if y is not None] == [0.595, 0.595, 0.35, 0.35] * 3
+    assert [x for x in r(targets.x) if x is not None] == [0, 0.82, 0, 0.82, 1, 1.82, 1, 1.82, 2, 2.82, 2, 2.82]
+    assert list(fig.layout.yaxis.ticktext) == ["0%", "50%", "100%"]
+    assert list(fig.layout.xaxis.ticktext) == ["2024", "2025"] * 3
+    assert [a.text for a in fig.layout.annotations] == ["B", "a", "C"]
 
 
 def _small_multiples_by_make_subplots(frame, columns, names, title, lang, targets=(), max_panels=36,
@@ -125,7 +149,7 @@ def test_small_multiples_are_the_figure_make_subplots_built(panels, lang):
     for columns, targets, worse in (({"s": "a<i>"}, [(0.85, "t1"), (1.0, "t2")], False),
                                     ({"s": "a", "k": "b"}, [], True)):
         args = (frame, columns, names, "标题 <x>", lang, targets)
-        new = charts.small_multiples_chart(*args, higher_is_worse=worse)
+        new = charts.small_multiples_grid(*args, higher_is_worse=worse)
         old = _small_multiples_by_make_subplots(*args, higher_is_worse=worse)
         assert json.loads(pio.to_json(new)) == json.loads(pio.to_json(old))
 

@@ -164,10 +164,102 @@ def share_trend_chart(frame: pl.DataFrame, columns: dict[str, str], title: str, 
     return _layout(fig, title, t("year", lang), t("share", lang))
 
 
+# A panel of small_multiples_chart in the one plot's units: 1 wide and 1 high, the curves in the lower left
+# PANEL_WIDTH × PANEL_HEIGHT of it (the rest: the gap to the next panel and the panel's title).
+PANEL_WIDTH, PANEL_HEIGHT = 0.82, 0.7
+
+
+def _panel_order(frame: pl.DataFrame, first: str, max_panels: int, higher_is_worse: bool) -> list[str]:
+    last = frame.sort("year").group_by("county_code").agg(pl.col(first).last())
+    return last.sort(first, "county_code", descending=[higher_is_worse, False])["county_code"].to_list()[:max_panels]
+
+
 def small_multiples_chart(frame: pl.DataFrame, columns: dict[str, str], names: dict[str, str], title: str,
                           lang: str, targets: list[tuple[float, str]] = (), max_panels: int = 36,
                           higher_is_worse: bool = False) -> go.Figure:
     """One small panel per county: shares over the years (columns: column -> label), shared axes, targets dotted.
+
+    Drawn as one plot with one trace per column and one for the targets (issue 25: the 36 panels of two of these
+    as 36 subplots each, 72-144 traces, took the browser 14.6 s to draw after a year change): panel n sits at
+    column n % 6, row n // 6, each county's line broken from the next (a gap); the axes' ticks give each
+    panel's first and last year and the shared share scale; the panels' titles are the county names.
+    At most max_panels counties, those furthest behind first (by the last value of the first column).
+    """
+    first = next(iter(columns))
+    codes = _panel_order(frame, first, max_panels, higher_is_worse)
+    cols = min(6, max(1, len(codes)))
+    rows = max(1, math.ceil(len(codes) / cols))
+    shown = frame.filter(pl.col("county_code").is_in(codes))
+    years = shown["year"].drop_nulls()
+    low, high = (int(years.min()), int(years.max())) if years.len() else (0, 1)
+    span = max(1, high - low)
+    values = [v for c in columns for v in shown[c].drop_nulls().to_list()] + [v for v, _ in targets]
+    top = next((step for step in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0) if step >= max(values, default=0)),
+               max(values))  # the scale's top: a round share at or above every value and target
+    by_county = {key[0]: part.sort("year") for key, part in shown.group_by("county_code")}
+    palette = ("#3182bd", "#e6550d", "#31a354")
+
+    def at(n: int) -> tuple[int, int]:  # the panel's lower left corner
+        return n % cols, rows - 1 - n // cols
+    traces = []
+    for (column, label), colour in zip(columns.items(), palette):
+        xs, ys, text, when = [], [], [], []
+        for n, code in enumerate(codes):
+            r, (x0, y0) = by_county[code], at(n)
+            county = escape.plotly(names.get(code, code))
+            for year, value in zip(r["year"].to_list(), r[column].to_list()):
+                xs.append(x0 + (year - low) / span * PANEL_WIDTH)
+                ys.append(None if value is None else y0 + value / top * PANEL_HEIGHT)
+                text.append(county)
+                when.append([year, value])
+            xs.append(None)
+            ys.append(None)
+            text.append("")
+            when.append([None, None])
+        # The name goes in as data (text), never into the hover template, where %{…} would be read.
+        traces.append({"hovertemplate": "%{text} %{customdata[0]}: %{customdata[1]:.1%}<extra></extra>",
+                       "legendgroup": column, "line": {"color": colour}, "mode": "lines",
+                       "name": escape.plotly(label), "text": text, "customdata": when, "x": xs, "y": ys,
+                       "type": "scatter", "connectgaps": False})
+    if targets and codes:
+        xs, ys = [], []
+        for n in range(len(codes)):
+            x0, y0 = at(n)
+            for value, _ in targets:
+                xs += [x0, x0 + PANEL_WIDTH, None]
+                ys += [y0 + value / top * PANEL_HEIGHT] * 2 + [None]
+        traces.append({"hoverinfo": "skip", "line": {"color": "#d62728", "dash": "dot", "width": 1}, "mode": "lines",
+                       "showlegend": False, "x": xs, "y": ys, "type": "scatter", "connectgaps": False})
+    frames = [{"type": "rect", "layer": "below", "line": {"width": 0}, "fillcolor": "#f3f5f8", "xref": "x",
+               "yref": "y", "x0": x0, "x1": x0 + PANEL_WIDTH, "y0": y0, "y1": y0 + PANEL_HEIGHT}
+              for x0, y0 in map(at, range(len(codes)))]
+    titles = [{"font": {"size": 11}, "showarrow": False, "text": escape.plotly(names.get(code, code)),
+               "x": at(n)[0] + PANEL_WIDTH / 2, "xanchor": "center", "xref": "x", "y": at(n)[1] + PANEL_HEIGHT,
+               "yanchor": "bottom", "yref": "y", "yshift": 2} for n, code in enumerate(codes) if names.get(code, code)]
+    share = ".0%" if top >= 0.1 else ".1%"
+    subtitle = " · ".join(label for _, label in targets)
+    layout = {
+        "xaxis": {"range": [-0.04, cols - 1 + PANEL_WIDTH + 0.04], "showgrid": False, "zeroline": False,
+                  "tickvals": [c + x for c in range(cols) for x in (0, PANEL_WIDTH)],
+                  "ticktext": [str(y) for _ in range(cols) for y in (low, high)], "title": {"text": t("year", lang)},
+                  "automargin": True},
+        "yaxis": {"range": [-0.04, rows], "showgrid": False, "zeroline": False,
+                  "tickvals": [r + v for r in range(rows) for v in (0, PANEL_HEIGHT / 2, PANEL_HEIGHT)],
+                  "ticktext": [format(v, share) for _ in range(rows) for v in (0, top / 2, top)],
+                  "title": {"text": t("share", lang)}},
+        "shapes": frames, "annotations": titles, "height": 150 * rows + 140, "font": {"family": FONT},
+        "title": {"text": escape.plotly(title) + (f"<br><sup>{escape.plotly(subtitle)}</sup>" if subtitle else "")},
+        "margin": {"l": 50, "r": 20, "t": 90, "b": 40}, "hovermode": "closest",
+        "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "x": 0},
+        "template": _template("plotly_white")}
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+
+
+def small_multiples_grid(frame: pl.DataFrame, columns: dict[str, str], names: dict[str, str], title: str,
+                         lang: str, targets: list[tuple[float, str]] = (), max_panels: int = 36,
+                         higher_is_worse: bool = False) -> go.Figure:
+    """The small multiples as subplots, one per county (36 axes, a trace per county and column): what
+    small_multiples_chart drew before, kept for the benchmark's before/after of the browser's drawing time.
 
     At most max_panels counties, those furthest behind first (by the last value of the first column).
     The figure is written as a dict, the layout as make_subplots lays it out (shared axes, a title over each

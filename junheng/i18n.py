@@ -567,6 +567,8 @@ TEXT: dict[str, tuple[str, str]] = {
     # left-behind: small counts that cannot be worked back
     "other_counties": ("其他县（区）合计（含不宜细分的小数目）", "Other counties together (small counts not broken down)"),
     "privacy_marks": ("“<{n}”：少于 {n} 人；“*”：为防止反推小数目而隐藏。", "\"<{n}\": under {n}; \"*\": hidden so that a small count cannot be worked out."),
+    "overview_estimate_note": ("“<{n}”：少于 {n} 人；“*”：为防止反推小数目而隐藏；“≈”：地区合计含隐藏的县级数，按公布数估算（每个隐藏数按阈值的一半计，取整到 10），不能由此反推隐藏的数。",
+                               "\"<{n}\": under {n}; \"*\": hidden so that a small count cannot be worked out; \"≈\": a region total with hidden county totals in it, estimated from the published numbers (half the threshold for each hidden one, rounded to 10), so it gives none of them away."),
     # accounts, login, roles, audit (issue 11)
     "launcher_required": ("请用 `python -m junheng.tools.serve`（或 `make run`）启动均衡：`streamlit run app.py` 不提供"
                           "登录所需的服务器路由，刷新页面后登录会丢失。",

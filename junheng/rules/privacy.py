@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 SHOWN, PRIMARY, COMPLEMENTARY = "shown", "primary", "complementary"
+ESTIMATED = "estimated"  # a region total with hidden county totals in it, made from published numbers (region_counts)
 HIDDEN_MARK = "*"
 BIG = 1e12  # "no upper bound" in the interval arithmetic (finite, so sums stay exact)
 
@@ -366,6 +367,36 @@ class _System:
                 if code[c] == _PRIMARY:
                     return int(c)
         return None
+
+
+def region_counts(county_totals: pl.DataFrame, by: str | list[str], counts: dict[str, str],
+                  min_count: int) -> pl.DataFrame:
+    """Region totals of protected counts as published, from the published county totals alone (issue 23).
+
+    county_totals: one row per county (and `by`), each count of `counts` (count -> status column) null where its
+    status is not SHOWN. Per group of `by`: the exact sum where every county total in it is shown; a region of one
+    county keeps that county's status (its total is that county's); otherwise the shown totals plus half the
+    threshold for each hidden one, rounded to 10, status ESTIMATED. Every region total is then a function of
+    published numbers, so no region minus its other counties gives a hidden county total back (a prefecture total
+    less its shown counties did, on every page that summed exact county totals)."""
+    keys = [by] if isinstance(by, str) else list(by)
+    grouped = county_totals.group_by(keys).agg(
+        pl.len().alias("_counties"),
+        *[pl.col(c).filter(pl.col(s) == SHOWN).sum().alias(c) for c, s in counts.items()],
+        *[(pl.col(s) != SHOWN).sum().alias(f"_hidden_{c}") for c, s in counts.items()],
+        *[pl.col(s).first().alias(f"_only_{c}") for c, s in counts.items()],
+    )
+    out = []
+    for count, status in counts.items():
+        hidden, single = pl.col(f"_hidden_{count}"), pl.col("_counties") == 1
+        out += [
+            pl.when(hidden == 0).then(pl.col(count))
+            .when(single).then(None)
+            .otherwise(((pl.col(count) + hidden * (min_count / 2)) / 10).round(0) * 10).alias(count),
+            pl.when(hidden == 0).then(pl.lit(SHOWN)).when(single).then(pl.col(f"_only_{count}"))
+            .otherwise(pl.lit(ESTIMATED)).alias(status),
+        ]
+    return grouped.select(*keys, *out)
 
 
 def school_marks(frame: pl.DataFrame, protection: Protection, column: str, min_count: int,

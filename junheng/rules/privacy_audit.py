@@ -282,3 +282,30 @@ def _linear_program(cost, lower, upper, rows, cols, coefs, rhs) -> np.ndarray | 
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.array(highs.getSolution().col_value)
+
+
+REGION_STATUS = {"shown": SHOWN, "primary": SMALL, "complementary": WITHHELD, "estimated": FREE}
+
+
+def region_audit(county_codes: list[str], county_values: np.ndarray, county_status: list[str],
+                 regions: list[tuple[str, int, str]], min_count: int) -> list[tuple[str, int, int]]:
+    """The reader's attack on the county and region totals of one measure and year (the overview's numbers): every
+    hidden county total minimised and maximised over every published region total that is a sum (a prefecture,
+    province or the nation: the county codes starting with its prefix). county_status and a region's status in
+    privacy's words (shown, primary, complementary, estimated); an estimated region total is made from published
+    numbers only, so it is no sum. county_values: the true totals. Returns the unsafe county totals as (county code,
+    lowest, highest value)."""
+    n = len(county_codes)
+    codes = np.array(county_codes, dtype=object)
+    values = [np.asarray(county_values, dtype=np.int64)]
+    status = [np.array([REGION_STATUS[s] for s in county_status], dtype=np.int64)]
+    sums = []
+    for k, (prefix, value, region_status) in enumerate(regions):
+        parts = np.flatnonzero([c.startswith(prefix) for c in codes])
+        values.append(np.array([value], dtype=np.int64))
+        status.append(np.array([REGION_STATUS[region_status]], dtype=np.int64))
+        if REGION_STATUS[region_status] == SHOWN and len(parts):
+            sums.append((n + k, parts))
+    table = Table(np.concatenate(values), np.concatenate(status), sums)
+    return [(str(codes[cell]) if cell < n else regions[cell - n][0], low, high)
+            for cell, low, high in audit(table, min_count)]

@@ -10,16 +10,18 @@ from junheng.rules import overview
 log = logging.getLogger("junheng")
 
 
-def map_key(metric: str, year: int, map_region: str, county: str | None, lang: str, scope_key: tuple) -> tuple:
-    """Everything the overview map shows besides the data."""
-    return ("overview_map", metric, int(year), map_region, county, lang, scope_key)
+def map_key(metric: str, year: int, map_region: str, county: str | None, lang: str, scope_key: tuple,
+            min_count: int) -> tuple:
+    """Everything the overview map shows besides the data (min_count: the privacy threshold it was published with)."""
+    return ("overview_map", metric, int(year), map_region, county, lang, scope_key, int(min_count))
 
 
-def build_map(geometry, this_year, metric: str, year: int, lang: str, county: str | None):
-    """The choropleth of one measure over the counties of this_year (one row per county)."""
+def build_map(geometry, this_year, metric: str, year: int, lang: str, county: str | None, min_count: int):
+    """The choropleth of one measure over the counties of this_year (one row per county, county_published_totals):
+    a hidden left-behind or migrant total has no colour and its mark as text."""
     from junheng.figures import maps  # Folium: only to build a map, not to show a stored one
     label = overview.metric_label(metric, lang)
-    data = overview.county_map_data(geometry, this_year, metric, lang)
+    data = overview.county_map_data(geometry, this_year, metric, lang, min_count)
     return maps.county_choropleth_map(data, "value", "value_text", {
         "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
         "format": overview.metric_format(metric)}, selected=county)
@@ -49,8 +51,10 @@ def warm_first_page(path: str, fp: str) -> None:
     if not years:
         return
     year, lang, metric = max(years), settings.default_lang(), overview.metric_keys()[0]
-    totals = cache.cached_query(path, fp, GUEST.key, "county_totals", {"years": [year - 1, year], "region": ""})
+    min_count = settings.load_thresholds()["privacy"]["min_count"]  # a guest's threshold, as cache.rules gives it
+    totals = cache.cached_query(path, fp, GUEST.key, "county_published_totals",
+                                {"years": [year - 1, year], "region": "", "min_count": min_count})
     this_year = totals.filter(totals["year"] == year)
-    map_views.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key), lambda: build_map(
-        cache.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None))
+    map_views.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key, min_count), lambda: build_map(
+        cache.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None, min_count))
     log.info("first page's map built for %s", year)

@@ -9,7 +9,7 @@ import polars as pl
 from junheng.access import audit
 from junheng.access.accounts import Account
 from junheng.commands.gate import Denied, audit_region, authorize
-from junheng.data import county_table, importer, store
+from junheng.data import county_table, importer, precompute, store
 
 TABLES = ("school", "county")
 
@@ -68,6 +68,7 @@ def import_file(data_dir: Path, actor: Account | None, table: str, path: Path, y
         audit.record(data_dir, actor, "import", {"table": table, "year": year, "version": version, "file": source,
                                                  "replace_year": replace_year, "counties": touched},
                      region=audit_region(touched or [actor.region]))
+        precompute.after_write(data_dir, year, touched)  # the touched county-years' plans, before a visitor asks
     return report, version
 
 

@@ -21,7 +21,8 @@ def _demo(args) -> int:
                           f"年度须在 {demo.YEARS[0]}–{demo.YEARS[-1]} 之内，如 2025 或 2020-2025：{_clean(args.years)}",
                           f"years must lie in {demo.YEARS[0]}-{demo.YEARS[-1]}, e.g. 2025 or 2020-2025: "
                           f"{_clean(args.years)}"))
-    summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed, years=range(low, high + 1))
+    summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed, years=range(low, high + 1),
+                            precompute=True)
     print(f"wrote {summary['rows']} school-year rows for {summary['counties']} counties "
           f"in {summary['seconds']} s to {args.data_dir}")
     return 0

@@ -134,6 +134,8 @@ def _warm() -> None:
     from junheng.access import sessions  # noqa: F401 — the account database, for a signed-in visitor
     from junheng.views import county_search  # noqa: F401 — pinyin for the first county search
     cache.warm_later()
+    from junheng.data import precompute  # the evaluation pages' plans not stored yet, in a low-priority process
+    precompute.start_warm(cache.data_dir())
     gc.collect()
     gc.freeze()
 

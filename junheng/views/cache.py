@@ -107,6 +107,17 @@ def memo(key: tuple, build):
     return RESULTS.get(("memo", str(data_dir()), fingerprint(), key), build)
 
 
+def precomputed(county: str, year: int, schools: pl.DataFrame, table: pl.DataFrame | None, rules: dict) -> dict:
+    """A county-year's plan, schedule (default target and budget, Chinese labels), 整改清单 and verdicts for these
+    rows: stored with the data when they were written (junheng/data/precompute.py), else computed now and stored;
+    kept here too, shared by every session and language."""
+    from junheng.data import precompute
+    path = data_dir()
+    name = precompute.key(county, year, schools, table, rules)
+    return RESULTS.get(("precomputed", str(path), name),
+                       lambda: precompute.ensure(path, county, year, schools, table, rules))
+
+
 def scope() -> Scope:
     """What the current visitor may read (the query layer applies it to every query); a guest's until a login."""
     return st.session_state.get("scope", GUEST)

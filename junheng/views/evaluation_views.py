@@ -118,10 +118,15 @@ def _costs_text(rules: dict, lang: str) -> str:
         f"{t(f'col_{c}', lang)} {views.money(v, lang)}/{views.unit(c, lang)}" for c, v in costs.items())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _plan(county: str, year: int, fp: str, scope_key: tuple, rules_key: str, _schools: pl.DataFrame, _rules: dict):
-    """The minimum-cost plan of a county-year, solved once per data version and rules (keyed by their strings)."""
-    return plans.minimum_cost_plan(_schools, _rules)
+def _county_table(county: str, year: int) -> pl.DataFrame:
+    """The county's self-assessment rows of year, as the plan's schedule is given them."""
+    from junheng.data import precompute
+    return precompute.county_table_of(cache.query("county_items", year=year), county)
+
+
+def _stored(county: str, year: int, schools: pl.DataFrame, rules: dict) -> dict:
+    """The county-year's plan and default schedule, computed when the data were written (cache.precomputed)."""
+    return cache.precomputed(county, year, schools, _county_table(county, year), rules)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -141,10 +146,13 @@ def schedule_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, ye
                                    value=target, step=1, key=f"plan_target_{county}_{year}"))
     budget = float(right.number_input(t("plan_budget", lang), min_value=1.0, value=budget / 10_000, step=100.0,
                                       key=f"plan_budget_{county}_{year}")) * 10_000
-    table = cache.query("county_items", year=year)
-    table = table.filter(pl.col("county_code") == county) if "county_code" in table.columns else table
+    table = _county_table(county, year)
+    stored = _stored(county, year, schools, rules)
+    from junheng.data import precompute
+    yearly = precompute.relabel_schedule(stored["schedule"], lang) if precompute.defaults_match(
+        stored, target, budget) else None
     with st.spinner(t("kit_plan_solving", lang)):
-        yearly = _schedule(county, year, cache.fingerprint(), cache.scope().key, repr(sorted(rules.items())),
+        yearly = yearly or _schedule(county, year, cache.fingerprint(), cache.scope().key, repr(sorted(rules.items())),
                            int(table.hash_rows().sum()) if table.height else 0, target, budget, lang, schools, rules,
                            table, best)
     st.markdown(tables.schedule_line(yearly, lang))
@@ -171,7 +179,7 @@ def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: 
     """The 达标方案: the cheapest additions (editable), what they cost, CVs before and after, how it is solved;
     then the plan over years."""
     with st.spinner(t("kit_plan_solving", lang)):
-        plan = _plan(county, year, cache.fingerprint(), cache.scope().key, repr(sorted(rules.items())), schools, rules)
+        plan = _stored(county, year, schools, rules)["plan"]
     schedule_view(schools, rules, lang, county, year, plan)
     st.markdown(views.plan_status(plan, lang))
     st.caption(t("kit_plan_method", lang))

@@ -5,8 +5,10 @@ with the county's verdicts and 整改清单, are computed
 - when data are written: an import (junheng/commands/data.py) computes the county-years it touched in a thread
   right after the write (the CLI waits for it before it exits; the server goes on serving);
 - `junheng demo`: the latest year of every county after the snapshots are written;
-- at server start (junheng/tools/serve.py): a low-priority process computes what is missing, the latest year of
-  every county first, then the years before it, up to WARM_LIMIT county-years.
+- at server start (junheng/tools/serve.py): a low-priority process computes what is missing of the latest year,
+  up to START_LIMIT counties (a national data set's 2,852 would hold a shared 2-core machine for an hour; the
+  other years and counties are computed at their first visit and stored then; `python -m junheng.data.precompute
+  --data-dir DIR` computes every year, latest first, up to WARM_LIMIT county-years).
 
 Each result is stored under aggregates/precomputed/ in a file named by a hash of everything it depends on: the
 county-year's school rows and self-assessment rows as the page reads them, the rules, and the code that computes
@@ -41,7 +43,8 @@ log = logging.getLogger("junheng.precompute")
 
 FOLDER = Path("aggregates") / "precomputed"
 KEPT = 20_000          # stored county-years (a demo county-year is about 10-40 KB)
-WARM_LIMIT = 600       # county-years the start warm-up computes at most (the demo data's 35 × 13 fit)
+WARM_LIMIT = 600       # county-years `python -m junheng.data.precompute` computes at most (the demo's 35 × 13 fit)
+START_LIMIT = 200      # counties of the latest year the server's start warm-up computes at most
 WRITE_LIMIT = 200      # county-years an import's hook computes at most (the rest: at the first visit)
 DEMO_LIMIT = 100       # counties of the latest year `junheng demo` computes (the demo data's 35)
 CODE = ("junheng.rules.plan", "junheng.rules.rectification", "junheng.rules.verdicts", "junheng.rules.evaluation",
@@ -359,7 +362,7 @@ def start_warm(data_dir: Path, nice: int = 10):
         os.nice(nice)
     try:
         return subprocess.Popen([sys.executable, "-m", "junheng.data.precompute", "--data-dir", str(data_dir),
-                                 "--parent", str(os.getpid())],
+                                 "--latest", "--limit", str(START_LIMIT), "--parent", str(os.getpid())],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lower)
     except OSError:
         log.info("the precompute warm-up could not start", exc_info=True)
@@ -371,11 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="precompute the evaluation pages' county-year results")
     parser.add_argument("--data-dir", default=str(settings.data_dir()))
     parser.add_argument("--year", type=int, action="append", help="only these years (default: all, latest first)")
+    parser.add_argument("--latest", action="store_true", help="only the latest year")
     parser.add_argument("--limit", type=int, default=WARM_LIMIT)
     parser.add_argument("--parent", type=int, help="stop when this process (the server) has ended")
     args = parser.parse_args(argv)
     parent = args.parent
-    pairs = latest_pairs(Path(args.data_dir), args.year) if args.year else None
+    pairs = latest_pairs(Path(args.data_dir), args.year) if args.year or args.latest else None
     print(json.dumps(run(Path(args.data_dir), pairs, args.limit,
                          stop=(lambda: os.getppid() != parent) if parent else None)))
     return 0

@@ -114,6 +114,7 @@ def _county_map(counties, fills, text_column, labels, legend, tile_url, selected
                                       sticky=True),
     ).add_to(fmap)
     fmap.get_root().html.add_child(Element(legend_html(labels["metric"], legend)))
+    fmap.picture_title = labels.get("picture_title") or labels["metric"]  # a PNG of the map carries a title
     return fmap
 
 
@@ -156,6 +157,7 @@ def school_cluster_map(schools, outline, labels: dict[str, str], tile_url: str |
             tooltip=escape.js_template_html(row["tooltip"]),  # Folium writes it into a JS template string
         ).add_to(cluster)
     fmap.get_root().html.add_child(Element(legend_html(labels["title"], [("#e34a33", labels["legend"])])))
+    fmap.picture_title = labels.get("picture_title") or labels["title"]
     return fmap
 
 
@@ -177,4 +179,29 @@ def school_status_map(schools, outline, colours: dict, labels: dict[str, str],
         ).add_to(fmap)
     fmap.get_root().html.add_child(Element(legend_html(labels["title"], [
         (colours[True], labels["pass"]), (colours[False], labels["fail"])])))
+    fmap.picture_title = labels.get("picture_title") or labels["title"]
+    return fmap
+
+
+def school_picture_map(schools, outline, colours: dict[str, str], labels: dict[str, str]) -> folium.Map:
+    """The static picture of a county's schools: one circle per school (never clustered, so that nothing reads
+    as a count of children), coloured by its verdict, sized by `size` (already suppressed for display).
+
+    schools: rows with lon, lat, size, status (a key of colours). colours: status -> colour, in legend order.
+    labels: 'picture_title', 'legend_title', 'size_note', and one per status (the legend's text, with its count).
+    """
+    fmap = base_map(tuple(outline.total_bounds), tile_url="")
+    folium.GeoJson(outline[["county_name", "geometry"]].to_json(drop_id=True, ensure_ascii=False),
+                   style_function=lambda f: {"fillOpacity": 0.05, "color": "#555", "weight": 1.5}).add_to(fmap)
+    biggest = max([r["size"] for r in schools] or [1]) or 1
+    order = {status: n for n, status in enumerate(colours)}
+    for row in sorted(schools, key=lambda r: (-r["size"], -order.get(r["status"], 0))):  # small ones on top
+        folium.CircleMarker(location=(row["lat"], row["lon"]), radius=4 + 14 * (row["size"] / biggest) ** 0.5,
+                            color="#333", weight=0.8, fill=True, fill_color=colours.get(row["status"], NO_DATA_COLOUR),
+                            fill_opacity=0.8).add_to(fmap)
+    entries = [(colours[s], labels[s]) for s in colours if s in labels]
+    legend = legend_html(labels["legend_title"], entries)
+    note = f'<div style="margin-top:3px;color:#555">{escape.html(labels["size_note"])}</div></div>'
+    fmap.get_root().html.add_child(Element(legend[: -len("</div>")] + note))
+    fmap.picture_title = labels["picture_title"]
     return fmap

@@ -278,26 +278,50 @@ def _maps(ctx: _Context, row: dict, self_table: pl.DataFrame) -> list[Section]:
     prefecture = ctx.code[:4]
     status = verdicts.region_verdicts(ctx.q("school_rows", year=ctx.year, region=prefecture), rules, self_table)
     geometry = boundaries.read(ctx.data_dir, "county")
-    county_map = _status_map(geometry, status, lang, ctx.code)
-    care = left_behind.school_care(ctx.schools, rules)
-    shield = left_behind.protection(care, rules)
+    county_title = t("report_county_map", lang, prefecture=row["prefecture_name"], year=ctx.year)
+    county_map = _status_map(geometry, status, lang, ctx.code, county_title)
+    schools = school_picture_rows(ctx.schools, rules, lang)
     min_count = rules["privacy"]["min_count"]
     outline = geometry[geometry["county_code"] == ctx.code]
-    school_map = maps.school_cluster_map(left_behind.school_map_rows(care, shield, rules, lang), outline, {
-        "layer": t("school_map_layer", lang), "title": t("left_behind_students", lang),
-        "legend": t("school_map_legend", lang, n=min_count)}, tile_url="")
-    county_png, school_png = pictures.maps_png([county_map, school_map], 800, 430, scale=2.5)
-    return [Section(t("report_county_map", lang, prefecture=row["prefecture_name"], year=ctx.year),
-                    picture=county_png, caption=t("report_county_map_caption", lang)),
-            Section(t("report_school_map", lang, county=row["county_name"]), picture=school_png,
-                    caption=t("privacy_marks", lang, n=min_count))]
+    school_map = maps.school_picture_map(schools, outline, SCHOOL_COLOURS, school_picture_labels(
+        schools, row["county_name"], ctx.year, min_count, lang))
+    county_png, school_png = pictures.maps_png([county_map, school_map], 800, 430, scale=2)
+    return [Section(county_title, picture=county_png, caption=t("report_county_map_caption", lang)),
+            Section(t("deck_school_map_slide", lang, county=row["county_name"], n=len(schools)), picture=school_png,
+                    caption=t("deck_school_map_caption", lang, n=min_count))]
 
 
-def _status_map(geometry, status: pl.DataFrame, lang: str, selected: str | None):
+SCHOOL_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "unassessed": "#9e9e9e"}  # legend order
+
+
+def school_picture_rows(schools: pl.DataFrame, rules: dict, lang: str) -> list[dict]:
+    """One row per school with coordinates: lon, lat, size (left-behind children as published: 0 when a small
+    count is suppressed or hidden) and status: 'pass' (every level it is assessed in), 'fail', 'unassessed'."""
+    care = left_behind.school_care(schools, rules)
+    sized = left_behind.school_map_rows(care, left_behind.protection(care, rules), rules, lang)
+    judged = evaluation.school_verdicts(evaluation.level_values(schools, rules), rules).group_by(
+        "lon", "lat").agg(pl.col("school_pass").all())
+    passes = {(r["lon"], r["lat"]): r["school_pass"] for r in judged.iter_rows(named=True)}
+    return [{"lon": r["lon"], "lat": r["lat"], "size": r["size"],
+             "status": {True: "pass", False: "fail"}.get(passes.get((r["lon"], r["lat"])), "unassessed")}
+            for r in sized]
+
+
+def school_picture_labels(schools: list[dict], county: str, year: int, min_count: int, lang: str) -> dict:
+    """The school picture's title, legend (each colour with its number of schools) and what a circle's size is."""
+    counts = {s: sum(r["status"] == s for r in schools) for s in SCHOOL_COLOURS}
+    labels = {s: t(f"deck_school_map_{s}", lang, n=n) for s, n in counts.items() if n}
+    return {**labels, "picture_title": t("deck_school_map_title", lang, county=county, n=len(schools), year=year),
+            "legend_title": t("deck_school_map_legend", lang),
+            "size_note": t("deck_school_map_size", lang, n=min_count)}
+
+
+def _status_map(geometry, status: pl.DataFrame, lang: str, selected: str | None, title: str):
     return maps.county_category_map(
         tables.status_map_data(geometry, status, lang), "status", "status_text", tables.STATUS_COLOURS,
         tables.status_labels(lang), {"name": t("county_name", lang), "metric": t("status", lang),
-                                     "no_data": t("legend_no_data", lang)}, tile_url="", selected=selected)
+                                     "no_data": t("legend_no_data", lang), "picture_title": title},
+        tile_url="", selected=selected)
 
 
 def _gaps(ctx: _Context, levels: list[str]) -> Section:
@@ -331,15 +355,61 @@ def _standardization(ctx: _Context) -> Section:
     progress = std.progress(totals, caps)
     profile = next(iter(std.class_profiles(rules)))
     names = ctx.names()
-    checks = std.county_milestone_table(std.milestone_checks(progress, rules, profile), names, rules, lang)
+    checks = target_table(std.milestone_checks(progress, rules, profile), rules, lang)
     road = std.roadmap_table(_typed(std.roadmap(progress, ctx.year, rules, profile)), names, lang)
     huge = std.huge_class_schools(ctx.q("huge_class_schools", year=ctx.year, region=ctx.code), names, lang)
     found = [Table(t("roadmap_title", lang), _transpose(road, lang))]
     if checks.height:
-        found.append(Table(t("milestones_title", lang), _transpose(checks, lang)))
+        found.append(Table(t("milestones_title", lang), checks))
     found.append(Table(t("huge_class_schools_title", lang), huge.drop(t("county_name", lang)),
                        "" if huge.height else t("none_left", lang)))
     return Section(t("report_standardization", lang, year=ctx.year), tables=found)
+
+
+def target_text(check: dict, lang: str) -> str:
+    """A milestone's target as a value, e.g. '≥ 85%', '≤ 2%', '0', or 'no rise'."""
+    def pct(v: float) -> str:
+        return f"{v * 100:.1f}".rstrip("0").rstrip(".") + "%"
+    if check["rule"] == "zero":
+        return "0"
+    if check["rule"] == "no_increase":
+        return t("deck_target_no_increase", lang)
+    return f"{'≤' if check['rule'] == 'share_max' else '≥'} {pct(check['target'])}"
+
+
+def target_verdicts(checks: pl.DataFrame, rules: dict, lang: str) -> list[str]:
+    """Per milestone check (a county's): '✗ 82.4%（目标 ≥ 100%）', the mark with the value reached and the target."""
+    reached = std.milestone_table(checks, checks, rules, lang)[t("reached", lang)].to_list() if checks.height else []
+    return [t("deck_target_value", lang, mark="✓" if c["met"] else "✗", value=value, target=target_text(c, lang))
+            for c, value in zip(checks.iter_rows(named=True), reached)]
+
+
+def target_table(checks: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
+    """One county's milestones: year, target, and the verdict with the value beside the mark."""
+    if checks.is_empty():
+        return pl.DataFrame()
+    labelled = std.milestone_table(checks, checks, rules, lang)
+    return labelled.select(t("year", lang), t("milestone", lang)).with_columns(
+        pl.Series(t("verdict", lang), target_verdicts(checks, rules, lang), dtype=pl.String))
+
+
+def milestone_grid(checks: pl.DataFrame, names: dict[str, str], rules: dict, lang: str) -> pl.DataFrame:
+    """The bulletin's counties × milestones, each cell the mark with the value reached (targets in the headers)."""
+    table = std.county_milestone_table(checks, names, rules, lang)
+    if table.is_empty():
+        return table
+    cells = {}
+    for code in checks["county_code"].unique():
+        own = checks.filter(pl.col("county_code") == code)
+        reached = std.milestone_table(own, own, rules, lang)[t("reached", lang)].to_list()
+        for c, value in zip(own.iter_rows(named=True), reached):
+            cells[(code, c["milestone"])] = f"{'✓' if c['met'] else '✗'} {value}"
+    missed = checks.group_by("county_code").agg((~pl.col("met")).sum().alias("missed"))
+    codes = missed.sort("missed", "county_code", descending=[True, False])["county_code"].to_list()
+    order = list(dict.fromkeys(checks["milestone"]))
+    heads = table.columns[2:]
+    return table.with_columns(pl.Series(head, [cells.get((code, m), "—") for code in codes], dtype=pl.String)
+                              for head, m in zip(heads, order))
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -528,7 +598,7 @@ def _bulletin(ctx: _Context) -> Report:
     progress = std.progress(totals, caps)
     profile = next(iter(std.class_profiles(rules)))
     road = std.roadmap_table(_typed(std.roadmap(progress, year, rules, profile)), names, lang)
-    checks = std.county_milestone_table(std.milestone_checks(progress, rules, profile), names, rules, lang)
+    checks = milestone_grid(std.milestone_checks(progress, rules, profile), names, rules, lang)
     counts = status["status"].value_counts().sort("status")
     lines = [t("report_bulletin_counts", lang, total=status.height,
                both=int((status["status"] == "both").sum()), basic=int((status["status"] == "basic").sum()),
@@ -542,9 +612,9 @@ def _bulletin(ctx: _Context) -> Report:
     if ctx.pictures:
         from junheng.reports import pictures
         geometry = boundaries.read(ctx.data_dir, "county")
-        sections.append(Section(t("report_county_map", lang, prefecture=row["prefecture_name"], year=year),
-                                picture=pictures.map_png(_status_map(geometry, status, lang, None), 800, 430,
-                                                         scale=2.5),
+        title = t("report_county_map", lang, prefecture=row["prefecture_name"], year=year)
+        sections.append(Section(title, picture=pictures.map_png(_status_map(geometry, status, lang, None, title),
+                                                                800, 430, scale=2),
                                 caption=t("report_county_map_caption", lang)))
     std_columns = [t(c, lang) for c in ("county_name", "public_standardized_pct", "standardization_year",
                                         "share_56_plus_pct", "classes_66_plus", "large_class_year")]

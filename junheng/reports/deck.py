@@ -6,6 +6,8 @@ names shortened (junheng/escape.py), so a hostile school name is shown as the te
 from __future__ import annotations
 
 import io
+import math
+import re
 
 import polars as pl
 from pptx import Presentation
@@ -152,11 +154,14 @@ def _section_slide(slide, title: str, lines: list[str], found: list[Table], pict
     _heading(slide, title)
     top = Inches(1.35)
     if lines:
-        body = _box(slide, MARGIN, top, WIDTH - 2 * MARGIN, Inches(0.45 * len(lines) + 0.2))
+        # a long line wraps: the box (and the table under it) make room for every wrapped line
+        tall = sum(_wrapped(line, size, Emu(WIDTH - 2 * MARGIN).pt) * size * LINE_SPACING + 6
+                   for line, size in zip(lines, [18] + [16] * (len(lines) - 1)))
+        body = _box(slide, MARGIN, top, WIDTH - 2 * MARGIN, Pt(tall))
         _text(body, lines[0], 18)
         for line in lines[1:]:
             _add_line(body, line, 16, MUTED)
-        top += Inches(0.5 * len(lines) + 0.2)
+        top += Pt(tall) + Inches(0.15)
     bottom = HEIGHT - Inches(0.8 if caption or any(tb.note for tb in found) else 0.4)
     if picture is not None:
         _picture(slide, picture, top, bottom)
@@ -169,6 +174,11 @@ def _section_slide(slide, title: str, lines: list[str], found: list[Table], pict
     if notes:
         _text(_box(slide, MARGIN, HEIGHT - Inches(0.75), WIDTH - 2 * MARGIN, Inches(0.6)), "  ".join(notes), 14,
               colour=MUTED)
+
+
+def _wrapped(text: str, size: int, width_pt: float) -> int:
+    """Lines a text box width_pt wide wraps text into at size points."""
+    return max(math.ceil(_display_width(text) * size * 0.53 / width_pt), 1)
 
 
 def _picture(slide, png: bytes, top, bottom) -> None:
@@ -185,39 +195,97 @@ def _table(slide, table: Table, left, top, width, height) -> None:
     if table.title:
         _text(_box(slide, left, top, width, Inches(0.45)), table.title, 18, bold=True)
         top += Inches(0.5)
-    note_height = 0
+        height -= Inches(0.5)
     rows, cols = frame.height + 1, max(frame.width, 1)
-    size = 18 if cols <= 4 else 16 if cols <= 6 else 14 if cols <= 8 else 12
-    # the header gets two lines: rows + 1 line heights in all
-    row_height = min(Pt(size * 2.0), (height - note_height - (Inches(0.5) if table.title else 0)) // (rows + 1))
-    size = max(min(size, int(Emu(row_height).pt / 1.75)), 10)
-    texts = [[escape.plain(c, CELL_CHARS) for c in frame.columns]] + [
-        [_cell(v) for v in row] for row in frame.iter_rows()]
-    shape = slide.shapes.add_table(rows, cols, left, top, width, row_height * (rows + 1))
+    texts = [[escape.plain(c, 200) for c in frame.columns]] + [[_cell(v) for v in row] for row in frame.iter_rows()]
+    start = 18 if cols <= 4 else 16 if cols <= 6 else 14 if cols <= 8 else 12
+    size, widths, lines = column_plan(texts, Emu(width).pt, Emu(height).pt, start)
+    head_pt, row_pt = row_heights(size, lines)
+    spare = (Emu(height).pt - head_pt) / max(rows - 1, 1)  # rows as tall as the room gives, up to two lines
+    head_height, row_height = Pt(head_pt), Pt(max(row_pt, min(spare, size * 2.0 + 4)))
+    shape = slide.shapes.add_table(rows, cols, left, top, width, int(head_height + row_height * (rows - 1)))
     grid = shape.table
-    # the body's widest text (up to a point) sets a column's width, a header may take two lines
-    weights = [max(min(max((_display_width(r[c]) for r in texts[1:]), default=0), 30),
-                   min(_display_width(texts[0][c]), 12)) + 2 for c in range(cols)]
-    total = sum(weights)
-    widths = [int(width * w / total) for w in weights]
+    total = sum(widths)
     for c, w in enumerate(widths):
-        grid.columns[c].width = w
-    # a cell never wraps (a wrapped row would push the table off the slide): text beyond its column is cut with …
-    room = [max(int((Emu(w).pt - 9) / (size * 0.56)), 4) for w in widths]
-    texts = [[_fit(v, 2 * room[c] if r == 0 else room[c]) for c, v in enumerate(values)]
-             for r, values in enumerate(texts)]
+        grid.columns[c].width = int(width * w / total)
+    # a body cell never wraps (a wrapped row would push the table off the slide): a text beyond its column is
+    # cut with … (the workbook keeps it whole); a header is never cut: its column is wide enough for it in
+    # `lines` lines
+    room = [_room(w, size) for w in widths]
+    texts = [texts[0]] + [[_fit(v, room[c]) for c, v in enumerate(values)] for values in texts[1:]]
     for r, values in enumerate(texts):
-        grid.rows[r].height = row_height * 2 if r == 0 else row_height
+        grid.rows[r].height = head_height if r == 0 else row_height
         for c, value in enumerate(values):
             cell = grid.cell(r, c)
-            cell.margin_left = cell.margin_right = Inches(0.06)
-            cell.margin_top = cell.margin_bottom = Inches(0.02)
+            cell.margin_left = cell.margin_right = Pt(CELL_PAD_PT)
+            cell.margin_top = cell.margin_bottom = Pt(CELL_PAD_PT / 2)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             cell.fill.solid()
             cell.fill.fore_color.rgb = HEADER_FILL if r == 0 else (STRIPE if r % 2 == 0 else RGBColor(255, 255, 255))
             cell.text_frame.text = ""
             _text(cell.text_frame, value, size, bold=r == 0, limit=None,
                   align=PP_ALIGN.RIGHT if r and _numeric(value) else PP_ALIGN.LEFT)
+
+
+HEADER_LINES = 3      # a header may take up to three lines; its text is never cut
+LINE_SPACING = 1.45   # a line's height in points per point of type (Noto Sans CJK's ascent and descent)
+CELL_PAD_PT = 4.5     # a cell's left and right margins (each); top and bottom take half
+UNIT_EM = 0.56        # a display unit (half a CJK character) is a bit over half an em wide, with room to spare
+WRAP_SLACK = 1.3      # a header wrapped at word and punctuation breaks takes more room than its width alone
+BODY_CAP = 36         # a body text wider than this (display units) is the first to be cut when space runs out
+
+
+def _room(width_pt: float, size: int) -> int:
+    """Display units of text that fit on one line of a column width_pt wide at size points."""
+    return max(int((width_pt - 2 * CELL_PAD_PT) / (size * UNIT_EM)), 2)
+
+
+def _words(text: str) -> int:
+    """The widest piece of a header that cannot break (a Latin word or number; CJK breaks anywhere)."""
+    return max((_display_width(w) for w in re.findall(r"[^\s\u2e80-\uffff]+", text)), default=0)
+
+
+def header_lines(header: str, units: float) -> int:
+    """Lines a header takes in a column of units display units (with room for wrapping at breaks)."""
+    return max(math.ceil(_display_width(header) * WRAP_SLACK / max(units - 1, 1)), 1)
+
+
+def row_heights(size: int, lines: int) -> tuple[float, float]:
+    """(header row, body row) heights in points at size points, the header in lines lines: what LibreOffice and
+    PowerPoint need at least (a row given less grows, and the table runs off the slide)."""
+    line = size * LINE_SPACING
+    return line * lines + 2 * CELL_PAD_PT, line + size * 0.15 + 2 * CELL_PAD_PT
+
+
+def column_plan(texts: list[list[str]], width_pt: float, height_pt: float,
+                start: int) -> tuple[int, list[float], int]:
+    """(type size, column widths in points, header lines) for a table of texts (the header first) in a box,
+    starting from start points.
+
+    Every header fits whole in at most HEADER_LINES lines; each column is as wide as its widest body text (up to
+    BODY_CAP) where room allows; the type shrinks (to 10 pt at least) until the table fits the box's width and
+    height, then the widest bodies give way (cut with …). The spare width goes to every column in proportion.
+    """
+    heads, body = texts[0], texts[1:]
+    cols = len(heads)
+    head_min = [max(math.ceil(_display_width(h) * WRAP_SLACK / HEADER_LINES) + 2, _words(h) + 1) for h in heads]
+    body_need = [min(max((_display_width(r[c]) for r in body), default=0), BODY_CAP) + 1 for c in range(cols)]
+    for size in range(start, 9, -1):
+        units = (width_pt - cols * 2 * CELL_PAD_PT) / (size * UNIT_EM)
+        need = [max(h, b) for h, b in zip(head_min, body_need)]
+        if sum(need) > units:  # the widest bodies are cut, never below their header's minimum
+            over = sum(need) - units
+            slack = [max(n - h, 0) for n, h in zip(need, head_min)]
+            total = sum(slack) or 1
+            need = [n - min(sl, over * sl / total) for n, sl in zip(need, slack)]
+        spare = max(units - sum(need), 0)
+        units_of = [n + spare * n / sum(need) for n in need]
+        lines = min(max(header_lines(h, u) for h, u in zip(heads, units_of)), HEADER_LINES + 1)
+        head_h, row_h = row_heights(size, lines)
+        if sum(need) <= units + 1e-9 and head_h + len(body) * row_h <= height_pt:
+            break
+    widths = [u * size * UNIT_EM + 2 * CELL_PAD_PT for u in units_of]
+    return size, widths, lines
 
 
 def _cell(value) -> str:

@@ -1,8 +1,8 @@
 """Pictures of charts and maps for decks, PDFs and PNG downloads, drawn with no internet access.
 
-One headless Chromium (Playwright) draws everything: charts with Plotly's own plotly.js (from the plotly
-package, loaded once per browser into one page read from disk, then Plotly.toImage per chart), maps as the Folium map's HTML
-with Leaflet served from the app's vendored static files. Every other request is refused (no tiles, no CDN).
+One headless Chromium (Playwright) draws everything: charts with Plotly's own plotly.js (read from the plotly
+package on disk into one page per browser, then Plotly.toImage per chart), maps as the Folium map's HTML with
+Leaflet served from the app's vendored static files. Every other request is refused (no tiles, no CDN).
 A map picture carries its title over the map, its legend and Leaflet's kilometre scale bar.
 """
 from __future__ import annotations

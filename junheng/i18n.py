@@ -1087,6 +1087,62 @@ TEXT: dict[str, tuple[str, str]] = {
     "plotly_snapshot_ok": ("图片已生成", "Snapshot succeeded"),
     "plotly_snapshot_error": ("抱歉，下载图片时出错！", "Sorry, there was a problem downloading your snapshot!"),
     "plotly_produced": ("由 Plotly.js 绘制", "Produced with Plotly.js"),
+    # downloads for every reader, the 整改通知单 (issue 27 items 1 and 2)
+    "audit_action_export_refused": ("导出被拒绝", "export refused"),
+    "downloads_title": ("下载", "Downloads"),
+    "download_for": ("下载“{what}”：", "Download “{what}”:"),
+    "download_rect_list": ("整改清单（学校）", "Rectification list (schools)"),
+    "download_rect_county": ("整改清单（县级差异系数）", "Rectification list (county CVs)"),
+    "download_rect_totals": ("各校合计", "School totals"),
+    "download_plan": ("达标方案", "Plan"),
+    "download_plan_years": ("分年度方案", "Plan by year"),
+    "download_plan_schools": ("学校汇总", "Plan per school"),
+    "download_plan_summary": ("逐年费用", "Cost per year"),
+    "download_region": ("各县（区）评估结果", "County results"),
+    "download_school_table": ("学校明细", "Schools"),
+    "download_gap_table": ("城乡差距", "Urban-rural gaps"),
+    "download_size_table": ("学校规模", "School sizes"),
+    "download_milestones": ("各县（区）目标进度", "County milestones"),
+    "notices_download": ("下载整改通知单（每校一页 PDF，打包为 zip）",
+                         "Download the rectification notices (one PDF page per school, as a zip)"),
+    "notices_help": ("为整改清单上的每所学校生成一页通知单：学校名称和代码、每项缺口（单位、最低标准、现值）、估算费用、"
+                     "达标方案安排的年度和联系方式；生成需要十几秒。",
+                     "One page per school on the list: its name and code, each shortfall (unit, minimum, current "
+                     "value), the estimated cost, the year the plan schedules it and whom to contact; takes a "
+                     "dozen seconds or so."),
+    "notices_err_build": ("整改通知单无法生成（{what}），未写入任何文件。",
+                          "The notices could not be made ({what}); no file was written."),
+    "notices_written": ("已写入 {n} 份整改通知单：{path}（{seconds} 秒）", "{n:~notice} written to {path} ({seconds} s)"),
+    "notice_title": ("整改通知单", "Rectification notice"),
+    "notice_subtitle": ("{county} · {year} 年县域义务教育优质均衡发展督导评估",
+                        "{county} · evaluation of high-quality balanced compulsory education, {year}"),
+    "notice_school": ("{name}（学校代码 {id}）", "{name} (school code {id})"),
+    "notice_intro": ("依据《县域义务教育优质均衡发展督导评估办法》（教督〔2017〕6号）规定的校际资源配置最低标准，"
+                     "贵校 {year} 年有以下 {n} 项未达到最低标准，请按下表补足。",
+                     "Under the per-school minimums of the 2017 method for evaluating high-quality balanced "
+                     "compulsory education (教督〔2017〕6号), your school had {n} unmet minimums in {year}; the table "
+                     "gives what must be added."),
+    "notice_col_shortfall": ("需补足", "To add"),
+    "notice_col_year": ("方案安排年度", "Year in the plan"),
+    "notice_not_planned": ("未列入方案", "not in the plan"),
+    "notice_total": ("本校估算费用合计：{total} 元", "Estimated total for the school: {total} yuan"),
+    "notice_combined": ("本校有多个学段：同一项资源补足一次即同时满足各学段，合计按各项资源所需的最大补足量计算。",
+                        "The school teaches more than one level: one addition of a resource serves every level, so "
+                        "the total counts the largest addition each resource needs."),
+    "notice_plan": ("安排年度取自县达标方案（目标 {target} 年达标，每年预算 {budget}）。",
+                    "Years from the county's plan (target {target}, budget {budget} a year). "),
+    "notice_plan_needed": ("每年 {budget} 不足以在 {target} 年达标，年度按所需的每年 {needed} 排列。",
+                           "{budget} a year does not reach the target by {target}: the years are laid out at the "
+                           "{needed} a year it needs. "),
+    "notice_plan_other": ("方案是全县费用最低的安排：校际达标规则允许一项指标达到最低标准的 {share} 即可，方案补足到"
+                          "该处的项注明方案的补足量，不补的项为“未列入方案”。",
+                          "The plan is the county's least-cost one: the per-school rule lets one minimum stop at "
+                          "{share} of it, so an addition the plan makes smaller shows the plan's amount, one it "
+                          "does not make says \"not in the plan\"."),
+    "notice_plan_amount": ("（方案 +{amount} {unit}）", " (plan: +{amount} {unit})"),
+    "notice_costs": ("估算单价：{costs}。", "Unit costs: {costs}."),
+    "notice_contact": ("联系方式：{contact}", "Contact: {contact}"),
+    "notice_signed": ("{county}教育局 · {date}", "{county} education bureau · {date}"),
 }
 
 

@@ -24,11 +24,12 @@ def region_view() -> None:
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     # Kept per view and per the statuses themselves (a county table imported changes them, not the data's stamp).
     shown = ("evaluation_map", year, region, lang, filters.county, cache.scope().key, status.hash_rows().sum())
-    st.fragment(map_views.cached_county_map)(shown, lambda: maps.county_category_map(
-        tables.status_map_data(cache.county_geometry(status.height), status, lang), "status", "status_text",
-        tables.STATUS_COLOURS, tables.status_labels(lang),
-        {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)},
-        selected=filters.county), "evaluation_map", filters.county, height=460)
+    labels = {"name": t("county_name", lang), "metric": t("status", lang), "no_data": t("legend_no_data", lang)}
+    st.fragment(map_views.values_county_map)(shown, lambda: kit.status_map_values(status, labels, lang),
+        lambda: maps.county_category_map(
+            tables.status_map_data(cache.county_geometry(status.height), status, lang), "status", "status_text",
+            tables.STATUS_COLOURS, tables.status_labels(lang), labels, selected=filters.county),
+        "evaluation_map", filters.county, height=460)
     st.caption(t("map_hint", lang))
 
 

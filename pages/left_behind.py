@@ -6,6 +6,7 @@ from junheng.figures import charts, maps
 from junheng.i18n import t
 from junheng.rules import left_behind, overview
 from junheng.views import cache, downloads, left_behind_data, link_state, map_views, present, sidebar, table_formats
+from junheng.views import overview_views as overview_maps
 
 filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
@@ -36,8 +37,9 @@ def county_map() -> None:
         return maps.county_choropleth_map(shown, "value", "value_text", {
             "name": t("county_name", lang), "metric": label, "no_data": t("legend_no_data", lang),
             "format": overview.metric_format(metric)}, selected=filters.county)
-    map_views.cached_county_map(("left_behind_map", metric, *view), build, "left_behind_map", filters.county,
-                                height=440)
+    map_views.values_county_map(("left_behind_map", metric, *view), lambda: overview_maps.map_values(
+        left_behind.mask_small_counties(now, min_count), metric, lang, min_count), build, "left_behind_map",
+        filters.county, height=440)
 
 
 county_map()

@@ -36,11 +36,12 @@ this_year = totals.filter(totals["year"] == year)
 @st.fragment
 def county_map() -> None:
     st.markdown(f"**{t('map_title', lang, metric=overview.metric_label(metric, lang), year=year)}**")
-    map_views.cached_county_map(overview_views.map_key(metric, year, map_region, filters.county, lang,
+    map_views.values_county_map(overview_views.map_key(metric, year, map_region, filters.county, lang,
                                                        cache.scope().key, min_count),
-                         lambda: overview_views.build_map(cache.county_geometry(this_year.height), this_year, metric,
-                                                          year, lang, filters.county, min_count), "overview_map",
-                                filters.county)
+                                lambda: overview_views.map_values(this_year, metric, lang, min_count),
+                                lambda: overview_views.build_map(cache.county_geometry(this_year.height), this_year,
+                                                                 metric, year, lang, filters.county, min_count),
+                                "overview_map", filters.county)
     st.caption(t("map_hint", lang))
 
 

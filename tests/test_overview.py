@@ -77,31 +77,30 @@ def test_colour_classes(value, colour):
 
 
 def test_the_server_builds_the_first_pages_map_before_the_first_visit(monkeypatch, demo_data):
-    """overview_views.warm (run as the server starts) builds the national overview map a guest sees first; the first
-    visit
-    then only sends it (a build during the page run would raise here)."""
+    """overview_views.warm (run as the server starts) works out the national overview map's values a guest sees
+    first and encodes the outlines its browser fetches; the first visit then only sends them (working the values
+    out again during the page run would raise here)."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
-    from junheng.views import cache, overview_views
+    from junheng.views import cache, map_component, overview_views
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
-    cache.RESULTS.clear()  # other tests may have drawn this map already (or stored it)
-    for old in (demo_data / "aggregates" / "maps").glob("*.json"):
-        old.unlink()
+    cache.RESULTS.clear()  # other tests may have drawn this map already
     built = []
-    real = overview_views.build_map
-    monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
+    real = overview_views.map_values
+    monkeypatch.setattr(overview_views, "map_values", lambda *a: built.append(1) or real(*a))
     overview_views.warm()
     assert built == [1]
 
     def no_build(*_):
-        raise AssertionError("the first page built its map again")
-    monkeypatch.setattr(overview_views, "build_map", no_build)
+        raise AssertionError("the first page worked out its map again")
+    monkeypatch.setattr(overview_views, "map_values", no_build)
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "overview.py"), default_timeout=120)
     at.run()
     assert not at.exception and not at.error
     assert any("学校数" in m.value for m in at.markdown)
+    assert len(map_component._ENCODED) >= 1  # the outlines the first page's browser asks for
 
 
 def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, demo_data):
@@ -121,20 +120,21 @@ def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, dem
     assert not at.exception and first == 1 and len(calls) == 2
 
 
-def test_a_restarted_server_reads_the_first_pages_map_stored_by_the_one_before(monkeypatch, demo_data):
-    from junheng.views import cache, overview_views
+def test_a_restarted_server_reads_the_first_pages_map_outlines_stored_by_the_one_before(monkeypatch, demo_data):
+    from junheng.views import cache, map_component, overview_views
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
-    for old in (demo_data / "aggregates" / "maps").glob("*.json"):
+    for old in (demo_data / "aggregates" / "outlines").glob("*.json"):
         old.unlink()
     cache.RESULTS.clear()
-    built = []
-    real = overview_views.build_map
-    monkeypatch.setattr(overview_views, "build_map", lambda *a: built.append(1) or real(*a))
+    map_component._ENCODED.clear()
+    encoded = []
+    real = map_component.encode_outlines
+    monkeypatch.setattr(map_component, "encode_outlines", lambda *a: encoded.append(1) or real(*a))
     overview_views.warm()
-    stored = list((demo_data / "aggregates" / "maps").glob("*.json"))
-    assert built == [1] and len(stored) == 1
+    stored = list((demo_data / "aggregates" / "outlines").glob("*.json"))
+    assert encoded == [1] and len(stored) == 1
     cache.RESULTS.clear()  # a new server process: nothing in memory
+    map_component._ENCODED.clear()
     overview_views.warm()
-    assert built == [1]  # read, not built
-    parts = cache.RESULTS.get(next(k for k in cache.RESULTS._cache if k[0] == "map"), lambda: None)
-    assert "L.map" in parts["script"] or "L.map" in parts["html"]
+    assert encoded == [1]  # read, not encoded
+    assert json.loads(next(iter(map_component._ENCODED.values())))["codes"]

@@ -109,6 +109,12 @@ _SETTLED = """([afterRuns, stableMs]) => {
       if (expected > 0 && drawn === 0) return null;
       parts.push('p' + drawn);
     }
+    for (const frame of document.querySelectorAll('iframe[src*="map_component.county_map"]')) {
+      const map = frame.contentWindow && frame.contentWindow.junhengMap;  // static/map_component/map.js
+      const state = map && map.state();
+      if (!state || state.drawn === 0 || state.pending) return null;
+      parts.push('c' + state.drawn + ':' + state.counties);
+    }
     for (const frame of document.querySelectorAll('iframe[src*=".st_folium"]')) {
       const doc = frame.contentDocument, map = frame.contentWindow && frame.contentWindow.map;
       if (!doc || !map || !map._loaded) return null;

@@ -13,7 +13,7 @@ from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, rectification
 from junheng.rules import plan as plans
-from junheng.views import cache, map_views, phone
+from junheng.views import cache, downloads, map_views, phone
 from junheng.views import rectification_views as views
 
 MONEY = st.column_config.NumberColumn(format="localized")
@@ -110,6 +110,7 @@ def rectification_view(schools: pl.DataFrame, rules: dict, lang: str) -> None:
         with phone.wide("rectification_totals"):
             st.dataframe(listed, hide_index=True, width="stretch", height=height, column_config=money)
     st.caption(t("kit_list_note", lang, costs=_costs_text(rules, lang)))
+    downloads.rectification_downloads(schools, items, county, lang)
 
 
 def _costs_text(rules: dict, lang: str) -> str:
@@ -173,6 +174,7 @@ def schedule_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, ye
     if remains.height:
         st.markdown(f"**{t('plan_remains_title', lang)}**")
         st.dataframe(remains, hide_index=True, width="stretch", height=min(38 + 35 * remains.height, 420))
+    downloads.schedule_downloads(yearly, names, county, year, lang)
 
 
 def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:
@@ -189,6 +191,7 @@ def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: 
     st.dataframe(views.plan_table(plan.changes, lang), hide_index=True, width="stretch",
                  column_config={t("kit_unit_cost", lang): MONEY, t("kit_cost", lang): MONEY},
                  height=min(38 + 35 * max(plan.changes.height, 1), 420))
+    downloads.plan_downloads(plan, county, year, lang)
     with st.expander(t("kit_plan_edit", lang)):
         changes = editor(schools, plan.changes.select("school_id", "column", "delta"), lang,
                          key=f"plan_editor_{county}_{year}", columns=rectification.resource_columns())

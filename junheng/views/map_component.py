@@ -3,9 +3,10 @@ choropleths from outlines it fetches once from a versioned URL of the app, and f
 its arguments (county codes, colour classes, texts). A year or measure change moves the values only, tens of KB,
 where a Folium map resent 2.5-4.1 MB of outlines at national scope.
 
-The outlines: county polygons on an integer grid (0.001° for the coarse national outlines, about 100 m;
-0.0001° for a province's or a prefecture's fine ones), each ring's first point absolute and each next one as the
-step from the one before, in JSON: 664 KB for the 2,891 coarse outlines, 252 KB gzipped (GeoJSON: 2.5 MB, 431 KB).
+The outlines: county polygons on an integer grid (0.002° for the coarse national outlines, about 200 m, finer
+than their 2 km simplification; 0.0001° for a province's or a prefecture's fine ones), each ring's first point
+absolute and each next one as the step from the one before, in JSON with the counties' names: 655 KB for the
+2,891 coarse outlines, 237 KB gzipped (as GeoJSON: 2.5 MB, 431 KB).
 The URL names the outlines' version (a digest of the boundary files' stamps), so the browser keeps the reply
 for a year and a new data directory's outlines get a new URL.
 """
@@ -28,8 +29,8 @@ from junheng.settings import PROJECT_DIR
 log = logging.getLogger("junheng")
 FOLDER = PROJECT_DIR / "static" / "map_component"
 GEOMETRY_ROUTE = "/_junheng/map/{tag}/{detail}/{regions}.json"
-FORMAT = 1  # part of every outline URL: a change of the encoding below gives new URLs
-GRID = {"coarse": 0.001, "fine": 0.0001}
+FORMAT = 2  # part of every outline URL: a change of the encoding below gives new URLs
+GRID = {"coarse": 0.002, "fine": 0.0001}
 FILES = {"coarse": "counties_coarse.parquet", "fine": "counties.parquet"}
 NO_DATA_COLOUR = "#d9d9d9"  # as junheng.figures.maps (Folium's maps): the same map in the PNG download
 _REGIONS = re.compile(r"all|\d{2}(\d{2})?(-\d{2}(\d{2})?)*")
@@ -58,7 +59,7 @@ def outline_tag(data_dir: Path) -> str:
             stamps.append((name, stat.st_size, stat.st_mtime_ns))
         except OSError:
             stamps.append((name, None, None))
-    return hashlib.sha1(repr((FORMAT, stamps)).encode()).hexdigest()[:16]
+    return hashlib.sha1(repr((FORMAT, GRID, stamps)).encode()).hexdigest()[:16]
 
 
 def regions_of(codes: list[str], detail: str) -> str:

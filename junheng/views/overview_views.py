@@ -27,6 +27,19 @@ def build_map(geometry, this_year, metric: str, year: int, lang: str, county: st
         "format": overview.metric_format(metric)}, selected=county)
 
 
+def map_values(this_year, metric: str, lang: str, min_count: int) -> dict:
+    """The overview map's values for the map component (junheng/views/map_component.py): the measure's colour
+    class and text per county of this_year, and the legend."""
+    import pandas as pd
+
+    from junheng.views import map_component
+    codes = pd.DataFrame({"county_code": this_year["county_code"].to_list()})
+    data = overview.county_map_data(codes, this_year, metric, lang, min_count)
+    return map_component.choropleth_values(data, "value", "value_text", {
+        "metric": overview.metric_label(metric, lang), "no_data": t("legend_no_data", lang),
+        "format": overview.metric_format(metric)})
+
+
 def warm() -> None:
     """Open the data's connection and build (or read) the first page's map before the first visitor asks (the
     launcher calls this in a thread as the server starts); any problem is left for the first page to show."""
@@ -44,7 +57,7 @@ def warm_first_page(path: str, fp: str) -> None:
 
     from junheng import settings
     from junheng.data.scope import GUEST
-    from junheng.views import cache, map_views
+    from junheng.views import cache, map_component
     if not settings.flag("JUNHENG_GUEST_ACCESS"):
         return
     years = cache.cached_query(path, fp, GUEST.key, "snapshot_years", {})["year"].to_list()
@@ -55,6 +68,8 @@ def warm_first_page(path: str, fp: str) -> None:
     totals = cache.cached_query(path, fp, GUEST.key, "county_published_totals",
                                 {"years": [year - 1, year], "region": "", "min_count": min_count})
     this_year = totals.filter(totals["year"] == year)
-    map_views.warm_map(path, fp, map_key(metric, year, "", None, lang, GUEST.key, min_count), lambda: build_map(
-        cache.county_geometry_of(Path(path), fp, this_year.height), this_year, metric, year, lang, None, min_count))
+    # the map component's values (the first page's script finds them) and its outlines (the browser's first fetch)
+    cache.RESULTS.get(("map_values", path, fp, map_key(metric, year, "", None, lang, GUEST.key, min_count)),
+                      lambda: map_values(this_year, metric, lang, min_count))
+    map_component.warm(Path(path), this_year["county_code"].to_list())
     log.info("first page's map built for %s", year)

@@ -142,13 +142,25 @@
       geometryUrl = url;
       problemBox.hidden = true;
       draw(geometry);
+      drawn += 1;
       setHeight();
     }).catch(function () {
       problemBox.textContent = args.problem;
       problemBox.hidden = false;
+      drawn += 1;
       setHeight();
     });
   }
+
+  // For the browser tests and the benchmark's waiting (junheng/tools/browser.py): how often values were drawn,
+  // how many counties, and whether the canvas still has a paint pending.
+  let drawn = 0;
+  window.junhengMap = {
+    state: function () {
+      const pending = map !== null && Object.values(map._layers).some(function (l) { return l._redrawRequest; });
+      return { drawn: drawn, counties: Object.keys(layers).length, pending: pending, url: geometryUrl };
+    },
+  };
 
   window.addEventListener("message", function (event) {
     if (event.data && event.data.type === "streamlit:render") render(event.data.args);

@@ -181,7 +181,27 @@ def _load_thresholds(path: Path, stamp: int | None) -> dict:
                 raise SettingsError(f"阈值设置文件 [{section}] 缺少数值 {key} / [{section}] lacks the number "
                                     f"{key}: {path.name}")
     _check_class_profiles(rules, path)
+    _check_notices(rules, path)
     return rules
+
+
+def _check_notices(rules: dict, path: Path) -> None:
+    """[notices]: contact a text, counties a table of 6-digit county codes to texts (both optional)."""
+    notices = rules.get("notices", {})
+    counties = notices.get("counties", {}) if isinstance(notices, dict) else None
+    if (not isinstance(notices, dict) or not isinstance(notices.get("contact", ""), str)
+            or not isinstance(counties, dict)
+            or not all(len(k) == 6 and k.isdigit() and isinstance(v, str) for k, v in counties.items())):
+        raise SettingsError(f"阈值设置文件 [notices] 无效：contact 须为文字，[notices.counties] 须为“6 位县级代码 = "
+                            f"文字” / [notices] is invalid: contact must be a text, [notices.counties] 6-digit "
+                            f"county codes = texts: {path.name}")
+
+
+def notice_contact(rules: dict, county: str) -> str:
+    """The contact line printed on a county's 整改通知单: its own ([notices.counties]) or the file's ([notices]
+    contact), stripped; '' when neither is set (the line is then left out)."""
+    notices = rules.get("notices", {})
+    return str(notices.get("counties", {}).get(county) or notices.get("contact", "")).strip()
 
 
 CLASS_BANDS = ("66+", "56+", "primary_cap", "junior_cap")

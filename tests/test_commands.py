@@ -255,3 +255,70 @@ def test_a_pending_table_is_built_by_its_builder_and_audited_with_its_height(dat
     assert export_commands.table(data_dir, analyst, "cohort", "csv", Pending(), lambda p: b"%d" % p.height) == b"7"
     entry = audit.entries(data_dir, limit=1).row(0, named=True)
     assert entry["action"] == "export" and json.loads(entry["details"])["rows"] == 7
+
+
+def _linqu_list(demo_frame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """临朐 2025's 整改清单 as the page shows it (school rows and school totals), from the rule code."""
+    from junheng import settings
+    from junheng.rules import rectification
+    from junheng.views import rectification_views as views
+    rows = demo_frame.filter((pl.col("county_code") == "370724") & (pl.col("year") == 2025))
+    items, _ = rectification.rectification(rows, settings.load_thresholds())
+    return views.school_list(items, "zh"), views.school_totals_list(rectification.school_totals(items), "zh")
+
+
+def _audited(data_dir, account: str) -> list[dict]:
+    log = audit.entries(data_dir).filter(pl.col("account") == account)
+    return [{**r, "details": json.loads(r["details"])} for r in log.iter_rows(named=True)]
+
+
+def test_every_reader_takes_the_rectification_list_away_but_left_behind_school_counts_stay_with_analysts(
+        data_dir, people, demo_frame):
+    from polars.testing import assert_frame_equal
+
+    from junheng.reports import exports as files
+    shown, totals = _linqu_list(demo_frame)
+    assert shown.height > 20 and totals.height > 20  # the demo county has a list: the test can fail
+
+    def xlsx(frame):
+        return files.xlsx_bytes({"整改清单": frame})
+    # a guest: the list and its school totals, rows exactly as shown, each audited as guest in the county
+    got = export_commands.table(data_dir, None, "整改清单_370724_2025", "xlsx", shown, xlsx,
+                                protected_counts=False, regions=("370724",))
+    assert_frame_equal(pl.read_excel(got), shown, check_dtypes=False, rel_tol=1e-12)  # Excel keeps 15 digits
+    export_commands.table(data_dir, None, "整改学校汇总_370724_2025", "csv", totals, files.csv_bytes,
+                          protected_counts=False, regions=("370724",))
+    # a table carrying schools' left-behind counts: refused to a guest and a viewer, whatever the caller says
+    counts = pl.DataFrame({"学校名称": ["甲小学"], "留守儿童数": [12]})
+    for actor, flag in ((None, None), (None, False), (people["linqu_viewer"], False)):
+        with pytest.raises(Denied) as refused:
+            export_commands.table(data_dir, actor, "care_gap_370724", "csv", counts, files.csv_bytes,
+                                  protected_counts=flag, regions=("370724",))
+        assert refused.value.key == "role_required"
+    # a viewer outside the county: refused the list; the county's own viewer gets it
+    with pytest.raises(Denied) as outside:
+        export_commands.table(data_dir, people["changle"], "整改清单_370724_2025", "xlsx", shown, xlsx,
+                              protected_counts=False, regions=("370724",))
+    assert outside.value.key == "gate_outside_region"
+    assert_frame_equal(pl.read_excel(export_commands.table(data_dir, people["linqu_viewer"], "整改清单_370724_2025",
+                                                           "xlsx", shown, xlsx, protected_counts=False,
+                                                           regions=("370724",))), shown, check_dtypes=False,
+                       rel_tol=1e-12)
+    guest = _audited(data_dir, "guest")
+    assert [(e["action"], e["details"]["file"], e["details"].get("reason")) for e in guest] == [
+        ("export_refused", "care_gap_370724", "role_required"), ("export_refused", "care_gap_370724", "role_required"),
+        ("export", "整改学校汇总_370724_2025", None), ("export", "整改清单_370724_2025", None)]
+    assert guest[-1]["details"]["rows"] == shown.height and guest[-1]["region"] == "370724"
+    changle = _audited(data_dir, "changle")
+    assert [(e["action"], e["details"]["reason"], e["region"]) for e in changle] == [
+        ("export_refused", "gate_outside_region", "3707")]
+    viewer = _audited(data_dir, "lq_v")
+    assert [e["action"] for e in viewer] == ["export", "export_refused"]
+
+
+def test_school_rows_without_a_flag_stay_with_analysts_as_before(data_dir, people):
+    rows = pl.DataFrame({"county_code": ["370724"], "school_id": ["1"]})
+    for actor in (None, people["linqu_viewer"]):
+        with pytest.raises(Denied):
+            export_commands.table(data_dir, actor, "t", "csv", rows, lambda f: b"x")
+    assert export_commands.table(data_dir, None, "t", "csv", rows, lambda f: b"ok", protected_counts=False) == b"ok"

@@ -23,26 +23,80 @@ def scope_of(actor: Account | None) -> Scope:
 
 
 def table(data_dir: Path, actor: Account | None, name: str, kind: str, rows: pl.DataFrame | Callable[[], pl.DataFrame],
-          build: Callable[[pl.DataFrame], bytes], school_level: bool = True, regions: tuple[str, ...] = ()) -> bytes:
-    """A table exactly as the page shows it, as a file: school-level rows for analysts and administrators only.
+          build: Callable[[pl.DataFrame], bytes], school_level: bool = True, regions: tuple[str, ...] = (),
+          protected_counts: bool | None = None) -> bytes:
+    """A table exactly as the page shows it, as a file, for everyone who may see it; audited, a refusal too.
 
     rows: the table (read through the query layer in the actor's scope), or a function that makes it; regions:
     the regions the table covers (the page's region). Any county row outside the actor's region is refused.
+    protected_counts: the rows are schools' left-behind or migrant counts (analysts and administrators only);
+    False: school rows the page shows anyway (the 整改清单, the 达标方案), released to every reader of the page,
+    guests included; None: as school_level (school rows stay with analysts unless the caller says they carry no
+    such counts). School rows that carry a count column are refused to the others whatever the caller says.
     """
-    actor = authorize(data_dir, actor, "analyst" if school_level else None, regions)
-    frame = rows() if callable(rows) else rows
-    # a pending table (the cohort page's rows, which build reads through the scoped query layer on the click) has
-    # no rows to look at yet: its scope is the query layer's
-    counties = _counties(frame) if isinstance(frame, pl.DataFrame) else []
-    own = actor.region if actor is not None else ""
-    outside = [c for c in counties if not contains(own, c)]
-    if outside:
-        raise Denied("gate_outside_region", region=outside[0], own=own or "全国")
+    given = actor
+    try:
+        frame = None if callable(rows) else rows
+        protected = (school_level if protected_counts is None else protected_counts) or (
+            school_level and isinstance(frame, pl.DataFrame) and carries_protected_counts(frame))
+        actor = authorize(data_dir, actor, "analyst" if protected else None, regions)
+        frame = rows() if callable(rows) else rows
+        if school_level and not protected and isinstance(frame, pl.DataFrame) and carries_protected_counts(frame):
+            raise Denied("role_required", role="analyst")  # a made table that turned out to carry counts
+        # a pending table (the cohort page's rows, which build reads through the scoped query layer on the click)
+        # has no rows to look at yet: its scope is the query layer's
+        counties = _counties(frame) if isinstance(frame, pl.DataFrame) else []
+        own = actor.region if actor is not None else ""
+        outside = [c for c in counties if not contains(own, c)]
+        if outside:
+            raise Denied("gate_outside_region", region=outside[0], own=own or "全国")
+    except Denied as e:
+        refused(data_dir, given, name, kind, e, regions)
+        raise
     data = build(frame)
     audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export", {"file": name, "format": kind,
                                                                     "rows": getattr(frame, "height", None)},
                  region=audit_region(list(regions) or counties or [own]))
     return data
+
+
+PROTECTED_COUNTS = ("left_behind_students", "migrant_students")  # the counts rules/published_counts.py protects
+
+
+def carries_protected_counts(frame: pl.DataFrame) -> bool:
+    """Whether a table has a column of left-behind or migrant counts (by its data name or its label, either
+    language)."""
+    from junheng.i18n import t
+    names = {n for key in PROTECTED_COUNTS for n in (key, t(key, "zh"), t(key, "en"))}
+    return any(c in names or c.startswith(("left_behind_students", "migrant_students")) for c in frame.columns)
+
+
+def refused(data_dir: Path, actor: Account | None, name: str, kind: str, error: Denied, regions=()) -> None:
+    """A refused export in the audit log: who, which file, why; its region holds the actor's and the file's."""
+    own = actor.region if actor is not None else ""
+    audit.record(Path(data_dir), actor or GUEST_ACCOUNT, "export_refused",
+                 {"file": name, "format": kind, "reason": error.key},
+                 region=audit_region([*[r for r in regions if r], own]))
+
+
+def notices(data_dir: Path, actor: Account | None, county: str, year: int, lang: str) -> tuple[bytes, object]:
+    """The 整改通知单 of a county-year: a zip of one A4 PDF per school on its 整改清单, named by school id, built in
+    the actor's scope (the list every reader of the page sees: no protected counts) and audited; (zip bytes, the
+    notices). Raises Denied outside the actor's region, content.ReportError for a bad county or year."""
+    from junheng.reports import content
+    from junheng.reports import notices as notice_files
+    name = f"notices_{county}_{year}"
+    content.check_codes(county, None, lang)
+    try:
+        actor_now = authorize(data_dir, actor, None, (county,))
+    except Denied as e:
+        refused(data_dir, actor, name, "zip", e, (county,))
+        raise
+    data, made = notice_files.build(Path(data_dir), scope_of(actor_now), county, year, lang)
+    audit.record(Path(data_dir), actor_now or GUEST_ACCOUNT, "export",
+                 {"file": name, "format": "zip", "notices": county, "year": year, "schools": len(made)},
+                 region=county)
+    return data, made
 
 
 def report(data_dir: Path, actor: Account | None, year: int, kind: str, lang: str, county: str | None = None,

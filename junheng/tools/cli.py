@@ -464,15 +464,19 @@ def _report(args) -> int:
     from junheng.data import db
     from junheng.reports import content, pictures, report
     lang, out = args.lang, Path(args.out)
-    kind = args.format or out.suffix.lstrip(".").lower()
-    if kind not in report.FORMATS:
+    kind = args.format or {"zip": "notices"}.get(out.suffix.lstrip(".").lower(), out.suffix.lstrip(".").lower())
+    if kind not in (*report.FORMATS, "notices"):
         return _fail(t("report_err_format", lang, value=kind or "—"))
-    if (args.county is None) == (args.region is None):
-        return _fail(_msg(lang, "请给出 --county 或 --region 之一", "give one of --county or --region"), code=2)
+    if (args.county is None) == (args.region is None) or (kind == "notices" and args.county is None):
+        return _fail(_msg(lang, "请给出 --county 或 --region 之一（整改通知单须给出 --county）",
+                          "give one of --county or --region (--county for the notices)"), code=2)
     started = time.monotonic()
     try:  # the command line acts as the local system administrator
-        data, made = export_commands.report(Path(args.data_dir), SYSTEM, args.year, kind, lang, county=args.county,
-                                            region=args.region)
+        if kind == "notices":  # one PDF per school on the 整改清单, in a zip
+            data, made = export_commands.notices(Path(args.data_dir), SYSTEM, args.county, args.year, lang)
+        else:
+            data, made = export_commands.report(Path(args.data_dir), SYSTEM, args.year, kind, lang,
+                                                county=args.county, region=args.region)
     except Denied as e:
         return _fail(message(e, lang))
     except content.ReportError as e:
@@ -490,7 +494,9 @@ def _report(args) -> int:
         if "temporary" in locals() and Path(temporary).exists():
             Path(temporary).unlink()
         return _fail(t("report_err_build", lang, what=f"{type(e).__name__}: {out.name}"))
-    print(t("report_written", lang, path=args.out, seconds=f"{time.monotonic() - started:.1f}"))
+    seconds = f"{time.monotonic() - started:.1f}"
+    print(t("notices_written", lang, n=len(made), path=args.out, seconds=seconds) if kind == "notices"
+          else t("report_written", lang, path=args.out, seconds=seconds))
     return 0
 
 
@@ -694,12 +700,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_tokens)
 
     p = sub.add_parser("report",
-                       help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx")
+                       help="the county deck (督导报告) or a prefecture's bulletin (督导公报) as pptx, pdf or xlsx; or "
+                            "the 整改通知单 (notices: a zip of one A4 PDF per school on the county's 整改清单)")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))
     p.add_argument("--county", help="6-digit county code, e.g. 370724")
     p.add_argument("--region", help="4-digit prefecture code for the bulletin of its counties, e.g. 3707")
     p.add_argument("--year", type=int, required=True)
-    p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], help="default: from --out's suffix")
+    p.add_argument("--format", choices=["pptx", "pdf", "xlsx", "notices"],
+                   help="default: from --out's suffix (.zip: notices)")
     p.add_argument("--out", required=True)
     p.add_argument("--lang", choices=["zh", "en"], default=settings.get("JUNHENG_LANG"))
     p.set_defaults(func=_report)

@@ -58,11 +58,12 @@ def count(n, unit_zh: str, unit_en: str, lang: str, plural_en: str | None = None
     n = int(n)
     if lang == "zh":
         return f"{n:,} {unit_zh}".rstrip()
-    noun = unit_en if n == 1 else (plural_en or _plural(unit_en))
+    noun = unit_en if n == 1 else (plural_en or plural(unit_en))
     return f"{n:,} {noun}".rstrip()
 
 
-def _plural(noun: str) -> str:
+def plural(noun: str) -> str:
+    """An English noun's regular plural: school → schools, class → classes, county → counties."""
     if not noun:
         return noun
     if noun.endswith(("s", "x", "ch", "sh")):
@@ -91,6 +92,14 @@ def decimals(values, most: int = 2) -> int:
         if all(math.isclose(round(v, digits), v, rel_tol=0, abs_tol=1e-9) for v in finite):
             return digits
     return most
+
+
+def shared_digits(values, most: int = 3) -> int:
+    """One number of decimals for figures read side by side, set by the largest of them: 1,234 and 56 take 0,
+    27.2 and 7.0 take 1, 3.46 and 0.52 take 2, 0.123 takes 3 (never 7.000 next to 27.2)."""
+    finite = [abs(float(v)) for v in values if not is_missing(v) and math.isfinite(float(v))]
+    top = max(finite, default=0.0)
+    return min(0 if top >= 100 else 1 if top >= 10 else 2 if top >= 1 else 3, most)
 
 
 def printf(digits: int) -> str:

@@ -1,6 +1,10 @@
 """The one translation table: every user-facing string, Chinese first, English second."""
 from __future__ import annotations
 
+import string
+
+from junheng import formats
+
 TEXT: dict[str, tuple[str, str]] = {
     "app_title": ("均衡 · 县域义务教育均衡发展分析", "Junheng · County compulsory-education balance"),
     "page_overview": ("总览", "Overview"),
@@ -219,7 +223,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_column": ("列", "Column"),
     "report_value": ("值", "Value"),
     "report_reason": ("原因", "Reason"),
-    "report_summary": ("共 {errors} 个错误、{warnings} 个提示。", "{errors} errors, {warnings} warnings."),
+    "report_summary": ("共 {errors} 个错误、{warnings} 个提示。", "{errors:~error}, {warnings:~warning}."),
     "err_unreadable_xlsx": ("无法读取 Excel 文件 {path}（{detail}）：文件可能已损坏，或不是 .xlsx 格式。",
                             "Cannot read the Excel file {path} ({detail}): it may be damaged or not an .xlsx file."),
     "err_file_type": ("不支持的文件类型：{path}。请上传 .xlsx 或 .csv 文件。", "Unsupported file type: {path}. Upload an .xlsx or .csv file."),
@@ -344,7 +348,7 @@ TEXT: dict[str, tuple[str, str]] = {
                       "Cannot parse the CSV file {path} ({detail}): check that quotes are paired."),
     "err_xlsx_bomb": ("拒绝读取 Excel 文件 {path}：{detail}。这不像正常的统计表（可能是“压缩炸弹”）。",
                       "Refused to read the Excel file {path}: {detail}. This is not what a statistics table looks like (a zip bomb?)."),
-    "bomb_members": ("包含 {n} 个内部文件（上限 {limit}）", "it holds {n} parts (limit {limit})"),
+    "bomb_members": ("包含 {n} 个内部文件（上限 {limit}）", "it holds {n:~part} (limit {limit})"),
     "bomb_size": ("解压后约 {mb} MB（上限 {limit} MB）", "it unpacks to about {mb} MB (limit {limit} MB)"),
     "bomb_ratio": ("压缩比 {ratio}:1（上限 {limit}:1）", "it is packed {ratio}:1 (limit {limit}:1)"),
     "report_unlisted": ("（表中列出前 {listed} 条；每类最多列出 {limit} 条，其余见分类计数）",
@@ -355,9 +359,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "warn_outside_county_kind": ("坐标不在所属县（区）范围内", "Coordinates outside their county"),
     "removal_kind": ("导入将删除的数据", "Data the import would remove"),
     "removal_summary": ("注意：导入后 {year} 年将从 {counties_before} 个县（区）{before} 所学校变为 {counties_after} 个县（区）{after} 所学校。",
-                        "Note: after this import {year} goes from {before} schools in {counties_before} counties to {after} schools in {counties_after} counties."),
-    "removal_county_gone": ("{name}（{code}）的 {before} 所学校将全部删除", "{name} ({code}): all {before} schools would be removed"),
-    "removal_county_shrinks": ("{name}（{code}）将从 {before} 所学校减为 {after} 所", "{name} ({code}) would go from {before} schools to {after}"),
+                        "Note: after this import {year} goes from {before:~school} in {counties_before:~county} to {after:~school} in {counties_after:~county}."),
+    "removal_county_gone": ("{name}（{code}）的 {before} 所学校将全部删除", "{name} ({code}): all {before:~school} would be removed"),
+    "removal_county_shrinks": ("{name}（{code}）将从 {before} 所学校减为 {after} 所", "{name} ({code}) would go from {before:~school} to {after}"),
     "import_ready_removal": ("校验通过；导入会删除下列数据，请确认后再导入。", "The file is valid; importing it removes the data below: confirm first."),
     "removal_more": ("……另有 {n} 个县（区）", "… and {n} more counties"),
     "removal_confirm": ("我确认删除上述数据（可在“已存数据与版本”中回退）", "I confirm removing the data above (it can be rolled back under Stored data and versions)"),
@@ -383,7 +387,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "replace_year": ("替换整年数据", "Replace the whole year"),
     "undo_import": ("撤销所选导入", "Undo the chosen import"),
     "synthetic_notice_some": ("示例数据：本页 {total} 个县（区）中有 {n} 个为程序合成的示例数据，不代表任何真实学校；其余为本地导入的统计数据。",
-                              "示例数据 (synthetic data): {n} of the {total} counties on this page are generated data that describe no real school; the others are statistics imported by the bureau."),
+                              "示例数据 (synthetic data): {n} of the {total:~county} on this page are generated data that describe no real school; the others are statistics imported by the bureau."),
     "version_kind": ("写入方式", "Written as"),
     "version_kind_year": ("整年", "whole year"),
     "version_kind_counties": ("按县替换", "counties"),
@@ -434,7 +438,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "source_missing": ("缺数据", "missing"),
     "resource_line_basic": ("综合差异系数 {value:.3f}（标准 ≤ {threshold}） {mark}", "Composite CV {value:.3f} (ceiling {threshold}) {mark}"),
     "resource_line_quality": ("资源配置：{cv_ok}/7 项差异系数 ≤ {threshold}，{schools_ok}/{schools} 所学校达标 {mark}",
-                              "Resources: {cv_ok}/7 CVs ≤ {threshold}, {schools_ok}/{schools} schools meet the standard {mark}"),
+                              "Resources: {cv_ok}/7 CVs ≤ {threshold}, {schools_ok}/{schools:~school} meet the standard {mark}"),
     "counting_rules": ("计数规则：{schools}；教学点不足 {tp_basic} 人不计入基本均衡、不足 {tp} 人不计入优质均衡资源配置。一贯制和完全中学的校舍、场地、设备、计算机、图书按 小学:初中:高中 = 1 : {jw} : {sw} 的生均权重分到各学段，教师和多媒体教室按在校生人数分摊；高中部分不计入。班额按各校各学段平均班额与 56 人及以上班数估计（超标班数的下限）；学校规模按义务教育在校生计。",
                        "Counting rules: {schools}; teaching points under {tp_basic} pupils are left out of basic balance and under {tp} out of the high-quality resources. A combined school's floor area, sports ground, equipment, computers and books are shared between levels at 1 : {jw} : {sw} per pupil (primary : junior : senior); teachers and multimedia rooms by plain enrolment; the senior share is left out. Classes over the cap are estimated from each school level's mean class size and its classes of 56+ (a lower bound); school size counts compulsory pupils."),
     "counting_public": ("只计公办学校（民办学校不参评）", "public schools only (private schools are not assessed)"),
@@ -460,7 +464,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "ct_err_share": ("比例应为 0 到 1 之间的小数或百分数（如 0.85 或 85%）", "A share is a number from 0 to 1 or a percentage (0.85 or 85%)"),
     "ct_err_repeated": ("同一县的同一项目重复填报（第 {first} 行已有）", "The same county and item appear twice (first in row {first})"),
     "ct_warn_empty_value": ("值为空：项目 {item} 按未评估处理", "Empty value: item {item} is left unassessed"),
-    "ct_warn_replaces": ("将替换该县 {year} 年已导入的自评数据（{items} 项）", "Replaces this county's self-assessment already imported for {year} ({items} items)"),
+    "ct_warn_replaces": ("将替换该县 {year} 年已导入的自评数据（{items} 项）", "Replaces this county's self-assessment already imported for {year} ({items:~item})"),
     "ct_import_done": ("已导入 {year} 年县级自评数据（版本 {version}）。", "Imported the {year} county self-assessment (version {version})."),
     "ct_versions_title": ("县级自评表版本", "County self-assessment versions"),
     "ct_template_download": ("下载县级自评表模板（Excel）", "Download the county self-assessment template (Excel)"),
@@ -588,7 +592,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "login_wrong": ("用户名或密码不正确。", "Wrong user name or password."),
     "login_disabled": ("该账户已停用，请联系管理员。", "This account is disabled; please contact the administrator."),
     "login_too_many": ("登录失败次数过多，请 {minutes} 分钟后再试。",
-                       "Too many failed logins; please try again in {minutes} minutes."),
+                       "Too many failed logins; please try again in {minutes:~minute}."),
     "login_sso_unknown": ("统一身份认证通过，但本系统没有对应账户，请联系管理员开通。",
                           "Single sign-on succeeded, but there is no account for you here; ask the administrator."),
     "login_required": ("请先登录。", "Please log in."),
@@ -605,7 +609,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "account_bad_region": ("地区代码“{region}”格式不正确：须为 2 位（省）、4 位（市）或 6 位（县）数字，或留空表示全国。",
                            "The region code \"{region}\" is malformed: 2 (province), 4 (prefecture) or 6 (county) digits, or empty for the whole country."),
     "account_unknown_region": ("地区代码“{region}”不存在。", "The region code \"{region}\" does not exist."),
-    "account_short_password": ("密码至少 {n} 个字符。", "The password needs at least {n} characters."),
+    "account_short_password": ("密码至少 {n} 个字符。", "The password needs at least {n:~character}."),
     "account_exists": ("用户“{name}”已存在。", "The user \"{name}\" exists already."),
     "accounts_scope": ("此处列出并管理地区 {region} 内的账户。", "Accounts inside {region} are listed and managed here."),
     "account_region_help": ("省（2 位）、市（4 位）或县（6 位）代码，须在本账户地区之内；留空为全国（仅全国管理员）。",
@@ -717,11 +721,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "cohort_err_county": ("条件“{condition}”：县级代码应为 6 位数字，不是“{value}”。",
                           "The condition \"{condition}\": a county code has 6 digits, not \"{value}\"."),
     "cohort_err_text": ("条件“{condition}”：值太长（最多 {n} 个字符）。",
-                        "The condition \"{condition}\": the value is too long (at most {n} characters)."),
+                        "The condition \"{condition}\": the value is too long (at most {n:~character})."),
     "cohort_err_too_long": ("条件“{condition}…”太长（最多 {n} 个字符）。",
-                            "The condition \"{condition}…\" is too long (at most {n} characters)."),
+                            "The condition \"{condition}…\" is too long (at most {n:~character})."),
     "cohort_err_list": ("条件“{condition}”：in 列表最多 {n} 个值。",
-                        "The condition \"{condition}\": an in list takes at most {n} values."),
+                        "The condition \"{condition}\": an in list takes at most {n:~value}."),
     "cohort_err_too_many": ("条件太多：最多 {n} 个，其余未使用。",
                             "Too many conditions: at most {n}; the rest are not used."),
     "cohort_dictionary_suppressed": ("小于阈值的数显示为“<5”，可能被反推的数显示为“*”（与各页面相同）。",
@@ -824,7 +828,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "cohort_similar_note": ("{year} 年、按上面的条件：各县指标为在校生加权平均，逐项标准化（减均值、除以标准差，"
                             "在 {n} 个县中）；距离 = 各项标准化差值的均方根。",
                             "{year}, with the conditions above: each county's measure is its student-weighted mean, "
-                            "standardised across {n} counties (minus the mean, over the standard deviation); distance = "
+                            "standardised across {n:~county} (minus the mean, over the standard deviation); distance = "
                             "root mean square of the standardised differences."),
     "cohort_similar_basis": ("比较的年份", "Years compared"),
     "cohort_similar_pooled": ("{first}–{last} 年合并", "{first}–{last} pooled"),
@@ -835,11 +839,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "similar_rank": ("排名", "Rank"),
     "cohort_map_title": ("队列学校（{year} 年，圆的大小为在校生数）", "The cohort's schools ({year}; circle size: students)"),
     "cohort_map_counties": ("队列学校数量（{year} 年；学校超过 {n} 所时按县显示）",
-                            "The cohort's schools per county ({year}; by county above {n} schools)"),
+                            "The cohort's schools per county ({year}; by county above {n:~school})"),
     "cohort_map_layer": ("队列学校", "Cohort schools"),
     "cohort_map_legend": ("学校", "school"),
     "cohort_rows_note": ("显示前 {n} 行（共 {total} 行）；导出文件包含全部行和所有列。",
-                         "The first {n} of {total} rows; an exported file has every row and column."),
+                         "The first {n} of {total:~row}; an exported file has every row and column."),
     "download_parquet": ("下载 Parquet", "Download Parquet"),
     "download_dta": ("下载 Stata (.dta)", "Download Stata (.dta)"),
     "download_sav": ("下载 SPSS (.sav)", "Download SPSS (.sav)"),
@@ -870,7 +874,7 @@ TEXT: dict[str, tuple[str, str]] = {
                                 "Data source: synthetic demo data (generated; describes no real school)"),
     "report_source_imported": ("数据来源：本地导入的教育统计数据", "Data source: education statistics imported by the bureau"),
     "report_source_mixed": ("数据来源：{total} 个县（区）中 {n} 个为示例数据，其余为本地导入的统计数据",
-                            "Data source: {n} of {total} counties are synthetic demo data, the others imported statistics"),
+                            "Data source: {n} of {total:~county} are synthetic demo data, the others imported statistics"),
     "report_title": ("{county} {year} 年义务教育均衡发展督导报告", "{county}: compulsory-education balance, {year}"),
     "report_subtitle": ("{place} · {year} 年", "{place} · {year}"),
     "report_stem": ("督导报告", "report"),
@@ -899,14 +903,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_standardization": ("标准化建设与大班额（{year} 年）", "Standardization and large classes, {year}"),
     "report_rectification": ("整改清单（{year} 年）", "Rectification list, {year}"),
     "report_rect_summary": ("共 {rows} 项，涉及 {schools} 所学校，估算费用合计 {cost}（各校单独补齐）。",
-                            "{rows} items at {schools} schools; estimated cost {cost} (each school topped up on its own)."),
+                            "{rows:~item} at {schools:~school}; estimated cost {cost} (each school topped up on its own)."),
     "report_rect_legend": ("优先级：1 学校未达到校际达标规则；2 县域差异系数超标；3 学校已达标但仍有一项未达最低标准。",
                            "Priority: 1 the school fails the per-school rule; 2 a county CV over its ceiling; 3 the "
                            "school passes but one minimum is still unmet."),
     "report_county_items": ("县域差异系数超标项（影响最大的学校）", "County CVs over the ceiling (the schools that raise them most)"),
     "report_school_items": ("学校整改项", "School items"),
     "report_rows_cut": ("仅显示前 {n} 项（共 {total} 项）；完整清单见 Excel 文件的“整改清单”工作表。",
-                        "The first {n} of {total} items; the full list is the Rectification sheet of the Excel file."),
+                        "The first {n} of {total:~item}; the full list is the Rectification sheet of the Excel file."),
     "report_nothing_to_fix": ("所有学校均达到七项最低标准，无需整改。", "Every school meets all seven minimums: nothing to fix."),
     "report_priority": ("优先级", "Priority"),
     "report_value_minimum": ("现值 / 最低标准", "Value / minimum"),
@@ -937,7 +941,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_bulletin_title": ("{prefecture} {year} 年义务教育均衡发展督导公报", "{prefecture}: compulsory-education balance bulletin, {year}"),
     "report_bulletin_ranking": ("各县（区）评估排名（{year} 年，按小学综合差异系数）", "Counties ranked by primary composite CV, {year}"),
     "report_bulletin_counts": ("{total} 个县（区）：{both} 个达到优质均衡，{basic} 个达到基本均衡，{incomplete} 个待评估，{neither} 个未达到基本均衡。",
-                               "{total} counties: {both} high-quality balance, {basic} basic balance, {incomplete} to be "
+                               "{total:~county}: {both} high-quality balance, {basic} basic balance, {incomplete} to be "
                                "assessed, {neither} basic balance not reached."),
     "report_bulletin_standardization": ("各县（区）标准化建设与大班额（{year} 年）", "Standardization and large classes by county, {year}"),
     "report_bulletin_std_note": ("按当前进度推算达标年份；⚠ 表示晚于规定期限。", "Years projected at the current pace; ⚠ later than the deadline."),
@@ -955,8 +959,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "report_build": ("生成 {format}", "Make {format}"),
     "report_ready": ("报告已生成。", "The report is ready."),
     # the deck's school picture and target slides (issue 27)
-    "deck_school_map_slide": ("{county}学校分布：达标情况与留守儿童（{n} 所学校）", "{county}: schools, verdicts and left-behind children ({n} schools)"),
-    "deck_school_map_title": ("{county} {n} 所学校：优质均衡达标情况与留守儿童数（{year} 年）", "{county}, {n} schools: quality verdict and left-behind children, {year}"),
+    "deck_school_map_slide": ("{county}学校分布：达标情况与留守儿童（{n} 所学校）", "{county}: schools, verdicts and left-behind children ({n:~school})"),
+    "deck_school_map_title": ("{county} {n} 所学校：优质均衡达标情况与留守儿童数（{year} 年）", "{county}, {n:~school}: quality verdict and left-behind children, {year}"),
     "deck_school_map_legend": ("每个圆点是一所学校", "Each circle is one school"),
     "deck_school_map_pass": ("达标（{n} 所）", "Meets the minimums ({n})"),
     "deck_school_map_fail": ("未达标（{n} 所）", "Below the minimums ({n})"),
@@ -1003,9 +1007,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "kit_list_separator": ("、", ", "),
     "kit_list_summary": ("**整改清单**：{schools} 所学校、{items} 项未达最低标准；{cvs} 项县级差异系数超过上限；"
                          "学校各项补足的估算费用合计 **{total}**。",
-                         "**Rectification list**: {items} unmet minimums at {schools} schools; {cvs} county CVs "
-                         "over their ceiling; estimated cost of making up every school item: **{total}**."),
-    "kit_rows": ("{n} 项", "{n} items"),
+                         "**Rectification list**: {items:~unmet minimum} at {schools:~school}; {cvs:~county CV} "
+                         "over the ceiling; estimated cost of making up every school item: **{total}**."),
+    "kit_rows": ("{n} 项", "{n:~item}"),
     "kit_none_1": ("没有未达到校际达标规则的学校。", "No school fails the per-school rule."),
     "kit_none_2": ("各项差异系数都不超过上限。", "Every CV is within its ceiling."),
     "kit_none_3": ("没有仍有一项未达最低标准的达标学校。", "No passing school has a minimum still unmet."),
@@ -1022,7 +1026,7 @@ TEXT: dict[str, tuple[str, str]] = {
                         "ceiling). Edit a plan by hand below and see its effect."),
     "kit_plan_line": ("**达标方案**：{n} 项增补，估算费用 **{cost}**；任何方案的费用都不低于 {bound}"
                       "（连续松弛的下界），本方案至多高出 {gap}%。",
-                      "**Minimum-cost plan**: {n} additions, estimated cost **{cost}**; no plan costs less than "
+                      "**Minimum-cost plan**: {n:~addition}, estimated cost **{cost}**; no plan costs less than "
                       "{bound} (the continuous relaxation's bound), so this one is at most {gap}% dearer."),
     "kit_plan_method": ("求解方法：以费用最小为目标，每校每项指标不低于最低标准（最多一项可只达 85%），每项差异系数"
                         "不超过上限——差异系数约束是二阶锥约束（加权标准差为范数，不超过上限乘加权均值），用 CVXPY "
@@ -1063,10 +1067,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_card_incomplete": ("待评估", "To be assessed"),
     "status_card_region": ("选择一个县即可查看它的优质均衡状态。", "Choose a county to see its 优质均衡 status."),
     "verdict_block_title": ("本县均衡状态", "The county's status"),
-    "verdict_block_parts": ("{met}/{n} 部分达标", "{met} of {n} parts met"),
+    "verdict_block_parts": ("{met}/{n} 部分达标", "{met} of {n:~part} met"),
     "verdict_block_reasons": ("结论依据：各部分与未达标项目", "Why: the parts and the items not met"),
     "verdict_block_level": ("{level}：综合差异系数 {cv}（≤ {ceiling}）{mark} · 优质均衡 {cv_ok}/{cvs} 项差异系数达标、{schools_ok}/{schools} 所学校达标",
-                            "{level}: composite CV {cv} (≤ {ceiling}) {mark} · high-quality: {cv_ok}/{cvs} CVs and {schools_ok}/{schools} schools within the rules"),
+                            "{level}: composite CV {cv} (≤ {ceiling}) {mark} · high-quality: {cv_ok}/{cvs} CVs and {schools_ok}/{schools:~school} within the rules"),
     "plotly_download_png": ("下载为 PNG 图片", "Download plot as a PNG"),
     "plotly_download": ("下载图表", "Download plot"),
     "plotly_zoom": ("缩放", "Zoom"),
@@ -1151,8 +1155,30 @@ def labels(prefix: str, keys, lang: str) -> dict:
     return {k: t(f"{prefix}_{k}", lang) for k in keys}
 
 
+class _Counts(string.Formatter):
+    """{n:~item} is "1 item" / "12 items", {n:~child|children} names an irregular plural: English counts its
+    nouns (formats.count); a value that is not a whole number (a "<5" mark) takes the plural."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        if not format_spec.startswith("~"):
+            return super().format_field(value, format_spec)
+        singular, _, plural = format_spec[1:].partition("|")
+        try:
+            n = float(str(value).replace(",", ""))
+        except ValueError:
+            n = None
+        if n is not None and n.is_integer():
+            return formats.count(int(n), "", singular, "en", plural or None)
+        return f"{value} {plural or formats.plural(singular)}"
+
+
+_COUNTS = _Counts()
+
+
 def t(key: str, lang: str = "zh", **values) -> str:
-    """The text for key in lang ('zh' or 'en'), with {placeholders} filled."""
+    """The text for key in lang ('zh' or 'en'), with {placeholders} filled ({n:~noun}: a counted English noun)."""
     zh, en = TEXT[key]
     text = zh if lang == "zh" else en
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return _COUNTS.format(text, **values) if ":~" in text else text.format(**values)

@@ -38,10 +38,13 @@ st.markdown(f"**{t('cohort_facets', lang)}**")
 size = cache.cohort("overview", spec, span, columns=list(views.facets(filters.county)))
 for column, place in zip(views.facets(filters.county), st.columns(len(views.facets(filters.county)))):
     counts = size["facets"][column]
+    if cohort.facet_values(conditions, column):  # each value's count as if it were chosen instead of this choice
+        counts = cache.cohort("facets", spec.with_conditions(cohort.with_facet(conditions, column, ())), span,
+                              columns=[column])[column]
     st.session_state[f"cohort_where_facet_{column}"] = list(cohort.facet_values(conditions, column))
     place.pills(t(f"facet_{column}", lang), views.facet_options(column, counts), selection_mode="multi",
                 key=f"cohort_where_facet_{column}", format_func=lambda v, c=column, n=counts: views.facet_label(
-                    c, v, n, lang), on_change=link_state.facet_changed, args=(column, "cohort_where"))
+                    c, v, n, lang), on_change=link_state.facet_changed, args=(column, "cohort_where", lang))
 for place, label, value in zip(st.columns(3), (t("cohort_schools", lang), t("cohort_school_years", lang),
                                                 t("cohort_students", lang, year=size["year"] or span[1])),
                                (size["schools"], size["school_years"], size["students"])):

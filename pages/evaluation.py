@@ -6,7 +6,7 @@ from junheng.figures import charts, maps
 from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import cache, link_state, map_views, present, report_views, sidebar
+from junheng.views import cache, link_state, map_views, present, report_views, sidebar, table_formats
 from junheng.views import evaluation_views as kit
 
 filters = sidebar.page_filters()
@@ -19,8 +19,8 @@ def region_view() -> None:
     status = verdicts.region_verdicts_from(cache.query("county_level_results", year=year, region=region),
                                            cache.query("county_row_items", year=year, region=region), rules,
                                            cache.query("county_items", year=year), year)
-    st.dataframe(tables.region_table(status, cache.query("counties_with_data"), lang),
-                 hide_index=True, width="stretch")
+    table_formats.show(tables.region_table(status, cache.query("counties_with_data"), lang), most=3,
+                       hide_index=True, width="stretch")
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     # Kept per view and per the statuses themselves (a county table imported changes them, not the data's stamp).
     shown = ("evaluation_map", year, region, lang, filters.county, cache.scope().key, status.hash_rows().sum())
@@ -71,9 +71,11 @@ if view == "tab_county":
         b = result[level]["basic"]
         column.markdown(t("resource_line_basic", lang, value=b["composite"], threshold=b["threshold"],
                           mark=tables.mark(b["pass"], lang)))
-        column.dataframe(tables.basic_table(result[level], lang), hide_index=True, width="stretch")
+        table_formats.show(tables.basic_table(result[level], lang), most=3, where=column, hide_index=True,
+                           width="stretch")
         column.markdown(t("resource_line_quality", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
-        column.dataframe(tables.quality_table(result[level], lang), hide_index=True, width="stretch")
+        table_formats.show(tables.quality_table(result[level], lang), most=3, where=column, hide_index=True,
+                           width="stretch")
         present.chart(charts.cv_trend_chart(trend, shown, level, lang), f"trend_{level}", lang, column)
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))

@@ -81,6 +81,26 @@ def test_maps_have_a_metric_scale_only_and_count_axes_no_k():
     assert fig.layout.yaxis.tickformat == ",~r"
 
 
+@pytest.mark.parametrize(("column", "values", "shown"), [
+    ("urban_rural", ["rural"], "城乡 = 乡村"), ("urban_rural", ["rural", "town"], "城乡 in (乡村, 镇区)"),
+    ("school_type", ["primary", "teaching_point"], "办学类型 in (小学, 教学点)"),
+    ("is_boarding", [True], "是否寄宿制学校 = 是"), ("is_public", [False], "是否公办 = 否"),
+    ("township", ["城关镇", "五井镇 东"], '乡镇（街道） in (城关镇, "五井镇 东")'),
+])
+def test_a_facet_click_writes_chinese_that_parses_back_to_the_same_condition(column, values, shown):
+    from junheng.rules import cohort
+    lines = cohort.replace_facet(["students > 100", "城乡 = 城区"], column, values, "zh")
+    assert lines[-1] == shown and "students > 100" in lines
+    (written,) = cohort.with_facet([], column, values)
+    assert cohort.parse(shown) == written
+    assert cohort.replace_facet([], column, values, "en") == [written.text]  # the canonical form in English
+
+
+def test_both_values_of_a_yes_no_facet_mean_no_condition():
+    from junheng.rules import cohort
+    assert cohort.replace_facet(["是否寄宿制学校 = 是"], "is_boarding", [True, False], "zh") == []
+
+
 def frame_page_paths() -> dict[str, str]:
     """Page file stem → URL path, as app.py declares them (the default page at '')."""
     source = (ROOT / "app.py").read_text(encoding="utf-8")

@@ -100,3 +100,78 @@ def test_a_displayed_frame_formats_its_number_columns_and_leaves_text_alone():
     config = table_formats.number_columns(frame)
     assert set(config) == {"在校生数", "占比", "比值"}
     assert [config[c]["type_config"]["format"] for c in ("在校生数", "占比", "比值")] == ["%,d", "%,.1f", "%,.2f"]
+
+
+@pytest.mark.parametrize(("values", "digits"), [
+    ([27.23, 26.9, 7.0, 41.2], 1), ([3.456, 0.52], 2), ([0.1234], 3), ([1234.5, 56.0], 0), ([None, -12.0], 1),
+    ([], 3),
+])
+def test_figures_read_side_by_side_share_their_decimals_set_by_the_largest(values, digits):
+    assert formats.shared_digits(values) == digits
+
+
+@pytest.mark.parametrize(("noun", "plural"), [("school", "schools"), ("county", "counties"), ("class", "classes"),
+                                              ("day", "days"), ("unmet minimum", "unmet minimums")])
+def test_english_plurals(noun, plural):
+    assert formats.plural(noun) == plural
+
+
+@pytest.mark.parametrize(("n", "zh", "en"), [(1, "1 项", "1 item"), (2, "2 项", "2 items"), (0, "0 项", "0 items"),
+                                             (1234, "1234 项", "1,234 items"), ("<5", "<5 项", "<5 items")])
+def test_a_translated_count_has_the_right_english_noun(n, zh, en):
+    from junheng.i18n import t
+    assert (t("kit_rows", "zh", n=n), t("kit_rows", "en", n=n)) == (zh, en)
+    assert t("kit_list_summary", "en", items=1, schools=1, cvs=2, total="9 yuan").startswith(
+        "**Rectification list**: 1 unmet minimum at 1 school; 2 county CVs over the ceiling")
+
+
+def test_no_english_text_puts_a_raw_count_before_a_plural_noun():
+    """A count before a plural noun takes {n:~noun} (t counts it: 1 school, 2 schools), never "{n} schools"."""
+    import re
+
+    from junheng.i18n import TEXT
+    nouns = ("schools", "items", "counties", "rows", "errors", "warnings", "parts", "notices", "characters", "minutes",
+             "values", "additions", "teachers", "children", "pupils", "students")
+    raw = re.compile(r"\{(n|total|items|schools|rows|before|after|errors|warnings|minutes|counties_\w+)\}\s+("
+                     + "|".join(nouns) + r")\b")
+    assert {key: en for key, (_zh, en) in TEXT.items() if raw.search(en)} == {}
+
+
+def test_the_cohort_tables_give_a_measure_one_number_of_decimals_and_no_minus_zero():
+    import polars as pl
+
+    from junheng.views import cohort_views
+    summary = pl.DataFrame({"measure": ["primary_class_size"], "schools": [1234], "mean": [27.23], "median": [26.94],
+                            "p10": [7.0], "p90": [41.25]})
+    row = cohort_views.summary_table(summary, "zh").row(0)
+    assert row[2:] == (1234, "27.2", "26.9", "7.0", "41.2")  # not 7.000 beside 27.2
+    compared = pl.DataFrame({"measure": ["primary_class_size"], "a_mean": [27.21], "b_mean": [27.25],
+                             "difference": [-0.04], "ratio": [0.9985], "a_median": [27.0], "b_median": [27.5],
+                             "a_schools": [10], "b_schools": [12]})
+    assert cohort_views.compare_table(compared, "A", "B", "zh").row(0)[1:7] == (
+        "27.2", "27.2", "0.0", "1.00", "27.0", "27.5")
+
+
+def test_the_evaluation_tables_show_cvs_to_three_decimals_and_counts_whole():
+    import polars as pl
+
+    from junheng.figures import evaluation_tables as tables
+    from junheng.i18n import t
+    from junheng.rules import indicators
+    from junheng.views import evaluation_views, table_formats
+    keys = [i.key for i in indicators.basic_indicators()]
+    level = {"basic": {"cv": dict(zip(keys, [0.4662, 0.2, 0.439] + [0.3] * (len(keys) - 3))), "composite": 0.439,
+                       "threshold": 0.65, "pass": True}}
+    config = table_formats.number_columns(tables.basic_table(level, "zh"), most=3)
+    assert config[t("cv", "zh")]["type_config"]["format"] == "%,.3f"  # 0.466, 0.200, 0.439: not 0.4662, 0.2
+    compared = pl.DataFrame({t(k, "zh"): v for k, v in (
+        ("level", ["小学", "小学"]), ("indicator", ["生均图书册数", t("schools_passing", "zh")]),
+        ("before", [0.4662, 40.0]), ("after", [0.2, 41.0]), ("threshold", [0.5, 84.0]),
+        ("verdict_before", ["✓", "✗"]), ("verdict_after", ["✓", "✗"]))})
+    html = evaluation_views._compare_styled(compared, "zh").to_html()
+    for shown in (">0.466<", ">0.200<", ">0.50<", ">40<", ">41<", ">84<"):
+        assert shown in html, shown
+    assert "40.000" not in html and "84.00" not in html
+    minimums = pl.DataFrame({t("kit_priority", "zh"): ["a", "b"], t("kit_minimum", "zh"): [0.9, 1.0]})
+    html = evaluation_views._styled(minimums, "zh").to_html()
+    assert ">0.9<" in html and ">1.0<" in html  # not 0.9 beside 1

@@ -99,7 +99,8 @@ def style_school_table(table: pl.DataFrame, level: str, rules: dict, lang: str):
         return ["background-color: #fcbba1" if v < share * minimum else "background-color: #fee8c8"
                 if v < minimum else "background-color: #c7e9c0" for v in column]
 
-    return frame.style.apply(colour, subset=list(columns)).format(precision=2, subset=list(columns))
+    return frame.style.apply(colour, subset=list(columns)).format(precision=2, thousands=",", subset=list(columns)) \
+        .format(thousands=",", subset=[c for c in frame.columns if frame[c].dtype.kind in "iu"])
 
 
 def compare_table(before: dict, after: dict, lang: str) -> pl.DataFrame:

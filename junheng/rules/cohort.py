@@ -362,6 +362,8 @@ def with_facet(conditions, column: str, values) -> list[Condition]:
     """conditions with the facet column's equality condition replaced by `column in values` (or `=` for one
     value, none for no values); its other conditions (say `!=`) stay."""
     values = tuple(dict.fromkeys(values))
+    if fields()[column].kind == "bool" and set(values) == {True, False}:
+        values = ()  # both: no condition (a yes/no column takes no `in`)
     kept = [c for c in conditions if not (c.column == column and c.op in ("=", "in"))]
     if len(values) == 1:
         kept.append(Condition(column, "=", values[0]))
@@ -380,9 +382,29 @@ def facet_values(conditions, column: str) -> tuple:
     return ()
 
 
-def replace_facet(lines, column: str, values) -> list[str]:
-    """Lines of a conditions box with the facet column's `=` / `in` condition replaced by the chosen values;
-    every other line (an invalid one too) stays as the user wrote it."""
+def condition_text(condition: Condition, lang: str) -> str:
+    """A condition as a reader of lang writes it in the conditions box: in Chinese the column's label and the values'
+    labels (城乡 in (乡村, 镇区); both parse back to the same condition), in English the canonical text."""
+    if lang != "zh":
+        return condition.text
+    field = condition.field
+    column = field.zh if _aliases().get(field.zh.lower()) == field.name and not re.search(r"\s", field.zh) \
+        else field.name
+    values = condition.value if condition.op == "in" else (condition.value,)
+    shown = []
+    for value in values:
+        label = value_label(field.name, value, lang)
+        readable = label if field.kind == "bool" else label if value_aliases(field.name).get(
+            label.lower()) == value else None
+        shown.append(_render(value if readable is None else readable))
+    if condition.op == "in":
+        return f"{column} in ({', '.join(shown)})"
+    return f"{column} {condition.op} {shown[0]}"
+
+
+def replace_facet(lines, column: str, values, lang: str = "en") -> list[str]:
+    """Lines of a conditions box with the facet column's `=` / `in` condition replaced by the chosen values (written
+    in lang: Chinese labels in Chinese); every other line (an invalid one too) stays as the user wrote it."""
     kept = []
     for line in lines:
         try:
@@ -392,4 +414,4 @@ def replace_facet(lines, column: str, values) -> list[str]:
             continue
         if not (condition.column == column and condition.op in ("=", "in")):
             kept.append(line)
-    return [line for line in kept if line.strip()] + [c.text for c in with_facet([], column, values)]
+    return [line for line in kept if line.strip()] + [condition_text(c, lang) for c in with_facet([], column, values)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from junheng import formats
 from junheng.i18n import t
 from junheng.rules import cohort, indicators
 
@@ -40,16 +41,20 @@ def measure_label(name: str, lang: str) -> str:
 MISSING = "—"  # a measure with no value in a cohort (no school has it): shown as a dash, not "None"
 
 
-def _number(value) -> str:
+def _format(name: str, value, digits: int | None = None) -> str:
+    """A measure's value: a share in % to one decimal, a number with separators and digits decimals (by default
+    those its own size takes: formats.shared_digits); a dash when missing."""
     if value is None:
         return MISSING
-    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if cohort.fields()[name].kind == "share":
+        return formats.percent(value, 1)
+    return formats.number(value, formats.shared_digits([value]) if digits is None else digits)
 
 
-def _format(name: str, value) -> str:
-    if value is None:
-        return MISSING
-    return f"{value * 100:.1f}%" if cohort.fields()[name].kind == "share" else _number(value)
+def _row(name: str, values) -> list[str]:
+    """Values of one measure read side by side (mean, median, p10, p90), all with the same decimals."""
+    digits = formats.shared_digits(values)
+    return [_format(name, v, digits) for v in values]
 
 
 def summary_table(summary: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -58,7 +63,7 @@ def summary_table(summary: pl.DataFrame, lang: str) -> pl.DataFrame:
     for r in summary.iter_rows(named=True):
         f = cohort.fields()[r["measure"]]
         rows.append((f.label(lang), "%" if f.kind == "share" else f.unit(lang), r["schools"],
-                     *[_format(r["measure"], r[s]) for s in ("mean", "median", "p10", "p90")]))
+                     *_row(r["measure"], [r[s] for s in ("mean", "median", "p10", "p90")])))
     names = [t(k, lang) for k in ("stat_measure", "stat_unit", "stat_schools", "stat_mean", "stat_median", "stat_p10",
                                   "stat_p90")]
     return pl.DataFrame(rows, schema={n: pl.String if i != 2 else pl.Int64 for i, n in enumerate(names)}, orient="row")
@@ -69,9 +74,11 @@ def compare_table(compared: pl.DataFrame, a: str, b: str, lang: str) -> pl.DataF
     rows = []
     for r in compared.iter_rows(named=True):
         m = r["measure"]
-        rows.append((cohort.fields()[m].label(lang), _format(m, r["a_mean"]), _format(m, r["b_mean"]),
-                     _format(m, r["difference"]), MISSING if r["ratio"] is None else f"{r['ratio']:.2f}",
-                     _format(m, r["a_median"]), _format(m, r["b_median"]), r["a_schools"], r["b_schools"]))
+        a_mean, b_mean, difference, a_median, b_median = _row(m, [r[k] for k in (
+            "a_mean", "b_mean", "difference", "a_median", "b_median")])
+        rows.append((cohort.fields()[m].label(lang), a_mean, b_mean, difference,
+                     MISSING if r["ratio"] is None else formats.number(r["ratio"], 2), a_median, b_median,
+                     r["a_schools"], r["b_schools"]))
     names = [t("stat_measure", lang), f"{a} · {t('stat_mean', lang)}", f"{b} · {t('stat_mean', lang)}",
              t("cmp_difference", lang), t("cmp_ratio", lang), f"{a} · {t('stat_median', lang)}",
              f"{b} · {t('stat_median', lang)}", f"{a} · {t('stat_schools', lang)}", f"{b} · {t('stat_schools', lang)}"]
@@ -82,15 +89,16 @@ def similar_table(similar: pl.DataFrame, counties: pl.DataFrame, measures, lang:
     """The chosen county first, then its nearest counties: name, prefecture, distance and each measure."""
     named = similar.join(counties.select("county_code", "county_name", "prefecture_name", "province_name"),
                          on="county_code", how="left")
+    digits = {m: formats.shared_digits(named[m]) for m in measures}
     return named.select(
         pl.col("rank").alias(t("similar_rank", lang)),
         pl.col("county_name").alias(t("county_name", lang)),
         pl.concat_str("province_name", "prefecture_name", separator=" ").alias(t("prefecture", lang)),
         pl.col("distance").round(3).alias(t("similar_distance", lang)),
         pl.col("schools").alias(t("cohort_schools", lang)),
-        # each measure as the summary shows it: shares in %, numbers to 3 or 1 decimals, a dash when missing
-        *[pl.col(m).map_elements(lambda v, m=m: _format(m, v), return_dtype=pl.String).fill_null(MISSING)
-          .alias(cohort.fields()[m].label(lang)) for m in measures],
+        # each measure as the summary shows it: shares in %, numbers with one count of decimals per column
+        *[pl.col(m).map_elements(lambda v, m=m, d=digits[m]: _format(m, v, d), return_dtype=pl.String)
+          .fill_null(MISSING).alias(cohort.fields()[m].label(lang)) for m in measures],
     )
 
 

@@ -32,13 +32,14 @@ def _styled(table: pl.DataFrame, lang: str):
     """The priority cell in its legend colour; numbers as a reader expects them (costs with separators)."""
     column = t("kit_priority", lang)
     colours = {label: views.PRIORITY_COLOURS[p] for p, label in views.priority_labels(lang).items()}
-    formats = {t("kit_value", lang): "{:,.2f}", t("kit_minimum", lang): "{:g}", t("kit_share", lang): "{:.0f}",
-               t("kit_cost", lang): "{:,.0f}", t("cv", lang): "{:.3f}",
-               t("threshold", lang): "{:.2f}"}
+    minimum = t("kit_minimum", lang)
+    shown = {t("kit_value", lang): "{:,.2f}", t("kit_share", lang): "{:.0f}", t("kit_cost", lang): "{:,.0f}",
+             t("cv", lang): "{:.3f}", t("threshold", lang): "{:.2f}",
+             minimum: f"{{:,.{formats.decimals(table[minimum]) if minimum in table.columns else 0}f}}"}
     styled = table.to_pandas().style
     if column in table.columns:  # a phone's key columns leave the priority to the section's heading
         styled = styled.map(lambda v: f"background-color: {colours.get(v, '')}", subset=[column])
-    return styled.format({k: v for k, v in formats.items() if k in table.columns})
+    return styled.format({k: v for k, v in shown.items() if k in table.columns})
 
 
 def _widths(lang: str) -> dict:
@@ -201,7 +202,19 @@ def plan_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, year: 
                   verdict=tables.mark(passes, lang)))
     before, after = tables.evaluate_with_changes(schools, changes, rules)
     compared = tables.compare_table(before, after, lang)
-    st.dataframe(compared, hide_index=True, width="stretch", height=38 + 35 * compared.height)
+    st.dataframe(_compare_styled(compared, lang), hide_index=True, width="stretch", height=38 + 35 * compared.height)
+
+
+def _compare_styled(compared: pl.DataFrame, lang: str):
+    """The before / after table's numbers row by row: CVs to 3 decimals, ceilings to 2, passing schools whole."""
+    import pandas as pd
+    frame = compared.to_pandas()
+    values, ceiling = [t("before", lang), t("after", lang)], [t("threshold", lang)]
+    counts = frame.index[frame[t("indicator", lang)] == t("schools_passing", lang)]
+    cvs = frame.index.difference(counts)
+    return (frame.style.format("{:,.3f}", subset=pd.IndexSlice[cvs, values], na_rep=formats.EMPTY)
+            .format("{:,.2f}", subset=pd.IndexSlice[cvs, ceiling], na_rep=formats.EMPTY)
+            .format("{:,.0f}", subset=pd.IndexSlice[counts, values + ceiling], na_rep=formats.EMPTY))
 
 
 def editor(schools: pl.DataFrame, start: pl.DataFrame, lang: str, key: str, columns=None) -> pl.DataFrame:
@@ -226,7 +239,7 @@ def what_if(schools: pl.DataFrame, rules: dict, lang: str) -> None:
     if changes.is_empty():
         st.caption(t("what_if_empty", lang))
     before, after = tables.evaluate_with_changes(schools, changes, rules)
-    st.dataframe(tables.compare_table(before, after, lang), hide_index=True, width="stretch")
+    st.dataframe(_compare_styled(tables.compare_table(before, after, lang), lang), hide_index=True, width="stretch")
 
 
 def school_map(schools: pl.DataFrame, values: pl.DataFrame, rules: dict, lang: str, county: str, year: int) -> None:

@@ -136,9 +136,10 @@ def cohort_to_link(defaults: dict) -> None:
              "k": None if chosen.get("cohort_k") in (None, defaults["cohort_k"]) else chosen.get("cohort_k")})
 
 
-def facet_changed(column: str, where_key: str) -> None:
-    """A click on a facet value: its condition in the conditions box becomes `column in (chosen values)`."""
+def facet_changed(column: str, where_key: str, lang: str = "en") -> None:
+    """A click on a facet value: its condition in the conditions box becomes `column in (chosen values)`, written
+    in the screen's language (城乡 in (乡村, 镇区) on a Chinese screen)."""
     from junheng.rules import cohort as grammar
     lines = st.session_state.get(where_key, "").splitlines()
     chosen = st.session_state.get(f"{where_key}_facet_{column}") or []
-    st.session_state[where_key] = "\n".join(grammar.replace_facet(lines, column, chosen))
+    st.session_state[where_key] = "\n".join(grammar.replace_facet(lines, column, chosen, lang))

@@ -19,6 +19,7 @@ def number_columns(frame: pl.DataFrame, most: int = 2) -> dict:
     return config
 
 
-def show(frame: pl.DataFrame, **options) -> None:
-    """st.dataframe with the numbers formatted (options as st.dataframe's)."""
-    st.dataframe(frame, column_config=number_columns(frame), **options)
+def show(frame: pl.DataFrame, most: int = 2, where=None, **options) -> None:
+    """st.dataframe (in where: a column, a container) with the numbers formatted, floats to at most `most`
+    decimals (3 for a table of CVs); options as st.dataframe's."""
+    (where or st).dataframe(frame, column_config=number_columns(frame, most), **options)

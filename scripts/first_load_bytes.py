@@ -1,9 +1,12 @@
-"""Bytes on the wire for a first page load, with and without compression (docs/performance.md, issue 25 point 1).
+"""Bytes on the wire for a first page load, with and without compression (docs/performance.md, issue 25 points 1-2).
 
     .venv/bin/python scripts/first_load_bytes.py DATA_DIR [PATH ...]
 
-Starts the launcher twice on DATA_DIR: once as shipped, once with its gzip middleware left out and the websocket's
-permessage-deflate off (what Streamlit serves on its own). A fresh Chromium opens each path; HTTP bytes are
+Starts the launcher three times on DATA_DIR: with its gzip middleware left out and the websocket's
+permessage-deflate off (what Streamlit serves on its own); with gzip only (Brotli left out); as shipped, gzip and
+Brotli — measured once the Brotli bodies of what the paths load are made (they are made in the background after
+a first visit; the script waits for them). Chromium asks for br over http://localhost (a secure origin); over plain
+http to another address it would not. A fresh Chromium opens each path; HTTP bytes are
 Chrome's encodedDataLength (Network.loadingFinished: headers and body as received); websocket bytes are the
 frames' payloads, and with compression the same payloads deflated as the negotiated extension does
 (context takeover, 4,096-byte window: server_max_window_bits=12), which Chrome's protocol does not report.
@@ -24,15 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_page  # noqa: E402
 
-PLAIN = "from junheng.tools import compression, serve; compression.middleware = lambda: []; serve.main()"
+VARIANTS = {
+    "plain": "from junheng.tools import compression, serve; compression.middleware = lambda: []; serve.main()",
+    "gzip+deflate": "from junheng.tools import compression, serve; compression.brotli_encoder = lambda: None; "
+                    "serve.main()",
+    "br+gzip+deflate": "from junheng.tools import serve; serve.main()",
+}
 
 
-def _server(data_dir: Path, compressed: bool):
+def _server(data_dir: Path, variant: str):
     port = free_port()
+    compressed = variant != "plain"
     options = ["--server.port", str(port), "--server.headless", "true",
                "--server.enableWebsocketCompression", "true" if compressed else "false"]
-    command = ([sys.executable, "-m", "junheng.tools.serve", *options] if compressed
-               else [sys.executable, "-c", PLAIN, *options])
+    command = [sys.executable, "-c", VARIANTS[variant], *options]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "JUNHENG_DATA_DIR": str(data_dir)},
                             stdout=log, stderr=subprocess.STDOUT)
@@ -59,8 +67,14 @@ def first_load(browser, url: str) -> dict:
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
-    http, frames = [], []
-    cdp.on("Network.loadingFinished", lambda e: http.append(e["encodedDataLength"]))
+    http, frames, urls, large = [], [], {}, []
+    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+
+    def finished(e):
+        http.append(e["encodedDataLength"])
+        if e["encodedDataLength"] > 16_000 and e["requestId"] in urls:
+            large.append(urls[e["requestId"]])
+    cdp.on("Network.loadingFinished", finished)
     cdp.on("Network.webSocketFrameReceived", lambda e: frames.append(
         base64.b64decode(e["response"]["payloadData"]) if e["response"]["opcode"] == 2
         else e["response"]["payloadData"].encode()))
@@ -69,21 +83,44 @@ def first_load(browser, url: str) -> dict:
     page.wait_for_timeout(1000)
     context.close()
     return {"http": sum(http), "requests": len(http), "ws_plain": sum(len(f) for f in frames),
-            "ws_deflated": deflated_size(frames)}
+            "ws_deflated": deflated_size(frames), "large": large}
+
+
+def wait_for_brotli(urls: set[str], timeout_s: float = 900) -> None:
+    """Ask for each URL with br until it comes Brotli-encoded (made in the server's background thread)."""
+    waiting, deadline = set(urls), time.monotonic() + timeout_s
+    while waiting and time.monotonic() < deadline:
+        for url in sorted(waiting):
+            request = urllib.request.Request(url, headers={"Accept-Encoding": "br, gzip"})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as reply:
+                    encoding = reply.headers.get("Content-Encoding")
+            except OSError:
+                encoding = None
+            if encoding in ("br", None):  # Brotli now, or a reply the middleware leaves alone (fonts, images)
+                waiting.discard(url)
+        if waiting:
+            time.sleep(2)
+    if waiting:
+        print(f"still gzip after {timeout_s:.0f} s: {sorted(waiting)}", flush=True)
 
 
 def main(data_dir: str, paths: list[str]) -> None:
     from playwright import sync_api as playwright
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for compressed in (False, True):
-            proc, url = _server(Path(data_dir), compressed)
+        for variant in VARIANTS:
+            proc, url = _server(Path(data_dir), variant)
             try:
-                first_load(browser, url + "/")  # the server's own first page (warm-up, stored maps) is not measured
+                # the server's own first pages (warm-up, stored maps, the Brotli bodies) are not measured
+                seen = [first_load(browser, f"{url}/{path}") for path in ["", *paths]]
+                if variant.startswith("br"):
+                    # the middleware's own: Streamlit's bundles (Streamlit gzips the rest itself, at level 9)
+                    wait_for_brotli({u for row in seen for u in row["large"] if u.startswith(f"{url}/static/")})
                 for path in paths:
                     row = first_load(browser, f"{url}/{path}")
-                    ws = row["ws_deflated"] if compressed else row["ws_plain"]
-                    print(f"{'gzip+deflate' if compressed else 'plain':12} /{path:28} http {row['http']:>10,} B "
+                    ws = row["ws_deflated"] if variant != "plain" else row["ws_plain"]
+                    print(f"{variant:15} /{path:28} http {row['http']:>10,} B "
                           f"({row['requests']} responses)  websocket {ws:>9,} B  total {row['http'] + ws:>10,} B",
                           flush=True)
             finally:

@@ -191,3 +191,63 @@ def test_through_docs_nginx_conf_the_bundle_stays_gzipped_and_the_websocket_defl
             extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
     assert encoding == "gzip" and len(body) < len(gzip.decompress(body)) / 3
     assert extensions.startswith("permessage-deflate")
+
+
+def _brotli_decode(packed: bytes, size: int) -> bytes:
+    import ctypes
+    import ctypes.util
+    lib = ctypes.CDLL(ctypes.util.find_library("brotlidec"))
+    out_size = ctypes.c_size_t(size)
+    out = ctypes.create_string_buffer(size)
+    assert lib.BrotliDecoderDecompress(ctypes.c_size_t(len(packed)), packed, ctypes.byref(out_size), out) == 1
+    return out.raw[:out_size.value]
+
+
+def _wait_made(brotli, timeout_s: float = 30.0) -> None:
+    import time
+    deadline = time.monotonic() + timeout_s
+    while brotli.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert brotli.pending() == 0
+
+
+needs_brotli = pytest.mark.skipif(compression.brotli_encoder() is None, reason="no libbrotlienc on this machine")
+
+
+@needs_brotli
+def test_brotli_comes_after_the_first_visitor_and_only_to_a_browser_that_asks_for_it(tmp_path):
+    encoded = []
+    real = compression.brotli_encoder()
+    brotli = compression.BrotliBodies(lambda body, q: encoded.append(q) or real(body, q), tmp_path)
+    middleware = compression.GzipAssets(_app(), brotli=brotli)
+    status, headers, body = _get(middleware)  # the first visitor: gzip at once, Brotli made meanwhile
+    assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == SCRIPT
+    _wait_made(brotli)
+    status, headers, body = _get(middleware)
+    assert status == 200 and headers["content-encoding"] == "br" and headers["vary"] == "Accept-Encoding"
+    assert _brotli_decode(body, len(SCRIPT) + 1) == SCRIPT and int(headers["content-length"]) == len(body)
+    # Chromium over plain http to a server's address asks for "gzip, deflate" only
+    assert _get(middleware, accept=b"gzip, deflate")[1]["content-encoding"] == "gzip"
+    assert _get(middleware, accept=b"gzip, br;q=0")[1]["content-encoding"] == "gzip"
+    assert encoded == [11]  # made once, at the best quality
+
+
+@needs_brotli
+def test_the_next_start_reads_the_brotli_bodies_the_one_before_made(tmp_path):
+    first = compression.BrotliBodies(compression.brotli_encoder(), tmp_path)
+    middleware = compression.GzipAssets(_app(), brotli=first)
+    _get(middleware)
+    _wait_made(first)
+    assert len(list(tmp_path.glob("*.br"))) == 1
+
+    def never(*_):
+        raise AssertionError("compressed again")
+    again = compression.BrotliBodies(never, tmp_path)
+    status, headers, body = _get(compression.GzipAssets(_app(), brotli=again))
+    assert headers["content-encoding"] == "br" and _brotli_decode(body, len(SCRIPT) + 1) == SCRIPT
+
+
+def test_a_page_or_small_reply_is_never_held_for_brotli(tmp_path):
+    brotli = compression.BrotliBodies(lambda *_: b"x", tmp_path)
+    status, headers, body = _get(compression.GzipAssets(_app(body=b"<html>" + b"a" * 2000), brotli=brotli))
+    assert headers["content-encoding"] == "gzip" and brotli.pending() == 0  # below CACHE_FROM: gzip each time

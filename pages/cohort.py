@@ -5,7 +5,7 @@ import streamlit as st
 from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import cohort
-from junheng.views import cache, link_state, present, sidebar
+from junheng.views import cache, link_state, present, sidebar, table_formats
 from junheng.views import cohort_panels as panels
 from junheng.views import cohort_views as views
 
@@ -36,7 +36,9 @@ spec = cohort.Cohort(filters.region, span[0], span[1], tuple(conditions), follow
 
 st.markdown(f"**{t('cohort_facets', lang)}**")
 size = cache.cohort("overview", spec, span, columns=list(views.facets(filters.county)))
-for column, place in zip(views.facets(filters.county), st.columns(len(views.facets(filters.county)))):
+# the code facets side by side; a county's townships (two dozen pills) on a row of their own, wrapping
+places = [*st.columns(len(views.FACETS)), st.container()]
+for column, place in zip(views.facets(filters.county), places):
     counts = size["facets"][column]
     if cohort.facet_values(conditions, column):  # each value's count as if it were chosen instead of this choice
         counts = cache.cohort("facets", spec.with_conditions(cohort.with_facet(conditions, column, ())), span,
@@ -63,7 +65,7 @@ if not size["school_years"]:
     st.info(t("cohort_empty", lang))
 elif view == "summary":
     summary = cache.cohort("summaries", {"a": spec}, span, measures=measures)["a"]
-    st.dataframe(views.summary_table(summary, lang), hide_index=True, width="stretch")
+    table_formats.show(views.summary_table(summary, lang), hide_index=True, width="stretch")
     st.caption(t("cohort_summary_note", lang, first=span[0], last=span[1]))
 elif view == "distribution":
     present.chart(charts.cohort_histogram_chart(cache.cohort("histogram", {"a": spec}, span, measure=measure, year=size[

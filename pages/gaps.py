@@ -5,7 +5,7 @@ import streamlit as st
 from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import gaps, indicators
-from junheng.views import cache, link_state, present, sidebar
+from junheng.views import cache, link_state, phone, present, sidebar
 
 filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
@@ -25,7 +25,8 @@ st.markdown(f"**{t('summary_title', lang)}**")
 st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, lang)))
 
 st.markdown(f"**{t('gap_table_title', lang)}**")
-st.dataframe(gaps.ratio_table(ratios, year, level, lang), hide_index=True, width="stretch")
+phone.table("gap_table", gaps.ratio_table(ratios, year, level, lang), [t(k, lang) for k in (  # a phone: key columns
+    "indicator", "group_urban", "group_rural", "ratio")], hide_index=True, width="stretch")
 
 key = link_state.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
                         key="gaps_indicator",

@@ -3,7 +3,7 @@ import streamlit as st
 
 from junheng.i18n import t
 from junheng.rules import overview
-from junheng.views import cache, link_state, map_views, overview_views, sidebar
+from junheng.views import cache, link_state, map_views, overview_views, sidebar, table_formats
 from junheng.views import evaluation_views as kit
 
 filters = sidebar.page_filters()
@@ -47,5 +47,5 @@ def county_map() -> None:
 
 county_map()
 st.markdown(f"**{t('county_table', lang)}**")
-st.dataframe(overview.county_table(cache.query("counties_with_data"), this_year, metric, lang, min_count),
-             hide_index=True, width="stretch")
+table_formats.show(overview.county_table(cache.query("counties_with_data"), this_year, metric, lang, min_count),
+                   hide_index=True, width="stretch")

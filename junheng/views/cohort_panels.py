@@ -11,7 +11,7 @@ from junheng.i18n import t
 from junheng.reports import exports
 from junheng.rules import cohort
 from junheng.rules import cohort_stats as stats
-from junheng.views import cache, downloads, link_state, map_views, present
+from junheng.views import cache, downloads, link_state, map_views, present, table_formats
 from junheng.views import cohort_views as views
 
 ROWS_SHOWN = 1000
@@ -57,8 +57,8 @@ def compare(spec, span, size: dict, measures, measure: str, label: str, share: b
     both = {"a": spec, "b": other}
     names = {"a": t("cohort_a", lang), "b": t("cohort_b" if against == "b" else "cohort_rest", lang)}
     summaries = cache.cohort("summaries", both, span, measures=measures)
-    st.dataframe(views.compare_table(stats.compare(summaries["a"], summaries["b"]), names["a"], names["b"], lang),
-                 hide_index=True, width="stretch")
+    table_formats.show(views.compare_table(stats.compare(summaries["a"], summaries["b"]), names["a"], names["b"],
+                                           lang), hide_index=True, width="stretch")
     present.chart(charts.cohort_histogram_chart(cache.cohort("histogram", both, span, measure=measure,
                                                              year=size["year"]),
                                                 names, label, size["year"], lang, share), "cohort_compare_hist", lang)

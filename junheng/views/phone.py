@@ -2,7 +2,10 @@
 its key columns on a narrow screen and whole on a wide one (issue 25 point 6)."""
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
+
+from junheng.views import table_formats
 
 NARROW = 640  # px: Streamlit stacks columns below this width, and so does this layout
 
@@ -15,15 +18,23 @@ CSS = """
 .jh-verdict .jh-parts { color: #555; font-size: .92rem; }
 .jh-level { color: #333; font-size: .9rem; margin-top: .2rem; }
 [class*="st-key-narrow_"] { display: none !important; }
+/* pills and segmented controls wrap to a new line, not scroll or squeeze a label ("乡村" cut to "乡木") */
+[data-testid="stButtonGroup"] > div { flex-wrap: wrap !important; row-gap: .35rem; overflow: visible !important; }
+[data-testid="stButtonGroup"] button { flex-shrink: 0 !important; }
 @media (max-width: %(narrow)dpx) {
   [class*="st-key-wide_"] { display: none !important; }
   [class*="st-key-narrow_"] { display: flex !important; }
-  /* headline figures two to a row, not one card per screen third */
-  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {
-    flex-wrap: wrap !important; gap: .5rem !important; }
-  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"])
-    > [data-testid="stColumn"] { min-width: calc(50%% - .25rem) !important; max-width: calc(50%% - .25rem) !important;
-    flex: 1 1 calc(50%% - .25rem) !important; }
+  /* headline figures two to a row, not one card per screen third: the columns give way to their figures */
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] > [data-testid="stVerticalBlock"]
+    > [data-testid="stElementContainer"] > [data-testid="stMetric"]) { flex-wrap: wrap !important;
+    gap: .5rem !important; }
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] > [data-testid="stVerticalBlock"]
+    > [data-testid="stElementContainer"] > [data-testid="stMetric"]) > [data-testid="stColumn"],
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] > [data-testid="stVerticalBlock"]
+    > [data-testid="stElementContainer"] > [data-testid="stMetric"]) > [data-testid="stColumn"]
+    > [data-testid="stVerticalBlock"] { display: contents !important; }
+  [data-testid="stElementContainer"]:has(> [data-testid="stMetric"]) { width: calc(50%% - .25rem) !important;
+    flex: 0 0 calc(50%% - .25rem) !important; }
   [data-testid="stMetric"] { padding: .5rem .6rem !important; }
   [data-testid="stMetricValue"] { font-size: 1.6rem !important; }
   [data-testid="stMetricLabel"] p { font-size: .85rem !important; white-space: normal !important; }
@@ -46,3 +57,14 @@ def narrow(key: str):
 def wide(key: str):
     """A container shown on a wider screen only (the whole table where narrow(key) holds its key columns)."""
     return st.container(key=f"wide_{key}")
+
+
+def table(key: str, frame: pl.DataFrame, narrow_columns: list[str], first_width: int = 150, most: int = 2,
+          **options) -> None:
+    """frame whole on a wider screen and as its narrow_columns on a phone (the first, a long label, first_width px
+    wide), numbers formatted either way (table_formats); options as st.dataframe's."""
+    with narrow(key):
+        table_formats.show(frame.select(narrow_columns), most=most, column_config={
+            narrow_columns[0]: st.column_config.Column(width=first_width)}, **options)
+    with wide(key):
+        table_formats.show(frame, most=most, **options)

@@ -19,7 +19,8 @@ def number_columns(frame: pl.DataFrame, most: int = 2) -> dict:
     return config
 
 
-def show(frame: pl.DataFrame, most: int = 2, where=None, **options) -> None:
+def show(frame: pl.DataFrame, most: int = 2, where=None, column_config: dict | None = None, **options) -> None:
     """st.dataframe (in where: a column, a container) with the numbers formatted, floats to at most `most`
-    decimals (3 for a table of CVs); options as st.dataframe's."""
-    (where or st).dataframe(frame, column_config=number_columns(frame, most), **options)
+    decimals (3 for a table of CVs); column_config adds to (or overrides) the number formats; options as
+    st.dataframe's."""
+    (where or st).dataframe(frame, column_config={**number_columns(frame, most), **(column_config or {})}, **options)

@@ -193,3 +193,22 @@ def test_nothing_is_learned_from_the_overview_of_a_national_year(national_year):
     assert learned == [] and audited == [], (learned[:5], audited[:5])
     before, _, _ = learned_from(published, truth, [2025], plain_sums=True)
     print(f"national 2025: {hidden} hidden county totals; plain region sums gave {len(before)} back")
+
+
+def test_the_left_behind_pages_county_figures_follow_the_published_statuses(small_county):
+    # the 留守儿童 page's county map, county table and trend, given the published totals: the same marks and
+    # region totals as the overview (the page itself still reads county_totals: see docs/security.md)
+    from junheng import settings
+    from junheng.rules import left_behind
+    published, truth = county_rows(small_county, [2024])
+    withheld = published.with_columns(  # a withheld county total (not a small one) is masked too
+        pl.when(pl.col("county_code") == "370725").then(pl.lit(privacy.COMPLEMENTARY))
+        .otherwise(pl.col("left_behind_status")).alias("left_behind_status"))
+    masked = left_behind.mask_small_counties(withheld, MIN)
+    assert masked.filter(pl.col("left_behind_students").is_null())["county_code"].to_list() == ["370724", "370725"]
+    trend = left_behind.region_years(published, MIN).row(0, named=True)
+    assert trend["left_behind_students"] == 90 and trend["left_behind_status"] == privacy.ESTIMATED
+    assert trend["left_behind_share"] == pytest.approx(90 / truth["students"].sum())
+    table = left_behind.county_care_table(withheld, published.select("county_code", pl.col("county_code").alias(
+        "county_name")), settings.load_thresholds(), "zh")
+    assert table["留守儿童数"].to_list() == ["44", "<5", "*"]

@@ -204,10 +204,17 @@ def small_county(min_count: int, column: str = "left_behind_students") -> pl.Exp
 
 
 def mask_small_counties(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
-    """County totals for maps: a small county's left-behind count is removed (its share with it)."""
+    """County totals for maps: a small county's left-behind count is removed (its share with it). With the
+    published statuses (the county_published_totals query), every county total the protection hides is removed."""
+    if STATUS in county_totals.columns:
+        return county_totals.with_columns(
+            pl.when(pl.col(STATUS) == privacy.SHOWN).then(pl.col("left_behind_students")).alias("left_behind_students"))
     return county_totals.with_columns(
         pl.when(small_county(min_count)).then(None).otherwise(pl.col("left_behind_students"))
         .alias("left_behind_students"))
+
+
+STATUS = "left_behind_status"  # the county total's published status, in county_published_totals
 
 
 def region_years(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
@@ -215,6 +222,9 @@ def region_years(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
     rounded to 10 from the published counties plus half the threshold for each small one, so it depends
     only on published numbers."""
     from junheng.rules import overview
+    if STATUS in county_totals.columns:  # the published statuses: the overview's region totals, the same numbers
+        return overview.region_totals(county_totals, min_count).with_columns(
+            (pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"))
     small = small_county(min_count)
     region = overview.region_totals(mask_small_counties(county_totals, min_count).with_columns(
         pl.col("left_behind_students").fill_null(0)))
@@ -241,9 +251,10 @@ def county_care(county_totals: pl.DataFrame, rules: dict) -> pl.DataFrame:
 def county_care_table(county_totals: pl.DataFrame, counties: pl.DataFrame, rules: dict, lang: str) -> pl.DataFrame:
     """County totals of care capacity, labelled: exact, except a county whose total is itself a small count."""
     min_count = rules["privacy"]["min_count"]
+    status = (pl.col(STATUS) if STATUS in county_totals.columns else
+              pl.when(small_county(min_count)).then(pl.lit(privacy.PRIMARY)).otherwise(pl.lit(privacy.SHOWN)))
     frame = county_care(county_totals, rules).join(counties, on="county_code", how="left").with_columns(
-        pl.when(small_county(min_count)).then(pl.lit(privacy.PRIMARY)).otherwise(pl.lit(privacy.SHOWN))
-        .alias("_status"),
+        status.alias("_status"),
     ).with_columns(
         (pl.col("_status") != privacy.SHOWN).alias("_hidden"),
         *[pl.when(pl.col("_status") != privacy.SHOWN).then(None).otherwise(pl.col(c)).alias(c)

@@ -106,11 +106,17 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     high = np.array([table.seen.get(int(c), (v, v))[1] for c, v in zip(hidden, truth)])
     low, high = np.minimum(low, truth), np.maximum(high, truth)
     span = spans(table, min_count)[hidden]
+    low, high = _twins(cols, rows, coefs, status, truth, low, high, min_count)
+    # what the reader's arithmetic bounds each cell by: a value seen at that bound is the cell's optimum, no solve
+    floor, ceiling = _outer_bounds(rows, cols, coefs, rhs, status, min_count)
     solver = _Solver(status, min_count, rows, cols, coefs, rhs)
     if not table.seen:  # a few broad objectives first: their solutions settle most cells without a solve each
         auditable = ((status == SMALL) | (status == WITHHELD)).astype(float)
         alternate = np.where(np.arange(len(hidden)) % 2 == 0, 1.0, -1.0)
         for weights in (auditable * 1.0, -auditable * 1.0, auditable * alternate, -auditable * alternate):
+            up, down = _open(status, low, high, min_count, span)
+            if not ((up & (high < ceiling)) | (down & (low > floor))).any():
+                break
             x = solver.solve(weights)
             low, high = np.minimum(low, x), np.maximum(high, x)
     unsafe = []
@@ -126,6 +132,8 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
             need_max, need_min = _needs(status[j], low[j], high[j], min_count, span[j])
             if not (need_max if sign > 0 else need_min):
                 continue
+            if (high[j] >= ceiling[j]) if sign > 0 else (low[j] <= floor[j]):
+                continue  # the value seen is the bound the reader can prove: the optimum already
             objective = np.zeros(len(hidden))
             objective[j] = -sign
             x = solver.solve(objective)
@@ -136,6 +144,73 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
                 break
     table.seen.update({int(c): (int(a), int(b)) for c, a, b in zip(hidden, low, high)})
     return unsafe
+
+
+def _twins(cols, rows, coefs, status, truth, low, high, min_count):
+    """Values the hidden cells can take, found without a solver: two hidden cells in exactly the same published
+    sums, with the same signs (two schools of one township, 城乡 group, type and boarding), move against each other
+    — one up by k, the other down by k — and every sum still holds. Each such move within the cells' own bounds
+    ("<5": 1..min_count − 1, else ≥ 0) is a table the reader cannot tell from the true one."""
+    order = np.lexsort((coefs, rows, cols))
+    groups: dict[tuple, list[int]] = {}
+    c_sorted, key_parts = cols[order], list(zip(rows[order].tolist(), coefs[order].tolist()))
+    starts = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1]]) if len(c_sorted) else np.zeros(0, int)
+    bounds = np.r_[starts, len(c_sorted)]
+    for i, start in enumerate(starts):
+        groups.setdefault(tuple(key_parts[start:bounds[i + 1]]), []).append(int(c_sorted[start]))
+    lower = np.where(status == SMALL, 1, 0)
+    upper = np.where(status == SMALL, min_count - 1, UNBOUNDED)
+    low, high = low.copy(), high.copy()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        m = np.array(members)
+        give = truth[m] - lower[m]   # how far each can go down (so a twin goes up)
+        take = upper[m] - truth[m]   # how far each can go up (so a twin goes down)
+        at = np.arange(len(m))
+        best_give, best_take = np.argsort(-give, kind="stable")[:2], np.argsort(-take, kind="stable")[:2]
+        d_up = np.where(at == best_give[0], best_give[1], best_give[0])  # the twin that lets each go highest
+        d_down = np.where(at == best_take[0], best_take[1], best_take[0])  # ... and lowest
+        k_up = np.minimum(give[d_up], take)
+        k_down = np.minimum(take[d_down], give)
+        np.maximum.at(high, m, truth[m] + k_up)
+        np.minimum.at(low, m[d_up], truth[m[d_up]] - k_up)
+        np.minimum.at(low, m, truth[m] - k_down)
+        np.maximum.at(high, m[d_down], truth[m[d_down]] + k_down)
+    return low, high
+
+
+def _outer_bounds(rows, cols, coefs, rhs, status, min_count, rounds: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds on every hidden cell that hold in every table the reader cannot tell from the true one: each sum's
+    other cells' bounds, repeated (interval arithmetic over whole numbers). Any round's bounds are valid; more
+    rounds only tighten them."""
+    lo = np.where(status == SMALL, 1.0, 0.0)
+    hi = np.where(status == SMALL, float(min_count - 1), float(UNBOUNDED))
+    if len(rows) == 0:
+        return lo, hi
+    positive = coefs > 0
+    n_rows = len(rhs)
+    for _ in range(rounds):
+        t_lo = np.where(positive, lo[cols], -hi[cols])
+        t_hi = np.where(positive, hi[cols], -lo[cols])
+        s_lo = np.bincount(rows, t_lo, n_rows)[rows] - t_lo  # the other terms of the row
+        s_hi = np.bincount(rows, t_hi, n_rows)[rows] - t_hi
+        x_lo = np.where(positive, rhs[rows] - s_hi, s_lo - rhs[rows])  # coef · x = rhs − the others
+        x_hi = np.where(positive, rhs[rows] - s_lo, s_hi - rhs[rows])
+        new_lo, new_hi = lo.copy(), hi.copy()
+        np.maximum.at(new_lo, cols, np.ceil(x_lo - 1e-6))
+        np.minimum.at(new_hi, cols, np.floor(x_hi + 1e-6))
+        if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
+            break
+        lo, hi = new_lo, new_hi
+    return lo, hi
+
+
+def _open(status, low, high, min_count, span) -> tuple[np.ndarray, np.ndarray]:
+    """Per hidden cell: (its maximum must still be solved for, its minimum must), from the values seen so far."""
+    small, withheld = status == SMALL, status == WITHHELD
+    narrow = withheld & (high - low < span)
+    return (small & (high < min_count - 1)) | narrow, (small & (low > 1)) | narrow
 
 
 class _Solver:

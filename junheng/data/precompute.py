@@ -5,7 +5,8 @@ with the county's verdicts and 整改清单, are computed
 - when data are written: an import (junheng/commands/data.py) computes the county-years it touched in a thread
   right after the write (the CLI waits for it before it exits; the server goes on serving);
 - `junheng demo`: the latest year of every county after the snapshots are written;
-- at server start (junheng/tools/serve.py): a low-priority process computes what is missing of the latest year,
+- at server start (junheng/tools/serve.py; a minute after, so that short-lived servers such as the tests' start
+  none): a low-priority process computes what is missing of the latest year,
   up to START_LIMIT counties (a national data set's 2,852 would hold a shared 2-core machine for an hour; the
   other years and counties are computed at their first visit and stored then; `python -m junheng.data.precompute
   --data-dir DIR` computes every year, latest first, up to WARM_LIMIT county-years).
@@ -352,9 +353,19 @@ def after_write(data_dir: Path, year: int, counties: list[str]) -> threading.Thr
     return thread
 
 
-def start_warm(data_dir: Path, nice: int = 10):
-    """The start warm-up in a process of its own at low priority (it never holds the server's interpreter lock);
-    the Popen, or None when it could not start."""
+START_DELAY_S = 60.0  # a server that lives less (a test's, a benchmark's first-page run) never starts one
+
+
+def start_warm(data_dir: Path, nice: int = 10, delay_s: float = START_DELAY_S) -> threading.Timer:
+    """The start warm-up in a process of its own at low priority (it never holds the server's interpreter lock),
+    delay_s after the call; the timer (cancel it to start none)."""
+    timer = threading.Timer(delay_s, _spawn, args=(Path(data_dir), nice))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _spawn(data_dir: Path, nice: int):
     import subprocess
     import sys
 

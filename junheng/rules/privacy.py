@@ -125,6 +125,27 @@ def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: 
 
 
 _SHOWN, _PRIMARY, _HIDDEN, _UNPUBLISHED = 0, 1, 2, 3  # cell codes inside the solver
+PARALLEL_COUNTIES = 200  # fewer counties to repair than this: one process (forking costs more than it saves)
+_FORKED: tuple | None = None  # what a forked repair process works on (set by _System.repair around its pool)
+
+
+def _workers(counties: int) -> int:
+    """Processes for the repair of this many counties: the cores this process may use (at most 8), on Linux
+    (forking is safe there: the repair runs NumPy and HiGHS only, no Polars); else one."""
+    import os
+    import sys
+    if counties < PARALLEL_COUNTIES or not sys.platform.startswith("linux"):
+        return 1
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+def _repair_share(share: int) -> np.ndarray:
+    """In a forked process: repair every `shares`-th county from `share` on; the cells it withheld."""
+    system, code, min_count, context, counties, shares = _FORKED
+    mine = code.copy()
+    for county in counties[share::shares]:
+        system._repair_county(int(county), mine, min_count, context)
+    return np.flatnonzero(mine != code)
 _NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)
 
 
@@ -185,33 +206,55 @@ class _System:
         cell_start = np.searchsorted(self.cell_county[cell_order], np.arange(self.cell_county.max() + 2))
         eq_order = np.argsort(eq_county, kind="stable")
         eq_start = np.searchsorted(eq_county[eq_order], np.arange(self.cell_county.max() + 2))
-        for county in counties:
-            cells = np.sort(cell_order[cell_start[county]:cell_start[county + 1]])
-            local = {int(c): i for i, c in enumerate(cells)}
-            sums = []
-            for e in np.sort(eq_order[eq_start[county]:eq_start[county + 1]]):
-                members = self.eq_terms(e)
-                total = [local[int(c)] for c in self.cell[members][self.coef[members] > 0]]
-                parts = np.array([local[int(c)] for c in self.cell[members][self.coef[members] < 0]], dtype=np.int64)
-                sums.append((total[0], parts))
-            table = privacy_audit.Table(self.value[cells], np.array([to_audit[c] for c in code[cells]]), sums)
-            by_rule, cover = False, None
-            while unsafe := privacy_audit.audit(table, min_count):
-                if cover is None:
-                    cover = privacy_audit.Cover(table, local[int(county_cell[county])], min_count)
-                # Each unsafe cell in turn, against the cells withheld for the ones before it (one audit per round,
-                # not per cell); a round whose linear programs withhold nothing is redone withholding by rule.
-                before = int((table.status == privacy_audit.WITHHELD).sum())
-                for cell in unsafe:
-                    picks = self._repairs(cell, table, cover, min_count, by_rule)
-                    table.status[picks] = privacy_audit.WITHHELD
-                    code[cells[picks]] = _HIDDEN
-                    if picks:
-                        cover.refresh()
-                changed = int((table.status == privacy_audit.WITHHELD).sum()) > before
-                if not changed and by_rule:
-                    break  # cannot happen: the county total is the last resort
-                by_rule = not changed
+        context = (to_audit, county_cell, cell_order, cell_start, eq_order, eq_start)
+        workers = _workers(len(counties))
+        if workers <= 1:
+            for county in counties:
+                self._repair_county(int(county), code, min_count, context)
+            return
+        # Counties are independent (every sum lies in one county): shares of them in forked processes, each
+        # returning the cells it withheld; the union is what one process would withhold, county by county.
+        import multiprocessing
+        global _FORKED
+        shares = workers * 4
+        _FORKED = (self, code, min_count, context, counties, shares)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for withheld in pool.imap_unordered(_repair_share, range(shares)):
+                    code[withheld] = _HIDDEN
+        finally:
+            _FORKED = None
+
+    def _repair_county(self, county: int, code: np.ndarray, min_count: int, context: tuple) -> None:
+        """`repair` for one county: audit, withhold, audit again until the audit finds nothing."""
+        from junheng.rules import privacy_audit
+        to_audit, county_cell, cell_order, cell_start, eq_order, eq_start = context
+        cells = np.sort(cell_order[cell_start[county]:cell_start[county + 1]])
+        local = {int(c): i for i, c in enumerate(cells)}
+        sums = []
+        for e in np.sort(eq_order[eq_start[county]:eq_start[county + 1]]):
+            members = self.eq_terms(e)
+            total = [local[int(c)] for c in self.cell[members][self.coef[members] > 0]]
+            parts = np.array([local[int(c)] for c in self.cell[members][self.coef[members] < 0]], dtype=np.int64)
+            sums.append((total[0], parts))
+        table = privacy_audit.Table(self.value[cells], np.array([to_audit[c] for c in code[cells]]), sums)
+        by_rule, cover = False, None
+        while unsafe := privacy_audit.audit(table, min_count):
+            if cover is None:
+                cover = privacy_audit.Cover(table, local[int(county_cell[county])], min_count)
+            # Each unsafe cell in turn, against the cells withheld for the ones before it (one audit per round,
+            # not per cell); a round whose linear programs withhold nothing is redone withholding by rule.
+            before = int((table.status == privacy_audit.WITHHELD).sum())
+            for cell in unsafe:
+                picks = self._repairs(cell, table, cover, min_count, by_rule)
+                table.status[picks] = privacy_audit.WITHHELD
+                code[cells[picks]] = _HIDDEN
+                if picks:
+                    cover.refresh()
+            changed = int((table.status == privacy_audit.WITHHELD).sum()) > before
+            if not changed and by_rule:
+                break  # cannot happen: the county total is the last resort
+            by_rule = not changed
 
     def _repairs(self, unsafe: tuple[int, int, int], table, cover, min_count: int, by_rule: bool) -> list[int]:
         """The cells to withhold (local indices of table) so that the unsafe cell can take the values it must:

@@ -90,8 +90,9 @@ def test_a_county_viewer_stays_in_its_county(server, page, data):
     wait_for_page(page)
     table = _cells(page)
     assert "临朐县" in table and "寿光市" not in table and "颍州区" not in table
-    frame = page.frame_locator('iframe[src*=".st_folium"]').first
-    assert frame.locator(".leaflet-interactive").count() <= 1  # the map holds only the account's county
+    frame = page.locator('iframe[src*="map_component.county_map"]').first  # the county-map component
+    frame.wait_for(state="attached")
+    assert frame.evaluate("f => f.contentWindow.junhengMap.state().counties") <= 1  # only the account's county
 
 
 def test_an_analyst_export_is_audited_and_a_viewer_gets_none(server, page, data):

@@ -63,7 +63,7 @@ def test_page_with_a_county_selected(server, page, name):
 
 def test_overview_map_draws_polygons_from_the_local_leaflet(server, page):
     _open(page, f"{server}/?county=370724", "overview_map")
-    frame = page.frame_locator('iframe[src*=".st_folium"]')
+    frame = page.frame_locator('iframe[src*="map_component.county_map"]')  # the county-map component
     canvas = frame.locator(".leaflet-overlay-pane canvas").first  # prefer_canvas: polygons on a canvas
     canvas.wait_for(timeout=30_000)
     painted = canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;

@@ -115,7 +115,8 @@ def _warm() -> None:
     # One of Streamlit's one-time costs that fell on the first script run (0.13 s of its 0.54 s): declaring the
     # map's component asks inspect.getmodule for its caller, which maps every loaded module to its real path the
     # first time it is asked. (Another, the emoji catalogue's pattern, is never compiled: the app's icons are its
-    # own SVG and Material Symbols, not emoji.) Folium is not imported: the first page's map is stored with the data.
+    # own SVG and Material Symbols, not emoji.) The first page's map values (overview_views.warm) import Folium's
+    # module for their colour classes (figures.maps) here, not in the first script run.
     import inspect
 
     from junheng.views import evaluation_views, login, present  # noqa: F401 — the frame's and first page's

@@ -1,9 +1,9 @@
-"""Maps on the pages: Folium maps shown through streamlit-folium, built and rendered once per data version and view,
-stored with the data for the first page, with a PNG download."""
+"""Maps on the pages: the county choropleths drawn by the map component from values (map_component.py), and the
+school maps as Folium maps shown through streamlit-folium, built and rendered once per data version and view; a
+PNG download under each (Folium, drawn when clicked)."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import streamlit as st
 
@@ -11,24 +11,6 @@ from junheng.i18n import t
 from junheng.views import cache, messages, sidebar
 
 log = logging.getLogger("junheng")
-
-
-def county_map(fmap, key: str, current_county: str | None, height: int = 520) -> None:
-    """Show a county map; a click on a county makes it the selected region (only the click reruns)."""
-    from streamlit_folium import st_folium  # in the script's thread: it declares its component when imported
-    register_folium()
-    event = st_folium(fmap, height=height, use_container_width=True, key=key,
-                      returned_objects=["last_active_drawing"])
-    map_download(fmap, key)
-    _county_clicked(event, key, current_county)
-
-
-def _county_clicked(event, key: str, current_county: str | None) -> None:
-    clicked = ((event or {}).get("last_active_drawing") or {}).get("properties", {}).get("county_code")
-    if clicked and clicked != st.session_state.get(f"{key}_handled"):
-        st.session_state[f"{key}_handled"] = clicked
-        if clicked != current_county:
-            sidebar.select_county(clicked)
 
 
 def static_map(fmap, key: str, height: int = 520) -> None:
@@ -99,15 +81,6 @@ def show_folium(parts: dict, key: str, height: int, returned: tuple[str, ...]):
         css_links=parts["css_links"], js_links=parts["js_links"], on_change=on_change, wrap_longitude=False)
 
 
-def cached_county_map(cache_key: tuple, build, key: str, current_county: str | None, height: int = 520) -> None:
-    """county_map for a map that build() makes, built and rendered once per data version and cache_key (which
-    names everything the map shows besides the data: view, year, region, language, scope, threshold)."""
-    parts = _folium_parts(str(cache.data_dir()), cache.fingerprint(), cache_key, build)
-    event = show_folium(parts, key, height, ("last_active_drawing",))
-    map_download(build, key)
-    _county_clicked(event, key, current_county)
-
-
 def values_county_map(cache_key: tuple, values, build, key: str, current_county: str | None,
                       height: int = 520) -> None:
     """A county map drawn by the map component (junheng/views/map_component.py) from values() — worked out once
@@ -119,43 +92,6 @@ def values_county_map(cache_key: tuple, values, build, key: str, current_county:
                                      height=height)
     map_download(build, key)
     map_component.handle_click(event, key, current_county, sidebar.select_county)
-
-
-def warm_map(path: str, fp: str, cache_key: tuple, build) -> None:
-    """Build a map's parts into the cache cached_county_map reads (the server's warm-up), or read them from the
-    data directory where a server (this one before a restart, or another replica) stored them for this data
-    version, view and code; stored after a build (best effort: a read-only data directory just builds them)."""
-    cache.RESULTS.get(("map", path, fp, cache_key), lambda: _stored_parts(Path(path), fp, cache_key, build))
-
-
-STORED_MAPS_KEPT = 24
-
-
-def _stored_parts(path: Path, fp: str, cache_key: tuple, build) -> dict:
-    import hashlib
-    import json
-    from importlib.metadata import version
-    from importlib.util import find_spec
-    # the map builders' code, read without importing Folium (a stored map is shown without it)
-    code = [Path(find_spec(m).origin).read_bytes() for m in ("junheng.figures.maps", "junheng.views.overview_views")]
-    tag = hashlib.sha1(repr((fp, cache_key, version("folium"), version("streamlit-folium"), code)).encode())
-    folder = path / "aggregates" / "maps"
-    stored = folder / f"{tag.hexdigest()[:20]}.json"
-    try:
-        return json.loads(stored.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    parts = folium_parts(build())
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = stored.with_name(f".{stored.name}.tmp")
-        tmp.write_text(json.dumps(parts), encoding="utf-8")
-        tmp.replace(stored)
-        for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-STORED_MAPS_KEPT]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        log.info("the first page's map could not be stored; it is built at each start", exc_info=True)
-    return parts
 
 
 def cached_static_map(cache_key: tuple, build, key: str, height: int = 520) -> None:

@@ -160,6 +160,18 @@
       const pending = map !== null && Object.values(map._layers).some(function (l) { return l._redrawRequest; });
       return { drawn: drawn, counties: Object.keys(layers).length, pending: pending, url: geometryUrl };
     },
+    codes: function () { return Object.keys(layers); },
+    point: function (code) {  // where a county is in the map box (a test clicks there)
+      const layer = layers[code];
+      if (!layer) return null;
+      const p = map.latLngToContainerPoint(layer.getCenter());
+      return [p.x, p.y];
+    },
+    openTooltip: function (code) {
+      const layer = layers[code];
+      if (layer) layer.openTooltip(layer.getCenter());
+      return Boolean(layer);
+    },
   };
 
   window.addEventListener("message", function (event) {

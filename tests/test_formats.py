@@ -112,7 +112,7 @@ def test_figures_read_side_by_side_share_their_decimals_set_by_the_largest(value
 
 @pytest.mark.parametrize(("noun", "plural"), [("school", "schools"), ("county", "counties"), ("class", "classes"),
                                               ("day", "days"), ("unmet minimum", "unmet minimums")])
-def test_english_plurals(noun, plural):
+def test_the_plural_helper_makes_regular_english_plurals(noun, plural):
     assert formats.plural(noun) == plural
 
 

@@ -6,7 +6,7 @@ from junheng.figures import charts, maps
 from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import cache, link_state, map_views, present, report_views, sidebar, table_formats
+from junheng.views import cache, downloads, link_state, map_views, present, report_views, sidebar, table_formats
 from junheng.views import evaluation_views as kit
 
 filters = sidebar.page_filters()
@@ -21,6 +21,9 @@ def region_view() -> None:
                                            cache.query("county_items", year=year), year)
     table_formats.show(tables.region_table(status, cache.query("counties_with_data"), lang), most=3,
                        hide_index=True, width="stretch")
+    downloads.downloads(tables.region_table(status, cache.query("counties_with_data"), lang),
+                        f"{t('sheet_ranking', lang)}_{region or 'all'}_{year}", lang, "dl_region",
+                        school_level=False, regions=tuple(status["county_code"]))
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
     # Kept per view and per the statuses themselves (a county table imported changes them, not the data's stamp).
     shown = ("evaluation_map", year, region, lang, filters.county, cache.scope().key, status.hash_rows().sum())
@@ -89,6 +92,9 @@ elif view == "tab_schools":
         st.markdown(f"**{t(f'level_{level}', lang)}**")
         st.dataframe(tables.style_school_table(tables.school_table(verdicts, level, lang), level, rules, lang),
                      hide_index=True, width="stretch")
+        downloads.downloads(tables.school_table(verdicts, level, lang),
+                            f"{t('sheet_schools', lang)}_{filters.county}_{year}_{level}", lang, f"dl_schools_{level}",
+                            protected_counts=False, regions=(filters.county,))
 
 elif view == "tab_movers":
     key = link_state.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
@@ -99,6 +105,7 @@ elif view == "tab_movers":
                       format_func=lambda lv: t(f"level_{lv}", lang))
     movers = evaluation.cv_contributions(values.filter(pl.col("level") == level), key)
     present.chart(charts.contribution_chart(movers, key, lang), "movers_chart", lang)
+    downloads.movers_downloads(movers, key, filters.county, year, lang)
 
 elif view == "tab_rectification":
     kit.rectification_view(schools, rules, lang)

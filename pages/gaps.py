@@ -5,7 +5,7 @@ import streamlit as st
 from junheng.figures import charts
 from junheng.i18n import t
 from junheng.rules import gaps, indicators
-from junheng.views import cache, link_state, phone, present, sidebar
+from junheng.views import cache, downloads, link_state, phone, present, sidebar
 
 filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
@@ -27,6 +27,8 @@ st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, 
 st.markdown(f"**{t('gap_table_title', lang)}**")
 phone.table("gap_table", gaps.ratio_table(ratios, year, level, lang), [t(k, lang) for k in (  # a phone: key columns
     "indicator", "group_urban", "group_rural", "ratio")], hide_index=True, width="stretch")
+downloads.downloads(gaps.ratio_table(ratios, year, level, lang), f"{t('download_gap_table', lang)}_"
+                    f"{filters.region or 'all'}_{year}_{level}", lang, "dl_gap", school_level=False)
 
 key = link_state.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
                         key="gaps_indicator",
@@ -46,3 +48,5 @@ profile = gaps.size_profile(cache.query(
     small_school_min=rules["rules"]["small_school_min"]))
 present.chart(charts.size_profile_chart(profile, year, lang), "size_profile", lang)
 st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")
+downloads.downloads(gaps.size_table(profile, year, lang), f"{t('download_size_table', lang)}_{filters.region or 'all'}_"
+                    f"{year}", lang, "dl_sizes", school_level=False)

@@ -37,6 +37,8 @@ st.markdown(f"**{t('milestones_title', lang)}** · {std.profile_label(rules, pro
 st.dataframe(parts["milestones"], hide_index=True, width="stretch")
 st.markdown(f"**{t('county_milestones_title', lang)}**")
 st.dataframe(parts["county_milestones"], hide_index=True, width="stretch")
+downloads.downloads(parts["county_milestones"], f"{t('download_milestones', lang)}_{filters.region or 'all'}_{year}",
+                    lang, key="dl_county_milestones", school_level=False)
 
 st.markdown(f"**{t('roadmap_title', lang)}**")
 st.caption(t("roadmap_help", lang, k=rules["targets"]["pace_years"]))
@@ -54,3 +56,5 @@ if holding.is_empty():
     st.caption(t("none_left", lang))
 else:
     st.dataframe(holding, hide_index=True, width="stretch")
+    downloads.downloads(holding, f"{t('huge_class_schools_title', lang)}_{filters.region or 'all'}_{year}", lang,
+                        key="dl_huge_classes", protected_counts=False)

@@ -127,3 +127,19 @@ def schedule_downloads(yearly, names: dict, county: str, year: int, lang: str) -
         if frame.height and (yearly.years or key == "dl_plan_schools"):
             downloads(frame, _stem(stem, county, year, lang), lang, key=key, protected_counts=False,
                       regions=(county,), label=t(label, lang))
+
+
+def movers_downloads(movers: pl.DataFrame, key: str, county: str, year: int, lang: str, top: int = 15) -> None:
+    """The movers chart's schools as a table (the chart's top rows: school, 城乡, value, CV without it, how much it
+    raises the CV), for every reader of the page."""
+    from junheng.i18n import labels
+    from junheng.rules import indicators
+    shown = movers.head(top).select(
+        pl.col("school_id").alias(t("school_id", lang)), pl.col("school_name").alias(t("school_name", lang)),
+        pl.col("urban_rural_group").replace_strict(labels("group", indicators.GROUPS, lang), default="—")
+        .alias(t("urban_rural", lang)),
+        pl.col("value").alias(indicators.by_key(key).label(lang)), pl.col("cv_without").alias(t("cv_without", lang)),
+        pl.col("contribution").alias(t("contribution", lang)))
+    if shown.height:
+        downloads(shown, f"{t('contribution', lang)}_{county}_{year}_{key}", lang, key="dl_movers",
+                  protected_counts=False, regions=(county,), label=indicators.by_key(key).label(lang))

@@ -254,7 +254,7 @@ def _evaluation(ctx, result, verdict, parts, levels, history) -> list[Section]:
             lv = levels[0]
             out.append(Section(t("report_trend_title", lang, evaluation=t(f"eval_{key}", lang)),
                                picture=pictures.chart_png(_big(charts.cv_trend_chart(trend, key, lv, lang)),
-                                                          900, 470, 2.5),
+                                                          900, 470, 2),
                                caption=t("report_trend_caption", lang, level=t(f"level_{lv}", lang))))
     return out
 

@@ -262,9 +262,10 @@ def column_plan(texts: list[list[str]], width_pt: float, height_pt: float,
     """(type size, column widths in points, header lines) for a table of texts (the header first) in a box,
     starting from start points.
 
-    Every header fits whole in at most HEADER_LINES lines; each column is as wide as its widest body text (up to
-    BODY_CAP) where room allows; the type shrinks (to 10 pt at least) until the table fits the box's width and
-    height, then the widest bodies give way (cut with …). The spare width goes to every column in proportion.
+    Every header is whole, in at most HEADER_LINES lines where the width allows (more where it does not); each
+    column is as wide as its widest body text (up to BODY_CAP); the type shrinks (to 10 pt at least) until the
+    table fits the box's width and height, then the widest bodies give way (cut with …). The spare width goes to
+    every column in proportion.
     """
     heads, body = texts[0], texts[1:]
     cols = len(heads)
@@ -273,18 +274,20 @@ def column_plan(texts: list[list[str]], width_pt: float, height_pt: float,
     for size in range(start, 9, -1):
         units = (width_pt - cols * 2 * CELL_PAD_PT) / (size * UNIT_EM)
         need = [max(h, b) for h, b in zip(head_min, body_need)]
-        if sum(need) > units:  # the widest bodies are cut, never below their header's minimum
+        wide = sum(need) > units
+        if wide:  # the widest bodies are cut, never below their header's minimum
             over = sum(need) - units
             slack = [max(n - h, 0) for n, h in zip(need, head_min)]
             total = sum(slack) or 1
             need = [n - min(sl, over * sl / total) for n, sl in zip(need, slack)]
-        spare = max(units - sum(need), 0)
-        units_of = [n + spare * n / sum(need) for n in need]
-        lines = min(max(header_lines(h, u) for h, u in zip(heads, units_of)), HEADER_LINES + 1)
+        if sum(need) > units:  # the headers alone are too wide: each takes more lines
+            need = [n * units / sum(need) for n in need]
+        units_of = [n + max(units - sum(need), 0) * n / sum(need) for n in need]
+        widths = [u * size * UNIT_EM + 2 * CELL_PAD_PT for u in units_of]
+        lines = max(header_lines(h, _room(w, size)) for h, w in zip(heads, widths))
         head_h, row_h = row_heights(size, lines)
-        if sum(need) <= units + 1e-9 and head_h + len(body) * row_h <= height_pt:
+        if not wide and lines <= HEADER_LINES and head_h + len(body) * row_h <= height_pt:
             break
-    widths = [u * size * UNIT_EM + 2 * CELL_PAD_PT for u in units_of]
     return size, widths, lines
 
 

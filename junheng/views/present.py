@@ -101,7 +101,8 @@ PRESENT_CSS = """
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
 .stMain %(controls)s { display: none !important; }
 html { font-size: 21px; }
-[data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: .5rem 2.5rem 3rem !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: .5rem 2.5rem .5rem !important; }
+.stMain [data-testid="stCaption"], .stMain .junheng-offscreen { display: none !important; }
 .st-key-present_bar { position: sticky; top: 0; z-index: 999; background: #fff; border-bottom: 2px solid #1f5fa8;
   padding: .3rem 0; }
 .st-key-present_bar p { font-size: 1.3rem; font-weight: 600; margin: 0; }
@@ -160,17 +161,119 @@ CLOSE_MESSAGE_BOXES = """<script>
 </script>"""
 
 
+# A presentation step is one screen. The step's blocks (the page's top-level elements) are packed in order into
+# screens as tall as the window below the presenter's bar; only the current screen is shown, and 下一页 / 上一页
+# go through a page's screens before they go to the next or the previous page (the bar shows "screen k / n"). A
+# single block taller than the window (a long table) is zoomed out to fit it, never below FIT_MIN. A new page, a
+# chart drawn late or a resized window packs the screens anew.
+FIT_MIN = 0.4
+FIT_SCREEN = """<script>
+(() => {
+  window.__junhengFitOn = true;
+  if (window.__junhengFit) { window.__junhengFit(); return; }
+  const HIDE = 'junheng-offscreen';
+  const state = {key: '', screen: 0, screens: []};
+  const column = () => document.querySelector(
+    '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]');
+  const blocks = () => column() ? Array.from(column().children) : [];
+  const gap = () => (column() && parseFloat(getComputedStyle(column()).rowGap)) || 16;
+  const roomBelow = bar => window.innerHeight - (bar ? bar.getBoundingClientRect().bottom : 0) - gap() - 14;
+  const isBar = el => el.matches('.st-key-present_bar') || el.querySelector('.st-key-present_bar');
+  const show = () => {
+    const all = blocks();
+    const current = new Set(state.screens[state.screen] || []);
+    for (const el of all) {
+      if (isBar(el)) continue;
+      el.classList.toggle(HIDE, state.screens.length > 0 && !current.has(el));
+      el.style.zoom = '';
+    }
+    const bar = document.querySelector('.st-key-present_bar');
+    const room = roomBelow(bar);
+    for (const el of current) {
+      const tall = el.getBoundingClientRect().height;
+      if (tall > room) el.style.zoom = Math.max(FIT_MIN, room / tall * 0.97).toFixed(3);
+    }
+    let mark = document.getElementById('junheng-screen');
+    if (bar && !mark) {
+      mark = document.createElement('span');
+      mark.id = 'junheng-screen';
+      mark.style.cssText = 'font-size:1.1rem;color:#555f6d;margin-left:.5rem';
+      bar.querySelector('[data-testid="stMarkdownContainer"] p')?.appendChild(mark);
+    }
+    const text = state.screens.length > 1 ? ` (${state.screen + 1}/${state.screens.length})` : '';
+    if (mark && mark.textContent !== text) mark.textContent = text;
+    for (const key of ['present_next', 'present_previous']) {
+      const button = document.querySelector(`.st-key-${key} button`);
+      const more = key === 'present_next' ? state.screen < state.screens.length - 1 : state.screen > 0;
+      if (button && more) button.removeAttribute('disabled');
+    }
+  };
+  const pack = () => {
+    if (!window.__junhengFitOn) {
+      blocks().forEach(el => { el.classList.remove(HIDE); el.style.zoom = ''; });
+      return;
+    }
+    const key = location.pathname + location.search;
+    if (key !== state.key) { state.key = key; state.screen = 0; }
+    const all = blocks().filter(el => !isBar(el));
+    all.forEach(el => { el.classList.remove(HIDE); el.style.zoom = ''; });
+    const bar = document.querySelector('.st-key-present_bar');
+    const room = roomBelow(bar), space = gap();
+    const screens = [];
+    let screen = [], used = 0;
+    for (const el of all) {
+      const tall = el.getBoundingClientRect().height;
+      if (tall < 1) { screen.push(el); continue; }  // style sheets, scripts: kept with their neighbours
+      if (screen.some(e => e.getBoundingClientRect().height >= 1) && used + space + tall > room) {
+        screens.push(screen); screen = []; used = 0;
+      }
+      screen.push(el);
+      used += (used ? space : 0) + tall;
+    }
+    if (screen.length) screens.push(screen);
+    state.screens = screens;
+    state.screen = Math.min(state.screen, Math.max(screens.length - 1, 0));
+    show();
+  };
+  window.__junhengFit = pack;
+  document.addEventListener('click', event => {
+    if (!window.__junhengFitOn) return;
+    const next = event.target.closest('.st-key-present_next button');
+    const previous = event.target.closest('.st-key-present_previous button');
+    if (next && state.screen < state.screens.length - 1) state.screen += 1;
+    else if (previous && state.screen > 0) state.screen -= 1;
+    else return;
+    event.preventDefault(); event.stopImmediatePropagation();
+    show();
+  }, true);
+  let timer = null;
+  const later = () => { clearTimeout(timer); timer = setTimeout(pack, 150); };
+  new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener('resize', later);
+  // a map's frame or a chart that grows after it was packed (no new elements): packed again
+  setInterval(() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    if (window.__junhengFitOn && main && main.scrollHeight > main.clientHeight + 1) pack();
+  }, 700);
+  later();
+})();
+</script>""".replace("FIT_MIN", str(FIT_MIN))
+FIT_OFF = "<script>window.__junhengFitOn = false; window.__junhengFit && window.__junhengFit();</script>"
+
+
 def style(lang: str, presenting: bool) -> None:
-    """The frame's style sheets: print always, presentation mode when on, the Chinese screen in Chinese."""
+    """The frame's style sheets: print always, presentation mode when on (each step fitted to one screen), the
+    Chinese screen in Chinese."""
     controls = ", .stMain ".join(CONTROLS)
     css = PRESENT_CSS % {"controls": controls} if presenting else ""
     css += PRINT_CSS % {"controls": controls}  # after presentation mode's rules: printing wins
+    script = FIT_SCREEN if presenting else FIT_OFF
     if lang == "zh":
         css += CHINESE_CSS + builtin_texts.frame_css(lang)
-        st.html(f"<style>{css}</style>{CLOSE_MESSAGE_BOXES}{builtin_texts.frame_script(lang)}",
+        st.html(f"<style>{css}</style>{CLOSE_MESSAGE_BOXES}{builtin_texts.frame_script(lang)}{script}",
                 unsafe_allow_javascript=True)
     else:
-        st.html(f"<style>{css}</style>")
+        st.html(f"<style>{css}</style>{script}", unsafe_allow_javascript=True)
 
 
 # Plotly's toolbar texts (its own English, the keys of its locale dictionary) and their i18n keys.

@@ -212,3 +212,10 @@ def test_the_left_behind_pages_county_figures_follow_the_published_statuses(smal
     table = left_behind.county_care_table(withheld, published.select("county_code", pl.col("county_code").alias(
         "county_name")), settings.load_thresholds(), "zh")
     assert table["留守儿童数"].to_list() == ["44", "<5", "*"]
+
+
+def test_an_estimated_change_keeps_its_sign_first():
+    # Streamlit draws the card's arrow from the delta text's leading sign: the "≈" mark goes after the number
+    figure = overview.Figure("left_behind_students", "count", 90, 94, privacy.ESTIMATED, privacy.SHOWN)
+    assert overview.format_change(figure, "zh") == "-4 (-4.3%) ≈"
+    assert overview.format_change(overview.Figure("left_behind_students", "count", 94, 90), "en") == "+4 (+4.4%)"

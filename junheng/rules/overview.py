@@ -147,11 +147,12 @@ def format_change(figure: Figure, lang: str) -> str | None:
     change = figure.change
     if change is None:
         return None
-    approx = "≈ " if privacy.ESTIMATED in (figure.status, figure.previous_status) else ""
+    # "≈" after the number: Streamlit reads the arrow's direction from the text's leading sign
+    approx = " ≈" if privacy.ESTIMATED in (figure.status, figure.previous_status) else ""
     if figure.kind == "share":
-        return f"{approx}{change * 100:+.1f} {'个百分点' if lang == 'zh' else 'pp'}"
+        return f"{change * 100:+.1f} {'个百分点' if lang == 'zh' else 'pp'}{approx}"
     pct = f" ({change / figure.previous:+.1%})" if figure.previous else ""
-    return f"{approx}{change:+,.0f}{pct}"
+    return f"{change:+,.0f}{pct}{approx}"
 
 
 def metric_label(key: str, lang: str) -> str:

@@ -372,12 +372,14 @@ def _spawn(data_dir: Path, nice: int):
     def lower() -> None:
         os.nice(nice)
     try:
-        return subprocess.Popen([sys.executable, "-m", "junheng.data.precompute", "--data-dir", str(data_dir),
-                                 "--latest", "--limit", str(START_LIMIT), "--parent", str(os.getpid())],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lower)
+        process = subprocess.Popen([sys.executable, "-m", "junheng.data.precompute", "--data-dir", str(data_dir),
+                                    "--latest", "--limit", str(START_LIMIT), "--parent", str(os.getpid())],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lower)
     except OSError:
         log.info("the precompute warm-up could not start", exc_info=True)
         return None
+    log.info("precompute warm-up: %s", "done" if process.wait() == 0 else "failed")  # reaped: no zombie left
+    return process
 
 
 def main(argv: list[str] | None = None) -> int:

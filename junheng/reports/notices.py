@@ -3,9 +3,10 @@
 Each notice names the school (name and id), each of its unmet 优质均衡 minimums with the minimum and the current
 value, what must be added in the resource's own unit and its estimated cost (the same rows the page's 整改清单
 shows: rules/rectification.py), the school's total, the year the 达标方案 schedules the addition (rules/plan.py
-`schedule` with the thresholds file's [plan] target year and budget, as the page starts from) and the county's
-contact line ([notices] in the thresholds file). HTML with every text escaped, printed by headless Chromium as
-the report PDF is (Chinese stays real text), every school in one browser; a zip of `<school_id>.pdf`.
+`schedule` at the thresholds file's [plan] target year and budget, as the page starts from: the same stored results,
+data/precompute.py) and the county's contact line ([notices] in the thresholds file). HTML with every text
+escaped, printed by headless Chromium as the report PDF is (Chinese stays real text), every school in one browser;
+a zip of `<school_id>.pdf`.
 """
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ from pathlib import Path
 import polars as pl
 
 from junheng import escape, formats, settings
-from junheng.data import county_table, db, store
+from junheng.data import db, precompute, store
 from junheng.data.scope import Scope
 from junheng.i18n import t
 from junheng.reports import content, pictures
-from junheng.rules import evaluation, indicators, rectification
+from junheng.rules import indicators, rectification
 from junheng.rules import plan as plans
 
 MM = 96 / 25.4  # CSS pixels per millimetre
@@ -69,15 +70,15 @@ def gather(data_dir: Path, scope: Scope, county: str, year: int, lang: str) -> l
     content.check(data_dir, scope, year, lang, county=county)
     rules = settings.load_thresholds()
     con = db.connect(Path(data_dir), rules)
-    schools = db.run(con, "school_rows", scope, year=year, region=county)
+    # read as the evaluation page reads them, so that the list and the plan are the page's (and stored ones shared)
+    schools = db.run(con, "school_history", scope, region=county).filter(pl.col("year") == year)
     place = db.run(con, "counties_with_data", scope).filter(pl.col("county_code") == county)
-    table = county_table.read(con, scope, year).filter(pl.col("county_code") == county)
-    items = rectification.school_items(evaluation.level_values(schools, rules), rules)
+    table = precompute.county_table_of(db.run(con, "county_items", scope, year=year), county)
+    # the 整改清单 and the 达标方案 at the thresholds file's target year and budget, as the page starts from
+    stored = precompute.ensure(Path(data_dir), county, year, schools, table, rules)
+    items, yearly = stored["rectification"][0], stored["schedule"]
     if items.is_empty():
         return []
-    best = plans.minimum_cost_plan(schools, rules)
-    target, budget = plans.defaults(rules, year)  # the page's 达标方案 starts from the same settings
-    yearly = plans.schedule(schools, rules, year, target, budget, table, lang, best=best)
     context = {
         "county": place["county_name"][0] if place.height else county, "year": year, "lang": lang,
         "contact": settings.notice_contact(rules, county), "source": _source(Path(data_dir), county, year, lang),

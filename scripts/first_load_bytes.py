@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for_page  # noqa: E402
+from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, script_runs, wait_for_page  # noqa: E402
 
 VARIANTS = {
     "plain": "from junheng.tools import compression, serve; compression.middleware = lambda: []; serve.main()",
@@ -62,16 +62,21 @@ def deflated_size(messages: list[bytes]) -> int:
     return sum(len(packer.compress(m) + packer.flush(zlib.Z_SYNC_FLUSH)) - 4 for m in messages)
 
 
-def first_load(browser, url: str) -> dict:
+MAP_PARTS = ("/_junheng/map/", "map_component.county_map", "/vendor/leaflet/")  # the county map's own requests
+
+
+def first_load(browser, url: str, change_year: bool = False) -> dict:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
-    http, frames, urls, large = [], [], {}, []
+    http, frames, urls, large, map_http = [], [], {}, [], []
     cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
 
     def finished(e):
         http.append(e["encodedDataLength"])
+        if any(part in urls.get(e["requestId"], "") for part in MAP_PARTS):
+            map_http.append(e["encodedDataLength"])
         if e["encodedDataLength"] > 16_000 and e["requestId"] in urls:
             large.append(urls[e["requestId"]])
     cdp.on("Network.loadingFinished", finished)
@@ -81,9 +86,22 @@ def first_load(browser, url: str) -> dict:
     page.goto(url)
     wait_for_page(page, timeout_ms=120_000)
     page.wait_for_timeout(1000)
+    row = {"http": sum(http), "requests": len(http), "ws_plain": sum(len(f) for f in frames),
+           "ws_deflated": deflated_size(frames), "large": large, "map_http": sum(map_http)}
+    if change_year:  # then the year before in the sidebar: what a year change moves
+        first_frames, first_http = len(frames), len(http)
+        box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("统计年度", exact=True)).first
+        runs = script_runs(page)
+        box.click()
+        page.get_by_role("option").nth(1).click()
+        wait_for_page(page, timeout_ms=120_000, after_runs=runs)
+        page.wait_for_timeout(1500)
+        # the deflate stream goes on from the first load's messages (context takeover): the change's share of it
+        row["change_ws"] = deflated_size(frames) - deflated_size(frames[:first_frames])
+        row["change_ws_plain"] = sum(len(f) for f in frames[first_frames:])
+        row["change_http"] = sum(http[first_http:])
     context.close()
-    return {"http": sum(http), "requests": len(http), "ws_plain": sum(len(f) for f in frames),
-            "ws_deflated": deflated_size(frames), "large": large}
+    return row
 
 
 def wait_for_brotli(urls: set[str], timeout_s: float = 900) -> None:
@@ -118,11 +136,14 @@ def main(data_dir: str, paths: list[str]) -> None:
                     # the middleware's own: Streamlit's bundles (Streamlit gzips the rest itself, at level 9)
                     wait_for_brotli({u for row in seen for u in row["large"] if u.startswith(f"{url}/static/")})
                 for path in paths:
-                    row = first_load(browser, f"{url}/{path}")
+                    row = first_load(browser, f"{url}/{path}", change_year=variant != "plain")
                     ws = row["ws_deflated"] if variant != "plain" else row["ws_plain"]
                     print(f"{variant:15} /{path:28} http {row['http']:>10,} B "
-                          f"({row['requests']} responses)  websocket {ws:>9,} B  total {row['http'] + ws:>10,} B",
-                          flush=True)
+                          f"({row['requests']} responses)  websocket {ws:>9,} B  total {row['http'] + ws:>10,} B"
+                          f"  (the county map's requests {row['map_http']:,} B)", flush=True)
+                    if "change_ws" in row:
+                        print(f"{'':15} /{path:28} year change: websocket {row['change_ws']:,} B deflated "
+                              f"({row['change_ws_plain']:,} B plain), http {row['change_http']:,} B", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(20)

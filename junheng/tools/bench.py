@@ -534,3 +534,190 @@ def splice_section(report: str, section: str) -> str:
     before, rest = report.split(heading, 1)
     after = rest.split("\n## ", 1)
     return before + section + ("\n## " + after[1] if len(after) == 2 else "")
+
+
+# --- issue 25: light on any link, nothing costly waits for a visitor ---------------------------------------------
+
+LIGHT_HEADING = "## Light on any link (issue 25): bytes on the wire, first visit after an import, charts, deck"
+LIGHT_TARGETS = {"first_load_bytes": 1_500_000, "national_year_bytes": 300_000, "after_import_ms": 2_000,
+                 "deck_s": 15.0, "national_page_ms": 2_000}
+CALIBRATE = Path("/work/shared/tools/calibrate")
+
+
+def machine_state() -> str:
+    """`uptime` and the shared calibration loop's line (when the tool is there): printed beside every figure."""
+    import subprocess
+    import sys
+    up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    line = ""
+    if CALIBRATE.exists():
+        line = subprocess.run([sys.executable, str(CALIBRATE)], capture_output=True, text=True).stdout.strip()
+    return f"{up}; {line}" if line else up
+
+
+LIGHT_PARTS = ("wire", "charts", "after_import", "pages", "deck")
+
+
+def bench_light(data_dir: Path, deck_dir: Path | None = None, log=print, page_rounds: int = 1,
+                parts: tuple[str, ...] = LIGHT_PARTS) -> dict:
+    """Issue 25's bench on data_dir (a national data set: county scope is 370724 in it): bytes on the wire per page
+    for a first load and a year change, the small multiples drawn both ways, the pages as the user waits (one
+    round), the first visit of each view after an import, and the county deck on deck_dir (the demo data)."""
+    from playwright.sync_api import sync_playwright
+
+    from junheng.tools import bench_pages
+    from junheng.tools.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+    data_dir = Path(data_dir)
+    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "data_dir": str(data_dir),
+              "rows": None, "machine": machine()}
+    generation = data_dir / "generation.json"
+    if generation.exists():
+        result["rows"] = json.loads(generation.read_text(encoding="utf-8")).get("rows")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            if "wire" in parts:
+                result["wire_state"] = machine_state()
+                with streamlit_server(data_dir) as url:
+                    result["wire"] = bench_pages.wire_bytes(browser, url, log)
+            if "charts" in parts:
+                result["charts_state"] = machine_state()
+                result["charts"] = bench_pages.chart_draw_times(browser, data_dir, log=log)
+            if "after_import" in parts:
+                result["after_import_state"] = machine_state()
+                result["after_import"] = bench_pages.after_import(browser, data_dir, log)
+        finally:
+            browser.close()
+    if "pages" in parts:
+        result["pages_state"] = machine_state()
+        pages = bench_pages.run(data_dir, log, rounds=page_rounds, pages=list(bench_pages.WIRE_PAGES))
+        result["pages"] = pages["pages"]
+    if "deck" in parts:
+        from junheng.tools import bench_deck
+        result["deck_state"] = machine_state()
+        result["deck"] = bench_deck.bench_deck(Path(deck_dir or data_dir), log=log)
+    return result
+
+
+def light_checks(result: dict) -> list[tuple[str, str, bool]]:
+    """(target, reached, met) for issue 25's targets."""
+    checks, t = [], LIGHT_TARGETS
+    wire = result.get("wire") or []
+    if wire:
+        worst = max(wire, key=lambda w: w["first_load_bytes"])
+        checks.append((f"first load of any page ≤ {t['first_load_bytes'] / 1e6:.1f} MB on the wire (largest: "
+                       f"{worst['page']}, {worst['scope']})", f"{worst['first_load_bytes'] / 1e6:.2f} MB",
+                       worst["first_load_bytes"] <= t["first_load_bytes"]))
+        national = [w for w in wire if w["scope"] == "national"]
+        if national:
+            worst = max(national, key=lambda w: w["year_change_bytes"])
+            checks.append((f"national year change ≤ {t['national_year_bytes'] / 1e3:.0f} KB on the wire (largest: "
+                           f"{worst['page']})", f"{worst['year_change_bytes'] / 1e3:.0f} KB",
+                           worst["year_change_bytes"] <= t["national_year_bytes"]))
+    views = (result.get("after_import") or {}).get("views") or []
+    if views:
+        worst = max(views, key=lambda v: v["server_cpu_ms"])
+        checks.append((f"first visit after an import ≤ {t['after_import_ms'] / 1000:g} s server time, county scope "
+                       f"(slowest: {worst['view']}, {worst['lang']}; server processor time)",
+                       f"{worst['server_cpu_ms']:,} ms", worst["server_cpu_ms"] <= t["after_import_ms"]))
+        zh = {v["view"]: v["server_cpu_ms"] for v in views if v["lang"] == "zh"}
+        for v in views:
+            if v["lang"] == "en" and v["view"] in zh:
+                checks.append((f"a new English session no slower than a Chinese one ({v['view']}, server time)",
+                               f"{v['server_cpu_ms']:,} ms vs {zh[v['view']]:,} ms",
+                               v["server_cpu_ms"] <= zh[v["view"]] * 1.1 + 50))
+    deck = result.get("deck")
+    if deck:
+        slowest = max(f["seconds"] for f in deck["files"]) if deck.get("files") else None
+        if slowest is not None:
+            checks.append((f"county deck ≤ {t['deck_s']:g} s (slowest format)", f"{slowest:.1f} s",
+                           slowest <= t["deck_s"]))
+    pages = [p for p in result.get("pages") or [] if p["scope"] == "national"]
+    for kind in ("fresh", "year"):
+        rows = [(p[f"{kind}_ms"], p["page"]) for p in pages if p.get(f"{kind}_ms") is not None]
+        if rows:
+            worst, name = max(rows)
+            checks.append((f"every page ≤ {t['national_page_ms']:,} ms as the user waits, national scope, {kind} "
+                           f"(slowest: {name})", f"{worst:,} ms", worst <= t["national_page_ms"]))
+    return checks
+
+
+def light_markdown(result: dict, command: str) -> str:
+    """The issue 25 section of docs/benchmarks.md: every table with the machine's state when it was measured."""
+    m = result["machine"]
+    rows = f"{result['rows']:,} school-year rows" if result.get("rows") else "the data set"
+    lines = [LIGHT_HEADING, "", f"Generated by `{command}` on {result['date']} on {m['cpu']}, {m['cores']} cores "
+             f"(shared with other work: the load and the calibration loop, a fixed pure-Python loop that takes a "
+             f"reference core about 0.6 s, are given beside every table; compare figures as ratios to it), data: "
+             f"`{result['data_dir']}` ({rows}); county scope: {bench_pages_county()} in it."]
+    wire = result.get("wire")
+    if wire:
+        lines += ["", "### Bytes on the wire", "", f"Machine: {result.get('wire_state', '')}", "",
+                  "Counted by a TCP relay between the browser and the app (`bench_pages.WireCounter`): every byte "
+                  "the server sent, compressed as sent (gzip for HTTP, permessage-deflate for the websocket), "
+                  "headers included. First load: a new browser with an empty cache opening the page's link, until "
+                  f"drawn and {bench_pages_quiet()} ms quiet; year change: another year picked in the sidebar "
+                  "afterwards.", "", "| page | scope | first load MB | year change KB | load |",
+                  "|---|---|---:|---:|---:|"]
+        for w in wire:
+            lines.append(f"| {w['page']} | {w['scope']} | {w['first_load_bytes'] / 1e6:.2f} | "
+                         f"{w['year_change_bytes'] / 1e3:,.1f} | {w['load_average']} |")
+    views = (result.get("after_import") or {}).get("views")
+    if views:
+        a = result["after_import"]
+        lines += ["", "### First visit after an import (county scope)", "",
+                  f"Machine: {result.get('after_import_state', '')}", "",
+                  f"Each Chinese view: an import of {a['county']}'s {a['year']} rows (one school's books changed, "
+                  "so the data are new) through the import command, whose write hook computes the county-year's "
+                  "plans (import s, plans s), then the view opened in a new session of a signed-in viewer; each "
+                  "English view: a new English session after those. Server CPU: the app server's processor time "
+                  "during the visit (its own work, which the load hardly changes); script: until the server's "
+                  "run has finished as the browser sees it; drawn: until every chart and map is drawn. Every "
+                  "import is rolled back afterwards.", "",
+                  "| view | language | server CPU ms | script ms | drawn ms | import s | plans s | load |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for v in views:
+            lines.append(f"| {v['view']} | {v['lang']} | {v['server_cpu_ms']:,} | {v['script_ms']:,} | "
+                         f"{v['drawn_ms']:,} | {v['import_s'] if v['import_s'] is not None else '—'} | "
+                         f"{v['precompute_s'] if v['precompute_s'] is not None else '—'} | {v['load_average']} |")
+    charts = result.get("charts")
+    if charts:
+        lines += ["", "### The 标准化建设 small multiples, drawn by the browser (national)", "",
+                  f"Machine: {result.get('charts_state', '')}", "",
+                  "Both ways from the same national data in one browser page (plotly.js of the Python package): "
+                  "`Plotly.newPlot` until two frames later, median of 5. one plot: what the page draws now "
+                  "(`charts.small_multiples_chart`); subplots: what it drew before (`small_multiples_grid`).", "",
+                  "| figure | way | draw ms | traces | axes | SVG nodes | JSON KB | load |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for c in charts:
+            lines.append(f"| {c['figure']} | {c['way']} | {c['draw_ms']:,} | {c['traces']} | {c['axes']} | "
+                         f"{c['svg_nodes']:,} | {c['json_bytes'] / 1e3:,.0f} | {c['load_average']} |")
+    pages = result.get("pages")
+    if pages:
+        lines += ["", "### Pages as the user waits (one round)", "", f"Machine: {result.get('pages_state', '')}", "",
+                  "As in the pages table above (`bench_pages.run`, headless Chromium, until the script has finished "
+                  "and every chart and map is drawn), one round.", "",
+                  "| page | scope | fresh | navigation | year | filter | load |", "|---|---|---:|---:|---:|---:|---:|"]
+        for p in pages:
+            cells = [("—" if p.get(f"{k}_ms") is None else f"{p[f'{k}_ms']:,}")
+                     for k in ("fresh", "navigation", "year", "filter")]
+            lines.append(f"| {p['page']} | {p['scope']} | {' | '.join(cells)} | {p.get('load_average', '')} |")
+    deck = result.get("deck")
+    if deck:
+        lines += ["", "### County deck", "", f"Machine: {result.get('deck_state', '')}", "",
+                  "`bench_deck.bench_deck` (HDECK's) on the demo data: " + ", ".join(
+                      f"{f['format']} {f['seconds']:.1f} s" for f in deck.get("files", [])) + "."]
+    lines += ["", "### Against issue 25's targets", "", "| target | reached | met |", "|---|---|---|"]
+    for text, reached, met in light_checks(result):
+        lines.append(f"| {text} | {reached} | {'yes' if met else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def bench_pages_county() -> str:
+    from junheng.tools import bench_pages
+    return bench_pages.COUNTY
+
+
+def bench_pages_quiet() -> int:
+    from junheng.tools import bench_pages
+    return bench_pages.QUIET_MS

@@ -9,6 +9,7 @@ Also the first page of a freshly started server (from process start), the map by
 """
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import threading
@@ -23,6 +24,7 @@ from junheng.tools.browser import (
     change_widget,
     dismiss_page_not_found,
     frame_pages,
+    login,
     script_runs,
     streamlit_server,
     wait_for_page,
@@ -315,3 +317,322 @@ def target_checks(result: dict, targets: dict) -> list[tuple[str, str, bool]]:
         checks.append((f"fresh server's first page ≤ {targets['first_page_ms']:,} ms after start",
                        f"{result['first_page_ms']:,} ms", result["first_page_ms"] <= targets["first_page_ms"]))
     return checks
+
+
+# --- issue 25: bytes on the wire, the first visit after an import, the browser's drawing of the small multiples ---
+
+class WireCounter:
+    """A TCP relay in front of the app server counting the bytes each way, as they cross the wire (compressed
+    HTTP bodies, permessage-deflate websocket frames, headers): the browser talks to `url`, the relay to the app.
+    DevTools cannot give this: it reports websocket payloads inflated, and none of a megabyte or more."""
+
+    def __init__(self, target_url: str):
+        import socket
+        self.target = ("127.0.0.1", int(target_url.rstrip("/").rsplit(":", 1)[1]))
+        self.down = self.up = 0
+        self._lock = threading.Lock()
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self.url = f"http://localhost:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump, args=(client, upstream, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, "down"), daemon=True).start()
+
+    def _pump(self, source, sink, way: str) -> None:
+        import socket
+        try:
+            while data := source.recv(65536):
+                with self._lock:
+                    setattr(self, way, getattr(self, way) + len(data))
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.down = self.up = 0
+
+    def close(self) -> None:
+        self._server.close()
+
+
+WIRE_PAGES = ("overview", "evaluation", "gaps", "left_behind", "standardization")
+QUIET_MS = 1500  # after a page is drawn: the bytes that follow (maps' tiles, late fonts) within this are counted
+
+
+def wire_bytes(browser, url: str, log=print, pages=WIRE_PAGES, scopes=("county", "national"),
+               timeout_ms: int = 300_000) -> list[dict]:
+    """Per page and scope: the bytes the server sent (on the wire, compressed) for a first load in a new browser
+    (empty cache: every bundle, style and font) and then for another year picked in the sidebar."""
+    relay = WireCounter(url)
+    paths = frame_pages()
+    rows = []
+    try:
+        for scope in scopes:
+            for name in pages:
+                context = browser.new_context(viewport=VIEWPORT)
+                page = context.new_page()
+                try:
+                    relay.reset()
+                    page.goto(f"{relay.url}/{paths[name]}{SCOPES[scope]}")
+                    wait_for_page(page, timeout_ms)
+                    page.wait_for_timeout(QUIET_MS)
+                    first = relay.down
+                    relay.reset()
+                    _after(page, lambda: change_widget(page, "year"), timeout_ms)  # noqa: B023 - called now
+                    page.wait_for_timeout(QUIET_MS)
+                    year = relay.down
+                    rows.append({"page": name, "scope": scope, "first_load_bytes": first, "year_change_bytes": year,
+                                 "load_average": round(os.getloadavg()[0], 2)})
+                    log(f"wire {name:16} {scope:8} first load {first / 1e6:6.2f} MB  year change "
+                        f"{year / 1e3:8.1f} KB")
+                except Exception as e:  # a timeout: say so, keep going
+                    log(f"wire {name} {scope}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+                finally:
+                    context.close()
+    finally:
+        relay.close()
+    return rows
+
+
+AFTER_IMPORT_COUNTY = COUNTY
+# (label, page, extra query, language): the views of issue 25's first-visit target, each the first visit after
+# its own import; then the same view in a new English session.
+AFTER_IMPORT_VIEWS = (("evaluation · 县域评估", "evaluation", "", "zh"),
+                      ("evaluation · 整改清单", "evaluation", "&evaluation_view=tab_rectification", "zh"),
+                      ("evaluation · 达标方案", "evaluation", "&evaluation_view=tab_plan", "zh"),
+                      ("overview", "overview", "", "zh"),
+                      ("standardization", "standardization", "", "zh"))
+ENGLISH_VIEWS = (("evaluation · 县域评估", "evaluation", "", "en"),
+                 ("evaluation · 达标方案", "evaluation", "&evaluation_view=tab_plan", "en"))
+
+_SCRIPT_DONE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning' && !!main
+    && main.querySelectorAll('[data-testid="stElementContainer"]').length > 3;
+}"""
+
+
+def _county_file(data_dir: Path, county: str, year: int, nudge: int, out: Path) -> Path:
+    """The county's rows of year as a bureau exports them (Chinese headers, 是/否, no year column), one school's
+    books raised by nudge so that the import is new data: a CSV at out."""
+    import polars as pl
+
+    from junheng.data import dictionary, store
+    rows = pl.read_parquet(store.current_path(data_dir, year)).filter(pl.col("county_code") == county)
+    rows = rows.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.col("books") + nudge)
+                             .otherwise(pl.col("books")).alias("books"))
+    table = rows.drop("year").with_columns(
+        pl.col(pl.Boolean).replace_strict({True: "是", False: "否"}, return_dtype=pl.String)
+    ).rename({c.name: c.zh for c in dictionary.columns()}, strict=False)
+    out.write_bytes(table.write_csv().encode("utf-8"))
+    return out
+
+
+def _cpu(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def _visit(context, url: str, path: str, query: str, timeout_ms: int,
+           process: psutil.Process | None = None) -> tuple[int, int, int]:
+    """(ms until the server's script run is finished as the browser sees it, ms until every chart and map is
+    drawn, ms of processor time the server process spent meanwhile) for a first visit in a new session (a new page
+    of the signed-in browser context). The processor time is the server's work, whatever else the machine runs:
+    on a busy shared machine the waits grow with the load, it hardly does."""
+    page = context.new_page()
+    try:
+        cpu = _cpu(process)
+        start = time.perf_counter()
+        page.goto(f"{url}/{path}{query}")
+        page.wait_for_function(_SCRIPT_DONE, timeout=timeout_ms, polling=20)
+        done = time.perf_counter() - start
+        cpu = _cpu(process) - cpu
+        drawn = wait_for_page(page, timeout_ms) - start
+        return round(done * 1000), round(drawn * 1000), round(cpu * 1000)
+    finally:
+        page.close()
+
+
+BENCH_ACCOUNT = "bench_viewer"
+
+
+def _bench_account(data_dir: Path, county: str) -> str:
+    """A viewer of the county (imported data are not shown to guests), with a new random password each run;
+    returns the password. Disabled again after the run (_bench_account_off)."""
+    import secrets
+
+    from junheng.access import accounts
+    from junheng.commands import accounts as account_commands
+    password = secrets.token_urlsafe(18)
+    try:
+        account_commands.add(data_dir, accounts.SYSTEM, BENCH_ACCOUNT, "viewer", county, password)
+    except accounts.AccountError as e:
+        if e.key != "account_exists":
+            raise
+        account_commands.set_password(data_dir, accounts.SYSTEM, BENCH_ACCOUNT, password)
+        account_commands.set_disabled(data_dir, accounts.SYSTEM, BENCH_ACCOUNT, False)
+    return password
+
+
+def _bench_account_off(data_dir: Path) -> None:
+    from junheng.access import accounts
+    from junheng.commands import accounts as account_commands
+    account_commands.set_disabled(data_dir, accounts.SYSTEM, BENCH_ACCOUNT, True)
+
+
+def after_import(browser, data_dir: Path, log=print, county: str = AFTER_IMPORT_COUNTY,
+                 timeout_ms: int = 300_000) -> dict:
+    """The first visit of each view after an import of the county's latest year (a CLI import: its write hook
+    computes the touched county-year's plans, timed here too), in a new session; the English session after it.
+    Every import is rolled back at the end (the data directory's current data are as before)."""
+    import tempfile
+
+    from junheng.access.accounts import SYSTEM
+    from junheng.commands import data as data_commands
+    from junheng.data import db, precompute
+    from junheng.data.scope import EVERYTHING
+    data_dir = Path(data_dir)
+    year = max(db.run(db.connect(data_dir), "snapshot_years", EVERYTHING)["year"].to_list())
+    paths = frame_pages()
+    rows, versions = [], []
+    password = _bench_account(data_dir, county)
+    with tempfile.TemporaryDirectory(prefix="junheng-bench-after-import-") as tmp, \
+            streamlit_server(data_dir) as url:
+        context = browser.new_context(viewport=VIEWPORT)
+        login(context.new_page(), url, BENCH_ACCOUNT, password)  # before the imports: the server started, warmed
+        process = server_process(url)
+        try:
+            for n, (label, name, extra, lang) in enumerate(AFTER_IMPORT_VIEWS + ENGLISH_VIEWS):
+                if lang == "zh":  # each Chinese view: the first visit after its own import
+                    file = _county_file(data_dir, county, year, n + 1, Path(tmp) / f"{county}_{n}.csv")
+                    started = time.perf_counter()
+                    report, version = data_commands.import_file(data_dir, SYSTEM, "school", file, year, "zh")
+                    written = time.perf_counter() - started
+                    precompute.wait()
+                    computed = time.perf_counter() - started - written
+                    if not version:
+                        raise RuntimeError(f"the bench's import was refused: {report.text('en')[:300]}")
+                    versions.append(version)
+                else:
+                    written = computed = None
+                query = f"?county={county}&year={year}{extra}" + ("&lang=en" if lang == "en" else "")
+                done, drawn, cpu = _visit(context, url, paths[name], query, timeout_ms, process)
+                rows.append({"view": label, "lang": lang, "script_ms": done, "drawn_ms": drawn, "server_cpu_ms": cpu,
+                             "import_s": None if written is None else round(written, 2),
+                             "precompute_s": None if computed is None else round(computed, 2),
+                             "load_average": round(os.getloadavg()[0], 2)})
+                log(f"after import {label:22} {lang}  server CPU {cpu:6,} ms  script {done:6,} ms  drawn {drawn:6,} ms"
+                    + (f"  (import {written:.1f} s, plans {computed:.1f} s)" if written is not None else ""))
+        finally:
+            for version in reversed(versions):  # back to the data before the bench's imports
+                try:
+                    data_commands.rollback(data_dir, SYSTEM, "school", year, version, "zh")
+                except Exception as e:  # noqa: BLE001 — say so; the data directory keeps the bench's versions
+                    log(f"rollback of {version} failed: {type(e).__name__}: {e}")
+            context.close()
+            _bench_account_off(data_dir)
+    return {"county": county, "year": year, "views": rows}
+
+
+def multiples_figures(data_dir: Path, region: str = "") -> dict:
+    """The 标准化建设 page's two small multiples at a region (default: national), built both ways: as one plot
+    (charts.small_multiples_chart, what the page draws) and as one subplot per county (small_multiples_grid,
+    what it drew before)."""
+    from junheng import settings
+    from junheng.data import db
+    from junheng.data.scope import EVERYTHING
+    from junheng.figures import charts
+    from junheng.i18n import t
+    from junheng.rules import standardization as std
+    rules = settings.load_thresholds()
+    con = db.connect(Path(data_dir), rules)
+    years = db.run(con, "snapshot_years", EVERYTHING)["year"].to_list()
+    totals = db.run(con, "county_totals", EVERYTHING, years=years, region=region)
+    caps = db.run(con, "class_size_caps", EVERYTHING, years=years, region=region,
+                  primary_max=rules["targets"]["primary_class_max"], junior_max=rules["targets"]["junior_class_max"])
+    names = dict(db.run(con, "counties_with_data", EVERYTHING).select("county_code", "county_name").iter_rows())
+    progress = std.progress(totals, caps)
+    profile = next(iter(std.class_profiles(rules)))
+    targets = std.milestones(rules, profile, "zh")
+    out = {}
+    for key, columns, goal, worse in (
+            ("std_multiples", {"public_standardized_share": t("public_standardized_share", "zh")}, "standardized",
+             False),
+            ("class_multiples", {"share_56_plus": t("share_56_plus", "zh"), "share_66_plus": t("share_66_plus", "zh")},
+             "classes", True)):
+        args = (progress, columns, names, key, "zh", targets[goal])
+        out[key] = {"one plot": charts.small_multiples_chart(*args, higher_is_worse=worse),
+                    "subplots": charts.small_multiples_grid(*args, higher_is_worse=worse)}
+    return out
+
+
+_DRAW = """async (fig) => {
+  const div = document.createElement('div');
+  div.style.width = '1200px';
+  document.body.appendChild(div);
+  const start = performance.now();
+  await Plotly.newPlot(div, fig.data, fig.layout);
+  await new Promise(resolve => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const ms = performance.now() - start;
+  const traces = div._fullData.length, axes = Object.keys(div._fullLayout).filter(k => /^[xy]axis/.test(k)).length;
+  const nodes = div.querySelectorAll('*').length;
+  Plotly.purge(div);
+  div.remove();
+  return [ms, traces, axes, nodes];
+}"""
+
+
+def chart_draw_times(browser, data_dir: Path, rounds: int = 5, log=print) -> list[dict]:
+    """Milliseconds the browser takes to draw each small multiples figure both ways (Plotly.newPlot until two
+    frames later), median of rounds, in one browser page with plotly.js (the Python package's copy)."""
+    import statistics
+    from importlib.util import find_spec
+
+    import plotly.io as pio
+    bundle = Path(find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
+    figures = multiples_figures(data_dir)
+    page = browser.new_page(viewport=VIEWPORT)
+    rows = []
+    try:
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(path=str(bundle))
+        page.evaluate(_DRAW, json.loads(pio.to_json(next(iter(figures.values()))["one plot"])))  # Plotly's first-use
+        for key, ways in figures.items():
+            for way, fig in ways.items():
+                spec = json.loads(pio.to_json(fig))
+                samples = [page.evaluate(_DRAW, spec) for _ in range(rounds)]
+                ms = statistics.median(s[0] for s in samples)
+                _, traces, axes, nodes = samples[-1]
+                rows.append({"figure": key, "way": way, "draw_ms": round(ms), "traces": traces, "axes": axes,
+                             "svg_nodes": nodes, "json_bytes": len(pio.to_json(fig)),
+                             "load_average": round(os.getloadavg()[0], 2)})
+                log(f"chart {key:16} {way:9} {ms:8.0f} ms  traces {traces:4}  axes {axes:3}  nodes {nodes:6,}")
+    finally:
+        page.close()
+    return rows

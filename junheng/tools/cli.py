@@ -215,6 +215,9 @@ def _bench(args) -> int:
         if args.only == "deck":
             from junheng.tools import bench_deck
             result["deck"] = bench_deck.bench_deck(data_dir)
+        elif args.only == "light":  # issue 25: bytes on the wire, first visit after an import, charts, deck
+            result["light"] = bench.bench_light(data_dir, Path(args.deck_data_dir) if args.deck_data_dir else None,
+                                                parts=tuple(_names(args.parts) or bench.LIGHT_PARTS))
         elif args.only != "import":
             result = bench.run(data_dir, repeats=args.repeats, pages=not args.no_pages, page_rounds=args.page_rounds,
                                page_names=_names(args.pages), scopes=tuple(_names(args.scopes)))
@@ -231,7 +234,7 @@ def _bench(args) -> int:
         command = "junheng bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "junheng bench"
         report = Path(args.report)
         old = report.read_text(encoding="utf-8") if report.exists() else ""
-        if args.only in ("import", "deck"):  # only that section changes; the rest of the report is kept
+        if args.only in ("import", "deck", "light"):  # only that section changes; the rest of the report is kept
             text = old or "# Benchmarks\n"
         else:
             text = bench.report_markdown(result, command)
@@ -245,6 +248,8 @@ def _bench(args) -> int:
         if "deck" in result:
             from junheng.tools import bench_deck
             text = bench.splice_section(text, bench_deck.deck_markdown(result["deck"]))
+        if "light" in result:
+            text = bench.splice_section(text, bench.light_markdown(result["light"], command))
         report.write_text(text, encoding="utf-8")
         print(f"wrote {args.report}")
     return 0 if all(q["same_numbers"] for q in result.get("queries", [])) else 1
@@ -631,7 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-rounds", type=int, default=3, help="rounds per page timing (the median is reported)")
     p.add_argument("--pages", help="comma-separated page names (file stems) to time, e.g. overview,gaps; default all")
     p.add_argument("--scopes", default="county,national", help="comma-separated scopes for the page timings")
-    p.add_argument("--only", choices=["queries", "import", "deck"],
+    p.add_argument("--deck-data-dir", help="--only light: the data for the county deck (default --data-dir)")
+    p.add_argument("--parts", help="--only light: comma-separated parts, default wire,charts,after_import,pages,deck")
+    p.add_argument("--only", choices=["queries", "import", "deck", "light"],
                    help="run one part: the query (and page) timings, the validation of a national-size import, or "
                         "the county deck (junheng report, pptx and pdf)")
     p.set_defaults(func=_bench)

@@ -557,9 +557,8 @@ def _quality_push(s: dict, year: int, primary: np.ndarray, junior: np.ndarray, r
 
 def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, log=print,
              precompute: bool = False) -> dict:
-    """Write boundaries (if missing) and one synthetic snapshot per year; return a summary. precompute: then the
-    evaluation pages' plans of the latest year (at most precompute.DEMO_LIMIT counties; the server's start
-    warm-up computes the rest)."""
+    """Write boundaries (if missing) and one synthetic snapshot per year; return a summary. precompute: then, for the
+    demo scope, the evaluation pages' plans of the latest year (junheng/data/precompute.py)."""
     started = time.perf_counter()
     data_dir = Path(data_dir)
     if not (data_dir / "boundaries" / "counties.parquet").exists():
@@ -586,7 +585,7 @@ def generate(data_dir: Path, scope: str = "demo", seed: int = 42, years=YEARS, l
                "seconds": round(time.perf_counter() - started, 1)}
     # Kept for the benchmark report (how long generating this data set took).
     (data_dir / "generation.json").write_text(json.dumps(summary), encoding="utf-8")
-    if precompute:
+    if precompute and scope == "demo":  # a national data set's 2,852 counties: at their first visit
         from junheng.data import precompute as stored
         log(f"plans of {max(years)}: {stored.run(data_dir, stored.latest_pairs(data_dir), stored.DEMO_LIMIT)}")
     return summary

@@ -636,7 +636,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-rounds", type=int, default=3, help="rounds per page timing (the median is reported)")
     p.add_argument("--pages", help="comma-separated page names (file stems) to time, e.g. overview,gaps; default all")
     p.add_argument("--scopes", default="county,national", help="comma-separated scopes for the page timings")
-    p.add_argument("--deck-data-dir", help="--only light: the data for the county deck (default --data-dir)")
+    p.add_argument("--deck-data-dir", help="--only light: the (demo) data for the county deck and the first visit "
+                   "after an import (default --data-dir)")
     p.add_argument("--parts", help="--only light: comma-separated parts, default wire,charts,after_import,pages,deck")
     p.add_argument("--only", choices=["queries", "import", "deck", "light"],
                    help="run one part: the query (and page) timings, the validation of a national-size import, or "

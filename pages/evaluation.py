@@ -6,7 +6,7 @@ from junheng.figures import charts, maps
 from junheng.figures import evaluation_tables as tables
 from junheng.i18n import t
 from junheng.rules import evaluation, indicators, verdicts
-from junheng.views import cache, downloads, link_state, map_views, present, report_views, sidebar, table_formats
+from junheng.views import cache, downloads, link_state, map_views, phone, present, report_views, sidebar
 from junheng.views import evaluation_views as kit
 
 filters = sidebar.page_filters()
@@ -19,8 +19,9 @@ def region_view() -> None:
     status = verdicts.region_verdicts_from(cache.query("county_level_results", year=year, region=region),
                                            cache.query("county_row_items", year=year, region=region), rules,
                                            cache.query("county_items", year=year), year)
-    table_formats.show(tables.region_table(status, cache.query("counties_with_data"), lang), most=3,
-                       hide_index=True, width="stretch")
+    phone.table("region_table", tables.region_table(status, cache.query("counties_with_data"), lang), [t(k, lang) for k
+                in ("county_name", "status", "composite_primary", "composite_junior")], 80, most=3, hide_index=True,
+                width="stretch")
     downloads.downloads(tables.region_table(status, cache.query("counties_with_data"), lang),
                         f"{t('sheet_ranking', lang)}_{region or 'all'}_{year}", lang, "dl_region",
                         school_level=False, regions=tuple(status["county_code"]))
@@ -74,11 +75,11 @@ if view == "tab_county":
         b = result[level]["basic"]
         column.markdown(t("resource_line_basic", lang, value=b["composite"], threshold=b["threshold"],
                           mark=tables.mark(b["pass"], lang)))
-        table_formats.show(tables.basic_table(result[level], lang), most=3, where=column, hide_index=True,
-                           width="stretch")
+        phone.table(f"basic_{level}", tables.basic_table(result[level], lang), most=3, where=column,
+                    hide_index=True, width="stretch")
         column.markdown(t("resource_line_quality", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
-        table_formats.show(tables.quality_table(result[level], lang), most=3, where=column, hide_index=True,
-                           width="stretch")
+        phone.table(f"quality_{level}", tables.quality_table(result[level], lang), most=3, where=column,
+                    hide_index=True, width="stretch")
         present.chart(charts.cv_trend_chart(trend, shown, level, lang), f"trend_{level}", lang, column)
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
@@ -90,8 +91,10 @@ elif view == "tab_schools":
     verdicts = evaluation.school_verdicts(values, rules)
     for level in levels:
         st.markdown(f"**{t(f'level_{level}', lang)}**")
-        st.dataframe(tables.style_school_table(tables.school_table(verdicts, level, lang), level, rules, lang),
-                     hide_index=True, width="stretch")
+        listed = tables.school_table(verdicts, level, lang)
+        phone.table(f"schools_{level}", listed, [t(k, lang) for k in ("school_name", "verdict", "minimums_met",
+                    "to_reach_minimum")], 120, styled=tables.style_school_table(listed, level, rules, lang),
+                    hide_index=True, width="stretch")
         downloads.downloads(tables.school_table(verdicts, level, lang),
                             f"{t('sheet_schools', lang)}_{filters.county}_{year}_{level}", lang, f"dl_schools_{level}",
                             protected_counts=False, regions=(filters.county,))

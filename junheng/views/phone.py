@@ -49,22 +49,28 @@ def style() -> None:
     st.html(f"<style>{CSS}</style>")
 
 
-def narrow(key: str):
-    """A container shown on a narrow screen only (`with phone.narrow("list"): ...`); pair it with wide(key)."""
-    return st.container(key=f"narrow_{key}")
+def narrow(key: str, where=None):
+    """A container (in where: a column) shown on a narrow screen only (`with phone.narrow("list"): ...`); pair it
+    with wide(key)."""
+    return (where or st).container(key=f"narrow_{key}")
 
 
-def wide(key: str):
+def wide(key: str, where=None):
     """A container shown on a wider screen only (the whole table where narrow(key) holds its key columns)."""
-    return st.container(key=f"wide_{key}")
+    return (where or st).container(key=f"wide_{key}")
 
 
-def table(key: str, frame: pl.DataFrame, narrow_columns: list[str], first_width: int = 150, most: int = 2,
-          **options) -> None:
-    """frame whole on a wider screen and as its narrow_columns on a phone (the first, a long label, first_width px
-    wide), numbers formatted either way (table_formats); options as st.dataframe's."""
-    with narrow(key):
-        table_formats.show(frame.select(narrow_columns), most=most, column_config={
-            narrow_columns[0]: st.column_config.Column(width=first_width)}, **options)
-    with wide(key):
-        table_formats.show(frame, most=most, **options)
+def table(key: str, frame: pl.DataFrame, narrow_columns: list[str] | None = None, first_width: int = 150,
+          most: int = 2, where=None, styled=None, **options) -> None:
+    """frame whole on a wider screen (as styled, a Styler of it, when given) and as its narrow_columns (all by
+    default) on a phone, the first (a long label) first_width px wide; numbers formatted (table_formats); where: a
+    column or container; options as st.dataframe's."""
+    shown = frame.select(narrow_columns) if narrow_columns else frame
+    with narrow(key, where):
+        table_formats.show(shown, most=most, column_config={
+            shown.columns[0]: st.column_config.Column(width=first_width)}, **options)
+    with wide(key, where):
+        if styled is None:
+            table_formats.show(frame, most=most, **options)
+        else:
+            st.dataframe(styled, **options)

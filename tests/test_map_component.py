@@ -134,31 +134,51 @@ def _component_args(values: dict) -> str:
                            height=520, name_label="县（区）", problem="…", default=None, key="overview_map"))
 
 
-@pytest.mark.parametrize("metric", ["schools", "students", "left_behind_share"])
-def test_a_year_change_at_national_scope_sends_under_100_kb_for_the_map(boundary_dir, metric):
-    """Every county of the country with data (2,891 outlines): a run's map arguments, which are all a year or
-    measure change sends for the map (the outlines stay in the browser)."""
+def _national_totals(boundary_dir, year: int = 2025) -> pl.DataFrame:
+    """Seeded random counts for every county of the boundaries (2,891), with every column a measure needs."""
     from junheng.rules import indicators
-    from junheng.views import overview_views
     codes = boundaries.read(boundary_dir.parent, "county_coarse")["county_code"].tolist()
     n = len(codes)
     rng = np.random.default_rng(7)
     columns = ({"students", "classes", "classes_56_65", "classes_66_plus"}
                | {c for _, num, den, _ in overview.METRICS.values() for c in (num, den) if c}
                | {i.numerator for i in indicators.registry()}) - {"large_classes"}
-    totals = pl.DataFrame({"county_code": codes, "year": [2025] * n,
-                           **{c: rng.integers(1_000, 400_000, n) for c in sorted(columns)}})
+    return pl.DataFrame({"county_code": codes, "year": [year] * n,
+                         **{c: rng.integers(1_000, 400_000, n) for c in sorted(columns)}})
+
+
+def _deflated(sent: bytes) -> int:
+    """The bytes as the websocket's permessage-deflate sends them (4 KB window)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -12)
+    return len(packer.compress(sent) + packer.flush(zlib.Z_SYNC_FLUSH))
+
+
+@pytest.mark.parametrize("metric", ["schools", "students", "left_behind_share"])
+def test_a_year_change_at_national_scope_sends_under_100_kb_for_the_map(boundary_dir, metric):
+    """Every county of the country with data (2,891 outlines): a run's map arguments, which are all a year or
+    measure change sends for the map (the outlines stay in the browser)."""
+    from junheng.views import overview_views
+    totals = _national_totals(boundary_dir)
     values = overview_views.map_values(totals, metric, "zh", 5)
     sent = _component_args(values).encode()
-    assert len(values["codes"]) == n > 2800
-    print(f"{metric}: {len(sent):,} B of arguments")
+    print(f"{metric}: {len(sent):,} B of arguments, {_deflated(sent):,} B deflated")
+    assert len(values["codes"]) == totals.height > 2800
     assert len(sent) <= 100_000, len(sent)
-    # and far less on the wire: the websocket's permessage-deflate
-    packer = zlib.compressobj(6, zlib.DEFLATED, -12)
-    deflated = len(packer.compress(sent) + packer.flush(zlib.Z_SYNC_FLUSH))
-    print(f"{metric}: {deflated:,} B deflated")
-    assert deflated < 40_000
+    assert _deflated(sent) < 40_000  # and far less on the wire
     assert "shapes" not in sent.decode() and "grid" not in sent.decode()  # no outlines in a run's arguments
+
+
+def test_the_component_moves_a_twentieth_of_what_the_folium_map_sent_per_change(boundary_dir):
+    """Before: st_folium's arguments for the national overview map (outlines, styles and texts on every run)."""
+    from junheng.views import map_views, overview_views
+    totals = _national_totals(boundary_dir)
+    geometry = boundaries.read(boundary_dir.parent, "county_coarse")
+    folium = json.dumps(map_views.folium_parts(overview_views.build_map(geometry, totals, "schools", 2025, "zh",
+                                                                         None, 5))).encode()
+    component = _component_args(overview_views.map_values(totals, "schools", "zh", 5)).encode()
+    print(f"Folium {len(folium):,} B ({_deflated(folium):,} B deflated); "
+          f"component {len(component):,} B ({_deflated(component):,} B deflated)")
+    assert len(component) * 20 < len(folium) and _deflated(component) * 20 < _deflated(folium)
 
 
 class _State(dict):

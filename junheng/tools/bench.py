@@ -684,7 +684,7 @@ def light_markdown(result: dict, command: str) -> str:
                          f"{v['precompute_s'] if v['precompute_s'] is not None else '—'} | {v['load_average']} |")
     charts = result.get("charts")
     if charts:
-        lines += ["", "### The 标准化建设 small multiples, drawn by the browser (national)", "",
+        lines += ["", "### The 标准化建设 small multiples, drawn by the browser (every county of the data)", "",
                   f"Machine: {result.get('charts_state', '')}", "",
                   "Both ways from the same national data in one browser page (plotly.js of the Python package): "
                   "`Plotly.newPlot` until two frames later, median of 5. one plot: what the page draws now "

@@ -40,7 +40,7 @@ table {{ border-collapse: collapse; width: 100%; table-layout: fixed; font-size:
 th {{ background: #deebf7; text-align: left; font-weight: 700; }}
 th, td {{ border: 1px solid #c9d3df; padding: 1.4mm 1.8mm; vertical-align: top; }}
 th.num {{ text-align: right; }} td.num {{ text-align: right; white-space: nowrap; }}
-td.short {{ white-space: nowrap; }}
+td.text {{ overflow-wrap: anywhere; }}
 tr:nth-child(even) td {{ background: #f5f7fa; }}
 .unit {{ color: #555f6d; font-size: 8.5pt; }}
 .total {{ font-size: 12pt; font-weight: 700; margin-top: 3mm; }}
@@ -119,14 +119,16 @@ def html(school_id: str, name: str, rows: list[dict], total: float, ctx: dict) -
 
     def e(value) -> str:
         return escape.html(value)
-    heads = [(t("level", lang), "", 11), (t("indicator", lang), "", 46), (t("kit_value", lang), "num", 23),
-             (t("kit_minimum", lang), "num", 21), (t("notice_col_shortfall", lang), "num", 25),
-             (t("kit_cost", lang), "num", 23)] + ([(t("notice_col_year", lang), "", 29)] if ctx["plan"] else [])
+    wide = 0 if lang == "zh" else 8  # "Junior secondary" needs a wider level column than 小学
+    heads = [(t("level", lang), "", 11 + wide), (t("indicator", lang), "", 46 - wide),
+             (t("kit_value", lang), "num", 23), (t("kit_minimum", lang), "num", 21),
+             (t("notice_col_shortfall", lang), "num", 25), (t("kit_cost", lang), "num", 23)]
+    heads += [(t("notice_col_year", lang), "", 29)] if ctx["plan"] else []
     body = []
     for r in rows:
         ind = indicators.by_key(r["indicator"])
         unit = f" <span class=unit>{e(ind.unit(lang))}</span>" if ind.unit(lang) else ""
-        cells = [(e(t(f"level_{r['level']}", lang)), "short"), (e(ind.label(lang)), "text"),
+        cells = [(e(t(f"level_{r['level']}", lang)), "text"), (e(ind.label(lang)), "text"),
                  (e(f"{r['value']:,.2f}") + unit, "num"), (e(f"{r['minimum']:g}") + unit, "num"),
                  (e(f"+{int(r['shortfall']):,} {r['unit']}"), "num"), (e(formats.number(r["cost"])), "num")]
         if ctx["plan"]:

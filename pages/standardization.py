@@ -4,7 +4,7 @@ import streamlit as st
 
 from junheng.i18n import t
 from junheng.rules import standardization as std
-from junheng.views import cache, downloads, link_state, present, sidebar, standardization_views
+from junheng.views import cache, downloads, link_state, phone, present, sidebar, standardization_views
 
 filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
@@ -34,7 +34,8 @@ st.caption(t("teaching_point_note", lang, year=year, n=now["teaching_points"],
 present.chart(parts["class_counts"], "class_counts", lang)
 
 st.markdown(f"**{t('milestones_title', lang)}** · {std.profile_label(rules, profile, lang)}")
-st.dataframe(parts["milestones"], hide_index=True, width="stretch")
+phone.table("milestones", parts["milestones"], [t(k, lang) for k in ("milestone", "reached", "verdict")],
+            hide_index=True, width="stretch")
 st.markdown(f"**{t('county_milestones_title', lang)}**")
 st.dataframe(parts["county_milestones"], hide_index=True, width="stretch")
 downloads.downloads(parts["county_milestones"], f"{t('download_milestones', lang)}_{filters.region or 'all'}_{year}",

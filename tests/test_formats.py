@@ -175,3 +175,12 @@ def test_the_evaluation_tables_show_cvs_to_three_decimals_and_counts_whole():
     minimums = pl.DataFrame({t("kit_priority", "zh"): ["a", "b"], t("kit_minimum", "zh"): [0.9, 1.0]})
     html = evaluation_views._styled(minimums, "zh").to_html()
     assert ">0.9<" in html and ">1.0<" in html  # not 0.9 beside 1
+
+
+def test_a_year_column_has_no_thousands_separator():
+    import polars as pl
+
+    from junheng.views import table_formats
+    frame = pl.DataFrame({"统计年度": [2015, 2020], "学校数": [1234, 56]})
+    config = table_formats.number_columns(frame)
+    assert config["统计年度"]["type_config"]["format"] == "%d" and config["学校数"]["type_config"]["format"] == "%,d"

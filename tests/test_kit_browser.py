@@ -144,7 +144,7 @@ def test_rectification_view_shows_the_rule_rows(server, page, demo_frame):
     assert f"{county.height} 项县级差异系数超过上限" in text
     # the list's first rows, in its order, with school, level, indicator, shortfall in its unit and cost (the
     # table's accessible grid holds the rows on screen)
-    grid, at = page.locator('[data-testid="stDataFrame"]').first.text_content(), 0
+    grid, at = page.locator('.st-key-wide_rectification_1 [data-testid="stDataFrame"]').text_content(), 0  # laptop
     levels = {"primary": "小学", "junior": "初中"}
     for row in items.head(8).iter_rows(named=True):
         unit = views.unit(row["column"], "zh")

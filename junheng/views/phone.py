@@ -65,10 +65,10 @@ def table(key: str, frame: pl.DataFrame, narrow_columns: list[str] | None = None
     """frame whole on a wider screen (as styled, a Styler of it, when given) and as its narrow_columns (all by
     default) on a phone, the first (a long label) first_width px wide; numbers formatted (table_formats); where: a
     column or container; options as st.dataframe's."""
-    shown = frame.select(narrow_columns) if narrow_columns else frame
+    shown = frame.select([c for c in narrow_columns if c in frame.columns]) if narrow_columns else frame
     with narrow(key, where):
         table_formats.show(shown, most=most, column_config={
-            shown.columns[0]: st.column_config.Column(width=first_width)}, **options)
+            shown.columns[0]: st.column_config.Column(width=first_width)} if shown.width else None, **options)
     with wide(key, where):
         if styled is None:
             table_formats.show(frame, most=most, **options)

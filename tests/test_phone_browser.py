@@ -99,3 +99,17 @@ def test_headline_figures_sit_two_to_a_row_on_a_phone(server, page):
     assert len(boxes) == 6
     rows = {round(b["y"]) for b in boxes}
     assert len(rows) == 3, boxes  # 3 rows of 2, not 6 cards one under another
+
+
+@pytest.mark.parametrize("path", ["pinggu", "chengxiang", "liushou"])
+def test_chart_legends_never_cover_the_plot_on_a_phone(server, page, path):
+    _open(page, f"{server}/{path}?county={COUNTY}", PHONE)
+    overlaps = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(plot => {
+        const legend = plot.querySelector('g.legend'), area = plot.querySelector('.nsewdrag');
+        if (!legend || !area) return null;
+        const a = legend.getBoundingClientRect(), b = area.getBoundingClientRect();
+        const covered = Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left))
+            * Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+        return covered;
+    }).filter(v => v !== null)""")
+    assert overlaps and all(v == 0 for v in overlaps), overlaps

@@ -7,6 +7,7 @@ with its privacy suppression, standardization), every read through db.run inside
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,14 +178,16 @@ def _county(ctx: _Context) -> Report:
     verdict, parts = verdicts.evaluate(schools, rules, self_table.filter(pl.col("county_code") == ctx.code))
     levels = [lv for lv in indicators.LEVELS if lv in result]
     values = evaluation.level_values(schools, rules)
-    sections = [_headline(ctx), *_evaluation(ctx, result, verdict, parts, levels, history)]
-    sections += _maps(ctx, row, self_table)
-    sections += [_gaps(ctx, levels), _left_behind(ctx), _standardization(ctx)]
+    # The plans (the solver, the longest computation) are solved on a second thread while this one waits for
+    # the browser to draw the charts and maps: on two cores the two overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        planned = pool.submit(_plans, schools, rules, year, self_table.filter(pl.col("county_code") == ctx.code),
+                              lang)
+        sections = [_headline(ctx), *_evaluation(ctx, result, verdict, parts, levels, history)]
+        sections += _maps(ctx, row, self_table)
+        sections += [_gaps(ctx, levels), _left_behind(ctx), _standardization(ctx)]
+        best, yearly = planned.result()
     school_items, county_items = rectification.school_items(values, rules), rectification.county_items(values, rules)
-    best = plans.minimum_cost_plan(schools, rules)
-    target, budget = plans.defaults(rules, year)  # the page starts from the same, so the numbers agree
-    yearly = plans.schedule(schools, rules, year, target, budget,
-                            self_table.filter(pl.col("county_code") == ctx.code), lang, best=best)
     names = dict(zip(schools["school_id"], schools["school_name"]))
     sections += [_rectification(ctx, school_items, county_items), _plan(ctx, best), _schedule(ctx, yearly, names)]
     sheets = {
@@ -207,6 +210,14 @@ def _county(ctx: _Context) -> Report:
     return Report(lang, t("report_title", lang, county=row["county_name"], year=year),
                   t("report_subtitle", lang, place=place, year=year), _source(ctx), sections, sheets,
                   f"{t('report_stem', lang)}_{ctx.code}_{year}", _closing(ctx))
+
+
+def _plans(schools: pl.DataFrame, rules: dict, year: int, self_rows: pl.DataFrame,
+           lang: str) -> tuple[plans.Plan, plans.Schedule]:
+    """The minimum-cost plan and the 达标方案 over years from the page's defaults (so that the numbers agree)."""
+    best = plans.minimum_cost_plan(schools, rules)
+    target, budget = plans.defaults(rules, year)
+    return best, plans.schedule(schools, rules, year, target, budget, self_rows, lang, best=best)
 
 
 def _headline(ctx: _Context) -> Section:

@@ -1093,7 +1093,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "plotly_produced": ("由 Plotly.js 绘制", "Produced with Plotly.js"),
     # downloads for every reader, the 整改通知单 (issue 27 items 1 and 2)
     "audit_action_export_refused": ("导出被拒绝", "export refused"),
-    "downloads_title": ("下载", "Downloads"),
     "download_for": ("下载“{what}”：", "Download “{what}”:"),
     "download_rect_list": ("整改清单（学校）", "Rectification list (schools)"),
     "download_rect_county": ("整改清单（县级差异系数）", "Rectification list (county CVs)"),

@@ -91,7 +91,6 @@ def rectification_downloads(schools: pl.DataFrame, items: pl.DataFrame, county_i
     if schools.is_empty():
         return
     county, year = str(schools["county_code"][0]), int(schools["year"][0])
-    st.markdown(f"**{t('downloads_title', lang)}**")
     shown = {"regions": (county,), "lang": lang}
     if items.height:
         downloads(views.school_list(items, lang), _stem("sheet_rectification", county, year, lang),

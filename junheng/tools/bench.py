@@ -651,7 +651,8 @@ def light_markdown(result: dict, command: str) -> str:
              f"(shared with other work: the load and the calibration loop, a fixed pure-Python loop that takes a "
              f"reference core about 0.6 s, are given beside every table; compare figures as ratios to it), data: "
              f"`{result['data_dir']}` ({rows}); county scope: {bench_pages_county()} in it. The first visit after an "
-             f"import and the deck: `{result.get('deck_dir') or result['data_dir']}`."]
+             f"import and the deck: `{result.get('deck_dir') or result['data_dir']}`. National scope: every county "
+             "of the data (the whole country only with a national data set)."]
     wire = result.get("wire")
     if wire:
         lines += ["", "### Bytes on the wire", "", f"Machine: {result.get('wire_state', '')}", "",
@@ -686,7 +687,8 @@ def light_markdown(result: dict, command: str) -> str:
     if charts:
         lines += ["", "### The 标准化建设 small multiples, drawn by the browser (every county of the data)", "",
                   f"Machine: {result.get('charts_state', '')}", "",
-                  "Both ways from the same national data in one browser page (plotly.js of the Python package): "
+                  "Both ways from the same data (the national view: every county) in one browser page (plotly.js "
+                  "of the Python package): "
                   "`Plotly.newPlot` until two frames later, median of 5. one plot: what the page draws now "
                   "(`charts.small_multiples_chart`); subplots: what it drew before (`small_multiples_grid`).", "",
                   "| figure | way | draw ms | traces | axes | SVG nodes | JSON KB | load |",

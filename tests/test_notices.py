@@ -173,3 +173,13 @@ def test_a_guest_gets_the_notices_a_viewer_outside_the_county_is_refused_and_bot
                                             "year": YEAR, "schools": 2}
     refused = audit.entries(data).filter(pl.col("account") == "cl_view").row(0, named=True)
     assert refused["action"] == "export_refused" and json.loads(refused["details"])["reason"] == "gate_outside_region"
+
+
+def test_a_notice_taller_than_a_page_is_printed_smaller_on_one_page_with_nothing_cut_off():
+    from pypdf import PdfReader
+    rows = [{**ROW, "value": 5.0 + n / 100, "cost": 48000.0 + n} for n in range(45)]  # far more than a page holds
+    page = notices.html("3707240001", "临朐第1小学", rows, 48000.0, _ctx("督导室 0536-1234567"))
+    pdf = notices.pdf_files([notices.Notice("3707240001", "临朐第1小学", rows, 48000.0, page)])["3707240001"]
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = "".join(_text(pdf).split())
+    assert "5.44" in text and "48,044" in text and "联系方式：督导室0536-1234567" in text  # the last row, the end

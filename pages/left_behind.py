@@ -12,7 +12,9 @@ filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
 st.subheader(t("left_behind_title", lang, region=filters.region_name, year=year))
 map_region = filters.region[:4] if filters.county else filters.region
-totals = cache.query("county_totals", years=list(filters.years), region=map_region)
+min_count = rules["privacy"]["min_count"]
+# The county totals as published (issue 23): a total the protection hides ("<5" or withheld) is null with its status
+totals = cache.query("county_published_totals", years=list(filters.years), region=map_region, min_count=min_count)
 now = totals.filter(pl.col("year") == year)
 # One county: its school rows; above it: the aggregates stored with each version (no 250,000 school rows).
 data = left_behind_data.page_data(year, filters.region, filters.county, rules,
@@ -20,7 +22,6 @@ data = left_behind_data.page_data(year, filters.region, filters.county, rules,
 if data.empty():
     st.info(t("no_schools", lang, year=year))
     st.stop()
-min_count = rules["privacy"]["min_count"]
 view = (year, map_region, lang, filters.county, cache.scope().key, min_count)  # all a map shows besides the data
 
 

@@ -706,6 +706,20 @@ def light_markdown(result: dict, command: str) -> str:
             cells = [("—" if p.get(f"{k}_ms") is None else f"{p[f'{k}_ms']:,}")
                      for k in ("fresh", "navigation", "year", "filter")]
             lines.append(f"| {p['page']} | {p['scope']} | {' | '.join(cells)} | {p.get('load_average', '')} |")
+    pagetime = result.get("pagetime")
+    if pagetime:
+        lines += ["", "### Checked against the independent timer", "", f"Machine: {result.get('pagetime_state', '')}",
+                  "", f"`/work/shared/tools/pagetime URL OUT.json` against a server on `{result.get('pagetime_dir')}` "
+                  "(its own waiting rule: script finished, every Plotly chart's SVG and every map's layer drawn, "
+                  "300 ms stable; two visits of each link, the second counts, year 2025). "
+                  + result.get("pagetime_note", ""), "", "| page | scope | second visit s | first visit s |",
+                  "|---|---|---:|---:|"]
+        for row in pagetime.get("pages", []):
+            second = "—" if row.get("s") is None else f"{row['s']:.2f}"
+            first = "—" if row.get("first_s") is None else f"{row['first_s']:.2f}"
+            lines.append(f"| {row['page']} | {row['scope']} | {second} | {first} |")
+        if pagetime.get("first_page_s") is not None:
+            lines += ["", f"Its first page of that server: {pagetime['first_page_s']:.2f} s."]
     deck = result.get("deck")
     if deck:
         lines += ["", "### County deck", "", f"Machine: {result.get('deck_state', '')}", "",

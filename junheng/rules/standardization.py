@@ -324,14 +324,14 @@ def roadmap_table(plan: pl.DataFrame, names: dict[str, str], lang: str) -> pl.Da
         .alias(t("county_name", lang)),
         pl.col("remaining_public").alias(t("remaining_public", lang)),
         (pl.col("public_standardized_share") * 100).round(1).alias(t("public_standardized_pct", lang)),
-        pl.col("standardization_pace").round(1).alias(t("standardization_pace", lang)),
+        pl.col("standardization_pace").cast(pl.Float64).round(1).alias(t("standardization_pace", lang)),
         when("standardization_year", "standardization_late").alias(t("standardization_year", lang)),
         pl.col("teaching_points").alias(t("teaching_points", lang)),
         (pl.col("teaching_point_standardized_share") * 100).round(1).alias(t("teaching_points_standardized_pct", lang)),
         pl.col("classes_66_plus").alias(t("classes_66_plus", lang)),
         pl.col("classes_56_65").alias(t("classes_56_65", lang)),
         (pl.col("share_56_plus") * 100).round(1).alias(t("share_56_plus_pct", lang)),
-        pl.col("large_class_pace").round(1).alias(t("large_class_pace", lang)),
+        pl.col("large_class_pace").cast(pl.Float64).round(1).alias(t("large_class_pace", lang)),
         when("large_class_year", "large_class_late").alias(t("large_class_year", lang)),
     )
 

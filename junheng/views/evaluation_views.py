@@ -19,6 +19,16 @@ from junheng.views import rectification_views as views
 MONEY = st.column_config.NumberColumn(format="localized")
 
 
+def status_map_values(status: pl.DataFrame, labels: dict, lang: str) -> dict:
+    """The evaluation status map's values for the map component: each county's status colour and label."""
+    import pandas as pd
+
+    from junheng.views import map_component
+    data = tables.status_map_data(pd.DataFrame({"county_code": status["county_code"].to_list()}), status, lang)
+    return map_component.category_values(data, "status", "status_text", tables.STATUS_COLOURS,
+                                         tables.status_labels(lang), labels)
+
+
 def _legend(lang: str) -> None:
     rows = "".join(f'<span style="display:inline-block;margin-right:1.2em"><span style="display:inline-block;'
                    f'width:.9em;height:.9em;background:{c};border:1px solid #999;margin-right:.35em;'

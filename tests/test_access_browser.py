@@ -41,8 +41,9 @@ def _main(page) -> str:
 
 
 def _cells(page, n: int = 0) -> list[str]:
-    """The cells of the n-th table (Streamlit draws tables on a canvas; its grid cells carry the text)."""
-    return page.locator('[data-testid="stDataFrame"]').nth(n).locator('[role="gridcell"]').all_inner_texts()
+    """The cells of the n-th table shown (Streamlit draws tables on a canvas; its grid cells carry the text). A
+    table's phone copy (views/phone.py: key columns in a narrow_* container) is hidden on a laptop and not counted."""
+    return page.locator('[data-testid="stDataFrame"]:visible').nth(n).locator('[role="gridcell"]').all_inner_texts()
 
 
 def test_a_guest_sees_the_demo_and_no_upload(server, page):

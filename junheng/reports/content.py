@@ -222,11 +222,12 @@ def _plans(schools: pl.DataFrame, rules: dict, year: int, self_rows: pl.DataFram
 
 def _headline(ctx: _Context) -> Section:
     lang = ctx.lang
-    totals = left_behind.mask_small_counties(ctx.q("county_totals", years=[ctx.year - 1, ctx.year], region=ctx.code),
-                                             ctx.rules["privacy"]["min_count"])
-    rows = [(overview.metric_label(f.key, lang), overview.format_value(f.kind, f.value, lang),
+    # the county totals as the pages publish them (issue 23): a total the protection hides shows as its mark
+    min_count = ctx.rules["privacy"]["min_count"]
+    totals = ctx.q("county_published_totals", years=[ctx.year - 1, ctx.year], region=ctx.code, min_count=min_count)
+    rows = [(overview.metric_label(f.key, lang), overview.format_value(f.kind, f.value, lang, f.status, min_count),
              overview.format_change(f, lang) or t("no_previous", lang))
-            for f in overview.headline(totals, ctx.year)]
+            for f in overview.headline(totals, ctx.year, min_count)]
     frame = pl.DataFrame(rows, schema={t("report_figure", lang): pl.String, t("deck_value", lang): pl.String,
                                        t("vs_last_year", lang): pl.String}, orient="row")
     return Section(t("report_headline", lang, year=ctx.year), tables=[Table("", frame)])

@@ -103,6 +103,8 @@ PRESENT_CSS = """
 html { font-size: 21px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%% !important; padding: .5rem 2.5rem .5rem !important; }
 .stMain [data-testid="stCaption"], .stMain .junheng-offscreen { display: none !important; }
+.stMain .junheng-parked { position: fixed !important; left: -300vw !important; top: 0 !important;
+  visibility: hidden !important; }
 .st-key-present_bar { position: sticky; top: 0; z-index: 999; background: #fff; border-bottom: 2px solid #1f5fa8;
   padding: .3rem 0; }
 .st-key-present_bar p { font-size: 1.3rem; font-weight: 600; margin: 0; }
@@ -164,34 +166,75 @@ CLOSE_MESSAGE_BOXES = """<script>
 # A presentation step is one screen. The step's blocks (the page's top-level elements) are packed in order into
 # screens as tall as the window below the presenter's bar; only the current screen is shown, and 下一页 / 上一页
 # go through a page's screens before they go to the next or the previous page (the bar shows "screen k / n"). A
-# single block taller than the window (a long table) is zoomed out to fit it, never below FIT_MIN. A new page, a
-# chart drawn late or a resized window packs the screens anew.
-FIT_MIN = 0.4
+# block taller than the window that is a layout (a container, columns) is opened: its parts are packed on their own
+# (so 小学 and 初中 side by side become a screen each, or more). A heading is never left alone at the bottom of a
+# screen: it goes with what follows. A single element still taller than the window is zoomed out, never below
+# FIT_MIN (readable). What the window really shows is checked after each screen is drawn: a screen that still
+# scrolls gives its last part to a screen of its own. A new page, a chart drawn late or a resized window packs the
+# screens anew.
+FIT_MIN = 0.7
 FIT_SCREEN = """<script>
 (() => {
   window.__junhengFitOn = true;
   if (window.__junhengFit) { window.__junhengFit(); return; }
-  const HIDE = 'junheng-offscreen';
-  const state = {key: '', screen: 0, screens: []};
+  const HIDE = 'junheng-offscreen', PARK = 'junheng-parked';  // a map off screen keeps its size (it draws)
+  const widths = new WeakMap();
+  const off = (el, away) => {
+    const park = away && !!el.querySelector('iframe');
+    el.classList.toggle(HIDE, away && !park);
+    el.classList.toggle(PARK, park);
+    el.style.width = park ? `${widths.get(el) || 1000}px` : '';
+  };
+  const state = {key: '', screen: 0, screens: [], opened: [], slack: 0};
   const column = () => document.querySelector(
     '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]');
   const blocks = () => column() ? Array.from(column().children) : [];
   const gap = () => (column() && parseFloat(getComputedStyle(column()).rowGap)) || 16;
   const roomBelow = bar => window.innerHeight - (bar ? bar.getBoundingClientRect().bottom : 0) - gap() - 14;
   const isBar = el => el.matches('.st-key-present_bar') || el.querySelector('.st-key-present_bar');
-  const show = () => {
-    const all = blocks();
+  const height = el => el.getBoundingClientRect().height;
+  const LAYOUT = '[data-testid="stVerticalBlock"], [data-testid="stHorizontalBlock"], [data-testid="stColumn"], ' +
+    '[data-testid="stVerticalBlockBorderWrapper"], [data-testid="stLayoutWrapper"]';
+  // the parts of a layout block (a container's elements, columns' elements), [] for a single element
+  const parts = el => {
+    const flat = '[data-testid="stVerticalBlock"], [data-testid="stHorizontalBlock"]';
+    if (el.matches(flat)) return Array.from(el.children);
+    const inner = Array.from(el.children).filter(k => k.matches(LAYOUT));
+    return inner.length === 1 ? parts(inner[0]) : [];
+  };
+  const units = (el, room) => {
+    widths.set(el, el.getBoundingClientRect().width);
+    const inner = height(el) > room ? parts(el) : [];
+    if (!inner.length) return [el];
+    state.opened.push(el);
+    return inner.flatMap(k => units(k, room));
+  };
+  const isHeading = el => height(el) >= 1 && height(el) < 90 &&
+    !!el.querySelector('h1, h2, h3, h4, h5, [data-testid="stHeading"]') &&
+    !el.querySelector('.stPlotlyChart, [data-testid="stDataFrame"], iframe, table');
+  const mainBox = () => document.querySelector('[data-testid="stMain"]');
+  const show = (repack = true) => {
     const current = new Set(state.screens[state.screen] || []);
-    for (const el of all) {
-      if (isBar(el)) continue;
-      el.classList.toggle(HIDE, state.screens.length > 0 && !current.has(el));
-      el.style.zoom = '';
+    const all = state.screens.flat();
+    for (const el of all.concat(state.opened)) { off(el, false); el.style.zoom = ''; }
+    if (state.screens.length) {
+      for (const el of all) if (!current.has(el)) off(el, true);
+      for (const el of state.opened) if (!Array.from(current).some(u => el.contains(u))) off(el, true);
     }
     const bar = document.querySelector('.st-key-present_bar');
     const room = roomBelow(bar);
     for (const el of current) {
-      const tall = el.getBoundingClientRect().height;
+      const tall = height(el);
       if (tall > room) el.style.zoom = Math.max(FIT_MIN, room / tall * 0.97).toFixed(3);
+    }
+    // what the window shows: a screen that still scrolls (a part drawn taller than measured) makes this page's
+    // screens shorter by the overflow, packed anew
+    const sized = (state.screens[state.screen] || []).filter(el => height(el) >= 1);
+    const main = mainBox();
+    const over = main ? main.scrollHeight - main.clientHeight : 0;
+    if (repack && sized.length > 1 && over > 1 && state.slack < 400) {
+      state.slack += over + 8;
+      return pack(false);
     }
     let mark = document.getElementById('junheng-screen');
     if (bar && !mark) {
@@ -208,24 +251,33 @@ FIT_SCREEN = """<script>
       if (button && more) button.removeAttribute('disabled');
     }
   };
-  const pack = () => {
-    if (!window.__junhengFitOn) {
-      blocks().forEach(el => { el.classList.remove(HIDE); el.style.zoom = ''; });
-      return;
-    }
+  const pack = (repack = true) => {
+    const reset = () => {
+      for (const el of state.screens.flat().concat(state.opened)) { off(el, false); el.style.zoom = ''; }
+      blocks().forEach(el => { off(el, false); el.style.zoom = ''; });
+    };
+    reset();
+    if (!window.__junhengFitOn) { state.screens = []; state.opened = []; return; }
     const key = location.pathname + location.search;
-    if (key !== state.key) { state.key = key; state.screen = 0; }
-    const all = blocks().filter(el => !isBar(el));
-    all.forEach(el => { el.classList.remove(HIDE); el.style.zoom = ''; });
+    if (key !== state.key) { state.key = key; state.screen = 0; state.slack = 0; }
     const bar = document.querySelector('.st-key-present_bar');
-    const room = roomBelow(bar), space = gap();
+    const room = roomBelow(bar) - state.slack, space = gap();
+    state.opened = [];
+    const all = blocks().filter(el => !isBar(el)).flatMap(el => units(el, room));
     const screens = [];
     let screen = [], used = 0;
     for (const el of all) {
-      const tall = el.getBoundingClientRect().height;
+      const tall = height(el);
       if (tall < 1) { screen.push(el); continue; }  // style sheets, scripts: kept with their neighbours
-      if (screen.some(e => e.getBoundingClientRect().height >= 1) && used + space + tall > room) {
-        screens.push(screen); screen = []; used = 0;
+      if (screen.some(e => height(e) >= 1) && used + space + tall > room) {
+        // a heading at the bottom goes with what follows
+        let cut = screen.length;
+        while (cut > 0 && isHeading(screen[cut - 1])) cut -= 1;
+        if (cut === 0) cut = screen.length;
+        const carried = screen.slice(cut);
+        screens.push(screen.slice(0, cut));
+        screen = carried;
+        used = carried.reduce((sum, e) => sum + (height(e) >= 1 ? height(e) + space : 0), 0);
       }
       screen.push(el);
       used += (used ? space : 0) + tall;
@@ -233,7 +285,7 @@ FIT_SCREEN = """<script>
     if (screen.length) screens.push(screen);
     state.screens = screens;
     state.screen = Math.min(state.screen, Math.max(screens.length - 1, 0));
-    show();
+    show(repack);
   };
   window.__junhengFit = pack;
   document.addEventListener('click', event => {

@@ -209,9 +209,15 @@ FIT_SCREEN = """<script>
     state.opened.push(el);
     return inner.flatMap(k => units(k, room));
   };
-  const isHeading = el => height(el) >= 1 && height(el) < 90 &&
-    !!el.querySelector('h1, h2, h3, h4, h5, [data-testid="stHeading"]') &&
-    !el.querySelector('.stPlotlyChart, [data-testid="stDataFrame"], iframe, table');
+  // a heading, or a line that opens in bold (the pages' titles of a chart, a map or a table)
+  const isHeading = el => {
+    const big = '.stPlotlyChart, [data-testid="stDataFrame"], iframe, table';
+    if (height(el) < 1 || height(el) >= 90 || el.querySelector(big)) return false;
+    const line = el.querySelector('[data-testid="stMarkdownContainer"] > p:only-child');
+    return !!el.querySelector('h1, h2, h3, h4, h5, [data-testid="stHeading"]') ||
+      !!(line && line.firstElementChild && line.firstElementChild.tagName === 'STRONG' &&
+         line.textContent.trim().startsWith(line.firstElementChild.textContent.trim()) && line.textContent.length < 80);
+  };
   const mainBox = () => document.querySelector('[data-testid="stMain"]');
   const show = (repack = true) => {
     const current = new Set(state.screens[state.screen] || []);
@@ -273,11 +279,12 @@ FIT_SCREEN = """<script>
         // a heading at the bottom goes with what follows
         let cut = screen.length;
         while (cut > 0 && isHeading(screen[cut - 1])) cut -= 1;
-        if (cut === 0) cut = screen.length;
+        const carry = screen.slice(cut).reduce((sum, e) => sum + (height(e) >= 1 ? height(e) + space : 0), 0);
+        if (cut === 0 || carry + tall > room) cut = screen.length;  // the heading fits with it, or stays
         const carried = screen.slice(cut);
         screens.push(screen.slice(0, cut));
         screen = carried;
-        used = carried.reduce((sum, e) => sum + (height(e) >= 1 ? height(e) + space : 0), 0);
+        used = carried.length ? carry : 0;
       }
       screen.push(el);
       used += (used ? space : 0) + tall;

@@ -183,3 +183,40 @@ def test_a_notice_taller_than_a_page_is_printed_smaller_on_one_page_with_nothing
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
     text = "".join(_text(pdf).split())
     assert "5.44" in text and "48,044" in text and "联系方式：督导室0536-1234567" in text  # the last row, the end
+
+
+def test_hostile_school_names_ids_and_contact_stay_text():
+    """A bureau file's school name or id, or a contact setting, is data in the notice's HTML and in the zip's file
+    names (tests/hostile.py's values): no element but the notice's own, no path outside the zip, no clash."""
+    from html.parser import HTMLParser
+
+    from tests.hostile import NAMES
+    row = {"level": "primary", "indicator": next(iter(indicators.registry())).key, "value": 1.0, "minimum": 2.0,
+           "shortfall": 1, "unit": "名", "cost": 100000.0, "years": [], "priority": 1, "addition": 1}
+    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "p", "b", "table", "colgroup", "col",
+               "thead", "tbody", "tr", "th", "td", "span", "div", "br"}
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.seen, self.attributes = set(), set()
+
+        def handle_starttag(self, tag, attrs):
+            self.seen.add(tag)
+            self.attributes |= {name for name, _ in attrs}
+    for text in NAMES:
+        for lang in ("zh", "en"):
+            page = notices.html(text[:60], text, [row], 100000.0, {
+                "lang": lang, "plan": "", "county": text, "year": 2025, "costs": text, "source": text,
+                "contact": text, "date": "2026-12-07"})
+            tags = Tags()
+            tags.feed(page)
+            assert tags.seen <= allowed, (text, tags.seen - allowed)
+            assert not any(a.startswith("on") or a in ("src", "href") for a in tags.attributes), text
+    ids = ["../../etc/passwd", "a/b\\c", "..", "370724/../x", "370724", "370724", "\u202egnp.exe", "<x>"]
+    made = [notices.Notice(i, "学校", [row], 1.0, "") for i in ids]
+    archive = zipfile.ZipFile(io.BytesIO(notices.zip_bytes(made, {i: b"%PDF" for i in ids})))
+    names = archive.namelist()
+    assert len(names) == len(set(names)) == len(ids)
+    assert all(n.endswith(".pdf") and "/" not in n and "\\" not in n and not n.startswith(".") and
+               "\u202e" not in n for n in names), names

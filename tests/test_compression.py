@@ -107,7 +107,7 @@ def test_the_store_drops_the_least_recently_used_body_beyond_its_size():
         for text in (texts[0], texts[1], texts[0], texts[2]):  # texts[1] is then the least recently used
             assert gzip.decompress(await bodies.compress(text)) == text
     asyncio.run(run())
-    stored = {gzip.decompress(packed)[0] for packed in bodies._stored.values()}
+    stored = {gzip.decompress(packed)[0] for packed in bodies._stored.bodies.values()}
     assert stored == {ord("A"), ord("C")}
 
 

@@ -79,13 +79,42 @@ def compressible(content_type: bytes | None) -> bool:
     return kind.startswith(COMPRESSIBLE_TYPES) and not kind.startswith(STREAMING_TYPES)
 
 
+class _Kept:
+    """Bodies by digest, the least recently used dropped first beyond max_bytes (one larger is not kept)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bodies: OrderedDict[bytes, bytes] = OrderedDict()
+        self.size = 0
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self.bodies
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    def get(self, key: bytes) -> bytes | None:
+        if key not in self.bodies:
+            return None
+        self.bodies.move_to_end(key)
+        return self.bodies[key]
+
+    def keep(self, key: bytes, packed: bytes) -> None:
+        if key in self.bodies or len(packed) > self.max_bytes:
+            return
+        self.bodies[key] = packed
+        self.size += len(packed)
+        while self.size > self.max_bytes:
+            _, dropped = self.bodies.popitem(last=False)
+            self.size -= len(dropped)
+
+
 class CompressedBodies:
     """Compressed bodies by digest, least recently used dropped first beyond max_bytes."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES, level: int = LEVEL):
         self.max_bytes, self.level = max_bytes, level
-        self._stored: OrderedDict[bytes, bytes] = OrderedDict()
-        self._size = 0
+        self._stored = _Kept(max_bytes)
         self._pending: dict[bytes, asyncio.Future] = {}
 
     def __len__(self) -> int:
@@ -95,10 +124,10 @@ class CompressedBodies:
         """The gzip of body: stored, or compressed once in a worker thread while concurrent askers wait for it."""
         if len(body) < CACHE_FROM:
             return gzip.compress(body, self.level, mtime=0)
-        key = hashlib.blake2b(body, digest_size=16).digest()
-        if key in self._stored:
-            self._stored.move_to_end(key)
-            return self._stored[key]
+        key = _digest(body)
+        held = self._stored.get(key)
+        if held is not None:
+            return held
         if key in self._pending:  # the first visitors after a start all ask for the same bundles
             return await asyncio.shield(self._pending[key])
         future = asyncio.get_running_loop().create_future()
@@ -112,17 +141,8 @@ class CompressedBodies:
         finally:
             del self._pending[key]
         future.set_result(packed)
-        self._keep(key, packed)
+        self._stored.keep(key, packed)
         return packed
-
-    def _keep(self, key: bytes, packed: bytes) -> None:
-        if len(packed) > self.max_bytes:
-            return
-        self._stored[key] = packed
-        self._size += len(packed)
-        while self._size > self.max_bytes:
-            _, dropped = self._stored.popitem(last=False)
-            self._size -= len(dropped)
 
 
 def _digest(body: bytes) -> bytes:
@@ -160,8 +180,7 @@ class BrotliBodies:
 
     def __init__(self, encoder, folder: Path | None = None, quality: int = 11, max_bytes: int = CACHE_BYTES):
         self.encoder, self.folder, self.quality, self.max_bytes = encoder, folder, quality, max_bytes
-        self._stored: OrderedDict[bytes, bytes] = OrderedDict()
-        self._size = 0
+        self._stored = _Kept(max_bytes)
         self._queued: set[bytes] = set()
         self._jobs: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
@@ -173,9 +192,9 @@ class BrotliBodies:
     def get(self, key: bytes) -> bytes | None:
         """The Brotli body for a digest if it is made (in memory, or on disk from a run before), else None."""
         with self._lock:
-            if key in self._stored:
-                self._stored.move_to_end(key)
-                return self._stored[key]
+            held = self._stored.get(key)
+        if held is not None:
+            return held
         path = self._path(key)
         if path is None or key in self._queued:
             return None
@@ -221,13 +240,7 @@ class BrotliBodies:
 
     def _keep(self, key: bytes, packed: bytes) -> None:
         with self._lock:
-            if key in self._stored or len(packed) > self.max_bytes:
-                return
-            self._stored[key] = packed
-            self._size += len(packed)
-            while self._size > self.max_bytes:
-                _, dropped = self._stored.popitem(last=False)
-                self._size -= len(dropped)
+            self._stored.keep(key, packed)
 
     def _store(self, key: bytes, packed: bytes) -> None:
         path = self._path(key)

@@ -19,10 +19,11 @@ def region_view() -> None:
     status = verdicts.region_verdicts_from(cache.query("county_level_results", year=year, region=region),
                                            cache.query("county_row_items", year=year, region=region), rules,
                                            cache.query("county_items", year=year), year)
-    phone.table("region_table", tables.region_table(status, cache.query("counties_with_data"), lang), [t(k, lang) for k
+    ranking = tables.region_table(status, cache.query("counties_with_data"), lang)  # shown and downloaded alike
+    phone.table("region_table", ranking, [t(k, lang) for k
                 in ("county_name", "status", "composite_primary", "composite_junior")], 80, most=3, hide_index=True,
                 width="stretch")
-    downloads.downloads(tables.region_table(status, cache.query("counties_with_data"), lang),
+    downloads.downloads(ranking,
                         f"{t('sheet_ranking', lang)}_{region or 'all'}_{year}", lang, "dl_region",
                         school_level=False, regions=tuple(status["county_code"]))
     st.markdown(f"**{t('status_map_title', lang, year=year)}**")
@@ -95,7 +96,7 @@ elif view == "tab_schools":
         phone.table(f"schools_{level}", listed, [t(k, lang) for k in ("school_name", "verdict", "minimums_met",
                     "to_reach_minimum")], 120, styled=tables.style_school_table(listed, level, rules, lang),
                     hide_index=True, width="stretch")
-        downloads.downloads(tables.school_table(verdicts, level, lang),
+        downloads.downloads(listed,
                             f"{t('sheet_schools', lang)}_{filters.county}_{year}_{level}", lang, f"dl_schools_{level}",
                             protected_counts=False, regions=(filters.county,))
 

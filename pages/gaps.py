@@ -25,9 +25,10 @@ st.markdown(f"**{t('summary_title', lang)}**")
 st.markdown("\n".join(f"- {line}" for line in gaps.summary(ratios, year, level, lang)))
 
 st.markdown(f"**{t('gap_table_title', lang)}**")
-phone.table("gap_table", gaps.ratio_table(ratios, year, level, lang), [t(k, lang) for k in (  # a phone: key columns
+ratio_table = gaps.ratio_table(ratios, year, level, lang)  # shown and downloaded alike
+phone.table("gap_table", ratio_table, [t(k, lang) for k in (  # a phone: key columns
     "indicator", "group_urban", "group_rural", "ratio")], hide_index=True, width="stretch")
-downloads.downloads(gaps.ratio_table(ratios, year, level, lang), f"{t('download_gap_table', lang)}_"
+downloads.downloads(ratio_table, f"{t('download_gap_table', lang)}_"
                     f"{filters.region or 'all'}_{year}_{level}", lang, "dl_gap", school_level=False)
 
 key = link_state.linked(st.selectbox, t("choose_indicator", lang), [i.key for i in indicators.registry()],
@@ -47,6 +48,7 @@ profile = gaps.size_profile(cache.query(
     large_school_max=rules["rules"]["large_school_max"], combined_school_max=rules["rules"]["combined_school_max"],
     small_school_min=rules["rules"]["small_school_min"]))
 present.chart(charts.size_profile_chart(profile, year, lang), "size_profile", lang)
-st.dataframe(gaps.size_table(profile, year, lang), hide_index=True, width="stretch")
-downloads.downloads(gaps.size_table(profile, year, lang), f"{t('download_size_table', lang)}_{filters.region or 'all'}_"
+size_table = gaps.size_table(profile, year, lang)
+st.dataframe(size_table, hide_index=True, width="stretch")
+downloads.downloads(size_table, f"{t('download_size_table', lang)}_{filters.region or 'all'}_"
                     f"{year}", lang, "dl_sizes", school_level=False)

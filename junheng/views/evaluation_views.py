@@ -16,7 +16,8 @@ from junheng.rules import plan as plans
 from junheng.views import cache, downloads, map_views, phone
 from junheng.views import rectification_views as views
 
-MONEY = st.column_config.NumberColumn(format="localized")
+# Money in whole yuan with separators (a plan's yearly costs came out as 110,889,748.674 beside 110,890,000)
+MONEY = st.column_config.NumberColumn(format="%,.0f")
 
 
 def status_map_values(status: pl.DataFrame, labels: dict, lang: str) -> dict:
@@ -171,8 +172,8 @@ def schedule_view(schools: pl.DataFrame, rules: dict, lang: str, county: str, ye
     st.caption(tables.schedule_resolves(yearly, lang))
     names = dict(zip(schools["school_id"], schools["school_name"]))
     if yearly.years:
-        st.dataframe(tables.schedule_summary_frame(yearly, lang), hide_index=True, width="stretch",
-                     column_config={c: MONEY for c in tables.schedule_summary_frame(yearly, lang).columns[1:]})
+        summary = tables.schedule_summary_frame(yearly, lang)
+        st.dataframe(summary, hide_index=True, width="stretch", column_config={c: MONEY for c in summary.columns[1:]})
         with st.expander(t("plan_years_title", lang)):
             st.dataframe(tables.schedule_years_frame(yearly, names, lang), hide_index=True, width="stretch",
                          height=420, column_config={t("report_cost_yuan", lang): MONEY})

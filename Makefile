@@ -4,6 +4,8 @@ DATA    ?= data
 PORT    ?= 8501
 LEAFLET := 1.9.4
 CLUSTER := 1.5.3
+# plotly.js of the Python package plotly (7.1.0 embeds 4.1.1: same figure schema), its basic bundle
+PLOTLY  := 4.1.1
 
 .PHONY: run test lint setup system venv vendor demo lock bench
 
@@ -46,11 +48,11 @@ venv: .venv/.stamp-deps
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .  # with the locked setuptools, offline
 	touch $@
 
-# Leaflet is served by the app itself (static/), so maps draw with no internet access.
-vendor: static/vendor/.stamp-$(LEAFLET)-$(CLUSTER)
+# Leaflet and plotly.js are served by the app itself (static/), so maps and charts draw with no internet access.
+vendor: static/vendor/.stamp-$(LEAFLET)-$(CLUSTER)-$(PLOTLY)
 
-static/vendor/.stamp-$(LEAFLET)-$(CLUSTER):
-	bash scripts/vendor_assets.sh $(LEAFLET) $(CLUSTER)
+static/vendor/.stamp-$(LEAFLET)-$(CLUSTER)-$(PLOTLY):
+	bash scripts/vendor_assets.sh $(LEAFLET) $(CLUSTER) $(PLOTLY)
 	ln -sfn ../static pages/static  # a page run on its own serves the same files
 	touch $@
 

@@ -348,13 +348,18 @@ def _manifest(data_dir: Path) -> dict | None:
 def aggregate_path(data_dir: Path, year: int, name: str, params: dict, manifest: dict | None = None) -> Path | None:
     """Where the aggregate `name` of the current version of year, built with params, is stored (or None).
     manifest: the manifest already read (a national one is megabytes; read it once per connection)."""
-    import json
     try:
         entry = (manifest if manifest is not None else _manifest(data_dir))["years"][str(year)]
     except (TypeError, KeyError):
         return None
+    return _version_file(data_dir, year, name, params, entry["current"])
+
+
+def _version_file(data_dir: Path, year: int, name: str, params: dict, version: str) -> Path:
+    """Where the aggregate `name` of one version of year, built with params, is stored."""
+    import json
     tag = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
-    return Path(data_dir) / "aggregates" / name / f"year={year}" / f"{entry['current']}-{tag}.parquet"
+    return Path(data_dir) / "aggregates" / name / f"year={year}" / f"{version}-{tag}.parquet"
 
 
 # Every year's school rows in one file per province, sorted by county, year and school, in row groups of
@@ -428,20 +433,166 @@ def _history_macro(con, history: Path | None) -> None:
                 f"'{folder}/province=' || ({province}) || '/*.parquet', hive_partitioning = false)")
 
 
-def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> None:
-    """Build every pre-aggregate of one year's snapshot file and store it beside the data (for connect)."""
+def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> dict:
+    """Build every pre-aggregate of one year's snapshot file and store it beside the data (for connect).
+    The protected ones are computed only for the counties whose protection inputs changed since an earlier stored
+    version (see `protected_aggregates`). Returns what the protection did: {"counties", "computed", "reused",
+    "source", "reason"}."""
+    manifest = _manifest(data_dir)  # read once: the version being written is its current one
     con = duckdb.connect()
     _schools_view(con, f"read_parquet({_quote(snapshot)})")
     for name, params in materialized_params(rules).items():
-        target = aggregate_path(data_dir, year, name, params)
+        target = aggregate_path(data_dir, year, name, params, manifest)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         con.execute(f"copy ({query_body(name)}) to {_quote(tmp)} (format parquet)", params)
         tmp.replace(target)
     schools = con.sql("select * from schools").pl()
-    for name, frame in evaluated(schools, year, rules).items():
-        _write_frame(frame, aggregate_path(data_dir, year, name, evaluated_params(name, rules)))
     con.close()
+    for name, frame in evaluated(schools, year, rules, tuple(n for n in EVALUATED if n not in PROTECTED)).items():
+        _write_frame(frame, aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest))
+    frames, digests, done = protected_aggregates(data_dir, year, schools, rules, manifest)
+    for name in PROTECTED:
+        _write_frame(frames[name], aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest))
+    target = aggregate_path(data_dir, year, DIGEST, digest_params(rules), manifest)
+    if digests is not None and target is not None:
+        # last: a version's digest file exists only when every protected file of it was written before
+        _write_frame(digests, target)
+    import logging
+    logging.getLogger(__name__).info("protection of %s: %s of %s counties computed (%s), the rest from %s", year,
+                                     done["computed"], done["counties"], done["reason"], done["source"])
+    return done
+
+
+# Incremental protection (issue 23). The protection of the small counts (suppression, audit by optimisation,
+# repair) of one county depends only on that county's rows and min_count: every published sum lies inside one
+# county. A write of a year (an import of one county, a rollback) therefore protects only the counties whose
+# protection inputs changed since an earlier stored version of the year, and takes the other counties' rows of
+# the PROTECTED aggregates from that version's files. "Changed" is decided by a digest per county of the
+# PROTECTION_COLUMNS of its rows, stored beside the aggregates (aggregates/protection_digest/year=Y/<version>-<tag>
+# .parquet, with min_count and PROTECTION_FORMAT). Anything unsure (no earlier version with a digest file, an
+# unreadable file, another min_count or format, a column missing, a schema that differs) protects the whole year.
+# One reused county (the smallest) is protected again anyway and must match its stored rows (else: the whole
+# year): a canary against a change of the protection's code without a bump of PROTECTION_FORMAT.
+#
+# PROTECTION_FORMAT covers junheng/rules/privacy.py, privacy_audit.py, published_counts.py, left_behind.py
+# (protection, migrant_protection, county_groups, stored_groups, migrant_groups), indicators.urban_rural_group and
+# the protected part of `evaluated` above: bump it when any of them changes what it computes from the same rows.
+PROTECTION_FORMAT = 1
+# Every column the protection reads (tests/test_incremental_protection.py protects rows of these columns only
+# and checks the result is the same as from every column).
+PROTECTION_COLUMNS = ("county_code", "school_id", "township", "urban_rural_code", "school_type", "is_public",
+                      "is_boarding", "primary_students", "junior_students", "psych_teachers", "left_behind_students",
+                      "migrant_students", "boarding_students")
+DIGEST = "protection_digest"
+# The rows of one county in a PROTECTED aggregate, ordered (the canary's comparison, the tests').
+PROTECTED_KEYS = {"school_count_status": ("county_code", "school_id"),
+                  "left_behind_groups": ("county_code", "breakdown", "group"),
+                  "migrant_groups": ("county_code", "group"),
+                  "published_cells": ("county_code", "measure", "cell_id")}
+INCREMENTAL = True  # False: every county of the year protected afresh (the A/B of tools/bench and the tests)
+PREVIOUS_TRIED = 3  # earlier versions of the year looked at for a digest file, newest first
+
+
+def digest_params(rules: dict) -> dict:
+    """The cache tag of the digest file: the protected aggregates' tag and the format."""
+    return {**evaluated_params(PROTECTED[0], rules), "format": PROTECTION_FORMAT}
+
+
+def protection_digests(schools: pl.DataFrame) -> pl.DataFrame | None:
+    """county_code, digest (sha1 of the county's PROTECTION_COLUMNS, rows in a canonical order, every value
+    length-prefixed, a null distinct from every text), rows; None when a column is missing."""
+    if any(c not in schools.columns for c in PROTECTION_COLUMNS):
+        return None
+    def field(c: str) -> pl.Expr:
+        text = pl.col(c).cast(pl.String)
+        return pl.when(text.is_null()).then(pl.lit("n")).otherwise(
+            pl.lit("v") + text.str.len_bytes().cast(pl.String) + pl.lit(":") + text)
+    rows = schools.select("county_code", pl.concat_str([field(c) for c in PROTECTION_COLUMNS]).alias("_row"))
+    per_county = rows.sort("county_code", "_row").group_by("county_code", maintain_order=True).agg(
+        pl.col("_row").str.join(""), pl.len().alias("rows"))
+    return pl.DataFrame({
+        "county_code": per_county["county_code"],
+        "digest": [hashlib.sha1(text.encode()).hexdigest() for text in per_county["_row"].to_list()],
+        "rows": per_county["rows"].cast(pl.Int64)}, schema={"county_code": pl.String, "digest": pl.String,
+                                                            "rows": pl.Int64})
+
+
+def _earlier_protection(data_dir: Path, year: int, rules: dict, manifest: dict | None
+                        ) -> tuple[str, pl.DataFrame, dict[str, pl.DataFrame]] | str:
+    """(version, its digests, its PROTECTED frames) of the newest stored version of year (the current one first:
+    a recovery's rerun, then the one it was written on, then the others) with a digest file of the same min_count
+    and format; else why not (a text)."""
+    try:
+        entry = manifest["years"][str(year)]
+        ids = [v["id"] for v in entry.get("versions", [])]
+        base = next((v.get("base") for v in entry.get("versions", []) if v.get("id") == entry["current"]), None)
+    except (TypeError, KeyError, AttributeError):
+        return "no manifest entry"
+    order = [entry["current"], *([base] if base else []), *reversed(ids)]
+    candidates = list(dict.fromkeys(v for v in order if isinstance(v, str)))[:PREVIOUS_TRIED]
+    min_count = int(rules["privacy"]["min_count"])
+    for version in candidates:
+        path = _version_file(data_dir, year, DIGEST, digest_params(rules), version)
+        if not path.exists():
+            continue
+        try:
+            digests = pl.read_parquet(path)
+            if (digests["min_count"] != min_count).any() or (digests["format"] != PROTECTION_FORMAT).any():
+                return f"digest of {version}: another min_count or format"
+            frames = {name: pl.read_parquet(_version_file(data_dir, year, name, evaluated_params(name, rules), version))
+                      for name in PROTECTED}
+        except Exception as e:  # noqa: BLE001 — a damaged or foreign file of any kind: protect the whole year
+            return f"{version} unreadable ({type(e).__name__})"
+        return version, digests.select("county_code", "digest"), frames
+    return "no earlier version with a digest"
+
+
+def protected_aggregates(data_dir: Path, year: int, schools: pl.DataFrame, rules: dict, manifest: dict | None
+                         ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, dict]:
+    """The PROTECTED aggregates of year's rows (what `evaluated` gives), computed only for the counties whose
+    protection inputs changed since an earlier stored version; the digest rows to store; what was done."""
+    min_count = int(rules["privacy"]["min_count"])
+    digests = protection_digests(schools)
+    counties = schools["county_code"].n_unique()
+
+    def full(reason: str, source: str = "—"):
+        frames = evaluated(schools, year, rules, PROTECTED)
+        return frames, stored(digests), {"counties": counties, "computed": counties, "reused": 0,
+                                         "source": source, "reason": reason}
+
+    def stored(rows: pl.DataFrame | None) -> pl.DataFrame | None:
+        return None if rows is None else rows.with_columns(pl.lit(min_count, pl.Int32).alias("min_count"),
+                                                           pl.lit(PROTECTION_FORMAT, pl.Int32).alias("format"))
+    if not INCREMENTAL:
+        return full("full protection asked for")
+    if digests is None:
+        return full("a protection column missing")
+    earlier = _earlier_protection(data_dir, year, rules, manifest)
+    if isinstance(earlier, str):
+        return full(earlier)
+    version, old_digests, old = earlier
+    same = digests.join(old_digests, on=["county_code", "digest"], how="semi")
+    if same.is_empty():
+        return full("every county changed", version)
+    canary = same.sort("rows", "county_code").row(0, named=True)["county_code"]
+    reused = [c for c in same["county_code"].to_list() if c != canary]
+    compute = schools.filter(~pl.col("county_code").is_in(reused))
+    fresh = evaluated(compute, year, rules, PROTECTED)
+    frames = {}
+    for name in PROTECTED:
+        before, now = old[name], fresh[name]
+        if before.schema != now.schema:
+            return full(f"{name} of {version}: another schema", version)
+        keys = list(PROTECTED_KEYS[name])
+        if not before.filter(pl.col("county_code") == canary).sort(keys).equals(
+                now.filter(pl.col("county_code") == canary).sort(keys)):
+            return full(f"{name}: county {canary} protected otherwise than stored in {version}", version)
+        frames[name] = pl.concat([before.filter(pl.col("county_code").is_in(reused)), now]).sort(
+            "county_code", maintain_order=True)
+    computed = compute["county_code"].n_unique()
+    return frames, stored(digests), {"counties": counties, "computed": computed, "reused": len(reused),
+                                     "source": version, "reason": "changed counties only"}
 
 
 SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "varchar", "bool": "boolean"}

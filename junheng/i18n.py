@@ -517,6 +517,9 @@ TEXT: dict[str, tuple[str, str]] = {
                                  "after the places elsewhere the school rows show no oversized school, but the "
                                  "county's own count still fails: the schools it counts must be checked and catchments "
                                  "redrawn (the county government and education bureau)."),
+    "value_withheld": ("*（会泄露儿童小计数，不公布）", "* (withheld: it would reveal small counts of children)"),
+    "value_bounds": ("{low}–{high}（确切值会泄露儿童小计数，只公布范围）",
+                     "{low}–{high} (the exact value would reveal small counts of children: its range only)"),
     "plan_why_migrant_public_share": ("县级自评的随迁子女比例仍未达标：须增加公办学位或政府购买民办学位（县级人民政府"
                                       "及教育局）。",
                                       "the county's own migrant share still fails: public places or government-bought "

@@ -37,7 +37,7 @@ def test_run_stores_every_county_year_once_and_reads_back_what_the_pages_compute
                                                                                                budget)
 
 
-def test_the_name_changes_with_the_rows_the_table_and_the_rules_not_the_privacy_threshold(tiny_data, rules):
+def test_the_name_changes_with_the_rows_the_table_the_rules_and_the_privacy_threshold(tiny_data, rules):
     con = db.connect(tiny_data, rules)
     schools, table = precompute.county_rows(con, "370724", 2024)
     name = precompute.key("370724", 2024, schools, table, rules)
@@ -47,7 +47,10 @@ def test_the_name_changes_with_the_rows_the_table_and_the_rules_not_the_privacy_
     assert precompute.key("370724", 2024, nudged, table, rules) != name
     assert precompute.key("370724", 2023, schools, table, rules) != name
     other = {**rules, "privacy": {**rules["privacy"], "min_count": 0}}
-    assert precompute.key("370724", 2024, schools, table, other) == name  # an analyst's exact counts: same plans
+    # an analyst's exact counts: the verdicts show a migrant share the threshold withholds from others
+    # (verdicts.migrant_share_bounds), so they are stored apart; another privacy setting changes nothing
+    assert precompute.key("370724", 2024, schools, table, other) != name
+    assert precompute.key("370724", 2024, schools, table, {**rules, "privacy": {**rules["privacy"], "x": 1}}) == name
     cheaper = {**rules, "costs": {k: v / 2 for k, v in rules["costs"].items()}}
     assert precompute.key("370724", 2024, schools, table, cheaper) != name
     with_table = pl.DataFrame({"county_code": ["370724"], "item": ["x"], "value": [1.0]})

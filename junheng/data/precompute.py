@@ -49,7 +49,8 @@ START_LIMIT = 200      # counties of the latest year the server's start warm-up 
 WRITE_LIMIT = 200      # county-years an import's hook computes at most (the rest: at the first visit)
 DEMO_LIMIT = 100       # counties of the latest year `junheng demo` computes (the demo data's 35)
 CODE = ("junheng.rules.plan", "junheng.rules.rectification", "junheng.rules.verdicts", "junheng.rules.evaluation",
-        "junheng.rules.indicators", "junheng.i18n", "junheng.data.precompute")
+        "junheng.rules.indicators", "junheng.rules.left_behind", "junheng.rules.privacy", "junheng.i18n",
+        "junheng.data.precompute")
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,8 +73,10 @@ def _frame_digest(frame: pl.DataFrame | None) -> str:
 
 def key(county: str, year: int, schools: pl.DataFrame, table: pl.DataFrame | None, rules: dict) -> str:
     """The name of a county-year's stored results: changes with its rows, its self-assessment, the rules, the code.
-    The privacy threshold is left out (nothing stored here depends on it: analysts share the others' results)."""
+    Of the privacy settings only the threshold counts (the verdicts withhold a migrant share that would give a
+    small count back, verdicts.migrant_share_bounds)."""
     kept_rules = {k: v for k, v in rules.items() if k != "privacy"}
+    kept_rules["privacy.min_count"] = int(rules["privacy"]["min_count"])
     text = repr((str(county), int(year), _frame_digest(schools), _frame_digest(table), sorted(kept_rules.items()),
                  _code_tag()))
     return hashlib.sha1(text.encode()).hexdigest()[:32]

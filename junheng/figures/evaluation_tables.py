@@ -180,8 +180,8 @@ def verdict_line(evaluation_key: str, verdict: str, parts: dict, rules: dict, la
         for key in verdicts.failing(parts):
             it = verdicts.item(key)
             entry = next(p["items"][key] for p in parts.values() if key in p["items"])
-            shown.append(t("verdict_reason", lang, item=it.label(lang), value=verdicts.format_value(
-                it, entry["value"], lang), rule=verdicts.rule_label(it, rules, lang)))
+            shown.append(t("verdict_reason", lang, item=it.label(lang), value=verdicts.value_text(
+                it, entry, lang), rule=verdicts.rule_label(it, rules, lang)))
         return t("verdict_line_fail", lang, evaluation=name, reasons=t("verdict_and", lang).join(shown))
     passed = [verdicts.part(evaluation_key, k).short(lang) for k, p in parts.items() if p["status"] == "pass"]
     if not passed:
@@ -207,12 +207,11 @@ def parts_table(evaluation_key: str, parts: dict, rules: dict, lang: str) -> pl.
             both = "self_assessed" in entry
             computed = ""
             if both or entry.get("bound"):
-                value = entry["computed"] if both else entry["value"]
-                computed = verdicts.format_value(it, value, lang)
+                computed = verdicts.value_text(it, entry, lang, "computed" if both else "value")
                 if entry.get("bound"):
                     computed += t(f"bound_{entry['bound']}", lang)
             own = verdicts.format_value(it, entry["self_assessed"], lang) if both else ""
-            rows.append((label, it.label(lang), verdicts.format_value(it, entry["value"], lang),
+            rows.append((label, it.label(lang), verdicts.value_text(it, entry, lang),
                          verdicts.rule_label(it, rules, lang), met[entry["met"]], t(f"source_{entry['source']}", lang),
                          computed, own))
     columns = ("col_part", "col_item", "col_value", "col_rule", "col_met", "col_source", "col_computed",

@@ -394,7 +394,71 @@ def evaluate(schools: pl.DataFrame, rules: dict, table: pl.DataFrame | None = No
     assessed = assessed_values(table)
     code = codes[0] if len(codes) == 1 else None
     year = year_of(schools) if year is None else year
-    return county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, year=year)
+    verdicts, parts_of = county_verdicts(computed.get(code, {}), assessed.get(code, {}), rules, year=year)
+    bounds = migrant_share_bounds(schools, int(rules["privacy"]["min_count"]))
+    if bounds is not None:
+        hide_computed(parts_of, "migrant_public_share", bounds)
+    return verdicts, parts_of
+
+
+def migrant_share_bounds(schools: pl.DataFrame, min_count: int) -> tuple | None:
+    """What may be shown of a county's migrant public-school share (issue 23): None where the exact share is a
+    function of published cells (the county's migrant total and every 城乡 group's public part shown: the share is
+    the sum of the public parts over the total); otherwise the bounds a reader works out from the published cells
+    alone, (low, high), or (None, None) where the total itself is hidden. The exact share there would give back
+    the sum of the public parts, and with it a small or withheld part (on the national demo data: 113 of the first
+    400 counties). The protection is the one the pages publish (left_behind.migrant_protection, a few ms).
+
+    Bounds by interval arithmetic over the public and private parts of the 城乡 groups (a wider range than a
+    reader's best, never a narrower one: a function of published numbers only): a part shown is exact, a "<5"
+    part is 1..min_count-1, a withheld one 0.. . The public sum is at least the shown and "<5" public parts' least,
+    and at most the total less the private parts' least."""
+    from junheng.rules import left_behind, privacy
+    if schools.is_empty() or not schools["migrant_students"].fill_null(0).sum() \
+            or schools["county_code"].n_unique() != 1:  # one county's rows (evaluate judges one county)
+        return None
+    shield = left_behind.migrant_protection(schools, min_count)
+    county = shield.counties.row(0, named=True)
+    if county["status"] != privacy.SHOWN:
+        return (None, None)
+    total = int(county["value"])
+    parts = shield.group_status(left_behind.PUBLIC_GROUP)
+    public = pl.col("group").str.ends_with("|true")
+    if parts.filter(public & (pl.col("status") != privacy.SHOWN)).is_empty():
+        return None
+    least = (pl.when(pl.col("status") == privacy.SHOWN).then(pl.col("value"))
+             .when(pl.col("status") == privacy.PRIMARY).then(1).otherwise(0)).alias("least")
+    parts = parts.with_columns(least)
+    low = int(parts.filter(public)["least"].sum())
+    high = total - int(parts.filter(~public)["least"].sum())
+    return (low / total, high / total)
+
+
+def hide_computed(parts_of: dict, key: str, bounds: tuple) -> None:
+    """Withhold an item's value computed from the school rows, keeping the bounds (low, high) a reader can work
+    out anyway; its verdict stays (the official judgement). A self-assessed value, the county's own figure, stays."""
+    for evaluation_parts in parts_of.values():
+        for part in evaluation_parts.values():
+            entry = part["items"].get(key)
+            if entry is None:
+                continue
+            if entry.get("source") == "computed":
+                entry["value"] = None
+            if "computed" in entry:
+                entry["computed"] = None
+            entry["hidden"] = True
+            entry["bounds"] = list(bounds)
+
+
+def value_text(it: Item, entry: dict, lang: str, field: str = "value") -> str:
+    """An entry's value (or its computed one) as people read it; a withheld one as the range a reader can work out
+    from the published counts, or its mark, and why."""
+    if entry.get("hidden") and entry.get(field) is None:
+        low, high = entry.get("bounds") or (None, None)
+        if low is None:
+            return t("value_withheld", lang)
+        return t("value_bounds", lang, low=format_value(it, low, lang), high=format_value(it, high, lang))
+    return format_value(it, entry.get(field), lang)
 
 
 def failing(parts_of: dict) -> list[str]:

@@ -528,6 +528,11 @@ TEXT: dict[str, tuple[str, str]] = {
                                    "核实。",
                                    "the school rows record classes of 56+ only: after the added classes they show none "
                                    "over the cap; classes of 46–55 must be confirmed by the county's own count."),
+    "plan_caveat_migrant_published": ("随迁子女公办学位按公布数据推算的下限计算（部分计数为保护未成年人不公布），"
+                                      "实际所需可能更少：县教育局可按确切人数核算。",
+                                      "the public places for migrant children are counted from the least the published "
+                                      "figures allow (some counts are withheld to protect children): fewer may do; "
+                                      "the county bureau can count them from its exact figures."),
     "plan_caveat_school_size_cap": ("学校数据只含参评学校：分流后数据中已无超规模学校，其他学校须由县级自评核实。",
                                     "the school rows hold the assessed schools only: after the places elsewhere none "
                                     "is oversized; other schools must be confirmed by the county's own count."),

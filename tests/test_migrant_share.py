@@ -11,7 +11,8 @@ import polars as pl
 
 from junheng import settings
 from junheng.figures import evaluation_tables
-from junheng.rules import indicators, left_behind, published_counts, verdicts
+from junheng.i18n import t
+from junheng.rules import indicators, left_behind, plan, published_counts, verdicts
 from tests.conftest import frame, school
 from tests.test_privacy_audit import MIN, attack
 
@@ -111,3 +112,23 @@ def test_a_share_of_shown_parts_is_shown_exactly():
     entry = share_entry(parts)
     public = int(rows.filter(pl.col("is_public"))["migrant_students"].sum())
     assert not entry.get("hidden") and abs(entry["value"] - public / int(rows["migrant_students"].sum())) < 1e-9
+
+
+def test_the_plan_counts_its_migrant_places_from_the_published_cells():
+    """Where the public parts' sum is hidden, the places are worked out from its least published bound (so they are
+    a function of published numbers), at one public school; no row names a private school's count."""
+    import math
+    rows = county()
+    low, high, total = verdicts.migrant_public_known(rows, MIN)
+    actions, _ = plan.moves(rows, RULES)
+    places = actions.filter(pl.col("column") == "migrant_places")
+    expected = math.ceil(0.85 * total - low)  # 0.85 × 366 − 255 = 56.1 → 57
+    assert expected == 57 and places["delta"].to_list() == [float(expected)]
+    public_ids = set(rows.filter(pl.col("is_public"))["school_id"])
+    assert set(places["school_id"]) <= public_ids
+    # the exact counts would have asked for ceil(0.85 × 366 − 301) = 11: the published bound asks for more, never
+    # for fewer
+    assert math.ceil(0.85 * total - int(rows.filter(pl.col("is_public"))["migrant_students"].sum())) == 11
+    # and the plan says so
+    got = plan.schedule(rows, RULES, 2024, 2026, 1e9)
+    assert {"item": "migrant_public_share", "why": t("plan_caveat_migrant_published", "zh")} in got.caveats

@@ -65,8 +65,10 @@ def test_an_oversized_school_sends_its_excess_to_places_elsewhere(moved):
 
 def test_the_migrant_share_is_raised_to_its_threshold_with_public_places(moved, rules):
     actions, after = moved
-    row = actions.filter(pl.col("column") == "migrant_places").row(0, named=True)
-    assert (row["school_id"], row["delta"]) == ("D", 4.0)
+    # 0.85 × 110 − 90 in public schools = 3.5: 4 places, built at the public school with most migrant children (A, B
+    # and C have 30 each: the first by id); one row, never one per private school (which gave their counts back)
+    (row,) = actions.filter(pl.col("column") == "migrant_places").rows(named=True)
+    assert (row["school_id"], row["delta"]) == ("A", 4.0)
     items = dict(verdicts.school_row_items(after, rules).select("item", "value").iter_rows())
     assert items["migrant_public_share"] == pytest.approx(94 / 110)
     assert items["class_size_cap"] == 0 and items["school_size_cap"] == 0

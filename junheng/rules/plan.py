@@ -351,8 +351,10 @@ def moves(schools: pl.DataFrame, rules: dict) -> tuple[pl.DataFrame, pl.DataFram
       takes a classroom (classroom_m2 at the building cost) and teachers_per_class teachers (salaried, yearly);
       a level with enough classes but classes of 56+ rebalances them (no cost). The rows have no grades, so a
       level is rebalanced as a whole.
-    - Migrant share: public places (built to the minimums) for enough migrant children now in private schools to
-      reach the item's threshold, the private schools with most migrant children first.
+    - Migrant share: public places (built to the minimums) at the public school with most migrant children, for
+      enough migrant children now in private schools to reach the item's threshold (in the rows after, the private
+      schools with most migrant children send them first), counted from the published cells (see the comment
+      below).
     """
     from junheng.rules import verdicts
     s, r, caps = plan_settings(rules), rules["rules"], rules["targets"]
@@ -412,22 +414,31 @@ def moves(schools: pl.DataFrame, rules: dict) -> tuple[pl.DataFrame, pl.DataFram
     threshold = float(verdicts.threshold(verdicts.item("migrant_public_share"), rules))
     public = after.filter(pl.col("is_public").fill_null(False))
     total = float(after["migrant_students"].fill_null(0).sum())
-    lacking = math.ceil(threshold * total - float(public["migrant_students"].fill_null(0).sum()) - 1e-9)
+    in_public = float(public["migrant_students"].fill_null(0).sum())
+    # The places are worked out from what is published (issue 23): where the public parts' sum is hidden, from its
+    # least published bound (more places than the exact counts would ask, never fewer); where the county total is
+    # hidden, none (the county counts them: the item stays in `remains`). The places are one action of the public
+    # school with most migrant children: a row per private school gave each school's migrant count back.
+    known = verdicts.migrant_public_known(schools, int(rules["privacy"]["min_count"]))
+    if known is not None:
+        total, in_public = (float(known[2]), float(known[0])) if known[2] is not None else (0.0, 0.0)
+    lacking = math.ceil(threshold * total - in_public - 1e-9)
     if lacking > 0 and public.height:
         students = float(after["primary_students"].sum() + after["junior_students"].sum()) or 1.0
         mix = (float(after["primary_students"].sum()) * per_place["primary"]
                + float(after["junior_students"].sum()) * per_place["junior"]) / students
-        taken = {}
+        host = public.sort(["migrant_students", "school_id"], descending=[True, False], nulls_last=True).row(
+            0, named=True)
+        rows.append((host["school_id"], host["school_name"], "migrant_places", float(lacking), mix, lacking * mix))
+        taken = {}  # the children who take the places, from the private schools with most first (rows after)
         for x in after.filter(~pl.col("is_public").fill_null(False)).sort("migrant_students", descending=True,
                                                                             nulls_last=True).iter_rows(named=True):
             n = min(lacking, int(x["migrant_students"] or 0))
             if n <= 0:
                 break
             taken[x["school_id"]] = n
-            rows.append((x["school_id"], x["school_name"], "migrant_places", float(n), mix, n * mix))
             lacking -= n
-        host = public.sort("migrant_students", descending=True, nulls_last=True)["school_id"][0]
-        gain = {**{k: -v for k, v in taken.items()}, host: sum(taken.values())}
+        gain = {**{k: -v for k, v in taken.items()}, host["school_id"]: sum(taken.values())}
         after = after.with_columns((pl.col("migrant_students") + pl.col("school_id").replace_strict(
             gain, default=0, return_dtype=schools.schema["migrant_students"])).alias("migrant_students"))
     actions = (pl.DataFrame(rows, schema=EMPTY_CHANGES.schema, orient="row") if rows else EMPTY_CHANGES)
@@ -637,6 +648,9 @@ def schedule(schools: pl.DataFrame, rules: dict, year: int, target_year: int | N
     # but the classes of 46-55 they cannot see must be counted by the county.
     caveats = [{"item": k, "why": t(f"plan_caveat_{k}", lang)} for k in resolves
                if verdicts.item(k).bound != "exact" and not verdicts.proves(verdicts.item(k), True)]
+    if (changes.height and "migrant_places" in set(changes["column"])
+            and verdicts.migrant_public_known(schools, int(rules["privacy"]["min_count"])) is not None):
+        caveats.append({"item": "migrant_public_share", "why": t("plan_caveat_migrant_published", lang)})
     _, parts = verdicts.evaluate(after, rules, table, year=target)
     remains = []
     for part_key, part in parts["quality"].items():

@@ -407,7 +407,19 @@ def migrant_share_bounds(schools: pl.DataFrame, min_count: int) -> tuple | None:
     the sum of the public parts over the total); otherwise the bounds a reader works out from the published cells
     alone, (low, high), or (None, None) where the total itself is hidden. The exact share there would give back
     the sum of the public parts, and with it a small or withheld part (on the national demo data: 113 of the first
-    400 counties). The protection is the one the pages publish (left_behind.migrant_protection, a few ms).
+    400 counties)."""
+    known = migrant_public_known(schools, min_count)
+    if known is None or known[2] is None:
+        return None if known is None else (None, None)
+    low, high, total = known
+    return (low / total, high / total)
+
+
+def migrant_public_known(schools: pl.DataFrame, min_count: int) -> tuple | None:
+    """What the published cells tell of a county's migrant children in public schools: None where their sum is
+    published exactly (see migrant_share_bounds); else (low, high, total) in children, or (None, None, None) where
+    the county's migrant total is hidden. The protection is the one the pages publish
+    (left_behind.migrant_protection, a few ms for one county).
 
     Bounds by interval arithmetic over the public and private parts of the 城乡 groups (a wider range than a
     reader's best, never a narrower one: a function of published numbers only): a part shown is exact, a "<5"
@@ -420,7 +432,7 @@ def migrant_share_bounds(schools: pl.DataFrame, min_count: int) -> tuple | None:
     shield = left_behind.migrant_protection(schools, min_count)
     county = shield.counties.row(0, named=True)
     if county["status"] != privacy.SHOWN:
-        return (None, None)
+        return (None, None, None)
     total = int(county["value"])
     parts = shield.group_status(left_behind.PUBLIC_GROUP)
     public = pl.col("group").str.ends_with("|true")
@@ -431,7 +443,7 @@ def migrant_share_bounds(schools: pl.DataFrame, min_count: int) -> tuple | None:
     parts = parts.with_columns(least)
     low = int(parts.filter(public)["least"].sum())
     high = total - int(parts.filter(~public)["least"].sum())
-    return (low / total, high / total)
+    return (low, high, total)
 
 
 def hide_computed(parts_of: dict, key: str, bounds: tuple) -> None:

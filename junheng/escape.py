@@ -2,7 +2,8 @@
 
 Contexts: HTML (element text and attribute values), HTML inside a JavaScript template string (Folium
 tooltips and popups), Plotly's text (hover, tick and title labels accept a little HTML), Streamlit
-markdown, a CSV cell (formula injection), a file name, and a URL a user may set (tile servers).
+markdown, a CSV cell (formula injection), a file name, a URL a user may set (tile servers), and JSON text
+placed in an HTML page (a chart's figure in a `<script type="application/json">`).
 """
 from __future__ import annotations
 
@@ -49,6 +50,18 @@ def js_template_html(value, limit: int | None = MAX_TEXT) -> str:
 def plotly(value, limit: int | None = MAX_TEXT) -> str:
     """For Plotly text (hover, ticks, titles): its pseudo-HTML tags and entities become literal text."""
     return _html.escape(plain(value, limit), quote=False)
+
+
+# In JSON these stand only inside strings, where \uXXXX means the same character: as escapes nothing in the text
+# can end the <script> element (</script>, <!--), start an entity or a tag, or end a JavaScript line (U+2028/9).
+_JSON_IN_HTML = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028",
+                 0x2029: "\\u2029"}
+
+
+def json_in_html(json_text: str) -> str:
+    """JSON text (json.dumps, plotly.io.to_json) for a `<script type="application/json">` element (or an HTML
+    attribute): the same JSON value once parsed, with no <, >, & or line separator left in it."""
+    return json_text.translate(_JSON_IN_HTML)
 
 
 def markdown(value, limit: int | None = None) -> str:

@@ -3,8 +3,10 @@ with a PNG download whose toolbar speaks the screen's language, and a Chinese
 screen with none of Streamlit's own English."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+import plotly.io as pio
 import streamlit as st
 
 from junheng import escape
@@ -355,8 +357,104 @@ def chart_config(lang: str, name: str) -> dict:
     return config
 
 
-def chart(fig, key: str, lang: str, where=None) -> None:
-    """Show a Plotly chart with its PNG download. The key carries the language: Plotly keeps a chart's first
-    toolbar texts, so a language switch draws the chart anew."""
-    (where or st).plotly_chart(fig, key=f"{key}_{lang}", config=chart_config(lang, key), width="stretch")
+# Charts are drawn by plotly.js's basic bundle (scatter, bar, pie: all the figures use; 1.2 MB, about 400 KB
+# gzipped), vendored at install time into static/vendor/plotly (Makefile `vendor`), not by Streamlit's PlotlyChart
+# chunk (the whole plotly.js, 4.7 MB, about 1.06 MB Brotli). Each chart is an st.html element: a box holding the
+# figure and config as JSON data and the element Plotly draws in, and a small script. The script loads the bundle
+# once per browser page (a global promise that later charts and reruns reuse) and draws every box not drawn yet;
+# a box follows its container's width (a ResizeObserver: window, phone layout, the presentation mode's zoom and
+# packing). Streamlit re-renders an st.html element only when its HTML changes: a rerun with the same figure draws
+# nothing anew (no flicker), a changed figure or another language (the key and the config carry it) draws anew.
+# The box keeps Streamlit's class and test id (stPlotlyChart) on purpose: the timer (/work/shared/tools/pagetime),
+# junheng/tools/browser.py's wait_for_page, the presentation mode's packing (FIT_SCREEN, PRINT_CSS: .stPlotlyChart)
+# and the browser tests wait for and measure `[data-testid="stPlotlyChart"] .main-svg` as they did.
+PLOTLY_JS = "app/static/vendor/plotly/plotly-basic.min.js"  # relative to the app's root (a base path kept)
+DEFAULT_HEIGHT = 450  # Plotly's own, for a figure without a height
+CHART_SCRIPT = """<script>
+(() => {
+  const charts = window.__junhengCharts || (window.__junhengCharts = (() => {
+    let loading = null;
+    // the app's root as the browser sees it (behind a proxy's base path too): where Streamlit's own bundle is
+    const root = () => {
+      const own = document.querySelector('script[src*="/static/js/index."]');
+      return own ? own.src.replace(/static\\/js\\/index\\.[^/]*$/, '') : '/';
+    };
+    const load = () => loading || (loading = new Promise((resolve, reject) => {
+      if (window.Plotly) { resolve(window.Plotly); return; }
+      const tag = document.createElement('script');
+      tag.src = root() + 'PLOTLY_JS';
+      tag.onload = () => resolve(window.Plotly);
+      tag.onerror = error => { loading = null; tag.remove(); reject(error); };  // tried again by the next chart
+      document.head.appendChild(tag);
+    }));
+    const sized = new ResizeObserver(entries => {
+      for (const entry of entries) {
+        const plot = entry.target.querySelector('.js-plotly-plot');
+        if (plot && window.Plotly && entry.contentRect.width > 0 && plot._fullLayout
+            && Math.abs(plot._fullLayout.width - entry.contentRect.width) > 0.5) window.Plotly.Plots.resize(plot);
+      }
+    });
+    // Streamlit's plotly theme, as st.plotly_chart applied it to the figure's template (the figure's own layout
+    // wins): the page's fonts and colours, a bold title at the left, no vertical grid, a white background.
+    const merge = (into, from) => {
+      for (const [key, value] of Object.entries(from)) {
+        into[key] = value && typeof value === 'object' && !Array.isArray(value)
+          ? merge(into[key] && typeof into[key] === 'object' ? into[key] : {}, value) : value;
+      }
+      return into;
+    };
+    const theme = box => {
+      const page = getComputedStyle(box), body = page.fontFamily, ink = page.color;
+      const faded = '#808495', line = '#e6eaf1', white = '#FFFFFF';
+      return {
+        font: {color: faded, size: 12}, paper_bgcolor: white, plot_bgcolor: white,
+        title: {font: {family: body, size: 16, color: ink}, x: 0, xanchor: 'left', pad: {l: 4}},
+        legend: {font: {size: 12, color: ink}, valign: 'top', borderwidth: 0},
+        xaxis: {showgrid: false, zeroline: false, automargin: true, gridcolor: line, zerolinecolor: line,
+                tickfont: {size: 12, color: faded}, title: {font: {size: 14, color: faded}, standoff: 20}},
+        yaxis: {automargin: true, gridcolor: line, zerolinecolor: line, ticklabelposition: 'outside',
+                tickfont: {size: 12, color: faded}, title: {font: {size: 14, color: faded}, standoff: 24}},
+        margin: {l: 0, r: 0, pad: 8},
+        hoverlabel: {bgcolor: white, bordercolor: '#DCD8D4', font: {family: body, size: 12, color: faded}},
+      };
+    };
+    const draw = (Plotly, box) => {
+      const source = box.querySelector('script.jh-chart-data');
+      const plot = box.querySelector('.jh-plot');
+      if (!source || !plot || box.__junhengDrawn === source.textContent) return;
+      box.__junhengDrawn = source.textContent;
+      const {figure, config} = JSON.parse(source.textContent);
+      const layout = Object.assign({}, figure.layout || {}, {autosize: true});
+      delete layout.width;  // the container's width
+      layout.template = Object.assign({}, layout.template || {});
+      layout.template.layout = merge(merge({}, layout.template.layout || {}), theme(box));
+      const title = typeof layout.title === 'string' ? {text: layout.title} : layout.title;
+      // (no '<' before a letter in this script: Streamlit's sanitizer drops a script whose text looks like markup)
+      if (title && title.text) layout.title = Object.assign({}, title, {text: '\\x3cb>' + title.text + '\\x3c/b>'});
+      Plotly.react(plot, figure.data || [], layout, config);
+      sized.observe(box);
+    };
+    return () => load().then(Plotly => document.querySelectorAll('.jh-chart').forEach(box => draw(Plotly, box)));
+  })());
+  charts();
+})();
+</script>""".replace("PLOTLY_JS", PLOTLY_JS)
 
+
+def chart_html(fig, key: str, config: dict) -> str:
+    """The chart's element: the box (Streamlit's class and test id, the figure's height), its figure and config as
+    JSON data (escaped for the page by escape.json_in_html: names from data files stay data), and the script."""
+    height = (fig.layout.height if hasattr(fig, "layout") else (fig.get("layout") or {}).get("height")) \
+        or DEFAULT_HEIGHT
+    # the figure's own JSON encoder (numpy arrays, dates), as st.plotly_chart used
+    data = '{"figure":' + pio.to_json(fig, validate=False) + ',"config":' + json.dumps(config, ensure_ascii=False) + "}"
+    return (f'<div class="stPlotlyChart jh-chart" data-testid="stPlotlyChart" data-key="{escape.html(key)}" '
+            f'style="width:100%;height:{int(height)}px">'
+            f'<script type="application/json" class="jh-chart-data">{escape.json_in_html(data)}</script>'
+            f'<div class="jh-plot" style="width:100%;height:100%"></div></div>{CHART_SCRIPT}')
+
+
+def chart(fig, key: str, lang: str, where=None) -> None:
+    """Show a Plotly chart with its PNG download, drawn by the vendored basic bundle (see CHART_SCRIPT). The key
+    carries the language: a language switch draws the chart anew, with the toolbar in that language."""
+    (where or st).html(chart_html(fig, f"{key}_{lang}", chart_config(lang, key)), unsafe_allow_javascript=True)

@@ -66,10 +66,6 @@ if view == "tab_county":
             st.dataframe(tables.parts_table(evaluation_key, parts[evaluation_key], rules, lang), hide_index=True,
                          width="stretch")
             st.caption(t("parts_hint", lang))
-    trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
-    shown = link_state.linked(st.radio, t("trend_of", lang), ["basic", "quality"], key="trend_evaluation",
-                              default="basic",
-                      horizontal=True, format_func=lambda e: t(f"eval_{e}", lang))
     for level, column in zip(levels, st.columns(len(levels))):
         q = result[level]["quality"]
         column.markdown(f"### {t(f'level_{level}', lang)}")
@@ -81,7 +77,11 @@ if view == "tab_county":
         column.markdown(t("resource_line_quality", lang, **tables.quality_counts(q), mark=tables.mark(q["pass"], lang)))
         phone.table(f"quality_{level}", tables.quality_table(result[level], lang), most=3, where=column,
                     hide_index=True, width="stretch")
-        present.chart(charts.cv_trend_chart(trend, shown, level, lang), f"trend_{level}", lang, column)
+    # both levels in one figure with shared axes (one trace per CV), below the levels' tables
+    trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
+    shown = link_state.linked(st.radio, t("trend_of", lang), ["basic", "quality"], key="trend_evaluation",
+                              default="basic", horizontal=True, format_func=lambda e: t(f"eval_{e}", lang))
+    present.chart(charts.cv_trends_chart(trend, shown, levels, lang), "cv_trends", lang)
     st.caption(t("school_rule", lang, min_met=rules["quality"]["school_min_met"],
                  share=rules["quality"]["school_rest_share"], tp=rules["rules"]["teaching_point_min_students"]))
     st.caption(tables.counting_rules(rules, lang))

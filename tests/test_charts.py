@@ -11,6 +11,13 @@ def trend():
                          "threshold": [0.65] * 4})
 
 
+def both_levels():
+    """trend() for 小学 and 初中 (初中 with its own ceiling and one year fewer of one CV)."""
+    junior = trend().with_columns(pl.lit("junior").alias("level"), pl.lit(0.55).alias("threshold"),
+                                  (pl.col("cv") + 0.1).alias("cv"))
+    return pl.concat([trend(), junior.filter(~((pl.col("indicator") == "composite") & (pl.col("year") == 2024)))])
+
+
 def ratios():
     return pl.DataFrame({"year": [2024, 2025], "level": ["primary"] * 2, "indicator": ["books_per_student"] * 2,
                          "urban": [30.0, 31.0], "town": [25.0, 26.0], "rural": [20.0, 24.0], "ratio": [2 / 3, 24 / 31]})
@@ -18,6 +25,7 @@ def ratios():
 
 BUILDERS = {
     "cv_trend": lambda lang: charts.cv_trend_chart(trend(), "basic", "primary", lang),
+    "cv_trends": lambda lang: charts.cv_trends_chart(both_levels(), "basic", ["primary", "junior"], lang),
     "gap_trend": lambda lang: charts.gap_trend_chart(ratios(), "books_per_student", "primary", lang),
     "gap_scatter": lambda lang: charts.gap_scatter_chart(pl.DataFrame({
         "county_code": ["370724"], "county_name": ["临朐县"], "urban": [30.0], "rural": [20.0], "ratio": [2 / 3]}),
@@ -170,3 +178,20 @@ def test_the_template_set_without_validation_gives_the_same_figure():
     validated.update_layout(template="plotly_white")
     assert json.loads(fast.to_json()) == json.loads(validated.to_json())
     assert fast.layout.template.layout.paper_bgcolor == "white"
+
+
+def test_the_cv_trends_of_both_levels_are_one_plot_with_a_trace_per_cv():
+    """Issue 25 point 4: one figure, one trace per CV across both levels (a gap between them), one for the ceilings;
+    each point where its level's half of the axis puts it, with its value."""
+    fig = charts.cv_trends_chart(both_levels(), "basic", ["primary", "junior"], "zh")
+    assert len(fig.data) == 3  # books_per_student, composite, the ceilings (two figures of 2 traces each before)
+    books, composite, ceilings = fig.data
+    # 2024 and 2025 at 0 and 1; 初中 after a gap of at least one year: 2 and 3 (span 1 + gap 1)
+    assert list(books.x) == [0, 1, None, 2, 3, None]
+    assert list(books.y) == [0.3, 0.2, None, pytest.approx(0.4), pytest.approx(0.3), None]
+    assert list(composite.x) == [0, 1, None, 3, None] and composite.y[3] == pytest.approx(0.45)
+    assert [c[0] for c in composite.customdata if c[0]] == ["小学", "小学", "初中"]
+    assert list(ceilings.y) == [0.65, 0.65, None, 0.55, 0.55, None]
+    assert list(fig.layout.xaxis.ticktext) == ["2024", "2025", "2024", "2025"]
+    assert [a.text for a in fig.layout.annotations] == ["<b>小学</b>", "<b>初中</b>"]
+    assert "小学、初中" in fig.layout.title.text

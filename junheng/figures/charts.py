@@ -69,6 +69,48 @@ def cv_trend_chart(trend: pl.DataFrame, evaluation: str, level: str, lang: str) 
     return _layout(fig, title, t("year", lang), t("cv", lang), height=560)
 
 
+def cv_trends_chart(trend: pl.DataFrame, evaluation: str, levels: list[str], lang: str) -> go.Figure:
+    """Each CV of one evaluation over the years, the levels side by side in one plot with shared axes: one trace
+    per CV across the levels (a gap between them) and one for the levels' ceilings (issue 25 point 4: the page drew
+    one figure per level, 8-9 traces each). The x-axis ticks give each level's years; the level names head their
+    halves."""
+    rows = trend.filter((pl.col("evaluation") == evaluation) & pl.col("level").is_in(levels))
+    years = sorted(rows["year"].unique().to_list()) or [0]
+    low, span = years[0], max(1, years[-1] - years[0])
+    offset = {level: n * (span + max(1.0, span * 0.3)) for n, level in enumerate(levels)}
+    names = {level: t(f"level_{level}", lang) for level in levels}
+    fig = go.Figure()
+    for key in rows["indicator"].unique(maintain_order=True):
+        xs, ys, when = [], [], []
+        for level in levels:
+            r = rows.filter((pl.col("indicator") == key) & (pl.col("level") == level)).sort("year")
+            xs += [offset[level] + year - low for year in r["year"]] + [None]
+            ys += r["cv"].to_list() + [None]
+            when += [[names[level], year] for year in r["year"]] + [[None, None]]
+        fig.add_scatter(x=xs, y=ys, customdata=when, mode="lines+markers", name=indicator_name(key, lang),
+                        connectgaps=False, line=dict(width=4 if key == "composite" else 1.5),
+                        hovertemplate="%{customdata[0]} %{customdata[1]}: %{y:.3f}")
+    xs, ys = [], []
+    for level in levels:
+        ceiling = rows.filter(pl.col("level") == level)["threshold"]
+        if ceiling.len():
+            xs += [offset[level] - 0.3, offset[level] + span + 0.3, None]
+            ys += [ceiling[0], ceiling[0], None]
+    if xs:
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=t("threshold", lang), hoverinfo="skip", connectgaps=False,
+                        line=dict(color="#d62728", dash="dash", width=1.5))
+    step = 1 if len(years) <= 7 else 2
+    ticks = [(offset[level] + year - low, str(year)) for level in levels for year in years[::step]]
+    fig.update_xaxes(tickvals=[x for x, _ in ticks], ticktext=[text for _, text in ticks], showgrid=False,
+                     zeroline=False)
+    for level in levels:
+        fig.add_annotation(x=offset[level] + span / 2, xref="x", y=1.0, yref="paper", yanchor="bottom",
+                           text=f"<b>{escape.plotly(names[level])}</b>", showarrow=False)
+    levels_text = t("verdict_and", lang).join(names[level] for level in levels)
+    title = t("cv_trend_title", lang, evaluation=t(f"eval_{evaluation}", lang), level=levels_text)
+    return _layout(fig, title, t("year", lang), t("cv", lang), height=560)
+
+
 def contribution_chart(contributions: pl.DataFrame, key: str, lang: str, top: int = 15) -> go.Figure:
     """The schools that raise the CV most: CV with all schools minus CV without the school."""
     rows = contributions.head(top).reverse()

@@ -589,6 +589,18 @@ def multiples_figures(data_dir: Path, region: str = "") -> dict:
         args = (progress, columns, names, key, "zh", targets[goal])
         out[key] = {"one plot": charts.small_multiples_chart(*args, higher_is_worse=worse),
                     "subplots": charts.small_multiples_grid(*args, higher_is_worse=worse)}
+    # 均衡评估's CV trends of 370724 (or the first county): one plot of both levels, and the figure per level before
+    import polars as pl
+
+    from junheng.rules import evaluation
+    county = "370724" if "370724" in names else next(iter(sorted(names)), "")
+    history = db.run(con, "school_history", EVERYTHING, region=county)
+    if history.height:
+        trend = evaluation.cv_trend(evaluation.level_values(history, rules), rules)
+        levels = [lv for lv in ("primary", "junior") if trend.filter(pl.col("level") == lv).height]
+        for shown in ("basic", "quality"):
+            out[f"cv_trends_{shown}"] = {"one plot": charts.cv_trends_chart(trend, shown, levels, "zh"),
+                                         "subplots": [charts.cv_trend_chart(trend, shown, lv, "zh") for lv in levels]}
     return out
 
 
@@ -625,12 +637,14 @@ def chart_draw_times(browser, data_dir: Path, rounds: int = 5, log=print) -> lis
         page.evaluate(_DRAW, json.loads(pio.to_json(next(iter(figures.values()))["one plot"])))  # Plotly's first-use
         for key, ways in figures.items():
             for way, fig in ways.items():
-                spec = json.loads(pio.to_json(fig))
-                samples = [page.evaluate(_DRAW, spec) for _ in range(rounds)]
+                figs = fig if isinstance(fig, list) else [fig]  # several figures: the page drew each (summed)
+                specs = [json.loads(pio.to_json(f)) for f in figs]
+                samples = [[sum(x) for x in zip(*(page.evaluate(_DRAW, spec) for spec in specs))]
+                           for _ in range(rounds)]
                 ms = statistics.median(s[0] for s in samples)
                 _, traces, axes, nodes = samples[-1]
                 rows.append({"figure": key, "way": way, "draw_ms": round(ms), "traces": traces, "axes": axes,
-                             "svg_nodes": nodes, "json_bytes": len(pio.to_json(fig)),
+                             "svg_nodes": nodes, "json_bytes": sum(len(pio.to_json(f)) for f in figs),
                              "load_average": round(os.getloadavg()[0], 2)})
                 log(f"chart {key:16} {way:9} {ms:8.0f} ms  traces {traces:4}  axes {axes:3}  nodes {nodes:6,}")
     finally:

@@ -225,7 +225,8 @@ def evaluated_params(name: str, rules: dict) -> dict:
     return evaluation_params(rules)
 
 
-def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, ...] = EVALUATED) -> dict[str, pl.DataFrame]:
+def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, ...] = EVALUATED
+              ) -> dict[str, pl.DataFrame]:
     """The evaluated aggregates `names` of one year's school rows (every dictionary column present)."""
     from junheng.rules import evaluation, indicators, left_behind, published_counts, verdicts
     min_count = int(rules["privacy"]["min_count"])
@@ -452,12 +453,7 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
     for name, frame in evaluated(schools, year, rules, tuple(n for n in EVALUATED if n not in PROTECTED)).items():
         _write_frame(frame, aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest))
     frames, digests, done = protected_aggregates(data_dir, year, schools, rules, manifest)
-    for name in PROTECTED:
-        _write_frame(frames[name], aggregate_path(data_dir, year, name, evaluated_params(name, rules), manifest))
-    target = aggregate_path(data_dir, year, DIGEST, digest_params(rules), manifest)
-    if digests is not None and target is not None:
-        # last: a version's digest file exists only when every protected file of it was written before
-        _write_frame(digests, target)
+    write_protection(data_dir, year, manifest["years"][str(year)]["current"], rules, frames, digests)
     import logging
     logging.getLogger(__name__).info("protection of %s: %s of %s counties computed (%s), the rest from %s", year,
                                      done["computed"], done["counties"], done["reason"], done["source"])
@@ -499,6 +495,31 @@ def digest_params(rules: dict) -> dict:
     return {**evaluated_params(PROTECTED[0], rules), "format": PROTECTION_FORMAT}
 
 
+def protection_files(data_dir: Path, year: int, version: str, rules: dict) -> dict[str, Path]:
+    """The PROTECTED aggregates' files of one version of year, and its digest file (DIGEST)."""
+    files = {name: _version_file(data_dir, year, name, evaluated_params(name, rules), version) for name in PROTECTED}
+    return {**files, DIGEST: _version_file(data_dir, year, DIGEST, digest_params(rules), version)}
+
+
+def write_protection(data_dir: Path, year: int, version: str, rules: dict, frames: dict[str, pl.DataFrame],
+                     digests: pl.DataFrame | None) -> None:
+    """Store one version's PROTECTED aggregates, then its digest rows (`digest_rows`): last, so a version's digest
+    file exists only when every protected file of it was written before (each through a temporary name)."""
+    files = protection_files(data_dir, year, version, rules)
+    for name in PROTECTED:
+        _write_frame(frames[name], files[name])
+    if digests is not None:
+        _write_frame(digests, files[DIGEST])
+
+
+def digest_rows(schools: pl.DataFrame, rules: dict) -> pl.DataFrame | None:
+    """What a version stores as its digest file: `protection_digests` with min_count and PROTECTION_FORMAT."""
+    digests = protection_digests(schools)
+    return None if digests is None else digests.with_columns(
+        pl.lit(int(rules["privacy"]["min_count"]), pl.Int32).alias("min_count"),
+        pl.lit(PROTECTION_FORMAT, pl.Int32).alias("format"))
+
+
 def protection_digests(schools: pl.DataFrame) -> pl.DataFrame | None:
     """county_code, digest (sha1 of the county's PROTECTION_COLUMNS, rows in a canonical order, every value
     length-prefixed, a null distinct from every text), rows; None when a column is missing."""
@@ -533,15 +554,14 @@ def _earlier_protection(data_dir: Path, year: int, rules: dict, manifest: dict |
     candidates = list(dict.fromkeys(v for v in order if isinstance(v, str)))[:PREVIOUS_TRIED]
     min_count = int(rules["privacy"]["min_count"])
     for version in candidates:
-        path = _version_file(data_dir, year, DIGEST, digest_params(rules), version)
-        if not path.exists():
+        files = protection_files(data_dir, year, version, rules)
+        if not files[DIGEST].exists():
             continue
         try:
-            digests = pl.read_parquet(path)
+            digests = pl.read_parquet(files[DIGEST])
             if (digests["min_count"] != min_count).any() or (digests["format"] != PROTECTION_FORMAT).any():
                 return f"digest of {version}: another min_count or format"
-            frames = {name: pl.read_parquet(_version_file(data_dir, year, name, evaluated_params(name, rules), version))
-                      for name in PROTECTED}
+            frames = {name: pl.read_parquet(files[name]) for name in PROTECTED}
         except Exception as e:  # noqa: BLE001 — a damaged or foreign file of any kind: protect the whole year
             return f"{version} unreadable ({type(e).__name__})"
         return version, digests.select("county_code", "digest"), frames
@@ -552,18 +572,13 @@ def protected_aggregates(data_dir: Path, year: int, schools: pl.DataFrame, rules
                          ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, dict]:
     """The PROTECTED aggregates of year's rows (what `evaluated` gives), computed only for the counties whose
     protection inputs changed since an earlier stored version; the digest rows to store; what was done."""
-    min_count = int(rules["privacy"]["min_count"])
-    digests = protection_digests(schools)
+    digests = digest_rows(schools, rules)
     counties = schools["county_code"].n_unique()
 
     def full(reason: str, source: str = "—"):
         frames = evaluated(schools, year, rules, PROTECTED)
-        return frames, stored(digests), {"counties": counties, "computed": counties, "reused": 0,
-                                         "source": source, "reason": reason}
-
-    def stored(rows: pl.DataFrame | None) -> pl.DataFrame | None:
-        return None if rows is None else rows.with_columns(pl.lit(min_count, pl.Int32).alias("min_count"),
-                                                           pl.lit(PROTECTION_FORMAT, pl.Int32).alias("format"))
+        return frames, digests, {"counties": counties, "computed": counties, "reused": 0,
+                                 "source": source, "reason": reason}
     if not INCREMENTAL:
         return full("full protection asked for")
     if digests is None:
@@ -591,8 +606,8 @@ def protected_aggregates(data_dir: Path, year: int, schools: pl.DataFrame, rules
         frames[name] = pl.concat([before.filter(pl.col("county_code").is_in(reused)), now]).sort(
             "county_code", maintain_order=True)
     computed = compute["county_code"].n_unique()
-    return frames, stored(digests), {"counties": counties, "computed": computed, "reused": len(reused),
-                                     "source": version, "reason": "changed counties only"}
+    return frames, digests, {"counties": counties, "computed": computed, "reused": len(reused),
+                             "source": version, "reason": "changed counties only"}
 
 
 SQL_TYPES = {"int": "integer", "float": "double", "text": "varchar", "code": "varchar", "bool": "boolean"}

@@ -106,14 +106,21 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     rhs = -known[used]
     status = table.status[hidden]
     truth = table.value[hidden].astype(np.int64)
-    low = np.array([table.seen.get(int(c), (v, v))[0] for c, v in zip(hidden, truth)])
-    high = np.array([table.seen.get(int(c), (v, v))[1] for c, v in zip(hidden, truth)])
-    low, high = np.minimum(low, truth), np.maximum(high, truth)
+    low, high = truth.copy(), truth.copy()
+    if table.seen:
+        seen = [table.seen.get(c, (v, v)) for c, v in zip(hidden.tolist(), truth.tolist())]
+        low, high = np.minimum(np.array([a for a, _ in seen]), truth), np.maximum(np.array([b for _, b in seen]), truth)
     span = spans(table, min_count)[hidden]
     low, high = _twins(cols, rows, coefs, status, truth, low, high, min_count)
     # what the reader's arithmetic bounds each cell by: a value seen at that bound is the cell's optimum, no solve
     floor, ceiling = _outer_bounds(rows, cols, coefs, rhs, status, min_count)
-    solver = _Solver(status, min_count, rows, cols, coefs, rhs)
+    solver = None  # built at the first solve: the witnesses often settle every cell without one
+
+    def solve(objective, attained=None):
+        nonlocal solver
+        if solver is None:
+            solver = _Solver(status, min_count, rows, cols, coefs, rhs)
+        return solver.solve(objective, attained)
     if not table.seen:  # a few broad objectives first: their solutions settle most cells without a solve each
         auditable = ((status == SMALL) | (status == WITHHELD)).astype(float)
         alternate = np.where(np.arange(len(hidden)) % 2 == 0, 1.0, -1.0)
@@ -121,10 +128,16 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
             up, down = _open(status, low, high, min_count, span)
             if not ((up & (high < ceiling)) | (down & (low > floor))).any():
                 break
-            x = solver.solve(weights)
+            x = solve(weights)
             low, high = np.minimum(low, x), np.maximum(high, x)
+    # Only a cell still open, or pinned, can be unsafe: a solution only widens what was seen, so a cell settled now
+    # stays settled (the loop below over these alone, in cell order, is the loop over every hidden cell).
+    up, down = _open(status, low, high, min_count, span)
+    candidate = (up | down) & (status != FREE)
+    candidate[[j for j, c in enumerate(hidden.tolist()) if c in pinned]] = True
     unsafe = []
-    for j, cell in enumerate(hidden):
+    for j in np.flatnonzero(candidate).tolist():
+        cell = hidden[j]
         if status[j] == FREE:
             continue
         if int(cell) in pinned:
@@ -140,7 +153,7 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
                 continue  # the value seen is the bound the reader can prove: the optimum already
             objective = np.zeros(len(hidden))
             objective[j] = -sign
-            x = solver.solve(objective, attained=-high[j] if sign > 0 else low[j])
+            x = solve(objective, attained=-high[j] if sign > 0 else low[j])
             if x is not None:
                 low, high = np.minimum(low, x), np.maximum(high, x)
         if any(_needs(status[j], low[j], high[j], min_count, span[j])):

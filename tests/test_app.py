@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from junheng.i18n import t
+from junheng.views import present
 from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,16 @@ def _run(at: AppTest) -> AppTest:
     # The frame catches a page's exception and shows one line instead: that is a failure too.
     assert not any(t("page_error", lang) in e.value for e in at.error for lang in ("zh", "en")), at.error
     return at
+
+
+def _charts(at: AppTest) -> list[dict]:
+    """The charts a run drew (present.chart: st.html elements carrying a figure and its config), each checked to
+    be whole: a list of traces, a layout, and the PNG download named for the chart."""
+    charts = [c for c in (present.chart_data(h.proto.body) for h in at.get("html")) if c is not None]
+    for c in charts:
+        assert isinstance(c["figure"]["data"], list) and isinstance(c["figure"]["layout"], dict), c
+        assert c["config"]["toImageButtonOptions"]["filename"], c["config"]
+    return charts
 
 
 def _as_admin_for(at: AppTest, page: str) -> AppTest:
@@ -93,7 +104,7 @@ def test_every_evaluation_view_runs_for_a_county(view):
     at.query_params["county"] = "341202"
     at.session_state["evaluation_view"] = view
     _run(at)
-    assert len(at.dataframe) + len(at.get("plotly_chart")) > 0
+    assert len(at.dataframe) + len(_charts(at)) > 0
 
 
 def test_left_behind_breakdowns_and_map_metric_run():
@@ -170,7 +181,7 @@ def test_a_cohort_link_opens_the_same_cohort_as_a_hand_written_query(demo_data):
 @pytest.mark.parametrize("view", ["summary", "distribution", "trend", "map", "compare", "similar", "rows"])
 def test_every_cohort_view_runs(view):
     at = _run(_cohort_page(county="370724", view=view, where="school_type = 小学"))
-    assert len(at.dataframe) + len(at.get("plotly_chart")) + len(at.get("iframe")) > 0 or view == "map"
+    assert len(at.dataframe) + len(_charts(at)) + len(at.get("iframe")) > 0 or view == "map"
 
 
 def test_bad_cohort_links_are_ignored_with_a_notice_naming_them():

@@ -90,8 +90,9 @@ _COUNT_RUNS = """() => {
 
 # A signature of what the page shows when it is finished, or null while it is not: the script is not running
 # (and has run since `afterRuns`), nothing is a loading skeleton, every Plotly chart has drawn its SVG with
-# its visible traces, every Folium map has loaded, has layers and no canvas redraw pending. The page counts
-# as settled once the signature has stayed the same for stableMs.
+# its visible traces (present.chart's box keeps Streamlit's stPlotlyChart test id: it counts once the vendored
+# plotly.js has drawn the figure the box now holds), every Folium map has loaded, has layers and no canvas redraw
+# pending. The page counts as settled once the signature has stayed the same for stableMs.
 _SETTLED = """([afterRuns, stableMs]) => {
   const wait = window.__junhengWait || (window.__junhengWait = {sig: null, since: 0});
   const now = performance.now();
@@ -104,6 +105,8 @@ _SETTLED = """([afterRuns, stableMs]) => {
     for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
       const plot = chart.querySelector('.js-plotly-plot');
       if (!plot || !plot._fullLayout || !plot.querySelector('.main-svg')) return null;
+      const figure = chart.querySelector('script.jh-chart-data');  // views/present.py CHART_SCRIPT
+      if (figure && chart.__junhengDrawn !== figure.textContent) return null;
       const expected = (plot._fullData || []).filter(t => t.visible === true).length;
       const drawn = plot.querySelectorAll('.main-svg .trace, .gl-container canvas').length;
       if (expected > 0 && drawn === 0) return null;

@@ -4,6 +4,7 @@ screen with none of Streamlit's own English."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import plotly.io as pio
@@ -452,6 +453,16 @@ def chart_html(fig, key: str, config: dict) -> str:
             f'style="width:100%;height:{int(height)}px">'
             f'<script type="application/json" class="jh-chart-data">{escape.json_in_html(data)}</script>'
             f'<div class="jh-plot" style="width:100%;height:100%"></div></div>{CHART_SCRIPT}')
+
+
+_CHART_DATA = re.compile(r'<script type="application/json" class="jh-chart-data">(.*?)</script>', re.S)
+
+
+def chart_data(body: str) -> dict | None:
+    """The figure and config ({"figure", "config"}) an st.html element's body carries when it is a chart, else
+    None: how tests read the charts a run drew."""
+    found = _CHART_DATA.search(body or "")
+    return json.loads(found.group(1)) if found else None
 
 
 def chart(fig, key: str, lang: str, where=None) -> None:

@@ -1,6 +1,7 @@
 """Text from files and users is data in every context: maps (HTML inside JS template strings), charts, markdown,
 CSV and Excel cells, file names, links and settings. Each test attacks the product the way issue 10 found."""
 import io
+import json
 import re
 
 import openpyxl
@@ -59,6 +60,16 @@ def test_small_multiples_never_put_a_name_into_the_hover_template():
     fig = charts.small_multiples_chart(frame, {"share": "s"}, {"1": NAMES[16]}, "title", "zh")
     assert all("注入" not in (trace.hovertemplate or "") for trace in fig.data)
     assert "&lt;extra&gt;" in fig.data[0].text[0]
+
+
+@pytest.mark.parametrize("name", [*NAMES, "</script><img src=x onerror=alert(8)>", "\"'&amp;&", "行\u2028分\u2029段",
+                                  "<!--", "</SCRIPT >"])
+def test_json_in_html_is_the_same_value_with_nothing_that_ends_a_script(name):
+    value = {"name": name, "list": [name, 1.5, None]}
+    text = escape.json_in_html(json.dumps(value, ensure_ascii=False))
+    assert json.loads(text) == value
+    assert not any(c in text for c in "<>&\u2028\u2029")
+    assert "\\u003c" in text if "<" in name else True
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -52,7 +52,9 @@ if filters.county:
             "layer": t("school_map_layer", lang), "title": t("left_behind_students", lang),
             "legend": t("school_map_legend", lang, n=min_count)}), "left_behind_schools", height=480)
 
-region_years = left_behind.region_years(totals.filter(pl.col("county_code").str.starts_with(filters.region)), min_count)
+in_region = totals.filter(pl.col("county_code").str.starts_with(filters.region))
+region_years = left_behind.region_years(in_region, min_count, cache.region_decisions(
+    tuple(sorted(in_region["year"].unique())), min_count), filters.region)
 present.chart(charts.count_share_chart(region_years, "left_behind_students", "left_behind_share", {
     k: t(k, lang) for k in ("left_behind_students", "left_behind_share")}, t("left_behind_trend_title", lang), lang),
     "left_behind_trend", lang)

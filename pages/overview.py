@@ -19,7 +19,8 @@ if selected.filter(selected["year"] == year).is_empty():
 
 st.subheader(t("headline", lang, region=filters.region_md, year=year))
 kit.status_card(filters.county, year, cache.rules(), lang)  # the verdicts first, on a phone too
-figures = overview.headline(selected, year, min_count)
+figures = overview.headline(selected, year, min_count, cache.region_decisions((year - 1, year), min_count),
+                            filters.region)
 for column, figure in zip(st.columns(3) * 2, figures):
     column.metric(overview.metric_label(figure.key, lang),
                   overview.format_value(figure.kind, figure.value, lang, figure.status, min_count),

@@ -217,13 +217,14 @@ def mask_small_counties(county_totals: pl.DataFrame, min_count: int) -> pl.DataF
 STATUS = "left_behind_status"  # the county total's published status, in county_published_totals
 
 
-def region_years(county_totals: pl.DataFrame, min_count: int) -> pl.DataFrame:
+def region_years(county_totals: pl.DataFrame, min_count: int, decided: pl.DataFrame | None = None,
+                 region: str = "") -> pl.DataFrame:
     """Region totals over the years for the trend chart. A year that includes a small county total is
     rounded to 10 from the published counties plus half the threshold for each small one, so it depends
-    only on published numbers."""
+    only on published numbers; exact where `decided` allows (overview.region_totals)."""
     from junheng.rules import overview
     if STATUS in county_totals.columns:  # the published statuses: the overview's region totals, the same numbers
-        return overview.region_totals(county_totals, min_count).with_columns(
+        return overview.region_totals(county_totals, min_count, decided, region).with_columns(
             (pl.col("left_behind_students") / pl.col("students")).alias("left_behind_share"))
     small = small_county(min_count)
     region = overview.region_totals(mask_small_counties(county_totals, min_count).with_columns(

@@ -13,6 +13,7 @@ import polars as pl
 
 from junheng.i18n import TEXT, t
 from junheng.rules import indicators, privacy
+from junheng.rules import region_totals as region_totals_rules
 
 SUM_COLUMNS = tuple(dict.fromkeys((
     "schools", "students", "classes", "classes_56_65", "classes_66_plus", "teachers",
@@ -65,14 +66,18 @@ def protected_count(metric: str) -> str | None:
     return spec[1] if spec is not None and spec[1] in PROTECTED else None
 
 
-def region_totals(county_totals: pl.DataFrame, min_count: int = 0) -> pl.DataFrame:
+def region_totals(county_totals: pl.DataFrame, min_count: int = 0, decided: pl.DataFrame | None = None,
+                  region: str = "") -> pl.DataFrame:
     """Sum the counties of a region per year, then compute the metrics (never average ratios). With the published
     statuses of the county totals (county_published_totals), each protected count is the region's published one
-    (privacy.region_counts) and its status is kept in the status column."""
+    (privacy.region_counts) and its status is kept in the status column; where `decided` (region_totals.decide)
+    publishes the region's total exactly, that total (region: the prefix the rows are the counties of)."""
     counts = {c: s for c, s in PROTECTED.items() if s in county_totals.columns}
     plain = county_totals.group_by("year").agg(pl.col(c).sum() for c in SUM_COLUMNS if c not in counts)
     if counts:
         plain = plain.join(privacy.region_counts(county_totals, "year", counts, min_count), on="year", how="left")
+        seen = dict(county_totals.group_by("year").len().iter_rows())
+        plain = region_totals_rules.apply(plain, decided, region, seen, counts)
     return with_metrics(plain.sort("year"))
 
 
@@ -94,10 +99,11 @@ class Figure:
         return self.value - self.previous
 
 
-def headline(county_totals: pl.DataFrame, year: int, min_count: int = 0) -> list[Figure]:
+def headline(county_totals: pl.DataFrame, year: int, min_count: int = 0, decided: pl.DataFrame | None = None,
+             region: str = "") -> list[Figure]:
     """The headline figures for year and their change from year - 1 (None where that year is absent or a count
-    hidden)."""
-    region = region_totals(county_totals, min_count)
+    hidden). decided, region: see region_totals."""
+    region = region_totals(county_totals, min_count, decided, region)
     now = region.filter(pl.col("year") == year)
     before = region.filter(pl.col("year") == year - 1)
     out = []

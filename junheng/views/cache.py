@@ -107,6 +107,15 @@ def memo(key: tuple, build):
     return RESULTS.get(("memo", str(data_dir()), fingerprint(), key), build)
 
 
+def region_decisions(years: tuple[int, ...], min_count: int) -> pl.DataFrame:
+    """Which region totals of protected counts may be published exactly (data/region_published.py), decided over
+    every county of the data once per data version, years and threshold, shared by every session."""
+    from junheng.data import region_published
+    path, fp = str(data_dir()), fingerprint()
+    return RESULTS.get(("region_decisions", path, fp, tuple(int(y) for y in years), int(min_count)),
+                       lambda: region_published.decisions(_connection(path, fp), years, min_count))
+
+
 def precomputed(county: str, year: int, schools: pl.DataFrame, table: pl.DataFrame | None, rules: dict) -> dict:
     """A county-year's plan, schedule (default target and budget, Chinese labels), 整改清单 and verdicts for these
     rows: stored with the data when they were written (junheng/data/precompute.py), else computed now and stored;

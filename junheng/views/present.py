@@ -126,7 +126,7 @@ PRINT_CSS = """
   .modebar-container, .stMain %(controls)s, [data-testid="stDataFrameResizable"] + div { display: none !important; }
   [data-testid="stMainBlockContainer"] { width: 100%% !important; max-width: 100%% !important; padding: 0 !important;
     zoom: 0.62 !important; }
-  .jh-chart .js-plotly-plot, .jh-chart .svg-container { width: 100% !important; max-width: 100% !important; }
+  .jh-chart .js-plotly-plot, .jh-chart .svg-container { width: 100%% !important; max-width: 100%% !important; }
   .stPlotlyChart, [data-testid="stIFrame"], iframe, [data-testid="stDataFrame"], [data-testid="stMetric"],
   [data-testid="stAlert"], [data-testid="stVerticalBlockBorderWrapper"] { break-inside: avoid;
     page-break-inside: avoid; }

@@ -17,6 +17,9 @@ the data directory (aggregates/compressed/, named by the body's digest: once per
 start); later visitors get that. The encoder is the system's libbrotlienc through ctypes (no Python package);
 without it everything stays gzip. Chromium asks for br only from a secure origin (https, or localhost): over plain
 http to a server's address it sends "gzip, deflate", so Brotli reaches a county over https (docs/nginx.conf).
+
+Fonts: Streamlit's icon and text fonts (545 KB of every first load) are answered with their subsets, made once in
+the background by junheng/tools/fonts.py, from the same URLs; the whole fonts until the subsets are made.
 """
 from __future__ import annotations
 
@@ -259,12 +262,17 @@ class GzipAssets:
     """ASGI middleware: gzip the plain 200 replies to a GET that accepts gzip (see the module's docstring)."""
 
     def __init__(self, app, bodies: CompressedBodies | None = None, minimum_size: int = MINIMUM_SIZE,
-                 brotli: BrotliBodies | None = None):
-        self.app, self.minimum_size, self.brotli = app, minimum_size, brotli
+                 brotli: BrotliBodies | None = None, fonts=None):
+        self.app, self.minimum_size, self.brotli, self.fonts = app, minimum_size, brotli, fonts
         self.bodies = bodies or CompressedBodies()
 
     async def __call__(self, scope, receive, send):
         headers = scope.get("headers", ())
+        if self.fonts is not None and scope["type"] == "http" and scope.get("method") == "GET":
+            subset = self.fonts.get(scope.get("path", ""))
+            if subset is not None and _header(headers, b"range") is None:
+                await _serve_subset(self.app, scope, receive, send, *subset)
+                return
         if (scope["type"] != "http" or scope.get("method") != "GET" or not accepts_gzip(headers)
                 or _header(headers, b"range") is not None):
             await self.app(scope, receive, send)
@@ -321,6 +329,44 @@ class GzipAssets:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+async def _serve_subset(app, scope, receive, send, subset: bytes, tag: bytes) -> None:
+    """Streamlit's reply for a font file with the font's subset as its body (junheng/tools/fonts.py): its own
+    ETag (the original's with the subset's tag), so a revalidation tells the two apart."""
+    suffix = b"-" + tag
+    headers = []
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"if-modified-since":
+            continue  # the date is the whole font's: the ETag alone tells which body the browser holds
+        if name.lower() == b"if-none-match":  # the subset's tag → the original's, for Streamlit's comparison
+            if suffix + b'"' not in value:
+                continue  # another body's tag (the whole font's, an old subset's): send the subset
+            value = value.replace(suffix + b'"', b'"')
+        headers.append((name, value))
+    replacing = False
+
+    async def replace(message):
+        nonlocal replacing
+        if message["type"] == "http.response.start":
+            replacing = message["status"] == 200
+            kept = [(k, v) for k, v in message.get("headers", ())
+                    if k.lower() not in ((b"content-length", b"cache-control", b"accept-ranges") if replacing else ())]
+            kept = [(k, _tagged(v, suffix) if k.lower() == b"etag" else v) for k, v in kept]
+            if replacing:
+                from junheng.tools.fonts import CACHE_CONTROL
+                kept += [(b"content-length", str(len(subset)).encode("ascii")), (b"cache-control", CACHE_CONTROL)]
+            await send({**message, "headers": kept})
+        elif not replacing:
+            await send(message)
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            await send({"type": "http.response.body", "body": subset, "more_body": False})
+
+    await app({**scope, "headers": headers}, receive, replace)
+
+
+def _tagged(etag: bytes, suffix: bytes) -> bytes:
+    return etag[:-1] + suffix + b'"' if etag.endswith(b'"') else etag + suffix
+
+
 def brotli_folder() -> Path | None:
     """Where Brotli bodies are kept between starts: the data directory's aggregates/compressed/."""
     try:
@@ -333,6 +379,10 @@ def brotli_folder() -> Path | None:
 def middleware():
     """The launcher's middleware list for `st.App(middleware=…)`: outside Streamlit's own, so it sees its replies."""
     from starlette.middleware import Middleware
+
+    from junheng.tools import fonts
     encoder = brotli_encoder()
     brotli = BrotliBodies(encoder, brotli_folder()) if encoder is not None else None
-    return [Middleware(GzipAssets, brotli=brotli)]
+    subsets = fonts.SubsetFonts(brotli_folder(), fonts.media_dir())
+    subsets.start()  # in the background: the whole fonts are served until their subsets are made
+    return [Middleware(GzipAssets, brotli=brotli, fonts=subsets)]

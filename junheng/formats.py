@@ -35,6 +35,15 @@ def number(value, digits: int = 0) -> str:
     return f"{rounded:,.{digits}f}"
 
 
+def signed(value, digits: int = 0) -> str:
+    """A change with its sign: "+1,234", "-0.5"; one that rounds to nothing is "0" or "0.0", never "-0.0" or "+0.0"
+    (Streamlit's metric then draws no arrow direction from a sign); None → "—"."""
+    text = number(value, digits)
+    if text == EMPTY or float(text.replace(",", "")) == 0:
+        return text
+    return text if text.startswith("-") else "+" + text
+
+
 def percent(share, digits: int = 1) -> str:
     """A share (0.1234) as "12.3%"; None → "—"."""
     return EMPTY if is_missing(share) else number(float(share) * 100, digits) + "%"

@@ -25,7 +25,7 @@ for column, figure in zip(st.columns(3) * 2, figures):
     column.metric(overview.metric_label(figure.key, lang),
                   overview.format_value(figure.kind, figure.value, lang, figure.status, min_count),
                   delta=overview.format_change(figure, lang) or t("no_previous", lang),
-                  delta_color=overview.delta_colour(figure), border=True)
+                  delta_color=overview.delta_colour(figure), delta_arrow=overview.delta_arrow(figure), border=True)
 if overview.has_marks(figures):
     st.caption(t("overview_estimate_note", lang, n=min_count))
 

@@ -25,6 +25,10 @@ def test_headline_figures_and_change_by_hand(tiny_con):
     assert figures["left_behind_students"].value == 58 and figures["left_behind_students"].change == -12
     assert overview.format_change(figures["standardized_share"], "zh") == "+50.0 个百分点"
     assert overview.format_change(figures["left_behind_students"], "en") == "-12 (-17.1%)"
+    # a change that rounds to nothing has no sign and no arrow (it showed "-0.0 个百分点" with a down arrow)
+    tiny = overview.Figure("large_class_share", "share", 0.00601, 0.00604)
+    assert overview.format_change(tiny, "zh") == "0.0 个百分点" and overview.delta_arrow(tiny) == "off"
+    assert overview.format_change(overview.Figure("students", "count", 100_000, 100_020), "zh") == "-20 (0.0%)"
 
 
 def test_region_totals_sum_before_dividing(tiny_con):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from junheng import formats
 from junheng.i18n import TEXT, t
 from junheng.rules import indicators, privacy
 from junheng.rules import region_totals as region_totals_rules
@@ -156,9 +157,14 @@ def format_change(figure: Figure, lang: str) -> str | None:
     # "≈" after the number: Streamlit reads the arrow's direction from the text's leading sign
     approx = " ≈" if privacy.ESTIMATED in (figure.status, figure.previous_status) else ""
     if figure.kind == "share":
-        return f"{change * 100:+.1f} {'个百分点' if lang == 'zh' else 'pp'}{approx}"
-    pct = f" ({change / figure.previous:+.1%})" if figure.previous else ""
-    return f"{change:+,.0f}{pct}{approx}"
+        return f"{formats.signed(change * 100, 1)} {'个百分点' if lang == 'zh' else 'pp'}{approx}"
+    pct = f" ({formats.signed(change / figure.previous * 100, 1)}%)" if figure.previous else ""
+    return f"{formats.signed(change)}{pct}{approx}"
+
+
+def delta_arrow(figure: Figure) -> str:
+    """Streamlit's delta arrow: none where the change shows as nothing (its text then has no sign either)."""
+    return "off" if delta_colour(figure) == "off" else "auto"
 
 
 def metric_label(key: str, lang: str) -> str:

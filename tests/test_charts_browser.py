@@ -5,6 +5,7 @@ the figure JSON in the page is data, whatever names the data files hold."""
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 
 import plotly.graph_objects as go
@@ -117,6 +118,8 @@ def test_charts_come_from_the_vendored_basic_bundle(server, page):
     button = chart.locator(f'.modebar-btn[data-title="{t("plotly_download_png", "zh")}"]')
     assert button.count() == 1
     assert chart.locator(".modebar-btn--logo").count() == 0  # no Plotly logo
+    titles = [b.get_attribute("data-title") or "" for b in chart.locator(".modebar-btn").all()]
+    assert titles and all(re.search(r"[\u4e00-\u9fff]", title) for title in titles), titles  # no "Share chart..."
 
 
 @pytest.mark.browser

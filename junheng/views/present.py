@@ -348,10 +348,12 @@ PLOTLY_TEXTS = ("plotly_download_png", "plotly_download", "plotly_zoom", "plotly
 
 
 def chart_config(lang: str, name: str) -> dict:
-    """Plotly's config: a PNG download (twice the screen's resolution) named for the chart, no Plotly logo,
-    and in Chinese the toolbar's tooltips in Chinese (Plotly's locale with its dictionary passed along)."""
-    config = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "toggleSpikelines",
-                                                                "hoverClosestCartesian", "hoverCompareCartesian"],
+    """Plotly's config: a PNG download (twice the screen's resolution) named for the chart, no Plotly logo, no
+    "Share chart" (plotly.js 4 offers it by default: an upload to Plotly's cloud), and in Chinese the toolbar's
+    tooltips in Chinese (Plotly's locale with its dictionary passed along)."""
+    config = {"displaylogo": False, "showSendToCloud": False, "plotlyServerURL": "",
+              "modeBarButtonsToRemove": ["select2d", "lasso2d", "toggleSpikelines", "hoverClosestCartesian",
+                                         "hoverCompareCartesian"],
               "toImageButtonOptions": {"format": "png", "scale": 2, "filename": name}}
     if lang == "zh":
         config["locale"] = "zh-CN"

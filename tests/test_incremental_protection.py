@@ -236,3 +236,37 @@ def test_full_protection_when_asked(written, calls, monkeypatch):
     monkeypatch.setattr(db, "INCREMENTAL", False)
     done = db.write_aggregates(data_dir, YEAR, store.current_path(data_dir, YEAR), settings.load_thresholds())
     assert done["computed"] == 35 and done["reused"] == 0
+
+
+def test_crash_while_writing_leaves_the_previous_version_usable(written, calls, year_rows, monkeypatch):
+    """A write that stops after two of the protected files (disk full): the new version has no digest file, so the
+    rerun (store.recover's `_aggregates`) protects from the previous version, with the same result as in full."""
+    data_dir, reports = written
+    rules = settings.load_thresholds()
+    first = store.read_manifest(data_dir)["years"][str(YEAR)]["current"]
+    real, written_files = db._write_frame, []
+
+    def failing(frame, target):
+        if target.parent.parent.name in db.PROTECTED + (db.DIGEST,):
+            if len(written_files) == 2:
+                raise OSError("no space left on device")
+            written_files.append(target)
+        real(frame, target)
+    monkeypatch.setattr(db, "_write_frame", failing)
+    county = sorted(year_rows["county_code"].unique().to_list())[7]
+    bureau = year_rows.filter(pl.col("county_code") == county).with_columns(
+        (pl.col("left_behind_students") + 4).alias("left_behind_students"))
+    count_before = len(reports)
+    store.write_version(data_dir, YEAR, bureau, "bureau", synthetic=True, counties=True)  # OSError: swallowed
+    assert len(reports) == count_before  # write_aggregates did not return
+    version = store.read_manifest(data_dir)["years"][str(YEAR)]["current"]
+    assert version != first
+    files = db.protection_files(data_dir, YEAR, version, rules)
+    assert not files[db.DIGEST].exists()
+    assert db.protection_files(data_dir, YEAR, first, rules)[db.DIGEST].exists()
+    monkeypatch.setattr(db, "_write_frame", real)
+    calls.clear()
+    done = db.write_aggregates(data_dir, YEAR, store.current_path(data_dir, YEAR), rules)
+    assert done["source"] == first and done["computed"] == 2, done
+    assert calls == [sorted({county, smallest_other(year_rows, {county})})]
+    assert_as_full(data_dir, rules)

@@ -65,6 +65,42 @@ def test_default_height_is_plotlys_own():
     assert f"height:{present.DEFAULT_HEIGHT}px" in body and present.DEFAULT_HEIGHT == 450
 
 
+def test_the_vendored_bundle_is_compressed_by_the_launcher_not_streamlit_on_every_request():
+    """Streamlit's own middleware gzips /app/static/… anew on each request (level 9, no Brotli): the launcher's
+    asks it for the plain body and compresses that once (junheng/tools/compression.py)."""
+    import asyncio
+    import gzip
+
+    from junheng.tools import compression
+    script = b"var Plotly = {};" * 5000
+    seen = []
+
+    async def streamlit(scope, receive, send):  # gzips when asked, as Streamlit's middleware does
+        accept = dict(scope["headers"]).get(b"accept-encoding", b"")
+        seen.append(accept)
+        packed = b"gzip" in accept
+        headers = [(b"content-type", b"application/javascript")] + ([(b"content-encoding", b"gzip")] if packed else [])
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": gzip.compress(script, 9) if packed else script})
+
+    def get(path):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        async def receive():
+            return {"type": "http.request"}
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"accept-encoding", b"gzip, deflate")]}
+        asyncio.run(compression.GzipAssets(streamlit)(scope, receive, send))
+        return dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+    headers, body = get("/app/static/vendor/plotly/plotly-basic.min.js")
+    assert seen[-1] == b"" and headers[b"content-encoding"] == b"gzip" and gzip.decompress(body) == script
+    get("/static/js/index.js")  # Streamlit's own bundles: asked as the browser asked
+    assert seen[-1] == b"gzip, deflate"
+
+
 @pytest.fixture(scope="module")
 def server(demo_data):
     with streamlit_server(demo_data) as url:

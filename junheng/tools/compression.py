@@ -299,6 +299,10 @@ class GzipAssets:
             if not message.get("more_body", False):
                 await self._finish(start, b"".join(chunks), send, self.brotli is not None and accepts(headers, "br"))
 
+        if "/app/static/" in scope.get("path", ""):
+            # The app's own static files (the vendored plotly.js, Leaflet): Streamlit's middleware would gzip them
+            # anew on every request (level 9, never Brotli); asked for plainly, they are compressed here once.
+            scope = {**scope, "headers": [(k, v) for k, v in headers if k.lower() != b"accept-encoding"]}
         await self.app(scope, receive, capture)
 
     async def _finish(self, start: dict, body: bytes, send, brotli: bool = False) -> None:

@@ -622,12 +622,15 @@ _DRAW = """async (fig) => {
 
 def chart_draw_times(browser, data_dir: Path, rounds: int = 5, log=print) -> list[dict]:
     """Milliseconds the browser takes to draw each small multiples figure both ways (Plotly.newPlot until two
-    frames later), median of rounds, in one browser page with plotly.js (the Python package's copy)."""
+    frames later), median of rounds, in one browser page with plotly.js: the basic bundle the pages draw with
+    (static/vendor/plotly, views/present.py chart), or the Python package's whole copy before `make vendor`."""
     import statistics
     from importlib.util import find_spec
 
     import plotly.io as pio
-    bundle = Path(find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
+    bundle = Path(__file__).resolve().parents[2] / "static" / "vendor" / "plotly" / "plotly-basic.min.js"
+    if not bundle.exists():
+        bundle = Path(find_spec("plotly").origin).parent / "package_data" / "plotly.min.js"
     figures = multiples_figures(data_dir)
     page = browser.new_page(viewport=VIEWPORT)
     rows = []

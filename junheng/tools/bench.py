@@ -708,12 +708,14 @@ def light_markdown(result: dict, command: str) -> str:
                          f"{v['precompute_s'] if v['precompute_s'] is not None else '—'} | {v['load_average']} |")
     charts = result.get("charts")
     if charts:
-        lines += ["", "### The 标准化建设 small multiples, drawn by the browser (every county of the data)", "",
+        lines += ["", "### The 标准化建设 small multiples and 均衡评估's CV trends, drawn by the browser", "",
                   f"Machine: {result.get('charts_state', '')}", "",
-                  "Both ways from the same data (the national view: every county) in one browser page (plotly.js "
-                  "of the Python package): "
+                  "Both ways from the same data in one browser page (static/vendor/plotly's basic bundle, what "
+                  "the pages draw with): "
                   "`Plotly.newPlot` until two frames later, median of 5. one plot: what the page draws now "
-                  "(`charts.small_multiples_chart`); subplots: what it drew before (`small_multiples_grid`).", "",
+                  "(`charts.small_multiples_chart`, `charts.cv_trends_chart`); subplots: what it drew before "
+                  "(`small_multiples_grid`; one figure per level, `cv_trend_chart`, their times summed). The small "
+                  "multiples: every county of the data; the CV trends: 370724's years.", "",
                   "| figure | way | draw ms | traces | axes | SVG nodes | JSON KB | load |",
                   "|---|---|---:|---:|---:|---:|---:|---:|"]
         for c in charts:

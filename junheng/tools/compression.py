@@ -258,6 +258,9 @@ class BrotliBodies:
             log.info("a brotli body could not be stored; it is made again at the next start", exc_info=True)
 
 
+OWN_FILES = ("/app/static/", "/_junheng/map/")  # replies compressed here, not by Streamlit's middleware
+
+
 class GzipAssets:
     """ASGI middleware: gzip the plain 200 replies to a GET that accepts gzip (see the module's docstring)."""
 
@@ -299,9 +302,10 @@ class GzipAssets:
             if not message.get("more_body", False):
                 await self._finish(start, b"".join(chunks), send, self.brotli is not None and accepts(headers, "br"))
 
-        if "/app/static/" in scope.get("path", ""):
-            # The app's own static files (the vendored plotly.js, Leaflet): Streamlit's middleware would gzip them
-            # anew on every request (level 9, never Brotli); asked for plainly, they are compressed here once.
+        if any(part in scope.get("path", "") for part in OWN_FILES):
+            # The app's own static files (the vendored plotly.js, Leaflet) and the map outlines: Streamlit's
+            # middleware would gzip them anew on every request (level 9, never Brotli); asked for plainly, they are
+            # compressed here once (the national outlines: 246,536 B gzip, Brotli smaller).
             scope = {**scope, "headers": [(k, v) for k, v in headers if k.lower() != b"accept-encoding"]}
         await self.app(scope, receive, capture)
 

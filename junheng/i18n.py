@@ -850,6 +850,8 @@ TEXT: dict[str, tuple[str, str]] = {
                             "The cohort's schools per county ({year}; by county above {n:~school})"),
     "cohort_map_layer": ("队列学校", "Cohort schools"),
     "cohort_map_legend": ("学校", "school"),
+    "table_rows_note": ("显示前 {n} 行（共 {total} 行）；下载文件包含全部行。",
+                        "The first {n} of {total:~row}; a downloaded file has them all."),
     "cohort_rows_note": ("显示前 {n} 行（共 {total} 行）；导出文件包含全部行和所有列。",
                          "The first {n} of {total:~row}; an exported file has every row and column."),
     "download_parquet": ("下载 Parquet", "Download Parquet"),

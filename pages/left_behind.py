@@ -8,6 +8,7 @@ from junheng.rules import left_behind, overview
 from junheng.views import cache, downloads, left_behind_data, link_state, map_views, present, sidebar, table_formats
 from junheng.views import overview_views as overview_maps
 
+CARE_ROWS = 100  # counties in the care table on the page
 filters = sidebar.page_filters()
 lang, year, rules = filters.lang, filters.year, cache.rules()
 st.subheader(t("left_behind_title", lang, region=filters.region_name, year=year))
@@ -70,8 +71,14 @@ table_formats.show(table, hide_index=True, width="stretch")
 st.caption(t("privacy_marks", lang, n=min_count))
 
 st.markdown(f"**{t('county_care_title', lang)}** · {t('psych_target', lang)}")
-table_formats.show(left_behind.county_care_table(now, cache.query("counties_with_data"), rules, lang),
-                   hide_index=True, width="stretch")
+care_table = left_behind.county_care_table(now, cache.query("counties_with_data"), rules, lang)
+# at most CARE_ROWS counties on the page (a national table was 2,852 rows, 63 KB of a first load on the wire); the
+# download has them all
+table_formats.show(care_table.head(CARE_ROWS), hide_index=True, width="stretch")
+if care_table.height > CARE_ROWS:
+    st.caption(t("table_rows_note", lang, n=CARE_ROWS, total=care_table.height))
+    downloads.downloads(care_table, f"county_care_{filters.region or 'all'}_{year}", lang, key="county_care",
+                        school_level=False, regions=tuple(now["county_code"]))
 
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))

@@ -91,8 +91,9 @@ def test_the_icon_font_stays_static_weight_400_as_streamlit_declares_it(icons):
 # --- the text font -------------------------------------------------------------------------------------------
 
 def _app_symbols() -> set[str]:
-    """The non-Chinese characters of the app's strings and formats (i18n.py, formats.py) the whole font draws."""
-    source = "".join((ROOT / "junheng" / name).read_text(encoding="utf-8") for name in ("i18n.py", "formats.py"))
+    """The non-Chinese characters of the app's code (strings, formats; comments too, to be safe) and its pages."""
+    files = [*(ROOT / "junheng").rglob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "app.py"]
+    source = "".join(path.read_text(encoding="utf-8") for path in files)
     return {ch for ch in source if ord(ch) >= 0x20 and not 0x2E80 <= ord(ch) <= 0x9FFF and not 0xFF00 <= ord(ch)}
 
 

@@ -17,23 +17,12 @@ from junheng.rules import overview
 from junheng.views import map_component
 
 
-def decode(payload: dict) -> list:
-    """What static/map_component/map.js does with the outlines: steps added up, times the grid, as [lat, lon]."""
-    out = []
-    for polygons in payload["shapes"]:
-        shape = []
-        for rings in polygons:
-            decoded = []
-            for steps in rings:
-                x = y = 0
-                points = []
-                for i in range(0, len(steps), 2):
-                    x, y = x + steps[i], y + steps[i + 1]
-                    points.append((round(y * payload["grid"], 6), round(x * payload["grid"], 6)))
-                decoded.append(points)
-            shape.append(decoded)
-        out.append(shape)
-    return out
+def decode(body: bytes) -> list:
+    """What static/map_component/map.js does with the outlines (map_component.decode_outlines, its mirror): the
+    points times the grid, as [lat, lon]."""
+    payload = map_component.decode_outlines(body)
+    return [[[[(round(y * payload["grid"], 6), round(x * payload["grid"], 6)) for x, y in ring] for ring in rings]
+             for rings in shape] for shape in payload["shapes"]]
 
 
 def _frame():
@@ -45,18 +34,39 @@ def _frame():
 
 
 def test_outlines_are_integer_steps_on_the_grid_that_decode_to_the_polygon():
-    payload = json.loads(map_component.encode_outlines(_frame(), 0.001))
+    body = map_component.encode_outlines(_frame(), 0.001)
+    payload = map_component.decode_outlines(body)
     assert payload["codes"] == ["110101", "330102"] and payload["names"] == ["东城区", "<b>上城区</b>"]
     # the square, worked by hand: first point 116000, 39000 on the grid, then 10 east, 10 north, 10 west, 10 south
-    assert payload["shapes"][0] == [[[116000, 39000, 10, 0, 0, 10, -10, 0, 0, -10]]]
-    assert decode(payload)[0][0][0] == [(39.0, 116.0), (39.0, 116.01), (39.01, 116.01), (39.01, 116.0), (39.0, 116.0)]
+    assert payload["shapes"][0] == [[[[116000, 39000], [116010, 39000], [116010, 39010], [116000, 39010],
+                                      [116000, 39000]]]]
+    assert decode(body)[0][0][0] == [(39.0, 116.0), (39.0, 116.01), (39.01, 116.01), (39.01, 116.0), (39.0, 116.0)]
+    # the bytes, by hand: the header's length and the header, then the square's x steps 116000, 10, 0, -10, 0 and
+    # its y steps as zigzag varints (116000 → 232000 = 0xC0 0x94 0x0E; 10 → 20; -10 → 19)
+    size = int.from_bytes(body[:4], "big")
+    assert body[4 + size:4 + size + 7] == bytes([0xC0, 0x94, 0x0E, 20, 0, 19, 0])
     # the island of 1 × 1 grid steps keeps its four corners; a ring the grid collapses would be dropped
     assert len(payload["shapes"][1]) == 2
 
 
 def test_a_ring_the_grid_merges_into_fewer_than_three_points_is_dropped():
-    payload = json.loads(map_component.encode_outlines(_frame(), 0.01))
+    payload = map_component.decode_outlines(map_component.encode_outlines(_frame(), 0.01))
     assert payload["codes"] == ["110101"]  # both islands are smaller than one 0.01° step
+
+
+def test_varints_round_trip_the_largest_steps():
+    import numpy as np
+    values = np.array([0, 1, -1, 63, -64, 64, 2**31, -(2**31), 3_600_000, -3_600_000], dtype=np.int64)
+    frame = _frame()
+    body = map_component.encode_outlines(frame, 0.0001)
+    assert map_component.decode_outlines(body)["shapes"][0][0][0][0] == [1160000, 390000]
+    stream = map_component._varints(values)
+    header = b'{"grid":1,"codes":["x"],"names":[""],"rings":[[[5]]]}'
+    xs, ys = values[:5], values[5:]
+    body = len(header).to_bytes(4, "big") + header + map_component._varints(xs) + map_component._varints(ys)
+    assert map_component.decode_outlines(body)["shapes"][0][0][0] == [
+        [int(a), int(b)] for a, b in zip(np.cumsum(xs), np.cumsum(ys))]
+    assert len(stream) > len(values)
 
 
 @pytest.mark.parametrize("codes, detail, expected", [
@@ -73,7 +83,7 @@ def test_the_outline_url_names_the_prefecture_or_provinces_of_the_shown_counties
 def test_the_outline_url_is_coarse_above_the_coarse_limit(tmp_path):
     few = map_component.geometry_url(tmp_path, ["370724", "370725"])
     many = map_component.geometry_url(tmp_path, [f"37{i:04d}" for i in range(boundaries.COARSE_ABOVE + 1)])
-    assert few.endswith("/fine/3707.json") and many.endswith("/coarse/all.json")
+    assert few.endswith("/fine/3707.bin") and many.endswith("/coarse/all.bin")
     assert few.startswith("_junheng/map/")  # relative to the app's base: works under a proxy's path prefix
 
 
@@ -87,13 +97,13 @@ def outline_dir(tmp_path, boundary_dir):
 
 def test_the_outline_reply_is_encoded_once_then_kept_and_refused_for_another_version(outline_dir, monkeypatch):
     url = map_component.geometry_url(outline_dir, ["370724", "370725"])
-    _, _, tag, detail, regions = url.removesuffix(".json").split("/")
+    _, _, tag, detail, regions = url.removesuffix(".bin").split("/")
     encoded = []
     real = map_component.encode_outlines
     monkeypatch.setattr(map_component, "encode_outlines", lambda *a: encoded.append(1) or real(*a))
     body = map_component.geometry_bytes(outline_dir, tag, detail, regions)
     assert map_component.geometry_bytes(outline_dir, tag, detail, regions) is body and encoded == [1]
-    codes = json.loads(body)["codes"]
+    codes = map_component.decode_outlines(body)["codes"]
     assert "370724" in codes and all(c.startswith("3707") for c in codes)
     assert map_component.geometry_bytes(outline_dir, "0" * 16, detail, regions) is None  # an old version
     assert map_component.geometry_bytes(outline_dir, tag, "medium", regions) is None
@@ -130,7 +140,7 @@ def test_category_values_follow_the_colour_order():
 
 def _component_args(values: dict) -> str:
     """The JSON Streamlit sends for the component's arguments (custom_component.create_instance: json.dumps)."""
-    return json.dumps(dict(values, geometry="_junheng/map/0123456789abcdef/coarse/all.json", selected=None,
+    return json.dumps(dict(values, geometry="_junheng/map/0123456789abcdef/coarse/all.bin", selected=None,
                            height=520, name_label="县（区）", problem="…", default=None, key="overview_map"))
 
 

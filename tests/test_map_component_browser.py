@@ -74,7 +74,7 @@ def test_a_year_change_moves_values_only_and_the_outlines_come_once(server, page
         wait_for_page(page, timeout_ms=120_000)
         sent = sum(len(f) for f in page.ws_frames)
         assert sent <= 100_000, sent
-        assert not any(b'"shapes"' in f for f in page.ws_frames)  # no outlines in the run's messages
+        assert not any(b'"rings"' in f for f in page.ws_frames)  # no outlines in the run's messages
     page.ws_frames.clear()
     _choose(page, "地图指标", "在校生数")
     wait_for_page(page, timeout_ms=120_000)
@@ -164,7 +164,7 @@ def test_an_outline_url_of_another_version_is_refused(server):
     import urllib.error
     import urllib.request
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{server}/_junheng/map/0000000000000000/coarse/all.json", timeout=30)
+        urllib.request.urlopen(f"{server}/_junheng/map/0000000000000000/coarse/all.bin", timeout=30)
     assert refused.value.code == 404
 
 

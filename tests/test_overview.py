@@ -127,7 +127,7 @@ def test_the_data_fingerprint_is_worked_out_once_per_script_run(monkeypatch, dem
 def test_a_restarted_server_reads_the_first_pages_map_outlines_stored_by_the_one_before(monkeypatch, demo_data):
     from junheng.views import cache, map_component, overview_views
     monkeypatch.setenv("JUNHENG_DATA_DIR", str(demo_data))
-    for old in (demo_data / "aggregates" / "outlines").glob("*.json"):
+    for old in (demo_data / "aggregates" / "outlines").glob("*.bin"):
         old.unlink()
     cache.RESULTS.clear()
     map_component._ENCODED.clear()
@@ -135,7 +135,7 @@ def test_a_restarted_server_reads_the_first_pages_map_outlines_stored_by_the_one
     real = map_component.encode_outlines
     monkeypatch.setattr(map_component, "encode_outlines", lambda *a: encoded.append(1) or real(*a))
     overview_views.warm()
-    stored = list((demo_data / "aggregates" / "outlines").glob("*.json"))
+    stored = list((demo_data / "aggregates" / "outlines").glob("*.bin"))
     assert encoded == [1] and len(stored) == 1
     cache.RESULTS.clear()  # a new server process: nothing in memory
     map_component._ENCODED.clear()

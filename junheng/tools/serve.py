@@ -66,7 +66,7 @@ async def map_outlines_route(request):
                                    p["regions"])
     if body is None:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
-    return Response(body, media_type="application/json",
+    return Response(body, media_type=map_component.MEDIA_TYPE,
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 

@@ -25,23 +25,39 @@
     return node;
   }
 
-  // Rings are integers on a grid: the first point absolute, each next one as the step from the one before.
-  function decode(payload) {
-    const grid = payload.grid;
-    const shapes = payload.shapes.map(function (polygons) {
+  // The outlines (junheng/views/map_component.py encode_outlines): a 4-byte length, a JSON header (grid, codes,
+  // names, each ring's number of points), then per ring its x steps and its y steps as zigzag varints; the
+  // points are the steps added up, times the grid, as [lat, lon].
+  function decode(buffer) {
+    const bytes = new Uint8Array(buffer);
+    const size = new DataView(buffer).getUint32(0);
+    const header = JSON.parse(new TextDecoder("utf-8").decode(bytes.subarray(4, 4 + size)));
+    const grid = header.grid;
+    let at = 4 + size;
+    function number() {
+      let n = 0, scale = 1, byte;
+      do {
+        byte = bytes[at++];
+        n += (byte & 0x7f) * scale;
+        scale *= 128;
+      } while (byte >= 0x80);
+      return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+    }
+    const shapes = header.rings.map(function (polygons) {
       return polygons.map(function (rings) {
-        return rings.map(function (steps) {
-          const points = new Array(steps.length / 2);
+        return rings.map(function (count) {
+          const xs = new Array(count), points = new Array(count);
+          for (let i = 0; i < count; i++) xs[i] = number();
           let x = 0, y = 0;
-          for (let i = 0; i < steps.length; i += 2) {
-            x += steps[i]; y += steps[i + 1];
-            points[i / 2] = [y * grid, x * grid];
+          for (let i = 0; i < count; i++) {
+            x += xs[i]; y += number();
+            points[i] = [y * grid, x * grid];
           }
           return points;
         });
       });
     });
-    return { codes: payload.codes, names: payload.names, shapes: shapes };
+    return { codes: header.codes, names: header.names, shapes: shapes };
   }
 
   function load(url) {
@@ -49,7 +65,7 @@
       outlines[url] = fetch(new URL(url, new URL("../../", window.location.href)), { credentials: "same-origin" })
         .then(function (response) {
           if (!response.ok) throw new Error(String(response.status));
-          return response.json();
+          return response.arrayBuffer();
         })
         .then(decode)
         .catch(function (error) { delete outlines[url]; throw error; });

@@ -7,6 +7,7 @@ import pytest
 from playwright import sync_api as playwright
 
 from junheng.tools.browser import ROOT, screenshot, streamlit_server, wait_for_page
+from junheng.views import map_component
 from tests.hostile import NAMES
 
 pytestmark = pytest.mark.browser
@@ -104,10 +105,15 @@ def test_a_hostile_county_name_stays_text_in_the_tooltip(server, page):
     names = {}
 
     def hostile(route):
-        payload = json.loads(route.fetch().body())
-        payload["names"] = [NAMES[i % len(NAMES)] for i in range(len(payload["names"]))]
-        names.update(zip(payload["codes"], payload["names"]))
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(payload))
+        # the outlines' JSON header (after its 4-byte length) with hostile names; the points as sent
+        body = route.fetch().body()
+        size = int.from_bytes(body[:4], "big")
+        header = json.loads(body[4:4 + size])
+        header["names"] = [NAMES[i % len(NAMES)] for i in range(len(header["names"]))]
+        names.update(zip(header["codes"], header["names"]))
+        new = json.dumps(header, ensure_ascii=False).encode("utf-8")
+        route.fulfill(status=200, content_type=map_component.MEDIA_TYPE,
+                      body=len(new).to_bytes(4, "big") + new + body[4 + size:])
     page.route(f"**{OUTLINES}**", hostile)
     page.goto(f"{server}/")
     wait_for_page(page, timeout_ms=120_000)

@@ -141,4 +141,4 @@ def test_a_restarted_server_reads_the_first_pages_map_outlines_stored_by_the_one
     map_component._ENCODED.clear()
     overview_views.warm()
     assert encoded == [1]  # read, not encoded
-    assert json.loads(next(iter(map_component._ENCODED.values())))["codes"]
+    assert map_component.decode_outlines(next(iter(map_component._ENCODED.values())))["codes"]

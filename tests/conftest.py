@@ -94,6 +94,16 @@ def demo_data(tmp_path_factory, boundary_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def national_year(tmp_path_factory, boundary_dir):
+    """One national year: every county of China, 2025 of the national demo generator, written as `junheng demo`
+    writes it (protection included). The privacy attacks run on it (issue 23)."""
+    out = tmp_path_factory.mktemp("national")
+    shutil.copytree(boundary_dir, out / "boundaries")
+    demo.generate(out, scope="national", years=(2025,), log=lambda *_: None)
+    return out
+
+
+@pytest.fixture(scope="session")
 def demo_frame(demo_data) -> pl.DataFrame:
     return pl.read_parquet(str(demo_data / "snapshots" / "*" / "*.parquet"))
 

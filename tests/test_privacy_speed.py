@@ -147,3 +147,26 @@ def test_the_cover_model_is_the_one_scipy_builds():
         assert np.array_equal(matrix.start_, expected.indptr)
         assert np.array_equal(matrix.index_, expected.indices)
         assert np.array_equal(matrix.value_, expected.data)
+
+
+def test_protection_in_forked_processes_equals_one_process(monkeypatch):
+    # privacy.protect protects shares of the counties in forked processes (first pass and repair) once there are
+    # PARALLEL_COUNTIES of them; counties are independent, so the cells must be those one process decides
+    import polars as pl
+
+    from junheng.rules import privacy
+    rng = np.random.default_rng(7)
+    n = 3000
+    rows = pl.DataFrame({"county_code": [f"37{c:04d}" for c in rng.integers(0, 60, n)],
+                         "school_id": [f"s{i:05d}" for i in range(n)],
+                         "left_behind_students": rng.choice([0, 1, 2, 3, 4, 6, 9, 20, 40], n),
+                         "township": rng.choice(["甲", "乙", "丙", "丁"], n),
+                         "school_type": rng.choice(["primary", "junior"], n)})
+    monkeypatch.setattr(privacy, "PARALLEL_COUNTIES", 10 ** 9)
+    one = privacy.protect(rows, "left_behind_students", ("township", "school_type"), MIN)
+    monkeypatch.setattr(privacy, "PARALLEL_COUNTIES", 10)
+    monkeypatch.setattr(privacy, "_workers", lambda counties: 2)  # forked even on one core
+    forked = privacy.protect(rows, "left_behind_students", ("township", "school_type"), MIN)
+    assert (one.schools["status"] != "shown").sum() > 500  # something was protected
+    assert one.schools.equals(forked.schools) and one.groups.equals(forked.groups)
+    assert one.counties.equals(forked.counties)

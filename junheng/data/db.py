@@ -474,7 +474,9 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
 # PROTECTION_FORMAT covers junheng/rules/privacy.py, privacy_audit.py, published_counts.py, left_behind.py
 # (protection, migrant_protection, county_groups, stored_groups, migrant_groups), indicators.urban_rural_group and
 # the protected part of `evaluated` above: bump it when any of them changes what it computes from the same rows.
-PROTECTION_FORMAT = 1
+# 2: the repair keeps each covering solution as a table the reader cannot tell from the true one and skips a cell
+# it already moves far enough; the covering LP without presolve (other optimal vertices: other cells withheld).
+PROTECTION_FORMAT = 2
 # Every column the protection reads (tests/test_incremental_protection.py protects rows of these columns only
 # and checks the result is the same as from every column).
 PROTECTION_COLUMNS = ("county_code", "school_id", "township", "urban_rural_code", "school_type", "is_public",

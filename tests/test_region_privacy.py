@@ -197,14 +197,6 @@ def test_nothing_is_learned_from_the_overview_of_any_year_of_the_demo_data(demo_
                       .sum().sum_horizontal().item())
 
 
-def test_nothing_is_learned_from_the_overview_of_a_national_year(national_year):
-    published, truth = county_rows(db.connect(national_year), [2025])
-    learned, audited, hidden = learned_from(published, truth, [2025])
-    assert learned == [] and audited == [], (learned[:5], audited[:5])
-    before, _, _ = learned_from(published, truth, [2025], plain_sums=True)
-    print(f"national 2025: {hidden} hidden county totals; plain region sums gave {len(before)} back")
-
-
 def test_the_left_behind_pages_county_figures_follow_the_published_statuses(small_county):
     # the 留守儿童 page's county map, county table and trend, given the published totals: the same marks and
     # region totals as the overview (the page itself still reads county_totals: see docs/security.md)

@@ -256,14 +256,19 @@ def test_the_fast_solver_finds_the_same_optimum_as_scipys_milp(demo_data):
                 assert objective @ slow(objective) == objective @ fast(objective)
 
 
-def test_the_fast_attack_learns_what_the_milp_attack_learns():
-    # an unsafe table (the hand-made one below, and the same with the "*" shown as "<5"): the same cells learned
-    item = {"county_code": "x", "year": 2025, "measure": "left_behind_students",
+def pinned_neighbour() -> dict:
+    """3 shown as "<5" beside 10 "*" in a total of 33 with 20 shown: the "*" is 9..12 (4 values), learned."""
+    return {"county_code": "x", "year": 2025, "measure": "left_behind_students",
             "cells": [{"id": "t", "kind": "county", "status": "shown", "value": 33},
                       {"id": "a", "kind": "school", "status": "small", "value": None},
                       {"id": "b", "kind": "school", "status": "withheld", "value": None},
                       {"id": "c", "kind": "school", "status": "shown", "value": 20}],
             "sums": [{"total": "t", "parts": ["a", "b", "c"]}]}
+
+
+def test_the_fast_attack_learns_what_the_milp_attack_learns():
+    # an unsafe table (the hand-made one below): the same cells learned, alone and through the process pool
+    item = pinned_neighbour()
     assert attack(item, solver=highs_solver) == attack(item) != []
     assert attack_all([item]) == attack(item)
 
@@ -271,12 +276,7 @@ def test_the_fast_attack_learns_what_the_milp_attack_learns():
 def test_a_reader_learns_a_small_count_that_one_shown_neighbour_leaves_pinned():
     # the attacker itself can fail: 3 shown as "<5" beside 10 "*" in a total of 33 with 20 shown: 10 = 13 − the
     # "<5", so the "*" is 9..12 (4 values), and 13 − "*" ... is learned.
-    item = {"county_code": "x", "year": 2025, "measure": "left_behind_students",
-            "cells": [{"id": "t", "kind": "county", "status": "shown", "value": 33},
-                      {"id": "a", "kind": "school", "status": "small", "value": None},
-                      {"id": "b", "kind": "school", "status": "withheld", "value": None},
-                      {"id": "c", "kind": "school", "status": "shown", "value": 20}],
-            "sums": [{"total": "t", "parts": ["a", "b", "c"]}]}
+    item = pinned_neighbour()
     learned = attack(item)
     assert [(x["id"], x["range"]) for x in learned] == [("b", (9, 12))]
     item["cells"][3] = {"id": "c", "kind": "school", "status": "withheld", "value": None}

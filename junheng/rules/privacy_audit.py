@@ -333,35 +333,33 @@ class Cover:
         # each solve starts from the last one's basis: presolve would only discard it (provinces 41+51: −10% CPU)
         self.highs.setOptionValue("presolve", "off")
         self.highs.passModel(lp)
-        self.columns = np.arange(2 * n, dtype=np.int32)
         self.refresh()
 
     def refresh(self, widen: bool = False) -> None:
         """Costs and bounds from the table's current statuses. widen: a "<5" cell may become withheld too (at three
         times a shown cell's cost), when withholding shown cells alone cannot do it."""
-        status, value = self.table.status, self.value
         self.widen = widen
-        movable = (status == SHOWN) | ((status == SMALL) & widen)
-        low = np.where((status == SMALL) & ~widen, 1.0, 0.0)
-        high = np.where((status == SMALL) & ~widen, float(self.min_count - 1), float(UNBOUNDED))
-        self.up, self.down = high - value, value - low  # how far each cell may move up and down
-        self.up[self.fixed] = self.down[self.fixed] = 0.0
-        cost = np.where(movable, self.price * np.where(status == SMALL, 3.0, 1.0), 0.0)
-        self.highs.changeColsCost(2 * self.n, self.columns, np.r_[cost, cost])
-        self.highs.changeColsBounds(2 * self.n, self.columns, np.zeros(2 * self.n), np.r_[self.up, self.down])
+        self.up, self.down = np.zeros(self.n), np.zeros(self.n)
+        self._send(np.arange(self.n))
 
     def withhold(self, cells: list[int]) -> None:
-        """Shown cells just withheld (the table's status already says so): they move for free from now on, and
-        nothing else changes (`refresh` without re-sending every column's cost and bounds)."""
-        if self.widen:
-            self.refresh()
-            return
-        cells = np.asarray(cells, dtype=np.int64)
-        self.up[cells], self.down[cells] = UNBOUNDED - self.value[cells], self.value[cells]
-        self.up[self.fixed] = self.down[self.fixed] = 0.0
+        """Cells just withheld (the table's status already says so): `refresh` for those cells alone, every other
+        column's cost and bounds are as they were."""
+        self._send(np.asarray(cells, dtype=np.int64))
+
+    def _send(self, cells: np.ndarray) -> None:
+        """These cells' costs and how far each may move (self.up, self.down), from their statuses, to HiGHS."""
+        status, value, widen = self.table.status[cells], self.value[cells], self.widen
+        small = status == SMALL
+        movable = (status == SHOWN) | (small & widen)
+        low = np.where(small & ~widen, 1.0, 0.0)
+        high = np.where(small & ~widen, float(self.min_count - 1), float(UNBOUNDED))
+        up, down = np.where(cells == self.fixed, 0.0, high - value), np.where(cells == self.fixed, 0.0, value - low)
+        self.up[cells], self.down[cells] = up, down  # how far each cell may move up and down
+        cost = np.where(movable, self.price[cells] * np.where(small, 3.0, 1.0), 0.0)
         both = np.r_[cells, cells + self.n].astype(np.int32)
-        self.highs.changeColsCost(len(both), both, np.zeros(len(both)))
-        self.highs.changeColsBounds(len(both), both, np.zeros(len(both)), np.r_[self.up[cells], self.down[cells]])
+        self.highs.changeColsCost(len(both), both, np.r_[cost, cost])
+        self.highs.changeColsBounds(len(both), both, np.zeros(len(both)), np.r_[up, down])
 
     def picks(self, cell: int, target: int) -> list[int] | None:
         """The shown cells to withhold so that cell can be target; None when no change reaches it."""

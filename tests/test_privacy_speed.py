@@ -170,3 +170,65 @@ def test_protection_in_forked_processes_equals_one_process(monkeypatch):
     assert (one.schools["status"] != "shown").sum() > 500  # something was protected
     assert one.schools.equals(forked.schools) and one.groups.equals(forked.groups)
     assert one.counties.equals(forked.counties)
+
+
+def _twins_by_loop(cols, rows, coefs, status, truth, low, high, min_count):
+    """privacy_audit._twins as first written (a dict of each cell's sums, a loop over the groups): the reference
+    the vectorized one must equal."""
+    groups: dict[tuple, list[int]] = {}
+    for c in sorted(set(cols.tolist())):
+        key = tuple(sorted((int(r), float(k)) for r, k, cc in zip(rows, coefs, cols) if cc == c))
+        groups.setdefault(key, []).append(c)
+    lower = np.where(status == pa.SMALL, 1, 0)
+    upper = np.where(status == pa.SMALL, min_count - 1, pa.UNBOUNDED)
+    low, high = low.copy(), high.copy()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        m = np.array(members)
+        give, take = truth[m] - lower[m], upper[m] - truth[m]
+        for i in range(len(m)):
+            others = [k for k in range(len(m)) if k != i]
+            up = max(others, key=lambda k: (give[k], -k))   # the twin that lets m[i] go highest (first among equals)
+            down = max(others, key=lambda k: (take[k], -k))
+            k_up, k_down = min(give[up], take[i]), min(take[down], give[i])
+            high[m[i]] = max(high[m[i]], truth[m[i]] + k_up)
+            low[m[up]] = min(low[m[up]], truth[m[up]] - k_up)
+            low[m[i]] = min(low[m[i]], truth[m[i]] - k_down)
+            high[m[down]] = max(high[m[down]], truth[m[down]] + k_down)
+    return low, high
+
+
+def test_twins_vectorized_equal_the_loop():
+    rng = np.random.default_rng(11)
+    twinned = 0
+    for _ in range(400):
+        n_cells, n_rows = int(rng.integers(2, 25)), int(rng.integers(1, 7))
+        pattern = [sorted(rng.choice(n_rows, size=int(rng.integers(1, min(4, n_rows) + 1)), replace=False).tolist())
+                   for _ in range(int(rng.integers(1, 5)))]  # a few sum patterns, shared by many cells: twins
+        triples = [(r, c, -1.0 if rng.random() < 0.8 else 1.0) for c in range(n_cells)
+                   for r in pattern[int(rng.integers(0, len(pattern)))]]
+        rows, cols, coefs = (np.array(x) for x in zip(*[triples[i] for i in rng.permutation(len(triples))]))
+        status = rng.choice([pa.SMALL, pa.WITHHELD, pa.FREE], size=n_cells)
+        truth = np.where(status == pa.SMALL, rng.integers(1, MIN, n_cells), rng.integers(0, 30, n_cells))
+        low, high = truth - rng.integers(0, 3, n_cells) * (status != pa.SMALL), truth + rng.integers(0, 2, n_cells)
+        expected = _twins_by_loop(cols, rows, coefs, status, truth, low, high, MIN)
+        got = pa._twins(cols, rows, coefs, status, truth, low, high, MIN)
+        assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+        twinned += int((expected[1] > high).any())
+    assert twinned > 100  # the cases exercise twin moves, not only cells without a twin
+
+
+def test_a_county_repair_runs_on_one_cpu_and_gives_the_others_back():
+    import os
+
+    from junheng.rules import privacy
+    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs Linux and two CPUs")
+    before = os.sched_getaffinity(0)
+    with privacy._on_this_cpu():
+        assert len(os.sched_getaffinity(0)) == 1
+    assert os.sched_getaffinity(0) == before
+    with pytest.raises(RuntimeError), privacy._on_this_cpu():
+        raise RuntimeError("a county's repair failing")
+    assert os.sched_getaffinity(0) == before

@@ -15,6 +15,8 @@ county only add up published county figures (see `region_groups`).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,6 +151,38 @@ def _protect_share(share: int) -> tuple[np.ndarray, np.ndarray]:
     system._protect(mine, min_count, counties[share::shares])
     changed = np.flatnonzero(mine != code)
     return changed, mine[changed]
+
+
+@contextlib.contextmanager
+def _on_this_cpu():
+    """The calling thread kept on the CPU it runs on, for a county's repair (milliseconds). HiGHS 1.16 reads the
+    topology of every CPU the thread may run on from /sys on every run (`Highs::run` → `initializeMultiThreading` →
+    `available_core_count`, for a log line, whatever the `threads` option): on this 2-CPU machine about 20 µs of a
+    small program's 80–100 µs fixed cost, more with more CPUs; with one CPU allowed it reads one. Linux only;
+    elsewhere, or with one CPU allowed already, nothing changes."""
+    import os
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    mask = os.sched_getaffinity(0)
+    cpu = _sched_getcpu()()
+    if len(mask) < 2 or cpu not in mask:
+        yield
+        return
+    os.sched_setaffinity(0, (cpu,))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, mask)
+
+
+@functools.cache
+def _sched_getcpu():
+    """libc's sched_getcpu (the CPU the calling thread runs on)."""
+    import ctypes
+    return ctypes.CDLL(None).sched_getcpu
+
+
 _NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)
 
 
@@ -241,7 +275,8 @@ class _System:
         gc.disable()  # the repair makes many small containers and no cycles: the collector only costs time
         try:
             for county in counties:
-                self._repair_county(int(county), code, min_count, context)
+                with _on_this_cpu():
+                    self._repair_county(int(county), code, min_count, context)
         finally:
             if collecting:
                 gc.enable()
@@ -253,7 +288,7 @@ class _System:
         cells = np.sort(cell_order[cell_start[county]:cell_start[county + 1]])
         terms = term_order[term_start[county]:term_start[county + 1]]
         t_eq, t_cell = self.eq[terms], np.searchsorted(cells, self.cell[terms])  # local cell indices
-        first = np.flatnonzero(np.r_[True, t_eq[1:] != t_eq[:-1]])  # each sum's total (sorted first)
+        first = np.flatnonzero(np.concatenate(([True], t_eq[1:] != t_eq[:-1])))  # each sum's total (sorted first)
         ends = first[1:].tolist() + [len(t_cell)]
         sums = [(int(t_cell[a]), t_cell[a + 1:b]) for a, b in zip(first.tolist(), ends)]
         table = privacy_audit.Table(self.value[cells], to_audit[code[cells]], sums)
@@ -283,16 +318,14 @@ class _System:
         the least costly set a linear program finds (privacy_audit.Cover), else (by_rule) one cell by rule."""
         from junheng.rules import privacy_audit
         bad, low, high = unsafe
-        if bad in table.seen:  # a covering solution for an earlier cell of this round may have moved it far enough
-            seen_low, seen_high = table.seen[bad]
-            low, high = min(low, seen_low), max(high, seen_high)
-            if not any(privacy_audit._needs(table.status[bad], low, high, min_count,
-                                            int(privacy_audit.spans(table, min_count)[bad]))):
-                return []
+        # a covering solution for an earlier cell of this round may have moved it far enough
+        low, high = min(low, int(table.seen_low[bad])), max(high, int(table.seen_high[bad]))
+        span = int(privacy_audit.spans(table, min_count)[bad])
+        if not any(privacy_audit._needs(table.status[bad], low, high, min_count, span)):
+            return []
         if table.status[bad] == privacy_audit.SMALL:
             targets = [t for t, short in ((min_count - 1, high < min_count - 1), (1, low > 1)) if short]
         else:  # a span of min_count values (fewer in a "<5" total): up from the lowest seen, else down from the highest
-            span = int(privacy_audit.spans(table, min_count)[bad])
             targets = [low + span] + ([high - span] if high - span >= 0 else [])
         for target in targets:
             picks = cover.picks(bad, target)

@@ -30,9 +30,21 @@ class Table:
     value: np.ndarray
     status: np.ndarray
     sums: list[tuple[int, np.ndarray]]
-    seen: dict[int, tuple[int, int]] = field(default_factory=dict)  # cell -> (lowest, highest) value in a solution
+    # per cell, the lowest and highest value it takes in the solutions seen (its true value until then)
+    seen_low: np.ndarray = field(init=False)
+    seen_high: np.ndarray = field(init=False)
+    audited: bool = False  # audited once already (the first audit starts with a few broad objectives)
     _terms: tuple | None = None
     _spans: tuple | None = None  # (min_count, the small cells, spans) of the last `spans` call
+
+    def __post_init__(self):
+        self.seen_low = np.asarray(self.value).astype(np.int64)
+        self.seen_high = self.seen_low.copy()
+
+    def saw(self, cells: np.ndarray, values: np.ndarray) -> None:
+        """Values these (distinct) cells take in a table the reader cannot tell from the true one."""
+        self.seen_low[cells] = np.minimum(self.seen_low[cells], values)
+        self.seen_high[cells] = np.maximum(self.seen_high[cells], values)
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The sums as triples (sum, cell, coefficient): total − Σ parts = 0."""
@@ -108,26 +120,31 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     rhs = -known[used]
     status = table.status[hidden]
     truth = table.value[hidden].astype(np.int64)
-    low, high = truth.copy(), truth.copy()
-    if table.seen:
-        seen = [table.seen.get(c, (v, v)) for c, v in zip(hidden.tolist(), truth.tolist())]
-        low, high = np.minimum(np.array([a for a, _ in seen]), truth), np.maximum(np.array([b for _, b in seen]), truth)
+    low, high = table.seen_low[hidden], table.seen_high[hidden]  # copies (fancy indexing)
     span = spans(table, min_count)[hidden]
     low, high = _twins(cols, rows, coefs, status, truth, low, high, min_count)
-    # what the reader's arithmetic bounds each cell by: a value seen at that bound is the cell's optimum, no solve
-    floor, ceiling = _outer_bounds(rows, cols, coefs, rhs, status, min_count)
-    solver = None  # built at the first solve: the witnesses often settle every cell without one
+    solver = bounds = None  # built when first needed: the witnesses often settle every cell without either
+
+    def reader_bounds():
+        """What the reader's arithmetic bounds each cell by: a value seen at that bound is the cell's optimum."""
+        nonlocal bounds
+        if bounds is None:
+            bounds = _outer_bounds(rows, cols, coefs, rhs, status, min_count)
+        return bounds
 
     def solve(objective, attained=None):
         nonlocal solver
         if solver is None:
             solver = _Solver(status, min_count, rows, cols, coefs, rhs)
         return solver.solve(objective, attained)
-    if not table.seen:  # a few broad objectives first: their solutions settle most cells without a solve each
+    if not table.audited:  # a few broad objectives first: their solutions settle most cells without a solve each
         auditable = ((status == SMALL) | (status == WITHHELD)).astype(float)
         alternate = np.where(np.arange(len(hidden)) % 2 == 0, 1.0, -1.0)
         for weights in (auditable * 1.0, -auditable * 1.0, auditable * alternate, -auditable * alternate):
             up, down = _open(status, low, high, min_count, span)
+            if not (up | down).any():
+                break
+            floor, ceiling = reader_bounds()
             if not ((up & (high < ceiling)) | (down & (low > floor))).any():
                 break
             x = solve(weights)
@@ -135,14 +152,15 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     # Only a cell still open, or pinned, can be unsafe: a solution only widens what was seen, so a cell settled now
     # stays settled (the loop below over these alone, in cell order, is the loop over every hidden cell).
     up, down = _open(status, low, high, min_count, span)
-    candidate = (up | down) & (status != FREE)
-    candidate[[j for j, c in enumerate(hidden.tolist()) if c in pinned]] = True
+    is_pinned = np.zeros(len(hidden), dtype=bool)
+    is_pinned[local[list(pinned)]] = True
+    candidate = ((up | down) & (status != FREE)) | is_pinned
     unsafe = []
     for j in np.flatnonzero(candidate).tolist():
         cell = hidden[j]
         if status[j] == FREE:
             continue
-        if int(cell) in pinned:
+        if is_pinned[j]:
             unsafe.append((int(cell), int(truth[j]), int(truth[j])))
             if first_only:
                 break
@@ -151,6 +169,7 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
             need_max, need_min = _needs(status[j], low[j], high[j], min_count, span[j])
             if not (need_max if sign > 0 else need_min):
                 continue
+            floor, ceiling = reader_bounds()
             if (high[j] >= ceiling[j]) if sign > 0 else (low[j] <= floor[j]):
                 continue  # the value seen is the bound the reader can prove: the optimum already
             objective = np.zeros(len(hidden))
@@ -162,7 +181,8 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
             unsafe.append((int(cell), int(low[j]), int(high[j])))
             if first_only:
                 break
-    table.seen.update({int(c): (int(a), int(b)) for c, a, b in zip(hidden, low, high)})
+    table.seen_low[hidden], table.seen_high[hidden] = low, high
+    table.audited = True
     return unsafe
 
 
@@ -170,34 +190,57 @@ def _twins(cols, rows, coefs, status, truth, low, high, min_count):
     """Values the hidden cells can take, found without a solver: two hidden cells in exactly the same published
     sums, with the same signs (two schools of one township, 城乡 group, type and boarding), move against each other
     — one up by k, the other down by k — and every sum still holds. Each such move within the cells' own bounds
-    ("<5": 1..min_count − 1, else ≥ 0) is a table the reader cannot tell from the true one."""
-    order = np.lexsort((coefs, rows, cols))
-    groups: dict[tuple, list[int]] = {}
-    c_sorted, key_parts = cols[order], list(zip(rows[order].tolist(), coefs[order].tolist()))
-    starts = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1]]) if len(c_sorted) else np.zeros(0, int)
-    bounds = np.r_[starts, len(c_sorted)]
-    for i, start in enumerate(starts):
-        groups.setdefault(tuple(key_parts[start:bounds[i + 1]]), []).append(int(c_sorted[start]))
-    lower = np.where(status == SMALL, 1, 0)
-    upper = np.where(status == SMALL, min_count - 1, UNBOUNDED)
+    ("<5": 1..min_count − 1, else ≥ 0) is a table the reader cannot tell from the true one. Each cell moves with the
+    twin that lets it go furthest (the first in cell order among equals)."""
     low, high = low.copy(), high.copy()
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        m = np.array(members)
-        give = truth[m] - lower[m]   # how far each can go down (so a twin goes up)
-        take = upper[m] - truth[m]   # how far each can go up (so a twin goes down)
-        at = np.arange(len(m))
-        best_give, best_take = np.argsort(-give, kind="stable")[:2], np.argsort(-take, kind="stable")[:2]
-        d_up = np.where(at == best_give[0], best_give[1], best_give[0])  # the twin that lets each go highest
-        d_down = np.where(at == best_take[0], best_take[1], best_take[0])  # ... and lowest
-        k_up = np.minimum(give[d_up], take)
-        k_down = np.minimum(take[d_down], give)
-        np.maximum.at(high, m, truth[m] + k_up)
-        np.minimum.at(low, m[d_up], truth[m[d_up]] - k_up)
-        np.minimum.at(low, m, truth[m] - k_down)
-        np.maximum.at(high, m[d_down], truth[m[d_down]] + k_down)
+    if len(cols) == 0:
+        return low, high
+    present, group = _same_sums(cols, rows, coefs)
+    size = np.bincount(group)
+    twinned = size[group] >= 2
+    if not twinned.any():
+        return low, high
+    m, g = present[twinned], group[twinned]  # the cells with a twin (ascending), their groups
+    lower = np.where(status[m] == SMALL, 1, 0)
+    upper = np.where(status[m] == SMALL, min_count - 1, UNBOUNDED)
+    give = truth[m] - lower   # how far each can go down (so a twin goes up)
+    take = upper - truth[m]   # how far each can go up (so a twin goes down)
+    at = np.arange(len(m))
+
+    def two_best(amount):
+        """Per cell, the position of the other cell of its group with the most `amount` (the first among equals)."""
+        ranked = np.lexsort((at, -amount, g))
+        head = np.flatnonzero(np.concatenate(([True], g[ranked][1:] != g[ranked][:-1])))
+        best, second = np.empty(g.max() + 1, np.int64), np.empty(g.max() + 1, np.int64)
+        best[g[ranked[head]]], second[g[ranked[head]]] = ranked[head], ranked[head + 1]
+        return np.where(at == best[g], second[g], best[g])
+    d_up = two_best(give)    # the twin that lets each go highest
+    d_down = two_best(take)  # ... and lowest
+    k_up = np.minimum(give[d_up], take)
+    k_down = np.minimum(take[d_down], give)
+    np.maximum.at(high, m, truth[m] + k_up)
+    np.minimum.at(low, m[d_up], truth[m[d_up]] - k_up)
+    np.minimum.at(low, m, truth[m] - k_down)
+    np.maximum.at(high, m[d_down], truth[m[d_down]] + k_down)
     return low, high
+
+
+def _same_sums(cols, rows, coefs) -> tuple[np.ndarray, np.ndarray]:
+    """The cells in any sum (ascending) and a group number for each: cells of a group are in exactly the same sums
+    with the same signs."""
+    # each cell's sums as one row of a table (1 + 2 × sum + sign, in order; 0 past its last): equal rows, one group
+    order = np.lexsort((coefs, rows, cols))
+    c_sorted = cols[order]
+    first = np.flatnonzero(np.concatenate(([True], c_sorted[1:] != c_sorted[:-1])))
+    degree = np.diff(np.append(first, len(c_sorted)))
+    width, base = int(degree.max()), 2 * int(rows.max()) + 3
+    signature = np.zeros((len(first), width), dtype=np.int64)
+    signature[np.repeat(np.arange(len(first)), degree), np.arange(len(c_sorted)) - np.repeat(first, degree)] = \
+        rows[order] * 2 + (coefs[order] > 0) + 1
+    if base ** width < 2 ** 62:  # each row as one number (digits in base `base`): a 1-d sort, not a row sort
+        signature = signature @ (base ** np.arange(width, dtype=np.int64))
+    _, group = np.unique(signature, axis=0 if signature.ndim == 2 else None, return_inverse=True)
+    return c_sorted[first], group.ravel()
 
 
 def _outer_bounds(rows, cols, coefs, rhs, status, min_count, rounds: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -267,8 +310,6 @@ class _Solver:
         self.highs.passModel(lp)
         self.n = n
         self.indices = np.arange(n, dtype=np.int32)
-        self.integer = np.full(n, highspy.HighsVarType.kInteger)
-        self.continuous = np.full(n, highspy.HighsVarType.kContinuous)
 
     def solve(self, objective: np.ndarray, attained: float | None = None) -> np.ndarray | None:
         """A whole-number solution minimising objective · x (a table the reader cannot tell from the true one).
@@ -277,16 +318,20 @@ class _Solver:
         attained: objective · x of a whole-number solution already seen (objective of whole numbers). When the
         relaxation's optimum, rounded up, reaches it, no whole-number solution does better: that seen value is the
         integer program's optimum, and None is returned instead of solving it."""
+        import highspy
         self.highs.changeColsCost(self.n, self.indices, np.asarray(objective, dtype=float))
         x = self._run()
-        if np.abs(x - np.round(x)).max(initial=0.0) > 1e-6:
+        whole = np.rint(x)
+        if (np.abs(x - whole) > 1e-6).any():
             if attained is not None and np.ceil(self.highs.getObjectiveValue() - 1e-6) >= attained:
                 return None
-            self.highs.changeColsIntegrality(self.n, self.indices, self.integer)
+            self.highs.changeColsIntegrality(self.n, self.indices, np.full(self.n, highspy.HighsVarType.kInteger))
+            self.highs.setOptionValue("presolve", "on")  # an integer program's presolve pays: −26% of its time
             with quiet.stdout_to_stderr():
-                x = self._run()
-            self.highs.changeColsIntegrality(self.n, self.indices, self.continuous)
-        return np.round(x).astype(np.int64)
+                whole = np.rint(self._run())
+            self.highs.setOptionValue("presolve", "off")
+            self.highs.changeColsIntegrality(self.n, self.indices, np.full(self.n, highspy.HighsVarType.kContinuous))
+        return whole.astype(np.int64)
 
     def _run(self) -> np.ndarray:
         import highspy
@@ -318,11 +363,15 @@ class Cover:
         self.price = (1.0 + self.value / (1.0 + self.value.max())) * np.where(totals, 2.0, 1.0)
         sums, cells, coefs = table.terms()
         # column by column, rows ascending: the arrays scipy's coo_matrix(...).tocsc() gave, without its cost
-        rows, columns, values = np.r_[sums, sums], np.r_[cells, cells + n], np.r_[coefs, -coefs]
+        rows, columns = np.concatenate((sums, sums)), np.concatenate((cells, cells + n))
+        values = np.concatenate((coefs, -coefs))
         order = np.lexsort((rows, columns))
         lp = highspy.HighsLp()
+        self.widen = False
+        cost, self.up, self.down = self._costs(np.arange(n))
         lp.num_col_, lp.num_row_ = 2 * n, len(table.sums)
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.zeros(2 * n), np.zeros(2 * n), np.zeros(2 * n)
+        lp.col_cost_, lp.col_lower_ = np.concatenate((cost, cost)), np.zeros(2 * n)
+        lp.col_upper_ = np.concatenate((self.up, self.down))
         lp.row_lower_ = lp.row_upper_ = np.zeros(len(table.sums))
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = np.searchsorted(columns[order], np.arange(2 * n + 1)).astype(np.int32)
@@ -333,7 +382,6 @@ class Cover:
         # each solve starts from the last one's basis: presolve would only discard it (provinces 41+51: −10% CPU)
         self.highs.setOptionValue("presolve", "off")
         self.highs.passModel(lp)
-        self.refresh()
 
     def refresh(self, widen: bool = False) -> None:
         """Costs and bounds from the table's current statuses. widen: a "<5" cell may become withheld too (at three
@@ -347,19 +395,23 @@ class Cover:
         column's cost and bounds are as they were."""
         self._send(np.asarray(cells, dtype=np.int64))
 
-    def _send(self, cells: np.ndarray) -> None:
-        """These cells' costs and how far each may move (self.up, self.down), from their statuses, to HiGHS."""
+    def _costs(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """These cells' costs and how far each may move up and down, from their statuses."""
         status, value, widen = self.table.status[cells], self.value[cells], self.widen
         small = status == SMALL
         movable = (status == SHOWN) | (small & widen)
         low = np.where(small & ~widen, 1.0, 0.0)
         high = np.where(small & ~widen, float(self.min_count - 1), float(UNBOUNDED))
         up, down = np.where(cells == self.fixed, 0.0, high - value), np.where(cells == self.fixed, 0.0, value - low)
+        return np.where(movable, self.price[cells] * np.where(small, 3.0, 1.0), 0.0), up, down
+
+    def _send(self, cells: np.ndarray) -> None:
+        """These cells' costs and how far each may move (self.up, self.down), from their statuses, to HiGHS."""
+        cost, up, down = self._costs(cells)
         self.up[cells], self.down[cells] = up, down  # how far each cell may move up and down
-        cost = np.where(movable, self.price[cells] * np.where(small, 3.0, 1.0), 0.0)
-        both = np.r_[cells, cells + self.n].astype(np.int32)
-        self.highs.changeColsCost(len(both), both, np.r_[cost, cost])
-        self.highs.changeColsBounds(len(both), both, np.zeros(len(both)), np.r_[up, down])
+        both = np.concatenate((cells, cells + self.n)).astype(np.int32)
+        self.highs.changeColsCost(len(both), both, np.concatenate((cost, cost)))
+        self.highs.changeColsBounds(len(both), both, np.zeros(len(both)), np.concatenate((up, down)))
 
     def picks(self, cell: int, target: int) -> list[int] | None:
         """The shown cells to withhold so that cell can be target; None when no change reaches it."""
@@ -386,10 +438,7 @@ class Cover:
             # Once the picks are withheld, this solution is a table the reader cannot tell from the true one: the
             # values it gives the moved cells are values they can take (the next audit need not solve for them;
             # withholding more cells later only adds tables).
-            seen = self.table.seen
-            for c, v in zip(np.flatnonzero(moved).tolist(), whole[moved].astype(np.int64).tolist()):
-                low, high = seen.get(c, (v, v))
-                seen[c] = (min(low, v), max(high, v))
+            self.table.saw(np.flatnonzero(moved), whole[moved].astype(np.int64))
         return picks
 
 

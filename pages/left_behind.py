@@ -83,8 +83,8 @@ if care_table.height > CARE_ROWS:
 st.markdown(f"**{t('care_gap_title', lang)}**")
 st.caption(t("care_gap_help", lang, n=min_count))
 gap_shown, gap_list = data.gap_list(lang)
-st.dataframe(gap_shown, hide_index=True, width="stretch")
+table_formats.show(gap_shown, hide_index=True, width="stretch")
 downloads.downloads(gap_list, f"care_gap_{filters.region or 'all'}_{year}", lang, key="care_gap")
 
 st.markdown(f"**{t('migrant_title', lang)}**")
-st.dataframe(left_behind.migrant_table(data.migrants(), rules, lang), hide_index=True, width="stretch")
+table_formats.show(left_behind.migrant_table(data.migrants(), rules, lang), hide_index=True, width="stretch")

@@ -184,3 +184,18 @@ def test_a_year_column_has_no_thousands_separator():
     frame = pl.DataFrame({"统计年度": [2015, 2020], "学校数": [1234, 56]})
     config = table_formats.number_columns(frame)
     assert config["统计年度"]["type_config"]["format"] == "%d" and config["学校数"]["type_config"]["format"] == "%,d"
+
+
+def test_a_published_count_with_its_marks_is_shown_with_separators_and_kept_plain_for_downloads():
+    import polars as pl
+
+    from junheng.i18n import t
+    from junheng.views import table_formats
+    frame = pl.DataFrame({t("school_id", "zh"): ["3707240001", "3707240002", "3707240003", "3707240004"],
+                          t("left_behind_students", "zh"): ["19523", "<5", "*", None],
+                          t("migrant_students", "en"): ["1234567", "0", "12", "<5"]})
+    shown = table_formats.marked_counts(frame)
+    assert shown[t("left_behind_students", "zh")].to_list() == ["19,523", "<5", "*", None]
+    assert shown[t("migrant_students", "en")].to_list() == ["1,234,567", "0", "12", "<5"]
+    assert shown[t("school_id", "zh")].to_list() == frame[t("school_id", "zh")].to_list()  # an id is no count
+    assert frame[t("left_behind_students", "zh")][0] == "19523"  # the frame the downloads write is untouched

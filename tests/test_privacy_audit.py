@@ -65,8 +65,9 @@ def reader_model(item: dict, min_count: int = MIN) -> dict:
             new = min(bound[s["total"]], sum(bound[p] for p in s["parts"]))
             changed |= new < bound[s["total"]]
             bound[s["total"]] = new
+            floors = sum(floor[o] for o in s["parts"])  # less each part's own: the other parts' floors
             for p in s["parts"]:
-                new = min(bound[p], bound[s["total"]] - sum(floor[o] for o in s["parts"] if o != p))
+                new = min(bound[p], bound[s["total"]] - (floors - floor[p]))
                 changed |= new < bound[p]
                 bound[p] = new
     span = np.array([min_count - 1 if not np.isfinite(bound[cid]) else int(min(max(bound[cid] - 1, 1), min_count - 1))

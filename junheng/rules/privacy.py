@@ -164,12 +164,16 @@ def _on_this_cpu():
     if not hasattr(os, "sched_setaffinity"):
         yield
         return
-    mask = os.sched_getaffinity(0)
-    cpu = _sched_getcpu()()
+    mask, getcpu = os.sched_getaffinity(0), _sched_getcpu()
+    cpu = getcpu() if getcpu is not None else -1
     if len(mask) < 2 or cpu not in mask:
         yield
         return
-    os.sched_setaffinity(0, (cpu,))
+    try:
+        os.sched_setaffinity(0, (cpu,))
+    except OSError:  # not allowed here (a container's policy): the repair runs as it would anyway
+        yield
+        return
     try:
         yield
     finally:
@@ -178,9 +182,9 @@ def _on_this_cpu():
 
 @functools.cache
 def _sched_getcpu():
-    """libc's sched_getcpu (the CPU the calling thread runs on)."""
+    """libc's sched_getcpu (the CPU the calling thread runs on), or None where the C library has none."""
     import ctypes
-    return ctypes.CDLL(None).sched_getcpu
+    return getattr(ctypes.CDLL(None), "sched_getcpu", None)
 
 
 _NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)

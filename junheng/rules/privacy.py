@@ -147,10 +147,12 @@ def _protect_share(share: int) -> tuple[np.ndarray, np.ndarray]:
     import gc
     gc.disable()  # a forked process that ends with its share: the collector only costs time (see repair)
     system, code, min_count, counties, shares = _FORKED
-    mine = code.copy()
-    system._protect(mine, min_count, counties[share::shares])
-    changed = np.flatnonzero(mine != code)
-    return changed, mine[changed]
+    counties = counties[share::shares]
+    part, cells = system.part(counties)  # the share's own arrays: the first pass's rounds then cost its size only
+    mine = code[cells]
+    part._protect(mine, min_count, counties)
+    changed = np.flatnonzero(mine != code[cells])
+    return cells[changed], mine[changed]
 
 
 @contextlib.contextmanager
@@ -197,16 +199,39 @@ class _System:
         self.eq, self.cell, self.coef, self.n_eq = eq, cell, coef, n_eq
         self.value, self.kind, self.cell_county = value, kind, cell_county
         self.term_county = cell_county[cell]  # every term of a sum is in one county
-        self._cell_order = np.argsort(cell, kind="stable")
-        self._cell_start = np.searchsorted(cell[self._cell_order], np.arange(len(value) + 1))
-        self._eq_order = np.argsort(eq, kind="stable")
-        self._eq_start = np.searchsorted(eq[self._eq_order], np.arange(n_eq + 1))
+
+    @functools.cached_property
+    def _by_cell(self) -> tuple[np.ndarray, np.ndarray]:
+        """The terms ordered by cell and where each cell's start (the first pass's lookups; a system protected in
+        forked shares never needs them, its shares' systems do)."""
+        order = np.argsort(self.cell, kind="stable")
+        return order, np.searchsorted(self.cell[order], np.arange(len(self.value) + 1))
+
+    @functools.cached_property
+    def _by_eq(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.eq, kind="stable")
+        return order, np.searchsorted(self.eq[order], np.arange(self.n_eq + 1))
+
+    def part(self, counties: np.ndarray) -> tuple[_System, np.ndarray]:
+        """The system of these counties alone and its cells (indices of this system's, ascending). Cells and sums
+        keep their order, so every county is protected exactly as in the whole system."""
+        keep = np.zeros(self.cell_county.max() + 1, dtype=bool)
+        keep[counties] = True
+        cells = np.flatnonzero(keep[self.cell_county])
+        local = np.full(len(self.value), -1, dtype=np.int64)
+        local[cells] = np.arange(len(cells))
+        terms = np.flatnonzero(keep[self.term_county])
+        sums, eq = np.unique(self.eq[terms], return_inverse=True)
+        return _System(eq.astype(np.int64), local[self.cell[terms]], self.coef[terms], len(sums), self.value[cells],
+                       self.kind[cells], self.cell_county[cells]), cells
 
     def cell_terms(self, c: int) -> np.ndarray:
-        return self._cell_order[self._cell_start[c]:self._cell_start[c + 1]]
+        order, start = self._by_cell
+        return order[start[c]:start[c + 1]]
 
     def eq_terms(self, e: int) -> np.ndarray:
-        return self._eq_order[self._eq_start[e]:self._eq_start[e + 1]]
+        order, start = self._by_eq
+        return order[start[e]:start[e + 1]]
 
     def solve(self, min_count: int) -> np.ndarray:
         """The status name of every cell: primary suppression, then complementary cells until nothing is solved,

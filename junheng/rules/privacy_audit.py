@@ -148,7 +148,8 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
             if not ((up & (high < ceiling)) | (down & (low > floor))).any():
                 break
             x = solve(weights)
-            low, high = np.minimum(low, x), np.maximum(high, x)
+            if x is not None:
+                low, high = np.minimum(low, x), np.maximum(high, x)
     # Only a cell still open, or pinned, can be unsafe: a solution only widens what was seen, so a cell settled now
     # stays settled (the loop below over these alone, in cell order, is the loop over every hidden cell).
     up, down = _open(status, low, high, min_count, span)
@@ -281,33 +282,15 @@ class _Solver:
     table instead of once per solve; scipy.optimize.milp builds it anew each call)."""
 
     def __init__(self, status, min_count, rows, cols, coefs, rhs):
-        import highspy
         n = len(status)
-        # the matrix column by column, straight from the triples (a cell is in a sum at most once): scipy's
-        # coo_matrix(...).tocsc() cost more than the solves of a small county
-        order = np.lexsort((rows, cols))
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, len(rhs)
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.where(status == SMALL, 1.0, 0.0)
-        lp.col_upper_ = np.where(status == SMALL, float(min_count - 1), float(UNBOUNDED))
-        lp.row_lower_ = lp.row_upper_ = np.array(rhs, dtype=float)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.searchsorted(cols[order], np.arange(n + 1)).astype(np.int32)
-        lp.a_matrix_.index_ = rows[order].astype(np.int32)
-        lp.a_matrix_.value_ = np.asarray(coefs, dtype=float)[order]
-        # The bare solver: highspy.Highs adds Python callbacks to every run and prints a banner on stdout (which
-        # `junheng published --json` must keep clean).
-        self.highs = highspy._core._Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = _highs(np.zeros(n), np.where(status == SMALL, 1.0, 0.0),
+                            np.where(status == SMALL, float(min_count - 1), float(UNBOUNDED)), rhs, rows, cols, coefs)
         self.highs.setOptionValue("mip_rel_gap", 0.0)
-        self.highs.setOptionValue("threads", 1)
         # A county's program is a few dozen cells: HiGHS's presolve and the MIP's feasibility-jump heuristic cost
         # more than they save there (provinces 41+51: the audit's solver time −25%). Neither changes an optimum, and
         # the audit reads optima only (a solution's other values are just witnesses), so the same cells are unsafe.
         self.highs.setOptionValue("presolve", "off")
         self.highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
-        self.highs.passModel(lp)
         self.n = n
         self.indices = np.arange(n, dtype=np.int32)
 
@@ -317,13 +300,15 @@ class _Solver:
         whole, and then it is the integer program's optimum too; otherwise the integer program is solved.
         attained: objective · x of a whole-number solution already seen (objective of whole numbers). When the
         relaxation's optimum, rounded up, reaches it, no whole-number solution does better: that seen value is the
-        integer program's optimum, and None is returned instead of solving it."""
+        integer program's optimum, and None is returned instead of solving it. Without attained (a broad
+        objective, solved for its witnesses only), a fractional relaxation returns None too: its integer program
+        (~1 ms) would only find more witnesses."""
         import highspy
         self.highs.changeColsCost(self.n, self.indices, np.asarray(objective, dtype=float))
         x = self._run()
         whole = np.rint(x)
         if (np.abs(x - whole) > 1e-6).any():
-            if attained is not None and np.ceil(self.highs.getObjectiveValue() - 1e-6) >= attained:
+            if attained is None or np.ceil(self.highs.getObjectiveValue() - 1e-6) >= attained:
                 return None
             self.highs.changeColsIntegrality(self.n, self.indices, np.full(self.n, highspy.HighsVarType.kInteger))
             self.highs.setOptionValue("presolve", "on")  # an integer program's presolve pays: −26% of its time
@@ -354,7 +339,6 @@ class Cover:
     table, warm-started from one cell to the next."""
 
     def __init__(self, table: Table, fixed: int, min_count: int):
-        import highspy
         self.table, self.fixed, self.min_count = table, fixed, min_count
         n = self.n = len(table.value)
         self.value = table.value.astype(float)
@@ -362,26 +346,13 @@ class Cover:
         totals[[t for t, _ in table.sums]] = True
         self.price = (1.0 + self.value / (1.0 + self.value.max())) * np.where(totals, 2.0, 1.0)
         sums, cells, coefs = table.terms()
-        # column by column, rows ascending: the arrays scipy's coo_matrix(...).tocsc() gave, without its cost
-        rows, columns = np.concatenate((sums, sums)), np.concatenate((cells, cells + n))
-        values = np.concatenate((coefs, -coefs))
-        order = np.lexsort((rows, columns))
-        lp = highspy.HighsLp()
         self.widen = False
         cost, self.up, self.down = self._costs(np.arange(n))
-        lp.num_col_, lp.num_row_ = 2 * n, len(table.sums)
-        lp.col_cost_, lp.col_lower_ = np.concatenate((cost, cost)), np.zeros(2 * n)
-        lp.col_upper_ = np.concatenate((self.up, self.down))
-        lp.row_lower_ = lp.row_upper_ = np.zeros(len(table.sums))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.searchsorted(columns[order], np.arange(2 * n + 1)).astype(np.int32)
-        lp.a_matrix_.index_, lp.a_matrix_.value_ = rows[order].astype(np.int32), values[order].astype(float)
-        self.highs = highspy._core._Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
+        self.highs = _highs(np.concatenate((cost, cost)), np.zeros(2 * n), np.concatenate((self.up, self.down)),
+                            np.zeros(len(table.sums)), np.concatenate((sums, sums)),
+                            np.concatenate((cells, cells + n)), np.concatenate((coefs, -coefs)))
         # each solve starts from the last one's basis: presolve would only discard it (provinces 41+51: −10% CPU)
         self.highs.setOptionValue("presolve", "off")
-        self.highs.passModel(lp)
 
     def refresh(self, widen: bool = False) -> None:
         """Costs and bounds from the table's current statuses. widen: a "<5" cell may become withheld too (at three
@@ -442,26 +413,26 @@ class Cover:
         return picks
 
 
-def _linear_program(cost, lower, upper, rows, cols, coefs, rhs) -> np.ndarray | None:
-    """min cost · x with A x = rhs, lower ≤ x ≤ upper (A from its (row, col, coef) triples) by HiGHS; None when
-    infeasible."""
+def _highs(cost, lower, upper, rhs, rows, cols, coefs):
+    """A bare HiGHS solver (one thread, no output) holding min cost · x with A x = rhs, lower ≤ x ≤ upper, A from its
+    (row, col, coef) triples (a cell is in a sum at most once). highspy._core._Highs, not highspy.Highs: that adds
+    Python callbacks to every run and prints a banner on stdout (which `junheng published --json` must keep clean).
+    The model goes in as arrays (HiGHS copies them), not as a HighsLp whose fields pybind11 fills element by element:
+    a county's model in 40 µs instead of 150."""
     import highspy
-    from scipy.sparse import coo_matrix
-    matrix = coo_matrix((coefs, (rows, cols)), shape=(len(rhs), len(cost))).tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = len(cost), len(rhs)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_ = lp.row_upper_ = np.asarray(rhs, dtype=float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    n = len(cost)
+    order = np.lexsort((rows, cols))  # column by column, rows ascending
+    rhs = np.asarray(rhs, dtype=float)
     highs = highspy._core._Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", 1)
-    highs.passModel(lp)
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.array(highs.getSolution().col_value)
+    highs.passModel(n, len(rhs), len(order), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                    0.0, np.asarray(cost, dtype=float), np.asarray(lower, dtype=float),
+                    np.asarray(upper, dtype=float), rhs, rhs,
+                    np.searchsorted(np.asarray(cols)[order], np.arange(n + 1)).astype(np.int32),
+                    np.asarray(rows)[order].astype(np.int32), np.asarray(coefs, dtype=float)[order],
+                    np.zeros(n, dtype=np.int32))
+    return highs
 
 
 REGION_STATUS = {"shown": SHOWN, "primary": SMALL, "complementary": WITHHELD, "estimated": FREE}

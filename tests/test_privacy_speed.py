@@ -172,6 +172,33 @@ def test_protection_in_forked_processes_equals_one_process(monkeypatch):
     assert one.counties.equals(forked.counties)
 
 
+def test_two_protections_in_one_pool_equal_each_alone(monkeypatch):
+    # db.evaluated protects the left-behind and the migrant counts together (privacy.protect_many: one pool of
+    # processes for the counties of both); each must be what protecting it alone decides
+    import polars as pl
+
+    from junheng.rules import left_behind, privacy
+    rng = np.random.default_rng(11)
+    n = 3000
+    rows = pl.DataFrame({"county_code": [f"41{c:04d}" for c in rng.integers(0, 40, n)],
+                         "school_id": [f"s{i:05d}" for i in range(n)],
+                         "left_behind_students": rng.choice([0, 1, 2, 3, 4, 6, 9, 20, 40], n),
+                         "migrant_students": rng.choice([0, 1, 2, 3, 5, 8, 30], n),
+                         "township": rng.choice(["甲", "乙", "丙"], n),
+                         "urban_rural_group": rng.choice(["城区", "镇区", "乡村"], n),
+                         "school_type": rng.choice(["primary", "junior"], n),
+                         "is_boarding": rng.random(n) < 0.3, "is_public": rng.random(n) < 0.8})
+    alone = (left_behind.protection(rows, {"privacy": {"min_count": MIN}}),
+             left_behind.migrant_protection(rows, MIN))
+    monkeypatch.setattr(privacy, "PARALLEL_COUNTIES", 10)
+    monkeypatch.setattr(privacy, "_workers", lambda counties: 2)  # forked even on one core
+    together = left_behind.both_protections(rows, MIN)
+    for one, both in zip(alone, together):
+        assert (one.schools["status"] != "shown").sum() > 100
+        assert one.schools.equals(both.schools) and one.groups.equals(both.groups)
+        assert one.counties.equals(both.counties)
+
+
 def _twins_by_loop(cols, rows, coefs, status, truth, low, high, min_count):
     """privacy_audit._twins as first written (a dict of each cell's sums, a loop over the groups): the reference
     the vectorized one must equal."""

@@ -238,9 +238,9 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
     # The left-behind page's protection and its migrant group totals' serve both the stored statuses and the
     # stored breakdowns: solved once per year (solving each twice was 30% of a national demo's generation).
     rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
-    shield = (left_behind.protection(rows, {"privacy": {"min_count": min_count}})
-              if set(PROTECTED) & set(names) else None)
-    migrant = left_behind.migrant_protection(rows, min_count) if set(PROTECTED) & set(names) else None
+    shield = migrant = None
+    if set(PROTECTED) & set(names):
+        shield, migrant = left_behind.both_protections(rows, min_count)
     if "school_count_status" in names:
         # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
         # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.

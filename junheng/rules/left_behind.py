@@ -285,6 +285,7 @@ def migrant_where(schools: pl.DataFrame, rules: dict) -> pl.DataFrame:
 
 MIGRANT_SUMS = ("migrant_students", "migrant_public")
 PUBLIC_GROUP = "group_public"  # a 城乡 group's public or private part, "urban|true" (a published sum of its own)
+MIGRANT_BREAKDOWNS = ("urban_rural_group", PUBLIC_GROUP)  # what migrant counts are published by
 
 
 def migrant_frame(schools: pl.DataFrame) -> pl.DataFrame:
@@ -299,7 +300,16 @@ def migrant_protection(frame: pl.DataFrame, min_count: int) -> privacy.Protectio
     """The one suppression of migrant counts (issue 23): school counts (the cohort workbench), 城乡 group totals
     and each group's public and private parts (the page's public share gives them) and the county total, all
     decided together, so the page and the workbench publish the same cells."""
-    return privacy.protect(migrant_frame(frame), "migrant_students", ("urban_rural_group", PUBLIC_GROUP), min_count)
+    return privacy.protect(migrant_frame(frame), "migrant_students", MIGRANT_BREAKDOWNS, min_count)
+
+
+def both_protections(rows: pl.DataFrame, min_count: int) -> tuple[privacy.Protection, privacy.Protection]:
+    """`protection` and `migrant_protection` of the same rows (with urban_rural_group), decided together in one
+    pool of processes (`privacy.protect_many`): each exactly as alone."""
+    left_behind, migrant = privacy.protect_many(
+        [(rows, "left_behind_students", BREAKDOWNS, True),
+         (migrant_frame(rows), "migrant_students", MIGRANT_BREAKDOWNS, True)], min_count)
+    return left_behind, migrant
 
 
 def migrant_groups(schools: pl.DataFrame, min_count: int, shield: privacy.Protection | None = None) -> pl.DataFrame:

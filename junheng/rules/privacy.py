@@ -55,6 +55,21 @@ def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: 
     schools_published: False when only the group totals are published (the school counts then constrain the
     sums but are never shown, so they need no marks).
     """
+    return protect_many([(schools, column, by, schools_published)], min_count)[0]
+
+
+def protect_many(jobs: list[tuple[pl.DataFrame, str, tuple[str, ...], bool]], min_count: int) -> list[Protection]:
+    """`protect` for several (schools, column, by, schools_published) at once: each decided exactly as alone, the
+    counties of all of them shared by one pool of processes (one start, and no core idle while the last share of
+    the first waits for the second to begin)."""
+    built = [_built(schools, column, by, published) for schools, column, by, published in jobs]
+    statuses = _System.solve_all([system for system, _ in built], min_count)
+    return [finish(status) for (_, finish), status in zip(built, statuses)]
+
+
+def _built(schools: pl.DataFrame, column: str, by: tuple[str, ...], schools_published: bool):
+    """The published sums of `protect` as a _System, and the function that turns its cells' statuses into the
+    Protection."""
     rows = schools.select("county_code", "school_id", pl.col(column).fill_null(0).cast(pl.Int64).alias("value"),
                           *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by]).sort(
         "county_code", "school_id")
@@ -109,21 +124,22 @@ def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: 
     kind = np.concatenate(kinds)
     system = _System(np.concatenate(eq_ids).astype(np.int64), np.concatenate(eq_cells).astype(np.int64),
                      np.concatenate(eq_coefs), next_eq, value, kind, np.concatenate(cell_counties))
-    status = system.solve(min_count)
 
-    school_status = status[:n]
-    groups = (pl.concat(group_rows) if group_rows else pl.DataFrame(
-        schema={"county_code": pl.String, "by": pl.String, "group": pl.String, "value": pl.Int64,
-                "cell": pl.Int64}))
-    groups = groups.with_columns(pl.Series("status", status[groups["cell"].to_numpy()], dtype=pl.String)).drop("cell")
-    return Protection(
-        schools=rows.select("county_code", "school_id", "value").with_columns(
-            pl.Series("status", school_status, dtype=pl.String)),
-        groups=groups,
-        counties=pl.DataFrame({"county_code": county_codes, "value": county_values.astype(np.int64),
-                               "status": status[n:n + len(county_codes)]},
-                              schema={"county_code": pl.String, "value": pl.Int64, "status": pl.String}),
-    )
+    def finish(status: np.ndarray) -> Protection:
+        groups = (pl.concat(group_rows) if group_rows else pl.DataFrame(
+            schema={"county_code": pl.String, "by": pl.String, "group": pl.String, "value": pl.Int64,
+                    "cell": pl.Int64}))
+        groups = groups.with_columns(
+            pl.Series("status", status[groups["cell"].to_numpy()], dtype=pl.String)).drop("cell")
+        return Protection(
+            schools=rows.select("county_code", "school_id", "value").with_columns(
+                pl.Series("status", status[:n], dtype=pl.String)),
+            groups=groups,
+            counties=pl.DataFrame({"county_code": county_codes, "value": county_values.astype(np.int64),
+                                   "status": status[n:n + len(county_codes)]},
+                                  schema={"county_code": pl.String, "value": pl.Int64, "status": pl.String}),
+        )
+    return system, finish
 
 
 _SHOWN, _PRIMARY, _HIDDEN, _UNPUBLISHED = 0, 1, 2, 3  # cell codes inside the solver
@@ -141,18 +157,19 @@ def _workers(counties: int) -> int:
     return max(1, min(8, len(os.sched_getaffinity(0))))
 
 
-def _protect_share(share: int) -> tuple[np.ndarray, np.ndarray]:
-    """In a forked process: protect every `shares`-th county from `share` on (the first pass and the repair); the
-    cells whose code changed and their codes."""
+def _protect_share(job: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    """In a forked process: protect every `shares`-th county from `share` on (the first pass and the repair) of
+    system k; k, the cells whose code changed and their codes."""
     import gc
     gc.disable()  # a forked process that ends with its share: the collector only costs time (see repair)
-    system, code, min_count, counties, shares = _FORKED
-    counties = counties[share::shares]
+    k, share = job
+    systems, codes, min_count, counties, shares = _FORKED
+    system, code, counties = systems[k], codes[k], counties[k][share::shares]
     part, cells = system.part(counties)  # the share's own arrays: the first pass's rounds then cost its size only
     mine = code[cells]
     part._protect(mine, min_count, counties)
     changed = np.flatnonzero(mine != code[cells])
-    return cells[changed], mine[changed]
+    return k, cells[changed], mine[changed]
 
 
 @contextlib.contextmanager
@@ -160,8 +177,10 @@ def _on_this_cpu():
     """The calling thread kept on the CPU it runs on, for a county's repair (milliseconds). HiGHS 1.16 reads the
     topology of every CPU the thread may run on from /sys on every run (`Highs::run` → `initializeMultiThreading` →
     `available_core_count`, for a log line, whatever the `threads` option): on this 2-CPU machine about 20 µs of a
-    small program's 80–100 µs fixed cost, more with more CPUs; with one CPU allowed it reads one. Linux only;
-    elsewhere, or with one CPU allowed already, nothing changes."""
+    small program's 80–100 µs fixed cost, more with more CPUs; with one CPU allowed it reads one. The pinned
+    highspy 1.15.1 does not read them (and does not assess the whole model on every run either: docs/performance.md),
+    so this costs two system calls a county and guards an upgrade. Linux only; elsewhere, or with one CPU allowed
+    already, nothing changes."""
     import os
     if not hasattr(os, "sched_setaffinity"):
         yield
@@ -234,29 +253,38 @@ class _System:
         return order[start[e]:start[e + 1]]
 
     def solve(self, min_count: int) -> np.ndarray:
-        """The status name of every cell: primary suppression, then complementary cells until nothing is solved,
-        then the repair until the audit by optimisation finds nothing. Counties are independent (every sum lies in
-        one county): with many counties, shares of them are protected in forked processes, each returning the
-        codes it changed; the union is what one process would decide, county by county."""
-        code = np.full(len(self.value), _SHOWN, dtype=np.int8)
-        code[(self.value > 0) & (self.value < min_count)] = _PRIMARY
-        code[self.kind == "hidden"] = _UNPUBLISHED
-        counties = np.unique(self.cell_county)
-        workers = _workers(len(counties))
+        return _System.solve_all([self], min_count)[0]
+
+    @staticmethod
+    def solve_all(systems: list[_System], min_count: int) -> list[np.ndarray]:
+        """The status name of every cell of each system: primary suppression, then complementary cells until
+        nothing is solved, then the repair until the audit by optimisation finds nothing. Counties are independent
+        (every sum lies in one county): with many counties, shares of them are protected in forked processes, each
+        returning the codes it changed; the union is what one process would decide, county by county."""
+        codes, counties = [], []
+        for system in systems:
+            code = np.full(len(system.value), _SHOWN, dtype=np.int8)
+            code[(system.value > 0) & (system.value < min_count)] = _PRIMARY
+            code[system.kind == "hidden"] = _UNPUBLISHED
+            codes.append(code)
+            counties.append(np.unique(system.cell_county))
+        workers = _workers(max((len(c) for c in counties), default=0))
         if workers <= 1:
-            self._protect(code, min_count, counties)
-            return _NAMES[code]
+            for system, code, mine in zip(systems, codes, counties):
+                system._protect(code, min_count, mine)
+            return [_NAMES[code] for code in codes]
         import multiprocessing
         global _FORKED
         shares = workers * 4
-        _FORKED = (self, code, min_count, counties, shares)
+        _FORKED = (systems, codes, min_count, counties, shares)
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for changed, codes in pool.imap_unordered(_protect_share, range(shares)):
-                    code[changed] = codes
+                jobs = [(k, share) for k in range(len(systems)) for share in range(shares)]  # the first system first
+                for k, changed, code in pool.imap_unordered(_protect_share, jobs):
+                    codes[k][changed] = code
         finally:
             _FORKED = None
-        return _NAMES[code]
+        return [_NAMES[code] for code in codes]
 
     def _protect(self, code: np.ndarray, min_count: int, counties: np.ndarray) -> None:
         """The protection of these counties in code: the first pass by interval arithmetic, then the repair."""
@@ -341,6 +369,8 @@ class _System:
             if not changed and by_rule:
                 break  # cannot happen: the county total is the last resort
             by_rule = not changed
+        if cover is not None:
+            privacy_audit._give_back(cover.highs)
 
     def _repairs(self, unsafe: tuple[int, int, int], table, cover, min_count: int, by_rule: bool) -> list[int]:
         """The cells to withhold (local indices of table) so that the unsafe cell can take the values it must:

@@ -184,6 +184,8 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
                 break
     table.seen_low[hidden], table.seen_high[hidden] = low, high
     table.audited = True
+    if solver is not None:
+        _give_back(solver.highs)
     return unsafe
 
 
@@ -285,12 +287,6 @@ class _Solver:
         n = len(status)
         self.highs = _highs(np.zeros(n), np.where(status == SMALL, 1.0, 0.0),
                             np.where(status == SMALL, float(min_count - 1), float(UNBOUNDED)), rhs, rows, cols, coefs)
-        self.highs.setOptionValue("mip_rel_gap", 0.0)
-        # A county's program is a few dozen cells: HiGHS's presolve and the MIP's feasibility-jump heuristic cost
-        # more than they save there (provinces 41+51: the audit's solver time −25%). Neither changes an optimum, and
-        # the audit reads optima only (a solution's other values are just witnesses), so the same cells are unsafe.
-        self.highs.setOptionValue("presolve", "off")
-        self.highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         self.n = n
         self.indices = np.arange(n, dtype=np.int32)
 
@@ -351,8 +347,6 @@ class Cover:
         self.highs = _highs(np.concatenate((cost, cost)), np.zeros(2 * n), np.concatenate((self.up, self.down)),
                             np.zeros(len(table.sums)), np.concatenate((sums, sums)),
                             np.concatenate((cells, cells + n)), np.concatenate((coefs, -coefs)))
-        # each solve starts from the last one's basis: presolve would only discard it (provinces 41+51: −10% CPU)
-        self.highs.setOptionValue("presolve", "off")
 
     def refresh(self, widen: bool = False) -> None:
         """Costs and bounds from the table's current statuses. widen: a "<5" cell may become withheld too (at three
@@ -413,19 +407,29 @@ class Cover:
         return picks
 
 
+# Every solver here runs with these: one thread, no output, no presolve (a county's program is a few dozen cells:
+# HiGHS's presolve costs more than it saves there, and a covering program's solves start from the last one's basis,
+# which presolve would discard), an integer program solved to optimality without the feasibility-jump heuristic
+# (provinces 41+51: the audit's solver time −25%; neither changes an optimum, and the audit reads optima only).
+_OPTIONS = {"output_flag": False, "threads": 1, "presolve": "off", "mip_rel_gap": 0.0,
+            "mip_heuristic_run_feasibility_jump": False}
+_IDLE: list = []  # solvers given back (`_give_back`): making and freeing one costs ~35 µs, ~11,000 a national year
+
+
 def _highs(cost, lower, upper, rhs, rows, cols, coefs):
-    """A bare HiGHS solver (one thread, no output) holding min cost · x with A x = rhs, lower ≤ x ≤ upper, A from its
-    (row, col, coef) triples (a cell is in a sum at most once). highspy._core._Highs, not highspy.Highs: that adds
-    Python callbacks to every run and prints a banner on stdout (which `junheng published --json` must keep clean).
-    The model goes in as arrays (HiGHS copies them), not as a HighsLp whose fields pybind11 fills element by element:
-    a county's model in 40 µs instead of 150."""
+    """A bare HiGHS solver (_OPTIONS) holding min cost · x with A x = rhs, lower ≤ x ≤ upper, A from its (row, col,
+    coef) triples (a cell is in a sum at most once). highspy._core._Highs, not highspy.Highs: that adds Python
+    callbacks to every run and prints a banner on stdout (which `junheng published --json` must keep clean). The
+    model goes in as arrays (HiGHS copies them), not as a HighsLp whose fields pybind11 fills element by element: a
+    county's model in 40 µs instead of 150. A solver given back is used again: passModel clears its model, solution,
+    basis and solver state, so it solves exactly as a new one."""
     import highspy
     n = len(cost)
     order = np.lexsort((rows, cols))  # column by column, rows ascending
     rhs = np.asarray(rhs, dtype=float)
-    highs = highspy._core._Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
+    highs = _IDLE.pop() if _IDLE else highspy._core._Highs()
+    for option, value in _OPTIONS.items():  # again on reuse: an error inside a solve may have left one changed
+        highs.setOptionValue(option, value)
     highs.passModel(n, len(rhs), len(order), int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
                     0.0, np.asarray(cost, dtype=float), np.asarray(lower, dtype=float),
                     np.asarray(upper, dtype=float), rhs, rhs,
@@ -433,6 +437,12 @@ def _highs(cost, lower, upper, rhs, rows, cols, coefs):
                     np.asarray(rows)[order].astype(np.int32), np.asarray(coefs, dtype=float)[order],
                     np.zeros(n, dtype=np.int32))
     return highs
+
+
+def _give_back(highs) -> None:
+    """A solver no longer used, for `_highs` to use again (at most a few kept)."""
+    if highs is not None and len(_IDLE) < 4:
+        _IDLE.append(highs)
 
 
 REGION_STATUS = {"shown": SHOWN, "primary": SMALL, "complementary": WITHHELD, "estimated": FREE}

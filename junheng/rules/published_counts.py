@@ -92,7 +92,7 @@ def cells(rows: pl.DataFrame, left_behind_shield: privacy.Protection, migrant_sh
     published sums it is a part of, see SUM_MARK)."""
     frame = left_behind.migrant_frame(rows)
     parts = [_cells(frame, "left_behind_students", left_behind_shield, left_behind.BREAKDOWNS, {}),
-             _cells(frame, "migrant_students", migrant_shield, ("urban_rural_group", left_behind.PUBLIC_GROUP),
+             _cells(frame, "migrant_students", migrant_shield, left_behind.MIGRANT_BREAKDOWNS,
                     {left_behind.PUBLIC_GROUP: "urban_rural_group"})]
     return pl.concat(parts).cast(CELLS_SCHEMA)
 

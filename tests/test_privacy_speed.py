@@ -278,3 +278,21 @@ def test_without_sched_getcpu_or_leave_to_pin_the_repair_runs_unpinned(monkeypat
     monkeypatch.setattr(os, "sched_setaffinity", refused)
     with privacy._on_this_cpu():
         assert os.sched_getaffinity(0) == before
+
+
+def test_same_sums_of_a_whole_system_equal_those_of_its_tables():
+    # privacy.repair works out which cells are in exactly the same sums once for a whole system (sum numbers too
+    # large for one integer per cell: the rows are sorted column by column); a table's own sums give one number
+    # per cell. Both must group the cells alike.
+    rng = np.random.default_rng(5)
+    twinned = 0
+    for _ in range(30):
+        table = random_table(int(rng.integers(0, 10 ** 6)))
+        sums, cells, coefs = table.terms()
+        small = pa._same_sums(cells, sums, coefs)
+        large = pa._same_sums(cells, sums * 10 ** 6 + 7, coefs)  # the same sums, numbered as in a whole system
+        assert np.array_equal(small[0], large[0])
+        pairs = small[1][:, None] == small[1][None, :]
+        assert np.array_equal(pairs, large[1][:, None] == large[1][None, :])
+        twinned += int((np.bincount(small[1]) >= 2).any())
+    assert twinned >= 5  # twins do occur in these tables

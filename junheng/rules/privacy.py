@@ -326,7 +326,12 @@ class _System:
         # counties instead of a Python loop over each county's sums)
         term_order = np.lexsort((np.arange(len(self.eq)), self.coef < 0, self.eq, self.term_county))
         term_start = np.searchsorted(self.term_county[term_order], np.arange(self.cell_county.max() + 2))
-        context = (to_audit, county_cell, cell_order, cell_start, term_order, term_start)
+        # which cells are in exactly the same sums (the audit's twins), for every county at once
+        same_sums = np.full(len(self.value), -1, dtype=np.int64)
+        if len(self.cell):
+            present, group = privacy_audit._same_sums(self.cell, self.eq, np.sign(self.coef))
+            same_sums[present] = group
+        context = (to_audit, county_cell, cell_order, cell_start, term_order, term_start, same_sums)
         import gc
         collecting = gc.isenabled()
         gc.disable()  # the repair makes many small containers and no cycles: the collector only costs time
@@ -341,14 +346,14 @@ class _System:
     def _repair_county(self, county: int, code: np.ndarray, min_count: int, context: tuple) -> None:
         """`repair` for one county: audit, withhold, audit again until the audit finds nothing."""
         from junheng.rules import privacy_audit
-        to_audit, county_cell, cell_order, cell_start, term_order, term_start = context
+        to_audit, county_cell, cell_order, cell_start, term_order, term_start, same_sums = context
         cells = np.sort(cell_order[cell_start[county]:cell_start[county + 1]])
         terms = term_order[term_start[county]:term_start[county + 1]]
         t_eq, t_cell = self.eq[terms], np.searchsorted(cells, self.cell[terms])  # local cell indices
         first = np.flatnonzero(np.concatenate(([True], t_eq[1:] != t_eq[:-1])))  # each sum's total (sorted first)
         ends = first[1:].tolist() + [len(t_cell)]
         sums = [(int(t_cell[a]), t_cell[a + 1:b]) for a, b in zip(first.tolist(), ends)]
-        table = privacy_audit.Table(self.value[cells], to_audit[code[cells]], sums)
+        table = privacy_audit.Table(self.value[cells], to_audit[code[cells]], sums, same_sums=same_sums[cells])
         starts = np.zeros(len(t_cell), dtype=bool)
         starts[first] = True
         table._terms = (np.cumsum(starts) - 1, t_cell, np.where(starts, 1.0, -1.0))  # what table.terms() gives

@@ -34,6 +34,9 @@ class Table:
     seen_low: np.ndarray = field(init=False)
     seen_high: np.ndarray = field(init=False)
     audited: bool = False  # audited once already (the first audit starts with a few broad objectives)
+    # per cell, a number shared by the cells in exactly the same sums with the same signs (−1: in no sum); worked out
+    # when first needed, or given by whoever built the table from a larger system (privacy.repair)
+    same_sums: np.ndarray | None = None
     _terms: tuple | None = None
     _spans: tuple | None = None  # (min_count, the small cells, spans) of the last `spans` call
 
@@ -45,6 +48,16 @@ class Table:
         """Values these (distinct) cells take in a table the reader cannot tell from the true one."""
         self.seen_low[cells] = np.minimum(self.seen_low[cells], values)
         self.seen_high[cells] = np.maximum(self.seen_high[cells], values)
+
+    def groups(self) -> np.ndarray:
+        """`same_sums`, worked out once per table (the statuses change between audits, the sums do not)."""
+        if self.same_sums is None:
+            sums, cells, coefs = self.terms()
+            self.same_sums = np.full(len(self.value), -1, dtype=np.int64)
+            if len(cells):
+                present, group = _same_sums(cells, sums, coefs)
+                self.same_sums[present] = group
+        return self.same_sums
 
     def terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The sums as triples (sum, cell, coefficient): total − Σ parts = 0."""
@@ -122,7 +135,11 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     truth = table.value[hidden].astype(np.int64)
     low, high = table.seen_low[hidden], table.seen_high[hidden]  # copies (fancy indexing)
     span = spans(table, min_count)[hidden]
-    low, high = _twins(cols, rows, coefs, status, truth, low, high, min_count)
+    # two hidden cells are in the same published sums if they are in the same sums of the table: a sum a hidden cell
+    # is in has a hidden cell, so none of its sums is left out of the program
+    hidden_groups = table.groups()[hidden]
+    present = np.flatnonzero(hidden_groups >= 0)
+    low, high = _twins(cols, rows, coefs, status, truth, low, high, min_count, (present, hidden_groups[present]))
     solver = bounds = None  # built when first needed: the witnesses often settle every cell without either
 
     def reader_bounds():
@@ -189,16 +206,17 @@ def audit(table: Table, min_count: int, first_only: bool = False) -> list[tuple[
     return unsafe
 
 
-def _twins(cols, rows, coefs, status, truth, low, high, min_count):
+def _twins(cols, rows, coefs, status, truth, low, high, min_count, groups=None):
     """Values the hidden cells can take, found without a solver: two hidden cells in exactly the same published
     sums, with the same signs (two schools of one township, 城乡 group, type and boarding), move against each other
     — one up by k, the other down by k — and every sum still holds. Each such move within the cells' own bounds
     ("<5": 1..min_count − 1, else ≥ 0) is a table the reader cannot tell from the true one. Each cell moves with the
-    twin that lets it go furthest (the first in cell order among equals)."""
+    twin that lets it go furthest (the first in cell order among equals). groups: `_same_sums(cols, rows, coefs)`
+    when the caller knows it already."""
     low, high = low.copy(), high.copy()
     if len(cols) == 0:
         return low, high
-    present, group = _same_sums(cols, rows, coefs)
+    present, group = _same_sums(cols, rows, coefs) if groups is None else groups
     size = np.bincount(group)
     twinned = size[group] >= 2
     if not twinned.any():
@@ -241,9 +259,14 @@ def _same_sums(cols, rows, coefs) -> tuple[np.ndarray, np.ndarray]:
     signature[np.repeat(np.arange(len(first)), degree), np.arange(len(c_sorted)) - np.repeat(first, degree)] = \
         rows[order] * 2 + (coefs[order] > 0) + 1
     if base ** width < 2 ** 62:  # each row as one number (digits in base `base`): a 1-d sort, not a row sort
-        signature = signature @ (base ** np.arange(width, dtype=np.int64))
-    _, group = np.unique(signature, axis=0 if signature.ndim == 2 else None, return_inverse=True)
-    return c_sorted[first], group.ravel()
+        _, group = np.unique(signature @ (base ** np.arange(width, dtype=np.int64)), return_inverse=True)
+        return c_sorted[first], group.ravel()
+    # too many sums for that (a whole system's): the rows sorted column by column (np.unique(axis=0) took 5× longer)
+    rows_order = np.lexsort(signature.T[::-1])
+    ordered = signature[rows_order]
+    group = np.empty(len(first), dtype=np.int64)
+    group[rows_order] = np.cumsum(np.concatenate(([True], (ordered[1:] != ordered[:-1]).any(axis=1)))) - 1
+    return c_sorted[first], group
 
 
 def _outer_bounds(rows, cols, coefs, rhs, status, min_count, rounds: int = 30) -> tuple[np.ndarray, np.ndarray]:

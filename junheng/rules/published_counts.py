@@ -94,21 +94,21 @@ def cells(rows: pl.DataFrame, left_behind_shield: privacy.Protection, migrant_sh
     parts = [_cells(frame, "left_behind_students", left_behind_shield, left_behind.BREAKDOWNS, {}),
              _cells(frame, "migrant_students", migrant_shield, left_behind.MIGRANT_BREAKDOWNS,
                     {left_behind.PUBLIC_GROUP: "urban_rural_group"})]
-    return pl.concat(parts).cast(CELLS_SCHEMA)
+    return pl.concat(parts).collect().cast(CELLS_SCHEMA)  # one query: Polars builds the parts side by side
 
 
 def _cells(frame: pl.DataFrame, measure: str, shield: privacy.Protection, by: tuple[str, ...],
-           within: dict[str, str]) -> pl.DataFrame:
+           within: dict[str, str]) -> pl.LazyFrame:
     """within: a breakdown whose groups are parts of another breakdown's groups (public / private of a 城乡 group)."""
     county = "county:" + pl.col("county_code")
     shown_value = pl.when(pl.col("status") == privacy.SHOWN).then(pl.col("value")).alias("value")
-    keys = frame.select("school_id", *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by])
-    schools = shield.schools.join(keys, on="school_id", how="left").select(
+    keys = frame.lazy().select("school_id", *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by])
+    schools = shield.schools.lazy().join(keys, on="school_id", how="left", maintain_order="left").select(
         "county_code", pl.lit(measure).alias("measure"), ("school:" + pl.col("school_id")).alias("cell_id"),
         pl.lit("school").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,
         pl.concat_list(county + f"{SUM_MARK}school",
                        *[(pl.lit(f"{b}:") + pl.col(b) + f"{SUM_MARK}school") for b in by]).alias("sums"))
-    groups = shield.groups.select(
+    groups = shield.groups.lazy().select(
         "county_code", pl.lit(measure).alias("measure"), (pl.col("by") + ":" + pl.col("group")).alias("cell_id"),
         pl.lit("group").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,
         pl.when(pl.col("by").is_in(list(within))).then(pl.concat_list(
@@ -116,7 +116,7 @@ def _cells(frame: pl.DataFrame, measure: str, shield: privacy.Protection, by: tu
             pl.col("by").replace_strict(within, default="") + ":" + pl.col("group").str.split("|").list.first()
             + SUM_MARK + pl.col("by")))
         .otherwise(pl.concat_list(county + SUM_MARK + pl.col("by"))).alias("sums"))
-    counties = shield.counties.select(
+    counties = shield.counties.lazy().select(
         "county_code", pl.lit(measure).alias("measure"), county.alias("cell_id"), pl.lit("county").alias("kind"),
         pl.col("status").replace_strict(KIND_STATUS), shown_value,
         pl.lit([], dtype=pl.List(pl.String)).alias("sums"))

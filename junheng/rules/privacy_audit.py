@@ -89,7 +89,7 @@ def spans(table: Table, min_count: int) -> np.ndarray:
     too.)"""
     small = table.status == SMALL
     if table._spans is not None and table._spans[0] == min_count and np.array_equal(table._spans[1], small):
-        return table._spans[2].copy()  # they depend on the small cells alone (the repair asks once per cell)
+        return table._spans[2]  # they depend on the small cells alone (the repair asks once per cell)
     upper = np.where(small, float(min_count - 1), np.inf)
     lower = small.astype(float)
     sums, cells, coefs = table.terms()
@@ -108,7 +108,8 @@ def spans(table: Table, min_count: int) -> np.ndarray:
     need = np.full(len(table.value), min_count - 1)
     bounded = np.isfinite(upper)
     need[bounded] = np.clip(upper[bounded] - 1, 1, min_count - 1).astype(np.int64)
-    table._spans = (min_count, small, need.copy())
+    need.setflags(write=False)  # kept for the next call, so not to be changed by this one's caller
+    table._spans = (min_count, small, need)
     return need
 
 

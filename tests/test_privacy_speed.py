@@ -246,40 +246,6 @@ def test_twins_vectorized_equal_the_loop():
     assert twinned > 100  # the cases exercise twin moves, not only cells without a twin
 
 
-def test_a_county_repair_runs_on_one_cpu_and_gives_the_others_back():
-    import os
-
-    from junheng.rules import privacy
-    if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("needs Linux and two CPUs")
-    before = os.sched_getaffinity(0)
-    with privacy._on_this_cpu():
-        assert len(os.sched_getaffinity(0)) == 1
-    assert os.sched_getaffinity(0) == before
-    with pytest.raises(RuntimeError), privacy._on_this_cpu():
-        raise RuntimeError("a county's repair failing")
-    assert os.sched_getaffinity(0) == before
-
-
-def test_without_sched_getcpu_or_leave_to_pin_the_repair_runs_unpinned(monkeypatch):
-    import os
-
-    from junheng.rules import privacy
-    if not hasattr(os, "sched_setaffinity"):
-        pytest.skip("needs Linux")
-    before = os.sched_getaffinity(0)
-    monkeypatch.setattr(privacy, "_sched_getcpu", lambda: None)  # a C library without it
-    with privacy._on_this_cpu():
-        assert os.sched_getaffinity(0) == before
-    monkeypatch.undo()
-
-    def refused(*args):
-        raise PermissionError("not allowed")
-    monkeypatch.setattr(os, "sched_setaffinity", refused)
-    with privacy._on_this_cpu():
-        assert os.sched_getaffinity(0) == before
-
-
 def test_same_sums_of_a_whole_system_equal_those_of_its_tables():
     # privacy.repair works out which cells are in exactly the same sums once for a whole system (sum numbers too
     # large for one integer per cell: the rows are sorted column by column); a table's own sums give one number

@@ -15,7 +15,6 @@ county only add up published county figures (see `region_groups`).
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -172,42 +171,6 @@ def _protect_share(job: tuple[int, int]) -> tuple[int, np.ndarray, np.ndarray]:
     return k, cells[changed], mine[changed]
 
 
-@contextlib.contextmanager
-def _on_this_cpu():
-    """The calling thread kept on the CPU it runs on, for a county's repair (milliseconds). HiGHS 1.16 reads the
-    topology of every CPU the thread may run on from /sys on every run (`Highs::run` → `initializeMultiThreading` →
-    `available_core_count`, for a log line, whatever the `threads` option): on this 2-CPU machine about 20 µs of a
-    small program's 80–100 µs fixed cost, more with more CPUs; with one CPU allowed it reads one. The pinned
-    highspy 1.15.1 does not read them (and does not assess the whole model on every run either: docs/performance.md),
-    so this costs two system calls a county and guards an upgrade. Linux only; elsewhere, or with one CPU allowed
-    already, nothing changes."""
-    import os
-    if not hasattr(os, "sched_setaffinity"):
-        yield
-        return
-    mask, getcpu = os.sched_getaffinity(0), _sched_getcpu()
-    cpu = getcpu() if getcpu is not None else -1
-    if len(mask) < 2 or cpu not in mask:
-        yield
-        return
-    try:
-        os.sched_setaffinity(0, (cpu,))
-    except OSError:  # not allowed here (a container's policy): the repair runs as it would anyway
-        yield
-        return
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, mask)
-
-
-@functools.cache
-def _sched_getcpu():
-    """libc's sched_getcpu (the CPU the calling thread runs on), or None where the C library has none."""
-    import ctypes
-    return getattr(ctypes.CDLL(None), "sched_getcpu", None)
-
-
 _NAMES = np.array([SHOWN, PRIMARY, COMPLEMENTARY, SHOWN], dtype=object)
 
 
@@ -337,8 +300,7 @@ class _System:
         gc.disable()  # the repair makes many small containers and no cycles: the collector only costs time
         try:
             for county in counties:
-                with _on_this_cpu():
-                    self._repair_county(int(county), code, min_count, context)
+                self._repair_county(int(county), code, min_count, context)
         finally:
             if collecting:
                 gc.enable()

@@ -149,7 +149,8 @@ def test_the_cover_model_is_the_one_scipy_builds():
         assert np.array_equal(matrix.value_, expected.data)
 
 
-def test_protection_in_forked_processes_equals_one_process(monkeypatch):
+@pytest.mark.parametrize("counties", [60, 13])  # more counties than shares (24 with 2 processes), and fewer
+def test_protection_in_forked_processes_equals_one_process(monkeypatch, counties):
     # privacy.protect protects shares of the counties in forked processes (first pass and repair) once there are
     # PARALLEL_COUNTIES of them; counties are independent, so the cells must be those one process decides
     import polars as pl
@@ -157,7 +158,7 @@ def test_protection_in_forked_processes_equals_one_process(monkeypatch):
     from junheng.rules import privacy
     rng = np.random.default_rng(7)
     n = 3000
-    rows = pl.DataFrame({"county_code": [f"37{c:04d}" for c in rng.integers(0, 60, n)],
+    rows = pl.DataFrame({"county_code": [f"37{c:04d}" for c in rng.integers(0, counties, n)],
                          "school_id": [f"s{i:05d}" for i in range(n)],
                          "left_behind_students": rng.choice([0, 1, 2, 3, 4, 6, 9, 20, 40], n),
                          "township": rng.choice(["甲", "乙", "丙", "丁"], n),

@@ -215,9 +215,6 @@ class _System:
         order, start = self._by_eq
         return order[start[e]:start[e + 1]]
 
-    def solve(self, min_count: int) -> np.ndarray:
-        return _System.solve_all([self], min_count)[0]
-
     @staticmethod
     def solve_all(systems: list[_System], min_count: int) -> list[np.ndarray]:
         """The status name of every cell of each system: primary suppression, then complementary cells until

@@ -476,7 +476,9 @@ def write_aggregates(data_dir: Path, year: int, snapshot: Path, rules: dict) -> 
 # the protected part of `evaluated` above: bump it when any of them changes what it computes from the same rows.
 # 2: the repair keeps each covering solution as a table the reader cannot tell from the true one and skips a cell
 # it already moves far enough; the covering LP without presolve (other optimal vertices: other cells withheld).
-PROTECTION_FORMAT = 2
+# 3: the first pass's round against the audit's criteria (privacy._System._widen), and the covering LP's dual simplex
+# without cost perturbation (other optimal vertices).
+PROTECTION_FORMAT = 3
 # Every column the protection reads (tests/test_incremental_protection.py protects rows of these columns only
 # and checks the result is the same as from every column).
 PROTECTION_COLUMNS = ("county_code", "school_id", "township", "urban_rural_code", "school_type", "is_public",

@@ -253,6 +253,14 @@ class _System:
         """The protection of these counties in code: the first pass by interval arithmetic, then the repair."""
         mine = np.zeros(self.cell_county.max() + 1, dtype=bool)
         mine[counties] = True
+        self._first_pass(code, min_count, mine)
+        narrow = np.flatnonzero(self.narrow(code, min_count, mine))
+        if len(narrow):  # one round against what the audit asks (see `narrow`)
+            code[list(self._complements(narrow, code, *self._reader_bounds(code, min_count)))] = _HIDDEN
+        self.repair(code, min_count, counties)
+
+    def _first_pass(self, code: np.ndarray, min_count: int, mine: np.ndarray) -> None:
+        """Complementary cells until no hidden cell of these counties (mine) is solved by interval arithmetic."""
         active = mine[self.cell_county]  # the cells and terms whose county may still change
         terms = mine[self.term_county]
         for _ in range(len(self.value)):  # each round hides at least one more cell
@@ -268,7 +276,28 @@ class _System:
             changed = np.unique(self.cell_county[list(added)])
             active = np.isin(self.cell_county, changed)
             terms = np.isin(self.term_county, changed)
-        self.repair(code, min_count, counties)
+
+    def _reader_bounds(self, code: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the audit's reader (privacy_audit) knows of each cell before any sum: shown cells exactly, "<5" in
+        1..min_count − 1, anything else hidden ≥ 0."""
+        small, other = code == _PRIMARY, code >= _HIDDEN
+        return (np.where(small, 1.0, np.where(other, 0.0, self.value)),
+                np.where(small, float(min_count - 1), np.where(other, BIG, self.value)))
+
+    def narrow(self, code: np.ndarray, min_count: int, mine: np.ndarray) -> np.ndarray:
+        """The cells of these counties that the audit's reader bounds too closely by interval arithmetic alone: a
+        "<5" proven above 1 or below min_count − 1, a withheld cell to fewer values than the audit's span
+        (privacy_audit.spans). The bounds hold in every table the reader cannot tell from the true one, so each is
+        a cell the audit finds unsafe: `_protect` gives them complements by the first pass's rule, for all counties
+        at once, instead of one covering program each (provinces 41+51: the first audits' unsafe cells 4,731 →
+        1,226, covering programs 4,517 → 1,112, CPU −30%, for 3.9% more complementary cells, 8,327 → 8,654: the
+        covering programs choose fewer and smaller ones)."""
+        from junheng.rules import privacy_audit
+        lo, hi = self.propagate(*self._reader_bounds(code, min_count), mine[self.term_county])
+        small = code == _PRIMARY
+        span = privacy_audit.span_need(small, self.eq, self.cell, self.coef, self.n_eq, min_count)
+        return mine[self.cell_county] & ((small & ((lo > 1) | (hi < min_count - 1))) |
+                                         ((code == _HIDDEN) & (hi - lo < span)))
 
     def repair(self, code: np.ndarray, min_count: int, counties: np.ndarray | None = None) -> None:
         """Withhold more cells, one at a time, until the audit by optimisation (privacy_audit) finds nothing in any

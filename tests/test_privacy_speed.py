@@ -343,3 +343,31 @@ def test_a_solve_left_short_of_an_optimum_is_solved_again(monkeypatch):
     failing.highs = _FirstRunUnsolved(failing.highs)
     assert failing.picks(3, 9) == plain.picks(3, 9) == [1]
     assert sum(pa._FALLBACKS.values()) == 6
+
+
+def test_the_schools_published_cells_worked_out_during_the_protection(monkeypatch):
+    # db.evaluated has published_counts.school_cells worked out by the parent process while the forked ones protect
+    # (protect_many's meanwhile); the published cells made with it must be those made without, and a school part
+    # that is not the shield's schools in order (another year's rows, say) must not be used
+    import polars as pl
+
+    from junheng.rules import left_behind, privacy, published_counts
+    rng = np.random.default_rng(13)
+    n = 2000
+    rows = pl.DataFrame({"county_code": [f"52{c:04d}" for c in rng.integers(0, 30, n)],
+                         "school_id": [f"s{i:05d}" for i in rng.permutation(n)],
+                         "left_behind_students": rng.choice([0, 1, 2, 3, 4, 6, 9, 20, 40], n),
+                         "migrant_students": rng.choice([0, 1, 2, 3, 5, 8, 30], n),
+                         "township": rng.choice(["甲", "乙", None], n),
+                         "urban_rural_group": rng.choice(["城区", "镇区", "乡村"], n),
+                         "school_type": rng.choice(["primary", "junior"], n),
+                         "is_boarding": rng.random(n) < 0.3, "is_public": rng.random(n) < 0.8})
+    monkeypatch.setattr(privacy, "PARALLEL_COUNTIES", 10)
+    monkeypatch.setattr(privacy, "_workers", lambda counties: 2)  # forked even on one core
+    early = {}
+    shields = left_behind.both_protections(rows, MIN, lambda: early.update(schools=published_counts.school_cells(rows)))
+    plain = published_counts.cells(rows, *shields)
+    assert (plain["status"] != "shown").sum() > 100
+    assert published_counts.cells(rows, *shields, early["schools"]).equals(plain)
+    other = published_counts.school_cells(rows.filter(pl.col("school_id") != "s00007"))
+    assert published_counts.cells(rows, *shields, other).equals(plain)

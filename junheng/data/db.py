@@ -239,8 +239,11 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
     # stored breakdowns: solved once per year (solving each twice was 30% of a national demo's generation).
     rows = schools.with_columns(indicators.urban_rural_group(pl.col("urban_rural_code")).alias("urban_rural_group"))
     shield = migrant = None
+    early: dict[str, dict] = {}  # what the published cells need of the schools, whatever the protection decides
     if set(PROTECTED) & set(names):
-        shield, migrant = left_behind.both_protections(rows, min_count)
+        shield, migrant = left_behind.both_protections(
+            rows, min_count, (lambda: early.update(schools=published_counts.school_cells(rows)))
+            if "published_cells" in names else None)
     if "school_count_status" in names:
         # Which left-behind and migrant counts may be published (the cohort page's suppression, decided per county):
         # 100 s for the 13 national years on the first cohort of a fresh server before it was stored.
@@ -254,7 +257,7 @@ def evaluated(schools: pl.DataFrame, year: int, rules: dict, names: tuple[str, .
         out["migrant_groups"] = left_behind.migrant_groups(schools, min_count, migrant)
     if "published_cells" in names:
         # Every left-behind and migrant cell anything shows, with its status (`junheng published` prints it).
-        out["published_cells"] = published_counts.cells(rows, shield, migrant)
+        out["published_cells"] = published_counts.cells(rows, shield, migrant, early.get("schools"))
     for name in BY_MIN_COUNT:
         if name in out:
             out[name] = out[name].with_columns(pl.lit(min_count).alias("min_count"))

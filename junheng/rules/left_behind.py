@@ -303,12 +303,14 @@ def migrant_protection(frame: pl.DataFrame, min_count: int) -> privacy.Protectio
     return privacy.protect(migrant_frame(frame), "migrant_students", MIGRANT_BREAKDOWNS, min_count)
 
 
-def both_protections(rows: pl.DataFrame, min_count: int) -> tuple[privacy.Protection, privacy.Protection]:
+def both_protections(rows: pl.DataFrame, min_count: int, meanwhile=None
+                     ) -> tuple[privacy.Protection, privacy.Protection]:
     """`protection` and `migrant_protection` of the same rows (with urban_rural_group), decided together in one
-    pool of processes (`privacy.protect_many`): each exactly as alone."""
+    pool of processes (`privacy.protect_many`, which also does `meanwhile` while they work): each exactly as
+    alone."""
     left_behind, migrant = privacy.protect_many(
         [(rows, "left_behind_students", BREAKDOWNS, True),
-         (migrant_frame(rows), "migrant_students", MIGRANT_BREAKDOWNS, True)], min_count)
+         (migrant_frame(rows), "migrant_students", MIGRANT_BREAKDOWNS, True)], min_count, meanwhile)
     return left_behind, migrant
 
 

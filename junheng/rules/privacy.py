@@ -16,6 +16,7 @@ county only add up published county figures (see `region_groups`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,12 +58,14 @@ def protect(schools: pl.DataFrame, column: str, by: tuple[str, ...], min_count: 
     return protect_many([(schools, column, by, schools_published)], min_count)[0]
 
 
-def protect_many(jobs: list[tuple[pl.DataFrame, str, tuple[str, ...], bool]], min_count: int) -> list[Protection]:
+def protect_many(jobs: list[tuple[pl.DataFrame, str, tuple[str, ...], bool]], min_count: int,
+                 meanwhile: Callable[[], object] | None = None) -> list[Protection]:
     """`protect` for several (schools, column, by, schools_published) at once: each decided exactly as alone, the
     counties of all of them shared by one pool of processes (one start, and no core idle while the last share of
-    the first waits for the second to begin)."""
+    the first waits for the second to begin). meanwhile: work of the caller's that needs no protection, done by this
+    process while the forked ones protect (else it would wait idle, and the work come after)."""
     built = [_built(schools, column, by, published) for schools, column, by, published in jobs]
-    statuses = _System.solve_all([system for system, _ in built], min_count)
+    statuses = _System.solve_all([system for system, _ in built], min_count, meanwhile)
     return [finish(status) for (_, finish), status in zip(built, statuses)]
 
 
@@ -216,7 +219,8 @@ class _System:
         return order[start[e]:start[e + 1]]
 
     @staticmethod
-    def solve_all(systems: list[_System], min_count: int) -> list[np.ndarray]:
+    def solve_all(systems: list[_System], min_count: int, meanwhile: Callable[[], object] | None = None
+                  ) -> list[np.ndarray]:
         """The status name of every cell of each system: primary suppression, then complementary cells until
         nothing is solved, then the repair until the audit by optimisation finds nothing. Counties are independent
         (every sum lies in one county): with many counties, shares of them are protected in forked processes, each
@@ -232,6 +236,8 @@ class _System:
         if workers <= 1:
             for system, code, mine in zip(systems, codes, counties):
                 system._protect(code, min_count, mine)
+            if meanwhile is not None:
+                meanwhile()
             return [_NAMES[code] for code in codes]
         import multiprocessing
         global _FORKED
@@ -243,7 +249,10 @@ class _System:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 jobs = [(k, share) for k in range(len(systems))  # the first system first
                         for share in range(min(shares, len(counties[k])))]  # none empty
-                for k, changed, code in pool.imap_unordered(_protect_share, jobs):
+                results = pool.imap_unordered(_protect_share, jobs)  # the processes start on them now
+                if meanwhile is not None:
+                    meanwhile()  # forked already: the processes never see what it does (nor its Polars threads)
+                for k, changed, code in results:
                     codes[k][changed] = code
         finally:
             _FORKED = None

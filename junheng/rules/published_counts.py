@@ -85,29 +85,56 @@ CELLS_SCHEMA = {"county_code": pl.String, "measure": pl.String, "cell_id": pl.St
                 "status": pl.String, "value": pl.Int64, "sums": pl.List(pl.String)}
 
 
-def cells(rows: pl.DataFrame, left_behind_shield: privacy.Protection, migrant_shield: privacy.Protection
-          ) -> pl.DataFrame:
+MEASURE_BREAKDOWNS = {"left_behind_students": left_behind.BREAKDOWNS,
+                      "migrant_students": left_behind.MIGRANT_BREAKDOWNS}
+
+
+def cells(rows: pl.DataFrame, left_behind_shield: privacy.Protection, migrant_shield: privacy.Protection,
+          schools: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
     """Every published cell of one year's rows (with urban_rural_group): county_code, measure, cell_id, kind
     (school, group, county), status (shown, small, withheld), value (the number, shown cells only) and sums (the
-    published sums it is a part of, see SUM_MARK)."""
+    published sums it is a part of, see SUM_MARK). schools: `school_cells(rows)`, when the caller has it."""
     frame = left_behind.migrant_frame(rows)
-    parts = [_cells(frame, "left_behind_students", left_behind_shield, left_behind.BREAKDOWNS, {}),
-             _cells(frame, "migrant_students", migrant_shield, left_behind.MIGRANT_BREAKDOWNS,
-                    {left_behind.PUBLIC_GROUP: "urban_rural_group"})]
+    schools = schools or {}
+    parts = [_cells(frame, "left_behind_students", left_behind_shield, {}, schools.get("left_behind_students")),
+             _cells(frame, "migrant_students", migrant_shield, {left_behind.PUBLIC_GROUP: "urban_rural_group"},
+                    schools.get("migrant_students"))]
     return pl.concat(parts).collect().cast(CELLS_SCHEMA)  # one query: Polars builds the parts side by side
 
 
-def _cells(frame: pl.DataFrame, measure: str, shield: privacy.Protection, by: tuple[str, ...],
-           within: dict[str, str]) -> pl.LazyFrame:
-    """within: a breakdown whose groups are parts of another breakdown's groups (public / private of a 城乡 group)."""
+def school_cells(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per measure, what `cells` shows of each school that no protection decides: school_id, cell_id and sums
+    (the lists of sums are most of `cells`'s time), in the order of the protection's school rows (county_code,
+    school_id). db.evaluated works it out while the protection runs (`privacy.protect_many`'s meanwhile)."""
+    ordered = left_behind.migrant_frame(rows).lazy().sort("county_code", "school_id")
+    parts = [_school_parts(ordered, by).select("school_id", "cell_id", "sums") for by in MEASURE_BREAKDOWNS.values()]
+    return dict(zip(MEASURE_BREAKDOWNS, pl.collect_all(parts)))
+
+
+def _school_parts(schools: pl.LazyFrame, by: tuple[str, ...]) -> pl.LazyFrame:
+    """schools (school_id, county_code and the breakdowns) with each school's cell_id and sums."""
+    return schools.with_columns(
+        ("school:" + pl.col("school_id")).alias("cell_id"),
+        pl.concat_list("county:" + pl.col("county_code") + f"{SUM_MARK}school",
+                       *[(pl.lit(f"{b}:") + pl.col(b).cast(pl.String).fill_null("—") + f"{SUM_MARK}school")
+                         for b in by]).alias("sums"))
+
+
+def _cells(frame: pl.DataFrame, measure: str, shield: privacy.Protection, within: dict[str, str],
+           school_part: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """within: a breakdown whose groups are parts of another breakdown's groups (public / private of a 城乡 group).
+    school_part: `school_cells(...)[measure]` of these rows (used when its schools are the shield's, in order)."""
     county = "county:" + pl.col("county_code")
     shown_value = pl.when(pl.col("status") == privacy.SHOWN).then(pl.col("value")).alias("value")
-    keys = frame.lazy().select("school_id", *[pl.col(b).cast(pl.String).fill_null("—").alias(b) for b in by])
-    schools = shield.schools.lazy().join(keys, on="school_id", how="left", maintain_order="left").select(
-        "county_code", pl.lit(measure).alias("measure"), ("school:" + pl.col("school_id")).alias("cell_id"),
-        pl.lit("school").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,
-        pl.concat_list(county + f"{SUM_MARK}school",
-                       *[(pl.lit(f"{b}:") + pl.col(b) + f"{SUM_MARK}school") for b in by]).alias("sums"))
+    if school_part is not None and school_part["school_id"].equals(shield.schools["school_id"]):
+        schools = pl.concat([shield.schools, school_part.select("cell_id", "sums")], how="horizontal").lazy()
+    else:
+        keys = frame.lazy().select("school_id", *MEASURE_BREAKDOWNS[measure])
+        schools = _school_parts(shield.schools.lazy().join(keys, on="school_id", how="left", maintain_order="left"),
+                                MEASURE_BREAKDOWNS[measure])
+    schools = schools.select(
+        "county_code", pl.lit(measure).alias("measure"), "cell_id", pl.lit("school").alias("kind"),
+        pl.col("status").replace_strict(KIND_STATUS), shown_value, "sums")
     groups = shield.groups.lazy().select(
         "county_code", pl.lit(measure).alias("measure"), (pl.col("by") + ":" + pl.col("group")).alias("cell_id"),
         pl.lit("group").alias("kind"), pl.col("status").replace_strict(KIND_STATUS), shown_value,

@@ -278,8 +278,11 @@ class _System:
         chosen = {cell: c for cell, c in self._chosen(narrow, code, *self._reader_bounds(code, min_count)).items()
                   if c >= 0}
         before = code.copy()
-        code[list(set(chosen.values()))] = _HIDDEN
-        still = self.narrow(code, min_count, mine)
+        added = list(set(chosen.values()))
+        code[added] = _HIDDEN
+        changed = np.zeros_like(mine)
+        changed[self.cell_county[added]] = True  # the counties with a complement: the others are as they were
+        still = self.narrow(code, min_count, changed)
         helped = {c: False for c in chosen.values()}
         for cell, c in chosen.items():
             helped[c] = helped[c] or not still[cell]

@@ -10,10 +10,23 @@ from junheng.tools import serve
 
 def test_production_defaults_and_the_command_line_wins():
     config = serve.server_config(["--server.port", "8600"])
-    assert config == {"server.fileWatcherType": "none", "runner.postScriptGC": False, "logger.hideWelcomeMessage": True,
-                      "server.port": 8600}
+    assert config == {**serve.project_options(), "server.fileWatcherType": "none", "runner.postScriptGC": False,
+                      "logger.hideWelcomeMessage": True, "server.port": 8600}
     assert serve.server_config(["--runner.postScriptGC", "true"])["runner.postScriptGC"] is True
     assert serve.server_config(["--server.fileWatcherType=auto"])["server.fileWatcherType"] == "auto"
+
+
+def test_the_projects_config_holds_wherever_the_server_is_started(tmp_path, monkeypatch):
+    # Streamlit reads .streamlit/config.toml from the working directory alone; started elsewhere, the server showed
+    # tracebacks (showErrorDetails), offered the tables' own CSV export and served no static files (no map)
+    monkeypatch.chdir(tmp_path)
+    config = serve.server_config([])
+    assert config["client.showErrorDetails"] == "none" and config["client.disableDataExport"] is True
+    assert config["server.enableStaticServing"] is True and config["theme.primaryColor"] == "#1f5fa8"
+    assert serve.server_config(["--client.showErrorDetails", "full"])["client.showErrorDetails"] == "full"
+    # every option is one App.run accepts (known, not a secret that must come from the file or the environment)
+    from streamlit.web.server.starlette.starlette_app import _validate_run_config
+    assert _validate_run_config(config) == config
 
 
 def test_the_collector_collects_every_interval_until_stopped(monkeypatch):

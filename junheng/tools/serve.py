@@ -157,15 +157,27 @@ def collect_garbage(stop: threading.Event, every_s: float = GC_EVERY_S) -> None:
         gc.collect()
 
 
+def project_options() -> dict:
+    """The project's .streamlit/config.toml as options ("client.showErrorDetails": "none", ...). Streamlit reads
+    that file from the working directory only: a server started elsewhere (`cd /srv && python -m
+    junheng.tools.serve`) would show tracebacks, offer the tables' own unaudited CSV export, serve no static files
+    (no map, no charts' script) and lose the theme. Passed as the server's options, they hold from anywhere."""
+    import tomllib
+    with open(PROJECT_DIR / ".streamlit" / "config.toml", "rb") as f:
+        sections = tomllib.load(f)
+    return {f"{section}.{name}": value for section, options in sections.items() for name, value in options.items()}
+
+
 def server_config(argv: list[str]) -> dict:
-    """Streamlit's options for this server: the production defaults, then the command line's."""
+    """Streamlit's options for this server: the project's config file, the production defaults, then the command
+    line's."""
     # No file watcher outside development: it polls the project's files while serving (pass
     # --server.fileWatcherType auto to reload on edits). No welcome banner: for its "External URL" line a
     # headless Streamlit asks checkip.amazonaws.com for this machine's address, twice with a 1 s timeout each,
     # before it serves anything (0.36 s here; on an intranet without internet, seconds) - the launcher prints
     # the local address itself.
-    return {"server.fileWatcherType": "none", "runner.postScriptGC": False, "logger.hideWelcomeMessage": True,
-            **_config(argv)}
+    return {**project_options(), "server.fileWatcherType": "none", "runner.postScriptGC": False,
+            "logger.hideWelcomeMessage": True, **_config(argv)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,14 +81,19 @@ FIXTURE_ROWS = [
 ]
 
 
+def write_tiny_data(path: Path, boundary_dir: Path) -> Path:
+    """The hand-made fixture snapshots written into the data directory path."""
+    shutil.copytree(boundary_dir, path / "boundaries")
+    rows = frame(FIXTURE_ROWS)
+    for year in (2023, 2024):
+        demo.write_snapshot(path, year, rows.filter(pl.col("year") == year), source="tests", synthetic=True)
+    return path
+
+
 @pytest.fixture()
 def tiny_data(tmp_path, boundary_dir) -> Path:
     """A data directory with the hand-made fixture snapshots."""
-    shutil.copytree(boundary_dir, tmp_path / "boundaries")
-    rows = frame(FIXTURE_ROWS)
-    for year in (2023, 2024):
-        demo.write_snapshot(tmp_path, year, rows.filter(pl.col("year") == year), source="tests", synthetic=True)
-    return tmp_path
+    return write_tiny_data(tmp_path, boundary_dir)
 
 
 @pytest.fixture()
